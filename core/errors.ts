@@ -1,0 +1,177 @@
+// The one error catalogue of warden. This file is a leaf: it imports nothing from the project, so
+// manifests/, capabilities/ and isolate/ may all depend on it without depending on one another.
+
+/** Every error code of the public contract, in the contract's order. */
+export const ERROR_CODES = [
+  "PERMISSION_DENIED",
+  "MANIFEST_INVALID",
+  "ENTRY_NOT_FOUND",
+  "BAD_INPUT",
+  "PLUGIN_ERROR",
+  "TIMEOUT",
+  "CPU_LIMIT",
+  "MEMORY_LIMIT",
+  "RESULT_INVALID",
+  "DEPENDENCY_ERROR",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Structured context an error may carry; every field is optional and safe to print. */
+export type ErrorDetails = {
+  readonly pluginId?: string;
+  readonly pluginDir?: string;
+  readonly field?: string;
+  readonly permission?: string;
+  readonly value?: string;
+  readonly entry?: string;
+  readonly problems?: readonly string[];
+  readonly [key: string]: unknown;
+};
+
+/** The plain shape in which an error crosses a boundary (isolate, process, JSON output). */
+export type ErrorDescriptor = {
+  readonly name: string;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details?: ErrorDetails;
+  readonly stack?: string;
+};
+
+const BRAND = Symbol.for("warden.error");
+
+/** Base class of every error warden raises; identify instances with isWardenError, not instanceof. */
+export class WardenError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+  readonly [BRAND] = true;
+
+  constructor(code: ErrorCode, name: string, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = name;
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The plain descriptor of this error, safe to send across a boundary. */
+  toDescriptor(): ErrorDescriptor {
+    return Object.keys(this.details).length > 0
+      ? { name: this.name, code: this.code, message: this.message, details: this.details }
+      : { name: this.name, code: this.code, message: this.message };
+  }
+}
+
+/** A capability call asked for something the manifest does not grant. */
+export class PermissionDeniedError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("PERMISSION_DENIED", "PermissionDenied", message, details);
+  }
+}
+
+/** plugin.json is missing, unreadable or does not match the schema. */
+export class ManifestInvalidError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("MANIFEST_INVALID", "ManifestInvalid", message, details);
+  }
+}
+
+/** The entry named by the caller is not an exported function of the plugin. */
+export class EntryNotFoundError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("ENTRY_NOT_FOUND", "EntryNotFound", message, details);
+  }
+}
+
+/** An argument (entry input, config, capability argument, query descriptor) has the wrong shape. */
+export class BadInputError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("BAD_INPUT", "BadInput", message, details);
+  }
+}
+
+/** The plugin threw, rejected, or its code could not be loaded. */
+export class PluginError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("PLUGIN_ERROR", "PluginError", message, details);
+  }
+}
+
+/** The call did not settle within its wall-clock limit (timeoutMs). */
+export class TimeoutError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("TIMEOUT", "Timeout", message, details);
+  }
+}
+
+/** The plugin spent more CPU time than its limit (cpuMs). */
+export class CpuLimitError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("CPU_LIMIT", "CpuLimit", message, details);
+  }
+}
+
+/** The plugin's isolate ran out of its memory limit (memoryMb). */
+export class MemoryLimitError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("MEMORY_LIMIT", "MemoryLimit", message, details);
+  }
+}
+
+/** The entry's result is not JSON-compatible or is larger than the result cap. */
+export class ResultInvalidError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("RESULT_INVALID", "ResultInvalid", message, details);
+  }
+}
+
+/** A declared dependency is missing, has an incompatible version, or forms a cycle. */
+export class DependencyError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("DEPENDENCY_ERROR", "DependencyError", message, details);
+  }
+}
+
+const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) => WardenError> = {
+  PERMISSION_DENIED: PermissionDeniedError,
+  MANIFEST_INVALID: ManifestInvalidError,
+  ENTRY_NOT_FOUND: EntryNotFoundError,
+  BAD_INPUT: BadInputError,
+  PLUGIN_ERROR: PluginError,
+  TIMEOUT: TimeoutError,
+  CPU_LIMIT: CpuLimitError,
+  MEMORY_LIMIT: MemoryLimitError,
+  RESULT_INVALID: ResultInvalidError,
+  DEPENDENCY_ERROR: DependencyError,
+};
+
+/** True when `code` is one of the contract's error codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && (ERROR_CODES as readonly string[]).includes(code);
+}
+
+/** True for any warden error, across realms and processes (checks the brand, not the prototype). */
+export function isWardenError(e: unknown): e is WardenError {
+  return typeof e === "object" && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** Build the catalogue's error class for `code`. */
+export function createError(code: ErrorCode, message: string, details: ErrorDetails = {}): WardenError {
+  return new CLASSES[code](message, details);
+}
+
+/** Rebuild a typed error from a descriptor that crossed a boundary; unknown codes become PLUGIN_ERROR. */
+export function fromDescriptor(d: { code?: unknown; message?: unknown; details?: unknown; stack?: unknown }): WardenError {
+  const code = isErrorCode(d.code) ? d.code : "PLUGIN_ERROR";
+  const message = typeof d.message === "string" ? d.message : "unknown error";
+  const details = typeof d.details === "object" && d.details !== null ? (d.details as ErrorDetails) : {};
+  const err = createError(code, message, details);
+  if (typeof d.stack === "string") err.stack = d.stack;
+  return err;
+}
+
+/** Turn anything thrown into a warden error, keeping warden errors as they are. */
+export function toWardenError(e: unknown, fallback: ErrorCode = "PLUGIN_ERROR"): WardenError {
+  if (isWardenError(e)) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return createError(fallback, message);
+}

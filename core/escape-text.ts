@@ -1,0 +1,25 @@
+// A leaf like errors.ts: any layer may import it. Every value that came from a plugin (a path, a
+// host name, a log line, an error message) passes through here before it reaches a terminal, a log
+// line or the audit log, so that ANSI/OSC escapes, bidi overrides and newlines cannot rewrite what
+// an operator reads (permission-models.md §2: D5, D6, D30).
+
+// C0 and C1 controls, DEL, bidi embeddings/overrides/isolates, line/paragraph separators, BOM.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/** Escape control, ANSI and bidi characters as \n, \t or \u{XXXX}; the result is printable on one line. */
+export function escapeText(text: string): string {
+  return text.replace(UNSAFE, (ch) => {
+    if (ch === "\n") return "\\n";
+    if (ch === "\r") return "\\r";
+    if (ch === "\t") return "\\t";
+    return `\\u{${ch.codePointAt(0)!.toString(16).padStart(4, "0")}}`;
+  });
+}
+
+/** Quote an untrusted value for a message: escaped, in double quotes, cut to `max` characters. */
+export function quote(value: string, max = 200): string {
+  const escaped = escapeText(value);
+  const cut = escaped.length > max ? `${escaped.slice(0, max)}…` : escaped;
+  return `"${cut.replace(/"/g, '\\"')}"`;
+}
