@@ -1,0 +1,27 @@
+// One shape for every denial: name the API, the access and the value, then say how to fix it
+// (style guide convention 2). The value is quoted with control and bidi characters escaped.
+import { PermissionDeniedError } from "../core/errors.ts";
+import { quote } from "../core/escape-text.ts";
+
+/** What was asked for, to build a denial from. */
+export type DenialFacts = {
+  readonly pluginId: string;
+  readonly api: string;
+  readonly permission: string;
+  readonly value: string;
+  readonly resolved?: string | undefined;
+  readonly reason?: string | undefined;
+  readonly field: string;
+};
+
+/** Build the PermissionDenied error a plugin sees. */
+export function permissionDenied(f: DenialFacts): PermissionDeniedError {
+  const what = f.resolved !== undefined && f.resolved !== f.value
+    ? `${quote(f.resolved)} (the real path of ${quote(f.value)})`
+    : quote(f.value);
+  const why = f.reason !== undefined ? `; ${f.reason}` : "";
+  return new PermissionDeniedError(
+    `${f.api} requires ${f.permission} access to ${what}${why}; to allow it, add it to ${f.field} in plugin.json of ${f.pluginId}`,
+    { pluginId: f.pluginId, permission: f.permission, value: f.value, field: f.field },
+  );
+}

@@ -1,0 +1,54 @@
+// PURE path matching with Deno's semantics (permission-models.md §1.2): lexical normalisation,
+// component-wise prefix match, and a guard that keeps /proc, /sys and /dev out of broad grants.
+// No filesystem access here: real paths are computed by the caller and matched with the same rules.
+import { isAbsolute, resolve, sep } from "node:path";
+import type { GrantList } from "./grants.ts";
+
+/** One compiled path grant: what the manifest said and the absolute path it stands for. */
+export type PathRule = { readonly source: string; readonly path: string };
+
+/** Compiled path grants of one kind (read or write). `all` is a `true` grant. */
+export type PathRules = { readonly all: boolean; readonly rules: readonly PathRule[] };
+
+const SPECIAL_ROOTS = ["/proc", "/sys", "/dev"];
+
+/** Lexically normalise `path` to an absolute path; relative paths resolve against `baseDir`. */
+export function normalizePath(path: string, baseDir: string): string {
+  return isAbsolute(path) ? resolve(path) : resolve(baseDir, path);
+}
+
+/** True when `path` equals `base` or lies below it, compared component by component. */
+export function isWithin(path: string, base: string): boolean {
+  if (path === base) return true;
+  const prefix = base.endsWith(sep) ? base : base + sep;
+  return path.startsWith(prefix);
+}
+
+/** The special root (/proc, /sys, /dev) that `path` lies in, or null. */
+export function specialRoot(path: string): string | null {
+  return SPECIAL_ROOTS.find((root) => isWithin(path, root)) ?? null;
+}
+
+/** Compile a grant list against the plugin directory. */
+export function compilePathRules(grants: GrantList | undefined, pluginDir: string): PathRules {
+  if (grants === undefined) return { all: false, rules: [] };
+  if (grants === true) return { all: true, rules: [] };
+  return { all: false, rules: grants.map((source) => ({ source, path: normalizePath(source, pluginDir) })) };
+}
+
+/**
+ * The rule that covers an absolute, normalised `path`, or null. The most specific rule wins. A path
+ * under /proc, /sys or /dev is covered only by a rule that itself names a path under that root.
+ */
+export function matchPath(rules: PathRules, path: string): PathRule | null {
+  const special = specialRoot(path);
+  let best: PathRule | null = null;
+  for (const rule of rules.rules) {
+    if (!isWithin(path, rule.path)) continue;
+    if (special !== null && !isWithin(rule.path, special)) continue;
+    if (best === null || rule.path.length > best.path.length) best = rule;
+  }
+  if (best !== null) return best;
+  if (rules.all && special === null) return { source: "true", path: "/" };
+  return null;
+}

@@ -1,0 +1,220 @@
+// ESM loading confined to the plugin directory. Relative imports must stay inside the plugin's
+// directory (lexically and after symlinks are resolved), bare specifiers resolve only in the
+// plugin's own node_modules (package.json exports/module/main, never "node" or "require"), and
+// everything else (node:, file:, data:, http:, absolute paths, ../ escapes) is refused by name.
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import type ivm from "isolated-vm";
+import { PluginError } from "../core/errors.ts";
+import { quote } from "../core/escape-text.ts";
+
+const CONDITIONS = ["import", "module", "browser", "default"];
+
+/** Raised for an import the loader refuses; becomes PLUGIN_ERROR naming the file and specifier. */
+class ImportRefused extends Error {}
+
+function within(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+type PackageJson = { name?: string; type?: string; exports?: unknown; module?: unknown; main?: unknown };
+
+function readPackageJson(dir: string): PackageJson | null {
+  const file = join(dir, "package.json");
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as PackageJson;
+  } catch {
+    throw new ImportRefused(`${file} is not valid JSON`);
+  }
+}
+
+/** Resolve a package.json `exports` target for `subpath` ("." or "./x") with our conditions. */
+function resolveExports(exportsField: unknown, subpath: string): string | null {
+  const pick = (target: unknown): string | null => {
+    if (typeof target === "string") return target;
+    if (Array.isArray(target)) {
+      for (const t of target) {
+        const r = pick(t);
+        if (r !== null) return r;
+      }
+      return null;
+    }
+    if (target !== null && typeof target === "object") {
+      for (const [key, value] of Object.entries(target)) {
+        if (CONDITIONS.includes(key)) {
+          const r = pick(value);
+          if (r !== null) return r;
+        }
+      }
+    }
+    return null;
+  };
+  const isSubpathMap = exportsField !== null && typeof exportsField === "object" && !Array.isArray(exportsField) &&
+    Object.keys(exportsField).some((k) => k.startsWith("."));
+  if (!isSubpathMap) return subpath === "." ? pick(exportsField) : null;
+  const map = exportsField as Record<string, unknown>;
+  if (subpath in map) return pick(map[subpath]);
+  for (const [key, value] of Object.entries(map)) {
+    const star = key.indexOf("*");
+    if (star < 0) continue;
+    const prefix = key.slice(0, star);
+    const suffix = key.slice(star + 1);
+    if (subpath.startsWith(prefix) && subpath.endsWith(suffix) && subpath.length >= key.length - 1) {
+      const match = subpath.slice(prefix.length, subpath.length - suffix.length);
+      const target = pick(value);
+      return target === null ? null : target.split("*").join(match);
+    }
+  }
+  return null;
+}
+
+/** Options of a plugin's module graph. */
+export type ModuleGraphOptions = {
+  readonly isolate: ivm.Isolate;
+  readonly context: ivm.Context;
+  readonly pluginDir: string;
+  readonly main: string;
+};
+
+/** Compile and instantiate the plugin's module graph; throws PLUGIN_ERROR naming the file or specifier. */
+export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
+  const lexicalRoot = resolve(o.pluginDir);
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(lexicalRoot);
+  } catch {
+    throw new PluginError(`plugin directory ${quote(lexicalRoot)} cannot be read`);
+  }
+  const byPath = new Map<string, ivm.Module>();
+  const pathOf = new Map<ivm.Module, string>();
+  const rel = (p: string): string => relative(realRoot, p).split(sep).join("/");
+
+  /** Confirm a candidate file lies inside the plugin directory after symlinks; return its real path. */
+  function confine(candidate: string, specifier: string, from: string): string {
+    const real = realpathSync(candidate);
+    if (!within(real, realRoot)) {
+      throw new ImportRefused(`${from} imports ${quote(specifier)}, which resolves outside the plugin directory (through a symlink); a plugin can import only its own files`);
+    }
+    return real;
+  }
+
+  function withExtensions(base: string): string | null {
+    for (const candidate of [base, `${base}.js`, `${base}.mjs`, join(base, "index.js"), join(base, "index.mjs")]) {
+      if (isFile(candidate)) return candidate;
+    }
+    return null;
+  }
+
+  function checkLoadable(real: string, specifier: string, from: string, cjsHint: string | null): void {
+    const ext = extname(real);
+    if (ext === ".cjs" || cjsHint !== null) {
+      throw new ImportRefused(`${from} imports ${quote(specifier)}, ${cjsHint ?? "a CommonJS file"}; only ES modules run inside a plugin`);
+    }
+    if (ext === ".json") throw new ImportRefused(`${from} imports ${quote(specifier)}: JSON modules are not supported; read the file with Warden.fs.readTextFile() or inline it in a .js module`);
+    if (ext === ".node") throw new ImportRefused(`${from} imports ${quote(specifier)}: native addons cannot run inside a plugin`);
+    if (ext !== ".js" && ext !== ".mjs") throw new ImportRefused(`${from} imports ${quote(specifier)}: only .js and .mjs files can be imported`);
+  }
+
+  function resolveBare(specifier: string, referrerReal: string, from: string): string {
+    const parts = specifier.split("/");
+    const nameLength = specifier.startsWith("@") ? 2 : 1;
+    const name = parts.slice(0, nameLength).join("/");
+    if (parts.length < nameLength || parts.some((p) => p === "" || p === "." || p === "..")) {
+      throw new ImportRefused(`${from} imports ${quote(specifier)}, which is not a valid package specifier`);
+    }
+    const subpath = parts.length > nameLength ? `./${parts.slice(nameLength).join("/")}` : ".";
+    // Walk up from the importing file to the plugin root, as Node does, but never above it.
+    let dir = dirname(referrerReal);
+    for (;;) {
+      const pkgDir = join(dir, "node_modules", name);
+      if (existsSync(pkgDir)) {
+        const pkg = readPackageJson(pkgDir) ?? {};
+        let target: string | null = null;
+        let cjsHint: string | null = null;
+        if (pkg.exports !== undefined) {
+          target = resolveExports(pkg.exports, subpath);
+          if (target === null) throw new ImportRefused(`${from} imports ${quote(specifier)}: package ${quote(name)} does not export ${quote(subpath)} for ES modules (conditions: ${CONDITIONS.join(", ")})`);
+        } else if (subpath !== ".") {
+          target = subpath;
+        } else if (typeof pkg.module === "string") {
+          target = pkg.module;
+        } else {
+          target = typeof pkg.main === "string" ? pkg.main : "index.js";
+          if (pkg.type !== "module" && !target.endsWith(".mjs")) cjsHint = `package ${quote(name)} is CommonJS only (no "exports", "module" or "type": "module")`;
+        }
+        const candidate = resolve(pkgDir, target);
+        if (!within(candidate, resolve(pkgDir))) throw new ImportRefused(`${from} imports ${quote(specifier)}: package ${quote(name)} points outside itself (${quote(target)})`);
+        const file = withExtensions(candidate);
+        if (file === null) throw new ImportRefused(`${from} imports ${quote(specifier)}: ${quote(target)} does not exist in package ${quote(name)}`);
+        const real = confine(file, specifier, from);
+        if (cjsHint === null && extname(real) === ".js" && pkg.type !== "module" && pkg.exports === undefined && typeof pkg.module !== "string") {
+          cjsHint = `package ${quote(name)} is CommonJS only (no "exports", "module" or "type": "module")`;
+        }
+        checkLoadable(real, specifier, from, cjsHint);
+        return real;
+      }
+      if (dir === realRoot || !within(dir, realRoot)) break;
+      dir = dirname(dir);
+    }
+    throw new ImportRefused(`${from} imports ${quote(specifier)}, but package ${quote(name)} is not installed in the plugin's node_modules`);
+  }
+
+  function resolveSpecifier(specifier: string, referrerReal: string): string {
+    const from = rel(referrerReal);
+    if (specifier.startsWith("node:")) throw new ImportRefused(`${from} imports ${quote(specifier)}: Node built-in modules are not available inside a plugin; use the Warden API`);
+    if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(specifier)) throw new ImportRefused(`${from} imports ${quote(specifier)}: URL imports are not allowed; a plugin can import only its own files and its node_modules`);
+    if (isAbsolute(specifier)) throw new ImportRefused(`${from} imports ${quote(specifier)}: absolute paths are not allowed; use a relative path inside the plugin directory`);
+    if (specifier.startsWith("./") || specifier.startsWith("../") || specifier === "." || specifier === "..") {
+      const lexical = resolve(dirname(referrerReal), specifier);
+      if (!within(lexical, realRoot)) throw new ImportRefused(`${from} imports ${quote(specifier)}, which is outside the plugin directory; a plugin can import only its own files`);
+      const file = withExtensions(lexical);
+      if (file === null) throw new ImportRefused(`${from} imports ${quote(specifier)}, which does not exist`);
+      const real = confine(file, specifier, from);
+      checkLoadable(real, specifier, from, null);
+      return real;
+    }
+    return resolveBare(specifier, referrerReal, from);
+  }
+
+  function compile(real: string): ivm.Module {
+    const existing = byPath.get(real);
+    if (existing !== undefined) return existing;
+    const code = readFileSync(real, "utf8");
+    let mod: ivm.Module;
+    try {
+      mod = o.isolate.compileModuleSync(code, { filename: rel(real) });
+    } catch (e) {
+      throw new PluginError(`${rel(real)}: ${(e as Error).message}`, { file: rel(real) });
+    }
+    byPath.set(real, mod);
+    pathOf.set(mod, real);
+    return mod;
+  }
+
+  const mainLexical = resolve(lexicalRoot, o.main);
+  if (!within(mainLexical, lexicalRoot)) throw new PluginError(`main ${quote(o.main)} is outside the plugin directory`);
+  if (!isFile(mainLexical)) throw new PluginError(`the entry module ${quote(o.main)} does not exist in ${quote(lexicalRoot)}; create it or set "main" in plugin.json`);
+  let root: ivm.Module;
+  try {
+    const mainReal = confine(mainLexical, o.main, "plugin.json main");
+    checkLoadable(mainReal, o.main, "plugin.json main", null);
+    root = compile(mainReal);
+    root.instantiateSync(o.context, (specifier, referrer) => {
+      const referrerReal = pathOf.get(referrer) ?? realRoot;
+      return compile(resolveSpecifier(specifier, referrerReal));
+    });
+  } catch (e) {
+    if (e instanceof PluginError) throw e;
+    throw new PluginError(`cannot load the plugin's modules: ${(e as Error).message}`);
+  }
+  return root;
+}

@@ -1,0 +1,21 @@
+// Assembles the in-isolate prelude: the numbered fragments in prelude/ become the body of one
+// function `(dispatch, pluginJson, configJson) => internals`, compiled once per isolate.
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const PRELUDE_DIR = fileURLToPath(new URL("../../isolate/prelude/", import.meta.url));
+
+let cached: string | undefined;
+
+/** The prelude source; evaluating it yields the prelude function. */
+export function preludeSource(): string {
+  if (cached === undefined) {
+    const files = readdirSync(PRELUDE_DIR).filter((f) => f.endsWith(".js")).sort();
+    const body = files.map((f) => `// ---- ${f}\n${readFileSync(PRELUDE_DIR + f, "utf8")}`).join("\n");
+    cached = `(function wardenPrelude(dispatch, pluginJson, configJson) {\n${body}\n})`;
+  }
+  return cached;
+}
+
+/** The filename prelude frames carry, so they can be cut from plugin stack traces. */
+export const PRELUDE_FILENAME = "warden:prelude";

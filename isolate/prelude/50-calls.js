@@ -1,0 +1,63 @@
+// Entry calls. The host enters `callEntry` synchronously; the result comes back through a
+// "settle" dispatch when the entry's promise settles, which may be during this same crossing
+// (microtasks run before it returns) or later, from a timer or a host operation.
+const RESERVED_HOOKS = ["onLoad", "onUnload", "onConfigChange", "health"];
+let moduleNamespace = null;
+
+function setModule(ns) {
+  moduleNamespace = ns;
+  const entries = [];
+  const hooks = [];
+  const names = ObjectGetOwnPropertyNames(ns);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    let value;
+    try { value = ns[name]; } catch { continue; }
+    if (typeof value !== "function") continue;
+    call(ArrayPrototypePush, call(ArrayPrototypeIncludes, RESERVED_HOOKS, name) ? hooks : entries, name);
+  }
+  return JSONStringify({ entries, hooks });
+}
+
+function settle(callId, ok, payload) {
+  dispatch("settle", ok ? `{"id":${callId},"ok":true,"value":${payload}}` : JSONStringify({ id: callId, ok: false, error: payload }));
+}
+
+function callEntry(callId, name, inputJson, maxResultChars) {
+  let result;
+  try {
+    const fn = moduleNamespace === null ? undefined : moduleNamespace[name];
+    if (typeof fn !== "function") {
+      settle(callId, false, { name: "EntryNotFound", code: "ENTRY_NOT_FOUND", message: `${name} is not an exported function` });
+      return;
+    }
+    const args = inputJson === undefined ? [] : [JSONParse(inputJson)];
+    result = ReflectApply(fn, undefined, args);
+  } catch (e) {
+    settle(callId, false, describeError(e));
+    return;
+  }
+  let settled = false;
+  const onValue = (value) => {
+    if (settled) return;
+    settled = true;
+    let text;
+    try {
+      text = serializeStrict(value, maxResultChars);
+    } catch (e) {
+      settle(callId, false, { name: "ResultInvalid", code: "RESULT_INVALID", message: safeString(e && e.message) });
+      return;
+    }
+    settle(callId, true, text);
+  };
+  const onError = (e) => {
+    if (settled) return;
+    settled = true;
+    settle(callId, false, describeError(e));
+  };
+  try {
+    then(PromiseResolve(result), onValue, onError);
+  } catch (e) {
+    onError(e);
+  }
+}

@@ -1,0 +1,388 @@
+// One plugin's V8 isolate: its context, its prelude, its module graph, and every crossing into it.
+//
+// Every entry into the isolate (an entry call, a timer, the answer to a host operation) goes
+// through `enter`, which runs synchronously on this thread (the sync crossing is the only fast
+// path: perf-floors.md) with a timeout equal to the tightest remaining CPU or wall budget of the
+// calls in flight, then charges the isolate's measured CPU time to those calls. Plugin promises
+// settle while the host drives the isolate; no isolated-vm handle ever reaches plugin code: the
+// only host function the isolate sees is `dispatch`, captured inside the prelude's closure.
+import { randomBytes } from "node:crypto";
+import ivm from "isolated-vm";
+import {
+  CpuLimitError,
+  EntryNotFoundError,
+  fromDescriptor,
+  isWardenError,
+  MemoryLimitError,
+  PluginError,
+  ResultInvalidError,
+  TimeoutError,
+  type WardenError,
+} from "../core/errors.ts";
+import { quote } from "../core/escape-text.ts";
+import { classifyIvmError } from "./classify-error.ts";
+import type { SandboxLimits } from "./limits.ts";
+import { loadModuleGraph } from "./module-loader.ts";
+import { PRELUDE_FILENAME, preludeSource } from "./prelude.ts";
+
+/** A host operation the plugin asked for: resolves to a JSON-compatible value or rejects. */
+export type HostOperation = (op: string, args: unknown) => Promise<unknown>;
+
+/** Log levels a plugin's console maps to. */
+export type PluginLogLevel = "debug" | "info" | "warn" | "error";
+
+/** How to build a sandbox. */
+export type SandboxOptions = {
+  readonly pluginId: string;
+  readonly version: string;
+  readonly pluginDir: string;
+  readonly main: string;
+  readonly config: unknown;
+  readonly limits: SandboxLimits;
+  /** Performs a capability call; the plugin's identity is bound by whoever built this function. */
+  readonly operation: HostOperation;
+  /** Receives the plugin's console output (not yet escaped). */
+  readonly log: (level: PluginLogLevel, text: string) => void;
+  /** isolated-vm's catastrophic-error hook: after it, the process must not be used (exit). */
+  readonly onCatastrophicError?: (message: string) => void;
+};
+
+type PendingCall = {
+  readonly name: string;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: WardenError) => void;
+  readonly deadline: number;
+  readonly wallTimer: NodeJS.Timeout;
+  readonly cpuLimitNs: bigint;
+  cpuNs: bigint;
+};
+
+type PreludeRefs = { readonly callEntry: ivm.Reference; readonly fireTimer: ivm.Reference; readonly resolveOp: ivm.Reference };
+
+const MAX_OP_PAYLOAD = 16 * 1024 * 1024;
+const URL_PROPS = new Set(["protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"]);
+
+function urlParts(u: URL): Record<string, string> {
+  return {
+    href: u.href, origin: u.origin, protocol: u.protocol, username: u.username, password: u.password,
+    host: u.host, hostname: u.hostname, port: u.port, pathname: u.pathname, search: u.search, hash: u.hash,
+  };
+}
+
+function operationErrorDescriptor(e: unknown): { name: string; code: string; message: string } {
+  if (isWardenError(e)) return { name: e.name, code: e.code, message: e.message };
+  if (e instanceof Error && typeof (e as { code?: unknown }).code === "string") {
+    return { name: e.name, code: (e as unknown as { code: string }).code, message: e.message };
+  }
+  return { name: "Error", code: "Io", message: "the host operation failed" };
+}
+
+/** One plugin's isolate. Once a limit condemns it, it is disposed and never used again. */
+export class Sandbox {
+  readonly entries: readonly string[];
+  readonly hooks: readonly string[];
+  readonly #o: SandboxOptions;
+  readonly #isolate: ivm.Isolate;
+  readonly #context: ivm.Context;
+  readonly #refs: PreludeRefs;
+  readonly #calls = new Map<number, PendingCall>();
+  readonly #timers = new Map<number, NodeJS.Timeout>();
+  #nextCallId = 1;
+  #condemnedBy: WardenError | null = null;
+  #disposed = false;
+
+  private constructor(o: SandboxOptions, isolate: ivm.Isolate, context: ivm.Context, refs: PreludeRefs, exports: { entries: string[]; hooks: string[] }) {
+    this.#o = o;
+    this.#isolate = isolate;
+    this.#context = context;
+    this.#refs = refs;
+    this.entries = Object.freeze(exports.entries);
+    this.hooks = Object.freeze(exports.hooks);
+  }
+
+  /** Create the isolate, run the prelude, load and evaluate the plugin's modules. */
+  static create(o: SandboxOptions): Sandbox {
+    const isolate = new ivm.Isolate({
+      memoryLimit: o.limits.memoryMb,
+      ...(o.onCatastrophicError ? { onCatastrophicError: o.onCatastrophicError } : {}),
+    });
+    let sandbox: Sandbox | undefined;
+    try {
+      const context = isolate.createContextSync();
+      const dispatch = new ivm.Callback((kind: unknown, payload: unknown) => {
+        // Before the constructor finishes, `sandbox` is undefined: the prelude makes no calls then.
+        return sandbox === undefined ? undefined : sandbox.#dispatch(String(kind), String(payload));
+      });
+      const script = isolate.compileScriptSync(preludeSource(), { filename: PRELUDE_FILENAME });
+      const preludeFn = script.runSync(context, { reference: true, timeout: o.limits.cpuMs }) as ivm.Reference;
+      const internals = preludeFn.applySync(
+        undefined,
+        [dispatch, JSON.stringify({ id: o.pluginId, version: o.version }), JSON.stringify(o.config ?? null)],
+        { result: { reference: true }, timeout: o.limits.cpuMs },
+      ) as ivm.Reference;
+      const refs = {
+        callEntry: internals.getSync("callEntry", { reference: true }) as ivm.Reference,
+        fireTimer: internals.getSync("fireTimer", { reference: true }) as ivm.Reference,
+        resolveOp: internals.getSync("resolveOp", { reference: true }) as ivm.Reference,
+      };
+      const setModule = internals.getSync("setModule", { reference: true }) as ivm.Reference;
+      const root = loadModuleGraph({ isolate, context, pluginDir: o.pluginDir, main: o.main });
+      try {
+        root.evaluateSync({ timeout: o.limits.cpuMs });
+      } catch (e) {
+        throw Sandbox.#loadFailure(e, o);
+      }
+      const exportsJson = setModule.applySync(undefined, [root.namespace.derefInto()], { timeout: o.limits.cpuMs }) as string;
+      sandbox = new Sandbox(o, isolate, context, refs, JSON.parse(exportsJson) as { entries: string[]; hooks: string[] });
+      return sandbox;
+    } catch (e) {
+      if (!isolate.isDisposed) isolate.dispose();
+      if (isWardenError(e)) throw e;
+      throw Sandbox.#loadFailure(e, o);
+    }
+  }
+
+  static #loadFailure(e: unknown, o: SandboxOptions): WardenError {
+    if (isWardenError(e)) return e;
+    const kind = classifyIvmError(e);
+    const details = { pluginId: o.pluginId };
+    if (kind === "timeout") return new CpuLimitError(`plugin ${o.pluginId}: loading its modules took longer than cpuMs (${o.limits.cpuMs} ms); do less work at module top level`, details);
+    if (kind === "memory" || kind === "disposed") return new MemoryLimitError(`plugin ${o.pluginId}: loading its modules exceeded memoryMb (${o.limits.memoryMb} MiB)`, details);
+    const message = e instanceof Error ? e.message : String(e);
+    return new PluginError(`plugin ${o.pluginId} failed while loading: ${message}`, details);
+  }
+
+  /** Whether this sandbox may still be used. */
+  get isUsable(): boolean {
+    return !this.#disposed && this.#condemnedBy === null;
+  }
+
+  /** The limit error that condemned this sandbox, if one did. */
+  get condemnedBy(): WardenError | null {
+    return this.#condemnedBy;
+  }
+
+  /** Calls still in flight. */
+  get activeCalls(): number {
+    return this.#calls.size;
+  }
+
+  /** Call an exported function (an entry or a hook) with one JSON-compatible input. */
+  call(name: string, input: unknown, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}): Promise<unknown> {
+    if (!this.isUsable) {
+      return Promise.reject(this.#condemnedBy ?? new PluginError(`plugin ${this.#o.pluginId}: its sandbox is disposed`, { pluginId: this.#o.pluginId }));
+    }
+    if (!this.entries.includes(name) && !this.hooks.includes(name)) {
+      return Promise.reject(new EntryNotFoundError(
+        `plugin ${this.#o.pluginId} has no entry ${quote(name)}; its entries are: ${this.entries.length > 0 ? this.entries.join(", ") : "(none)"}`,
+        { pluginId: this.#o.pluginId, entry: name },
+      ));
+    }
+    const inputJson = input === undefined ? undefined : JSON.stringify(input);
+    const timeoutMs = limits.timeoutMs ?? this.#o.limits.timeoutMs;
+    const cpuMs = limits.cpuMs ?? this.#o.limits.cpuMs;
+    const id = this.#nextCallId++;
+    return new Promise<unknown>((resolve, reject) => {
+      const wallTimer = setTimeout(() => {
+        this.#condemn(new TimeoutError(
+          `plugin ${this.#o.pluginId}: ${name}() did not settle within timeoutMs (${timeoutMs} ms); check for a promise that never resolves or raise limits.timeoutMs`,
+          { pluginId: this.#o.pluginId, entry: name },
+        ));
+      }, timeoutMs);
+      this.#calls.set(id, { name, resolve, reject, deadline: performance.now() + timeoutMs, wallTimer, cpuLimitNs: BigInt(cpuMs) * 1_000_000n, cpuNs: 0n });
+      this.#enter(this.#refs.callEntry, [id, name, inputJson, this.#o.limits.resultChars]);
+    });
+  }
+
+  /** The plugin's isolate heap statistics, or null once disposed. */
+  heapStatistics(): ivm.HeapStatistics | null {
+    return this.#disposed ? null : this.#isolate.getHeapStatisticsSync();
+  }
+
+  /** Cancel timers, fail calls in flight and release the isolate. Idempotent. */
+  dispose(reason?: WardenError): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    const err = reason ?? new PluginError(`plugin ${this.#o.pluginId} was unloaded while the call was in flight`, { pluginId: this.#o.pluginId });
+    for (const c of this.#calls.values()) {
+      clearTimeout(c.wallTimer);
+      c.reject(err);
+    }
+    this.#calls.clear();
+    try {
+      this.#context.release();
+    } catch {
+      // already gone with the isolate
+    }
+    if (!this.#isolate.isDisposed) this.#isolate.dispose();
+  }
+
+  #condemn(error: WardenError): void {
+    if (this.#disposed) return;
+    this.#condemnedBy = error;
+    this.dispose(error);
+  }
+
+  /** Run one synchronous crossing into the isolate under the tightest budget of the calls in flight. */
+  #enter(ref: ivm.Reference, args: unknown[]): void {
+    if (!this.isUsable) return;
+    const now = performance.now();
+    let cpuLeftMs = this.#o.limits.cpuMs;
+    let wallLeftMs = Number.POSITIVE_INFINITY;
+    let tightest: PendingCall | undefined;
+    for (const c of this.#calls.values()) {
+      const left = Number(c.cpuLimitNs - c.cpuNs) / 1e6;
+      if (tightest === undefined || left < cpuLeftMs) {
+        cpuLeftMs = left;
+        tightest = c;
+      }
+      wallLeftMs = Math.min(wallLeftMs, c.deadline - now);
+    }
+    if (cpuLeftMs <= 0) return this.#condemn(this.#cpuError(tightest));
+    const budget = Math.max(1, Math.ceil(Math.min(cpuLeftMs, wallLeftMs)));
+    const before = this.#isolate.cpuTime;
+    let failure: unknown = null;
+    try {
+      ref.applySync(undefined, args, { timeout: budget });
+    } catch (e) {
+      failure = e;
+    }
+    const used = this.#isolate.isDisposed ? 0n : this.#isolate.cpuTime - before;
+    for (const c of this.#calls.values()) c.cpuNs += used;
+    if (failure !== null) {
+      const kind = classifyIvmError(failure);
+      if (kind === "timeout") {
+        if (wallLeftMs < cpuLeftMs) {
+          const c = [...this.#calls.values()].find((x) => x.deadline - now === wallLeftMs);
+          return this.#condemn(new TimeoutError(
+            `plugin ${this.#o.pluginId}: ${c?.name ?? "a call"}() did not settle within timeoutMs (${this.#o.limits.timeoutMs} ms)`,
+            { pluginId: this.#o.pluginId },
+          ));
+        }
+        return this.#condemn(this.#cpuError(tightest));
+      }
+      if (kind === "memory" || kind === "disposed" || this.#isolate.isDisposed) {
+        return this.#condemn(new MemoryLimitError(
+          `plugin ${this.#o.pluginId} exceeded its memory limit of ${this.#o.limits.memoryMb} MiB; its isolate was disposed and will be rebuilt on the next call (raise limits.memoryMb if this is expected)`,
+          { pluginId: this.#o.pluginId },
+        ));
+      }
+      // The prelude catches everything the plugin throws, so this is the prelude itself failing
+      // (for example a stack overflow inside it): the isolate's state is suspect.
+      return this.#condemn(new PluginError(`plugin ${this.#o.pluginId}: ${failure instanceof Error ? failure.message : String(failure)}`, { pluginId: this.#o.pluginId }));
+    }
+    for (const c of this.#calls.values()) {
+      if (c.cpuNs >= c.cpuLimitNs) return this.#condemn(this.#cpuError(c));
+    }
+  }
+
+  #cpuError(c: PendingCall | undefined): CpuLimitError {
+    const ms = c ? Number(c.cpuLimitNs / 1_000_000n) : this.#o.limits.cpuMs;
+    return new CpuLimitError(
+      `plugin ${this.#o.pluginId}: ${c?.name ?? "background work"}() used more than cpuMs (${ms} ms) of CPU time; its isolate was stopped and will be rebuilt on the next call`,
+      { pluginId: this.#o.pluginId, ...(c ? { entry: c.name } : {}) },
+    );
+  }
+
+  /** The one host function the isolate can call. Never throws into the isolate. */
+  #dispatch(kind: string, payload: string): string | undefined {
+    try {
+      switch (kind) {
+        case "settle":
+          this.#settle(payload);
+          return undefined;
+        case "op":
+          this.#startOperation(payload);
+          return undefined;
+        case "timer.set": {
+          const { id, ms } = JSON.parse(payload) as { id: number; ms: number };
+          const delay = Math.min(Math.max(0, Number(ms) || 0), 2 ** 31 - 1);
+          this.#timers.set(id, setTimeout(() => {
+            this.#timers.delete(id);
+            this.#enter(this.#refs.fireTimer, [id]);
+          }, delay));
+          return undefined;
+        }
+        case "timer.clear": {
+          const { id } = JSON.parse(payload) as { id: number };
+          clearTimeout(this.#timers.get(id));
+          this.#timers.delete(id);
+          return undefined;
+        }
+        case "log": {
+          const { level, text } = JSON.parse(payload) as { level: PluginLogLevel; text: string };
+          this.#o.log(["debug", "info", "warn", "error"].includes(level) ? level : "info", String(text).slice(0, 16 * 1024));
+          return undefined;
+        }
+        case "url.parse": {
+          const { input, base } = JSON.parse(payload) as { input: string; base?: string };
+          const u = URL.canParse(input, base) ? new URL(input, base) : null;
+          return JSON.stringify(u ? { ok: true, parts: urlParts(u) } : { ok: false });
+        }
+        case "url.set": {
+          const { href, prop, value } = JSON.parse(payload) as { href: string; prop: string; value: string };
+          if (!URL_PROPS.has(prop)) return JSON.stringify({ ok: false });
+          const u = new URL(href);
+          (u as unknown as Record<string, string>)[prop] = String(value);
+          return JSON.stringify({ ok: true, parts: urlParts(u) });
+        }
+        case "random": {
+          const { n } = JSON.parse(payload) as { n: number };
+          const count = Math.min(Math.max(0, Math.floor(Number(n) || 0)), 65536);
+          return JSON.stringify([...randomBytes(count)]);
+        }
+        default:
+          return undefined;
+      }
+    } catch {
+      return JSON.stringify({ ok: false });
+    }
+  }
+
+  #settle(payload: string): void {
+    if (payload.length > this.#o.limits.resultChars + 1024) {
+      // The prelude enforces the cap too; this guards against a prelude that was tampered with.
+      const { id } = JSON.parse(payload.slice(0, 64).replace(/,.*$/, "}")) as { id: number };
+      const c = this.#calls.get(id);
+      if (c) this.#finish(id, c, new ResultInvalidError(`plugin ${this.#o.pluginId}: the result of ${c.name}() is larger than ${this.#o.limits.resultChars} characters`, { pluginId: this.#o.pluginId }));
+      return;
+    }
+    const msg = JSON.parse(payload) as { id: number; ok: boolean; value?: unknown; error?: Record<string, unknown> };
+    const c = this.#calls.get(msg.id);
+    if (c === undefined) return;
+    if (msg.ok) this.#finish(msg.id, c, null, msg.value ?? null);
+    else {
+      const err = fromDescriptor(msg.error ?? {});
+      const stack = typeof msg.error?.["stack"] === "string" ? (msg.error["stack"] as string) : undefined;
+      const wrapped = Object.assign(err, { details: { ...err.details, pluginId: this.#o.pluginId, entry: c.name, ...(stack ? { pluginStack: stack } : {}) } });
+      this.#finish(msg.id, c, wrapped);
+    }
+  }
+
+  #finish(id: number, c: PendingCall, error: WardenError | null, value?: unknown): void {
+    this.#calls.delete(id);
+    clearTimeout(c.wallTimer);
+    if (error) c.reject(error);
+    else c.resolve(value);
+  }
+
+  #startOperation(payload: string): void {
+    if (payload.length > MAX_OP_PAYLOAD) {
+      const id = Number(/^\{"id":(\d+)/.exec(payload)?.[1]);
+      queueMicrotask(() => this.#answer(id, { ok: false, error: { name: "BadInput", code: "BAD_INPUT", message: `arguments larger than ${MAX_OP_PAYLOAD} bytes` } }));
+      return;
+    }
+    const { id, op, args } = JSON.parse(payload) as { id: number; op: string; args: unknown };
+    this.#o.operation(String(op), args).then(
+      (value) => this.#answer(id, { ok: true, value: value ?? null }),
+      (e: unknown) => this.#answer(id, { ok: false, error: operationErrorDescriptor(e) }),
+    );
+  }
+
+  #answer(id: number, result: unknown): void {
+    if (!this.isUsable) return;
+    this.#enter(this.#refs.resolveOp, [id, JSON.stringify(result)]);
+  }
+}
