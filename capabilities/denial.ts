@@ -17,7 +17,7 @@ export type DenialFacts = {
 /** Build the PermissionDenied error a plugin sees. */
 export function permissionDenied(f: DenialFacts): PermissionDeniedError {
   const what = f.resolved !== undefined && f.resolved !== f.value
-    ? `${quote(f.resolved)} (the real path of ${quote(f.value)})`
+    ? `${quote(f.resolved)} (resolved from ${quote(f.value)})`
     : quote(f.value);
   const why = f.reason !== undefined ? `; ${f.reason}` : "";
   return new PermissionDeniedError(

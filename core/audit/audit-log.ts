@@ -1,0 +1,97 @@
+// The tamper-evident audit log: JSON Lines, one record per grant, use and denial. Every record
+// ends with `"hash":"<sha256>"`, the hash of the record's own bytes before that field, and carries
+// `prev`, the hash of the record before it; so an edited, deleted, inserted or reordered line
+// breaks the chain at the first bad record. Each record is appended with one synchronous write:
+// a crash loses at most the record being written, and a call waits only for that append.
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
+import { escapeText } from "../escape-text.ts";
+
+/** The hash that stands before the first record. */
+export const GENESIS = "0".repeat(64);
+
+/** What a caller records; the log adds seq, time, prev and hash. */
+export type AuditRecordInput = { readonly type: string; readonly plugin: string; readonly [field: string]: unknown };
+
+/** Where records go. */
+export interface AuditWriter {
+  append(record: AuditRecordInput): void;
+  /** Hash of the last record written (the head an operator may keep to detect truncation). */
+  readonly head: string;
+  close(): void;
+}
+
+function escapeStrings(value: unknown): unknown {
+  if (typeof value === "string") return escapeText(value);
+  if (Array.isArray(value)) return value.map(escapeStrings);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeText(k), escapeStrings(v)]));
+  }
+  return value;
+}
+
+/** Hash of a record's text up to (not including) its hash field. */
+export function hashBody(body: string): string {
+  return createHash("sha256").update(body).digest("hex");
+}
+
+/** Serialise one record, chained to `prev`. */
+export function formatRecord(seq: number, prev: string, input: AuditRecordInput, time: Date): string {
+  const { type, plugin, ...rest } = escapeStrings(input) as AuditRecordInput;
+  const body = JSON.stringify({ seq, time: time.toISOString(), type, plugin, ...rest, prev });
+  const open = body.slice(0, -1);
+  return `${open},"hash":"${hashBody(open)}"}`;
+}
+
+function lastRecordOf(file: string): { seq: number; hash: string } {
+  if (!existsSync(file)) return { seq: 0, hash: GENESIS };
+  const lines = readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0);
+  const last = lines[lines.length - 1];
+  if (last === undefined) return { seq: 0, hash: GENESIS };
+  const parsed = JSON.parse(last) as { seq?: unknown; hash?: unknown };
+  if (typeof parsed.seq !== "number" || typeof parsed.hash !== "string") {
+    throw new Error(`the audit log ${file} does not end with a warden record; run \`warden audit ${file}\` or choose another file`);
+  }
+  return { seq: parsed.seq, hash: parsed.hash };
+}
+
+/** Open (or continue) an audit log file; appends continue the existing chain. */
+export function openAuditLog(file: string, now: () => Date = () => new Date()): AuditWriter {
+  let { seq, hash } = lastRecordOf(file);
+  const fd = openSync(file, "a", 0o600);
+  let closed = false;
+  return {
+    append(record) {
+      if (closed) return;
+      seq += 1;
+      const line = formatRecord(seq, hash, record, now());
+      hash = line.slice(-66, -2);
+      writeSync(fd, `${line}\n`);
+    },
+    get head() {
+      return hash;
+    },
+    close() {
+      if (!closed) closeSync(fd);
+      closed = true;
+    },
+  };
+}
+
+/** An audit writer that keeps records in memory (for hosts that did not ask for a file). */
+export function memoryAuditLog(now: () => Date = () => new Date()): AuditWriter & { readonly lines: readonly string[] } {
+  const lines: string[] = [];
+  let hash = GENESIS;
+  return {
+    lines,
+    append(record) {
+      const line = formatRecord(lines.length + 1, hash, record, now());
+      hash = line.slice(-66, -2);
+      lines.push(line);
+    },
+    get head() {
+      return hash;
+    },
+    close() {},
+  };
+}

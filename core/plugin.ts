@@ -1,0 +1,137 @@
+// One loaded plugin, host side: read manifest → check engines → validate config → record grants →
+// start the supervised sandbox process → evaluate the module and run onLoad → ready for calls.
+import { escapeText } from "./escape-text.ts";
+import { EntryNotFoundError, PluginError, toWardenError, type WardenError } from "./errors.ts";
+import { quote } from "./escape-text.ts";
+import { assertJsonCompatible } from "./json-value.ts";
+import type { Logger } from "./logger.ts";
+import type { AuditWriter } from "./audit/audit-log.ts";
+import { SandboxProcess } from "./sandbox-process/supervisor.ts";
+import type { LoadSpec, ProcessLimits } from "./sandbox-process/protocol.ts";
+import { WARDEN_VERSION } from "./version.ts";
+import { readManifest, type LoadedManifest } from "../manifests/read-manifest.ts";
+import { validatePluginConfig } from "../manifests/plugin-config.ts";
+import type { Manifest } from "../manifests/schema.ts";
+import type { Grants } from "../capabilities/index.ts";
+import { DEFAULT_LIMITS } from "../isolate/index.ts";
+
+/** Default cap on a single file read by a plugin (bytes). */
+export const DEFAULT_READ_BYTES = 16 * 1024 * 1024;
+
+/** How to load one plugin. */
+export type LoadPluginOptions = {
+  /** The plugin's configuration, validated against the manifest's `config` schema. */
+  readonly config?: unknown;
+  /** Where grant, use and denial records go. */
+  readonly audit: AuditWriter;
+  readonly logger: Logger;
+  /** Called when a limit (CPU, memory, timeout) condemned the plugin's isolate. */
+  readonly onLimit?: (error: WardenError) => void;
+};
+
+// A compile-time check that the manifest's permissions fit what capabilities/ enforces.
+const permissionsFitGrants = (p: NonNullable<Manifest["permissions"]>): Grants => p;
+void permissionsFitGrants;
+
+/** A loaded plugin: call its entries, then close it. */
+export class PluginHandle {
+  readonly manifest: Manifest;
+  readonly dir: string;
+  readonly #spec: LoadSpec;
+  readonly #process: SandboxProcess;
+  readonly #logger: Logger;
+  #entries: readonly string[] = [];
+  #closed = false;
+
+  private constructor(loaded: LoadedManifest, spec: LoadSpec, process: SandboxProcess, logger: Logger) {
+    this.manifest = loaded.manifest;
+    this.dir = loaded.dir;
+    this.#spec = spec;
+    this.#process = process;
+    this.#logger = logger;
+  }
+
+  /** The plugin's id. */
+  get id(): string {
+    return this.manifest.id;
+  }
+
+  /** Exported functions callable as entries (hooks excluded). */
+  get entries(): readonly string[] {
+    return this.#entries;
+  }
+
+  /** The limits the plugin runs under. */
+  get limits(): ProcessLimits {
+    return this.#spec.limits;
+  }
+
+  /** Read, validate and start a plugin; throws MANIFEST_INVALID, BAD_INPUT (config) or PLUGIN_ERROR. */
+  static async load(dir: string, o: LoadPluginOptions): Promise<PluginHandle> {
+    const loaded = await readManifest(dir, WARDEN_VERSION);
+    const m = loaded.manifest;
+    const config = validatePluginConfig(m.config, o.config, m.id);
+    const limits: ProcessLimits = {
+      memoryMb: m.limits?.memoryMb ?? DEFAULT_LIMITS.memoryMb,
+      cpuMs: m.limits?.cpuMs ?? DEFAULT_LIMITS.cpuMs,
+      timeoutMs: m.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
+      resultChars: DEFAULT_LIMITS.resultChars,
+      readBytes: DEFAULT_READ_BYTES,
+    };
+    const spec: LoadSpec = { pluginId: m.id, version: m.version, pluginDir: loaded.dir, main: loaded.main, grants: m.permissions ?? {}, config, limits };
+    o.audit.append({ type: "grant", plugin: m.id, version: m.version, dir: loaded.dir, manifestSha256: loaded.sha256, permissions: m.permissions ?? {}, limits });
+    const logger = o.logger.child({ plugin: m.id });
+    for (const w of loaded.warnings) logger.warn(`plugin.json ${w.field}: ${w.message}`);
+    const proc = new SandboxProcess(m.id, {
+      onAudit: (event) => o.audit.append({ plugin: m.id, ...event }),
+      onLog: (level, text) => logger[level](escapeText(text)),
+      onLimit: (error) => {
+        o.audit.append({ type: "limit", plugin: m.id, code: error.code, message: error.message });
+        logger.warn({ code: error.code }, escapeText(error.message));
+        o.onLimit?.(error);
+      },
+    });
+    const handle = new PluginHandle(loaded, spec, proc, logger);
+    await handle.#start();
+    return handle;
+  }
+
+  async #start(): Promise<void> {
+    try {
+      const { entries } = await this.#process.load(this.#spec, this.#spec.limits.timeoutMs);
+      this.#entries = entries;
+    } catch (e) {
+      await this.#process.close(1000);
+      throw toWardenError(e);
+    }
+  }
+
+  /** Call entry `name` with one JSON-compatible input; rejects with a typed warden error. */
+  async invoke(name: string, input?: unknown): Promise<unknown> {
+    if (this.#closed) throw new PluginError(`plugin ${this.id} is closed`, { pluginId: this.id });
+    if (!this.#entries.includes(name)) {
+      throw new EntryNotFoundError(
+        `plugin ${this.id} has no entry ${quote(name)}; its entries are: ${this.#entries.length > 0 ? this.#entries.join(", ") : "(none)"}`,
+        { pluginId: this.id, entry: name },
+      );
+    }
+    if (input !== undefined) assertJsonCompatible(input);
+    // A crashed sandbox process is restarted (and the plugin reloaded) before the call.
+    if (!this.#process.alive) await this.#start();
+    const limits = this.#spec.limits;
+    return this.#process.invoke(name, input, limits.timeoutMs * 2);
+  }
+
+  /** Run onUnload (bounded by timeoutMs), then end the sandbox process. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#process.close(this.#spec.limits.timeoutMs);
+    this.#logger.debug("unloaded");
+  }
+}
+
+/** Load one plugin from its directory. */
+export function loadPlugin(dir: string, options: LoadPluginOptions): Promise<PluginHandle> {
+  return PluginHandle.load(dir, options);
+}

@@ -1,0 +1,178 @@
+// Host side of a sandbox process: spawns it with --no-node-snapshot, sends it calls, and keeps
+// the host alive whatever the plugin does. A call that is not answered within its own limits plus
+// a grace period, a V8 fatal-OOM report on the child's stderr, or the child exiting, all end the
+// child (SIGKILL) and fail the calls in flight with a coded error; the next call starts a new one.
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { fromDescriptor, MemoryLimitError, PluginError, TimeoutError, type WardenError } from "../errors.ts";
+import type { AuditEvent } from "../../capabilities/index.ts";
+import type { PluginLogLevel } from "../../isolate/index.ts";
+import type { LoadSpec, ToChild, ToHost } from "./protocol.ts";
+
+const CHILD_MAIN = fileURLToPath(new URL("./child-main.js", import.meta.url));
+
+// What V8 prints when a heap is out of memory; after it the child aborts or hangs for good.
+const OOM_MARKERS = ["<--- Last few GCs --->", "Fatal JavaScript", "JavaScript heap out of memory", "CALL_AND_RETRY_LAST", "is_heap_oom"];
+
+/** Time a child gets beyond a call's own limits before it is presumed stuck. */
+export const GRACE_MS = 2000;
+
+/** Callbacks a supervisor reports through. */
+export type SupervisorEvents = {
+  readonly onAudit: (event: AuditEvent) => void;
+  readonly onLog: (level: PluginLogLevel, text: string) => void;
+  /** A limit condemned the plugin's isolate, or the whole process had to be ended. */
+  readonly onLimit: (error: WardenError) => void;
+};
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: WardenError) => void; watchdog: NodeJS.Timeout | null; what: string };
+
+/** One supervised sandbox process holding one plugin. */
+export class SandboxProcess {
+  readonly #events: SupervisorEvents;
+  readonly #pluginId: string;
+  #child: ChildProcess | null = null;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #stderrTail = "";
+  #oom = false;
+
+  constructor(pluginId: string, events: SupervisorEvents) {
+    this.#pluginId = pluginId;
+    this.#events = events;
+  }
+
+  /** Whether a child is running. */
+  get alive(): boolean {
+    return this.#child !== null;
+  }
+
+  /** The child's pid, while it runs. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  #spawn(): ChildProcess {
+    const child = fork(CHILD_MAIN, [], {
+      execArgv: ["--no-node-snapshot"],
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+      serialization: "json",
+    });
+    this.#oom = false;
+    this.#stderrTail = "";
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (chunk: string) => {
+      this.#stderrTail = (this.#stderrTail + chunk).slice(-4096);
+      if (!this.#oom && OOM_MARKERS.some((m) => this.#stderrTail.includes(m))) {
+        this.#oom = true;
+        this.#kill(this.#memoryError());
+      }
+    });
+    child.on("message", (raw) => this.#onMessage(raw as ToHost));
+    child.on("exit", (code, signal) => {
+      if (this.#child !== child) return;
+      this.#child = null;
+      const err = this.#oom
+        ? this.#memoryError()
+        : new PluginError(`plugin ${this.#pluginId}: its sandbox process exited unexpectedly (${signal ?? `code ${code}`}); it will be restarted on the next call`, { pluginId: this.#pluginId });
+      this.#failAll(err);
+    });
+    child.on("error", () => {
+      // 'exit' follows and fails the calls in flight.
+    });
+    this.#child = child;
+    return child;
+  }
+
+  #memoryError(): MemoryLimitError {
+    return new MemoryLimitError(
+      `plugin ${this.#pluginId} exhausted the V8 heap (a single huge allocation beyond its memory limit); its sandbox process was ended and will be restarted on the next call`,
+      { pluginId: this.#pluginId },
+    );
+  }
+
+  #onMessage(msg: ToHost): void {
+    switch (msg.t) {
+      case "result": {
+        const p = this.#pending.get(msg.callId);
+        if (!p) return;
+        this.#pending.delete(msg.callId);
+        if (p.watchdog) clearTimeout(p.watchdog);
+        if (msg.ok) p.resolve(msg.value);
+        else p.reject(fromDescriptor(msg.error));
+        return;
+      }
+      case "audit":
+        this.#events.onAudit(msg.event);
+        return;
+      case "log":
+        this.#events.onLog(msg.level, msg.text);
+        return;
+      case "limit":
+        this.#events.onLimit(fromDescriptor(msg.error));
+        return;
+    }
+  }
+
+  #failAll(err: WardenError): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) {
+      if (p.watchdog) clearTimeout(p.watchdog);
+      p.reject(err);
+    }
+  }
+
+  #kill(err: WardenError): void {
+    const child = this.#child;
+    if (!child) return;
+    this.#child = null;
+    child.kill("SIGKILL");
+    this.#events.onLimit(err);
+    this.#failAll(err);
+  }
+
+  /** Send one request; `deadlineMs` bounds how long the child may take before it is ended. */
+  #request(msg: DistributiveOmit<ToChild, "callId">, deadlineMs: number, what: string): Promise<unknown> {
+    const child = this.#child ?? this.#spawn();
+    const callId = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const watchdog = setTimeout(() => {
+        this.#kill(new TimeoutError(
+          `plugin ${this.#pluginId}: its sandbox process did not answer ${what} within ${deadlineMs} ms and was ended; it will be restarted on the next call`,
+          { pluginId: this.#pluginId },
+        ));
+      }, deadlineMs);
+      this.#pending.set(callId, { resolve, reject, watchdog, what });
+      child.send({ ...msg, callId } as ToChild);
+    });
+  }
+
+  /** Load the plugin (spawning the process if needed); resolves to its entries and hooks. */
+  load(spec: LoadSpec, hookBudgetMs: number): Promise<{ entries: string[]; hooks: string[] }> {
+    return this.#request({ t: "load", spec }, spec.limits.timeoutMs + hookBudgetMs + GRACE_MS, "the load") as Promise<{ entries: string[]; hooks: string[] }>;
+  }
+
+  /** Invoke an entry; the deadline covers a rebuild of the isolate plus the call itself. */
+  invoke(name: string, input: unknown, deadlineMs: number): Promise<unknown> {
+    return this.#request({ t: "invoke", name, input }, deadlineMs + GRACE_MS, `${name}()`);
+  }
+
+  /** Run onUnload (bounded) and end the process. */
+  async close(timeoutMs: number): Promise<void> {
+    if (!this.#child) return;
+    await this.#request({ t: "unload" }, timeoutMs, "onUnload").catch(() => undefined);
+    const child = this.#child;
+    this.#child = null;
+    if (child) {
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.disconnect();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 1000);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.#failAll(new PluginError(`plugin ${this.#pluginId} was unloaded`, { pluginId: this.#pluginId }));
+  }
+}
