@@ -1,0 +1,176 @@
+// `warden run | check | audit`, exactly as in the contract. Returns the exit status.
+import { mkdirSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { openAuditLog } from "../audit/audit-log.ts";
+import { verifyAuditText } from "../audit/verify-audit.ts";
+import { BadInputError, isWardenError, toWardenError, type WardenError } from "../errors.ts";
+import { escapeText } from "../escape-text.ts";
+import { loadPlugin } from "../plugin.ts";
+import { WARDEN_VERSION } from "../version.ts";
+import { formatProblems, readManifest } from "../../manifests/read-manifest.ts";
+import { cliLogger, printJson } from "./output.ts";
+import { AUDIT_USAGE, CHECK_USAGE, MAIN_USAGE, RUN_USAGE } from "./usage.ts";
+
+/** Exit statuses of the CLI. */
+export const EXIT = { ok: 0, failed: 1, invalid: 2, tampered: 3 } as const;
+
+function fail(e: WardenError, json: boolean): number {
+  if (json) printJson({ ok: false, error: { code: e.code, message: e.message } });
+  else {
+    process.stderr.write(`error ${e.code}: ${escapeText(e.message).replace(/\\n/g, "\n")}\n`);
+    const stack = (e.details as { pluginStack?: unknown }).pluginStack;
+    if (typeof stack === "string") process.stderr.write(`${escapeText(stack).replace(/\\n/g, "\n")}\n`);
+  }
+  return EXIT.failed;
+}
+
+async function runCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { input: { type: "string" }, config: { type: "string" }, "audit-log": { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+  });
+  const json = values.json;
+  if (values.help) {
+    process.stdout.write(RUN_USAGE);
+    return EXIT.ok;
+  }
+  const [dir, entry, ...extra] = positionals;
+  if (dir === undefined || entry === undefined || extra.length > 0) {
+    return fail(new BadInputError(`usage: warden run <plugin-dir> <entry> [--input <json>] [--config <file>] [--audit-log <file>] [--json]; got ${positionals.length} positional argument(s)`), json);
+  }
+  let input: unknown;
+  if (values.input !== undefined) {
+    try {
+      input = JSON.parse(values.input);
+    } catch (e) {
+      return fail(new BadInputError(`--input is not valid JSON (${(e as Error).message}); pass e.g. --input '{"city":"Oslo"}'`), json);
+    }
+  }
+  let config: unknown;
+  if (values.config !== undefined) {
+    try {
+      config = JSON.parse(readFileSync(values.config, "utf8"));
+    } catch (e) {
+      return fail(new BadInputError(`--config ${escapeText(values.config)}: cannot read it as JSON (${(e as Error).message})`), json);
+    }
+  }
+  const auditFile = resolve(values["audit-log"] ?? ".warden/audit.jsonl");
+  mkdirSync(dirname(auditFile), { recursive: true });
+  const audit = openAuditLog(auditFile);
+  const logger = cliLogger(json);
+  try {
+    const plugin = await loadPlugin(dir, { audit, logger, config });
+    try {
+      const value = await plugin.invoke(entry, input);
+      if (json) printJson({ ok: true, value });
+      else process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      return EXIT.ok;
+    } finally {
+      await plugin.close();
+    }
+  } catch (e) {
+    return fail(toWardenError(e), json);
+  } finally {
+    audit.close();
+    if (!json) process.stderr.write(`audit log: ${auditFile}\n`);
+  }
+}
+
+async function checkCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+  if (values.help) {
+    process.stdout.write(CHECK_USAGE);
+    return EXIT.ok;
+  }
+  const [dir] = positionals;
+  if (dir === undefined || positionals.length !== 1) {
+    process.stderr.write(CHECK_USAGE);
+    return EXIT.invalid;
+  }
+  try {
+    const loaded = await readManifest(dir, WARDEN_VERSION);
+    if (values.json) printJson({ ok: true, id: loaded.manifest.id, warnings: loaded.warnings });
+    else {
+      for (const w of loaded.warnings) process.stdout.write(`${formatProblems(loaded.dir, [w]).replace(/^/, "warning: ")}\n`);
+      process.stdout.write(`${loaded.manifest.id} ${loaded.manifest.version}: valid${loaded.warnings.length > 0 ? ` with ${loaded.warnings.length} warning(s)` : ""}\n`);
+    }
+    return EXIT.ok;
+  } catch (e) {
+    const err = toWardenError(e);
+    const problems = (err.details.problems ?? [err.message]) as string[];
+    if (values.json) printJson({ ok: false, error: { code: err.code, message: err.message, problems } });
+    else process.stdout.write(`${problems.map((p) => `error: ${resolve(dir)}/plugin.json: ${p}`).join("\n")}\n`);
+    return EXIT.invalid;
+  }
+}
+
+function auditCommand(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+  if (values.help) {
+    process.stdout.write(AUDIT_USAGE);
+    return EXIT.ok;
+  }
+  const [file] = positionals;
+  if (file === undefined || positionals.length !== 1) {
+    process.stderr.write(AUDIT_USAGE);
+    return EXIT.invalid;
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    return fail(new BadInputError(`cannot read the audit log ${escapeText(file)} (${(e as NodeJS.ErrnoException).code ?? "error"})`), values.json);
+  }
+  const verdict = verifyAuditText(text);
+  if (values.json) {
+    printJson(verdict);
+    return verdict.ok ? EXIT.ok : EXIT.tampered;
+  }
+  if (!verdict.ok) {
+    process.stdout.write(`TAMPERED: ${escapeText(file)}: first bad record at line ${verdict.line}: ${verdict.reason}\n`);
+    return EXIT.tampered;
+  }
+  process.stdout.write(`intact: ${verdict.records} record(s); head ${verdict.head}\n`);
+  const rows = Object.entries(verdict.summary).sort(([a], [b]) => a.localeCompare(b));
+  const width = Math.max(6, ...rows.map(([id]) => id.length));
+  process.stdout.write(`${"plugin".padEnd(width)}  grants  uses  denials\n`);
+  for (const [id, s] of rows) process.stdout.write(`${escapeText(id).padEnd(width)}  ${String(s.grants).padStart(6)}  ${String(s.uses).padStart(4)}  ${String(s.denials).padStart(7)}\n`);
+  return EXIT.ok;
+}
+
+/** Run the CLI with `argv` (without node and script); resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "run":
+        return await runCommand(rest);
+      case "check":
+        return await checkCommand(rest);
+      case "audit":
+        return auditCommand(rest);
+      case undefined:
+      case "--help":
+      case "-h":
+      case "help":
+        process.stdout.write(MAIN_USAGE);
+        return command === undefined ? EXIT.invalid : EXIT.ok;
+      case "--version":
+        process.stdout.write(`${WARDEN_VERSION}\n`);
+        return EXIT.ok;
+      default:
+        process.stderr.write(`warden: unknown command ${JSON.stringify(escapeText(command))}\n\n${MAIN_USAGE}`);
+        return EXIT.invalid;
+    }
+  } catch (e) {
+    // parseArgs rejects unknown options with a TypeError; anything else is a bug worth a message.
+    const json = argv.includes("--json");
+    if (!isWardenError(e) && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      return fail(new BadInputError(`${(e as Error).message}; see warden ${command} --help`), json);
+    }
+    return fail(toWardenError(e), json);
+  }
+}
+

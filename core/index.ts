@@ -1,0 +1,28 @@
+// warden's public library API (named exports only).
+export { loadPlugin, PluginHandle, DEFAULT_READ_BYTES } from "./plugin.ts";
+export type { LoadPluginOptions } from "./plugin.ts";
+export { openAuditLog, memoryAuditLog } from "./audit/audit-log.ts";
+export type { AuditWriter, AuditRecordInput } from "./audit/audit-log.ts";
+export { verifyAuditText } from "./audit/verify-audit.ts";
+export type { AuditVerdict, AuditSummary } from "./audit/verify-audit.ts";
+export { createDefaultLogger } from "./logger.ts";
+export type { Logger } from "./logger.ts";
+export { WARDEN_VERSION } from "./version.ts";
+export {
+  ERROR_CODES,
+  WardenError,
+  PermissionDeniedError,
+  ManifestInvalidError,
+  EntryNotFoundError,
+  BadInputError,
+  PluginError,
+  TimeoutError,
+  CpuLimitError,
+  MemoryLimitError,
+  ResultInvalidError,
+  DependencyError,
+  isWardenError,
+} from "./errors.ts";
+export type { ErrorCode, ErrorDescriptor, ErrorDetails } from "./errors.ts";
+export { readManifest, validateManifest } from "../manifests/read-manifest.ts";
+export type { Manifest } from "../manifests/schema.ts";
