@@ -1,7 +1,7 @@
 // Filesystem capability. Every operation is: validate the argument, check the lexical path, check
 // the real path, then act on exactly what was checked (a handle whose identity is verified after
 // the open), so a symlink swapped in between the check and the use cannot escape the grant.
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { BadInputError } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
 import { CheckedPath } from "./checked.ts";
@@ -27,8 +27,12 @@ export type FsCapabilityOptions = {
 
 type Compiled = { lexical: PathRules; real: PathRules };
 
-/** The real path of `path`, or of its nearest existing parent joined with the missing rest. */
-export async function realPathOrNearest(fs: FsPort, path: string): Promise<{ real: string; exists: boolean }> {
+/**
+ * The real path of `path`, or of its nearest existing parent joined with the missing rest. A
+ * dangling symlink on the way is followed to where it points, so a link to a missing file outside
+ * the grant is judged by its target (no existence oracle outside the grant).
+ */
+export async function realPathOrNearest(fs: FsPort, path: string, depth = 0): Promise<{ real: string; exists: boolean }> {
   const missing: string[] = [];
   let cur = path;
   for (;;) {
@@ -38,6 +42,12 @@ export async function realPathOrNearest(fs: FsPort, path: string): Promise<{ rea
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if ((code !== "ENOENT" && code !== "ENOTDIR") || dirname(cur) === cur) throw e;
+      const target = await fs.readlinkIfSymlink(cur);
+      if (target !== null) {
+        if (depth >= 40) throw Object.assign(new Error("too many symbolic links"), { code: "ELOOP" });
+        const followed = await realPathOrNearest(fs, resolve(dirname(cur), target), depth + 1);
+        return { real: missing.length === 0 ? followed.real : join(followed.real, ...missing.reverse()), exists: false };
+      }
       missing.push(basename(cur));
       cur = dirname(cur);
     }

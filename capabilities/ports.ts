@@ -16,6 +16,8 @@ export interface OpenedFile {
 export interface FsPort {
   /** The real path (symlinks resolved); rejects with an errno error (ENOENT, ENOTDIR, ELOOP, ...). */
   realpath(path: string): Promise<string>;
+  /** The target of `path` if it is a symbolic link (as written in the link), else null. */
+  readlinkIfSymlink(path: string): Promise<string | null>;
   /** Identity of a path without following a final symlink (used where /proc/self/fd is missing). */
   identity(path: string): Promise<{ dev: number; ino: number }>;
   /** Open for reading without following a final symlink and without blocking on FIFOs. */

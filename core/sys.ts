@@ -9,6 +9,10 @@ const HAS_PROC_FD = process.platform === "linux";
 export function createNodeFs(): FsPort {
   return {
     realpath: (p) => realpath(p),
+    async readlinkIfSymlink(p) {
+      const s = await lstat(p).catch(() => null);
+      return s?.isSymbolicLink() ? readlink(p) : null;
+    },
     async identity(p) {
       const s = await lstat(p);
       return { dev: s.dev, ino: s.ino };
