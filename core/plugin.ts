@@ -1,8 +1,7 @@
 // One loaded plugin, host side: read manifest → check engines → validate config → record grants →
 // start the supervised sandbox process → evaluate the module and run onLoad → ready for calls.
-import { escapeText } from "./escape-text.ts";
+import { escapeText, quote } from "./escape-text.ts";
 import { EntryNotFoundError, PluginError, toWardenError, type WardenError } from "./errors.ts";
-import { quote } from "./escape-text.ts";
 import { assertJsonCompatible } from "./json-value.ts";
 import type { Logger } from "./logger.ts";
 import type { AuditWriter } from "./audit/audit-log.ts";

@@ -53,6 +53,7 @@ type PendingCall = {
   readonly reject: (error: WardenError) => void;
   readonly deadline: number;
   readonly wallTimer: NodeJS.Timeout;
+  readonly timeoutMs: number;
   readonly cpuLimitNs: bigint;
   cpuNs: bigint;
 };
@@ -67,6 +68,11 @@ function urlParts(u: URL): Record<string, string> {
     href: u.href, origin: u.origin, protocol: u.protocol, username: u.username, password: u.password,
     host: u.host, hostname: u.hostname, port: u.port, pathname: u.pathname, search: u.search, hash: u.hash,
   };
+}
+
+/** The call or operation id at the head of a dispatch payload, read without parsing the (large) rest. */
+function payloadId(payload: string): number {
+  return Number(/^\{"id":(\d+)/.exec(payload)?.[1]);
 }
 
 function operationErrorDescriptor(e: unknown): { name: string; code: string; message: string } {
@@ -183,13 +189,8 @@ export class Sandbox {
     const cpuMs = limits.cpuMs ?? this.#o.limits.cpuMs;
     const id = this.#nextCallId++;
     return new Promise<unknown>((resolve, reject) => {
-      const wallTimer = setTimeout(() => {
-        this.#condemn(new TimeoutError(
-          `plugin ${this.#o.pluginId}: ${name}() did not settle within timeoutMs (${timeoutMs} ms); check for a promise that never resolves or raise limits.timeoutMs`,
-          { pluginId: this.#o.pluginId, entry: name },
-        ));
-      }, timeoutMs);
-      this.#calls.set(id, { name, resolve, reject, deadline: performance.now() + timeoutMs, wallTimer, cpuLimitNs: BigInt(cpuMs) * 1_000_000n, cpuNs: 0n });
+      const wallTimer = setTimeout(() => this.#condemn(this.#timeoutError(name, timeoutMs)), timeoutMs);
+      this.#calls.set(id, { name, resolve, reject, deadline: performance.now() + timeoutMs, wallTimer, timeoutMs, cpuLimitNs: BigInt(cpuMs) * 1_000_000n, cpuNs: 0n });
       this.#enter(this.#refs.callEntry, [id, name, inputJson, this.#o.limits.resultChars]);
     });
   }
@@ -232,13 +233,17 @@ export class Sandbox {
     let cpuLeftMs = this.#o.limits.cpuMs;
     let wallLeftMs = Number.POSITIVE_INFINITY;
     let tightest: PendingCall | undefined;
+    let soonest: PendingCall | undefined;
     for (const c of this.#calls.values()) {
       const left = Number(c.cpuLimitNs - c.cpuNs) / 1e6;
       if (tightest === undefined || left < cpuLeftMs) {
         cpuLeftMs = left;
         tightest = c;
       }
-      wallLeftMs = Math.min(wallLeftMs, c.deadline - now);
+      if (c.deadline - now < wallLeftMs) {
+        wallLeftMs = c.deadline - now;
+        soonest = c;
+      }
     }
     if (cpuLeftMs <= 0) return this.#condemn(this.#cpuError(tightest));
     const budget = Math.max(1, Math.ceil(Math.min(cpuLeftMs, wallLeftMs)));
@@ -254,13 +259,7 @@ export class Sandbox {
     if (failure !== null) {
       const kind = classifyIvmError(failure);
       if (kind === "timeout") {
-        if (wallLeftMs < cpuLeftMs) {
-          const c = [...this.#calls.values()].find((x) => x.deadline - now === wallLeftMs);
-          return this.#condemn(new TimeoutError(
-            `plugin ${this.#o.pluginId}: ${c?.name ?? "a call"}() did not settle within timeoutMs (${this.#o.limits.timeoutMs} ms)`,
-            { pluginId: this.#o.pluginId },
-          ));
-        }
+        if (soonest !== undefined && wallLeftMs < cpuLeftMs) return this.#condemn(this.#timeoutError(soonest.name, soonest.timeoutMs));
         return this.#condemn(this.#cpuError(tightest));
       }
       if (kind === "memory" || kind === "disposed" || this.#isolate.isDisposed) {
@@ -276,6 +275,13 @@ export class Sandbox {
     for (const c of this.#calls.values()) {
       if (c.cpuNs >= c.cpuLimitNs) return this.#condemn(this.#cpuError(c));
     }
+  }
+
+  #timeoutError(name: string, timeoutMs: number): TimeoutError {
+    return new TimeoutError(
+      `plugin ${this.#o.pluginId}: ${name}() did not settle within timeoutMs (${timeoutMs} ms); check for a promise that never resolves or raise limits.timeoutMs`,
+      { pluginId: this.#o.pluginId, entry: name },
+    );
   }
 
   #cpuError(c: PendingCall | undefined): CpuLimitError {
@@ -344,7 +350,7 @@ export class Sandbox {
   #settle(payload: string): void {
     if (payload.length > this.#o.limits.resultChars + 1024) {
       // The prelude enforces the cap too; this guards against a prelude that was tampered with.
-      const { id } = JSON.parse(payload.slice(0, 64).replace(/,.*$/, "}")) as { id: number };
+      const id = payloadId(payload);
       const c = this.#calls.get(id);
       if (c) this.#finish(id, c, new ResultInvalidError(`plugin ${this.#o.pluginId}: the result of ${c.name}() is larger than ${this.#o.limits.resultChars} characters`, { pluginId: this.#o.pluginId }));
       return;
@@ -370,7 +376,7 @@ export class Sandbox {
 
   #startOperation(payload: string): void {
     if (payload.length > MAX_OP_PAYLOAD) {
-      const id = Number(/^\{"id":(\d+)/.exec(payload)?.[1]);
+      const id = payloadId(payload);
       queueMicrotask(() => this.#answer(id, { ok: false, error: { name: "BadInput", code: "BAD_INPUT", message: `arguments larger than ${MAX_OP_PAYLOAD} bytes` } }));
       return;
     }
