@@ -6,17 +6,20 @@ export class CheckedPath {
   readonly #brand = true;
   /** The lexically normalised absolute path the plugin asked for. */
   readonly lexical: string;
-  /** Its real path (symlinks resolved) at check time; the operation must act on exactly this file. */
+  /** Its real path at check time; the operation must act on exactly this file. */
   readonly real: string;
   /** Whether the real path existed at check time. */
   readonly exists: boolean;
-  /** The manifest rule that granted it. */
+  /** The manifest rule that granted it, as written. */
   readonly rule: string;
-  constructor(lexical: string, real: string, exists: boolean, rule: string) {
+  /** Where that rule is in plugin.json (permissions.read[0]). */
+  readonly source: string;
+  constructor(lexical: string, real: string, exists: boolean, rule: string, source: string) {
     this.lexical = lexical;
     this.real = real;
     this.exists = exists;
     this.rule = rule;
+    this.source = source;
   }
   /** True for instances made by this module (a structural look-alike is not a CheckedPath). */
   static is(value: unknown): value is CheckedPath {

@@ -11,5 +11,6 @@ export type Grants = {
   readonly net?: GrantList | undefined;
   readonly exec?: GrantList | undefined;
   readonly env?: GrantList | undefined;
+  readonly plugins?: GrantList | undefined;
   readonly channels?: true | { readonly publish?: GrantList | undefined; readonly subscribe?: GrantList | undefined } | undefined;
 };

@@ -1,61 +1,123 @@
 // The capability bridge of one plugin. The plugin's identity is bound here, when its sandbox is
 // built, and never read from anything the plugin passes. `call` is the one entry point: it checks
-// the operation name and the arguments' shape, then hands over to the capability that checks the
+// the operation name and the argument count, then hands over to the capability that checks the
 // permission, audits, and performs the operation.
 import { BadInputError } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
+import { createChannelCapability } from "./channel-capability.ts";
+import { createEnvCapability } from "./env-capability.ts";
+import { createExecCapability, type ExecRule } from "./exec-capability.ts";
 import { createFsCapability } from "./fs-capability.ts";
 import type { Grants } from "./grants.ts";
-import type { AuditSink, FsPort } from "./ports.ts";
+import { createNetCapability } from "./net-capability.ts";
+import type { AuditSink, CallContext, Ports } from "./ports.ts";
 import { queryPermission } from "./query.ts";
 
 export type { Grants, GrantList } from "./grants.ts";
-export type { AuditEvent, AuditSink, FsPort, OpenedFile } from "./ports.ts";
+export type * from "./ports.ts";
 export { OperationError } from "./operation-error.ts";
 export { CheckedPath } from "./checked.ts";
+export { MINIMAL_PATH, refusedEnvName, type ExecRule } from "./exec-capability.ts";
+export { patternProblem, topicMatches, topicProblem, patternCovers } from "./topic-rules.ts";
+export { canonicalAddress, compileNetRules, decideAddress, matchName, specialRange } from "./net-rules.ts";
+export { matchChannel } from "./channel-capability.ts";
+export { matchEnv } from "./env-capability.ts";
+
+/** Caps the capabilities enforce, per plugin. */
+export type CapabilityLimits = {
+  readonly readBytes: number;
+  readonly netBytes: number;
+  readonly execOutputBytes: number;
+  readonly messageBytes: number;
+};
+
+/** Default caps (bytes): what a plugin gets when its manifest does not say. */
+export const DEFAULT_CAPABILITY_LIMITS: CapabilityLimits = {
+  readBytes: 16 * 1024 * 1024,
+  netBytes: 16 * 1024 * 1024,
+  execOutputBytes: 1024 * 1024,
+  messageBytes: 64 * 1024,
+};
+
+/** Most fetches one plugin may have in flight. */
+export const MAX_CONCURRENT_FETCHES = 8;
 
 /** Everything needed to build the capabilities of one plugin. */
 export type CapabilityOptions = {
   readonly pluginId: string;
   readonly pluginDir: string;
   readonly grants: Grants;
-  readonly fs: FsPort;
+  readonly ports: Ports;
   readonly audit: AuditSink;
-  readonly limits: { readonly readBytes: number };
+  readonly limits: CapabilityLimits;
 };
 
-/** The operations a plugin can ask for, by name. */
-export const OPERATIONS = ["fs.readTextFile", "permissions.query"] as const;
-export type Operation = (typeof OPERATIONS)[number];
+/** The operations a plugin can ask for, by name, with their [min, max] argument counts. */
+export const OPERATIONS = {
+  "fs.readTextFile": [1, 1],
+  "fs.writeTextFile": [2, 3],
+  "fs.readDir": [1, 1],
+  "fs.stat": [1, 1],
+  "fs.mkdir": [1, 2],
+  "fs.remove": [1, 2],
+  fetch: [1, 2],
+  exec: [1, 3],
+  "env.get": [1, 1],
+  "channels.publish": [2, 2],
+  "channels.subscribe": [2, 2],
+  "channels.unsubscribe": [1, 1],
+  "permissions.query": [1, 1],
+} as const satisfies Record<string, readonly [number, number]>;
+export type Operation = keyof typeof OPERATIONS;
 
-/** The bridge of one plugin: `call(op, args)` resolves to a JSON-compatible value or rejects. */
+/** The bridge of one plugin: `call(op, args, ctx)` resolves to a JSON-compatible value or rejects. */
 export type Capabilities = {
   readonly pluginId: string;
-  call(op: string, args: unknown): Promise<unknown>;
+  /** exec grants whose command was not found on the host's PATH (they grant nothing). */
+  readonly unresolvedExec: readonly ExecRule[];
+  call(op: string, args: unknown, ctx?: CallContext): Promise<unknown>;
 };
 
-function argsArray(op: string, args: unknown, min: number, max: number, pluginId: string): unknown[] {
-  if (!Array.isArray(args)) throw new BadInputError(`${op}: expected an argument list`, { pluginId });
-  if (args.length < min || args.length > max) {
-    throw new BadInputError(`${op}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${args.length}`, { pluginId });
-  }
-  return args;
-}
+const NO_CONTEXT_MS = 30_000;
 
 /** Build the capability bridge for one plugin. */
 export async function createCapabilities(o: CapabilityOptions): Promise<Capabilities> {
-  const fs = await createFsCapability({ pluginId: o.pluginId, pluginDir: o.pluginDir, grants: o.grants, fs: o.fs, audit: o.audit, readBytes: o.limits.readBytes });
-  const handlers: Record<Operation, (args: unknown[]) => Promise<unknown>> = {
+  const { pluginId, grants, audit } = o;
+  const fs = await createFsCapability({ pluginId, pluginDir: o.pluginDir, grants, fs: o.ports.fs, audit, readBytes: o.limits.readBytes });
+  const net = createNetCapability({ pluginId, grants, dns: o.ports.dns, http: o.ports.http, audit, netBytes: o.limits.netBytes, maxConcurrent: MAX_CONCURRENT_FETCHES });
+  const exec = await createExecCapability({ pluginId, pluginDir: o.pluginDir, grants, exec: o.ports.exec, fs, audit, execOutputBytes: o.limits.execOutputBytes });
+  const env = createEnvCapability({ pluginId, grants, env: o.ports.env, audit });
+  const channels = createChannelCapability({ pluginId, grants, channels: o.ports.channels, audit, messageBytes: o.limits.messageBytes });
+  const targets = { fs, net, exec, env, channels };
+
+  const handlers: Record<Operation, (a: unknown[], ctx: CallContext) => Promise<unknown> | unknown> = {
     "fs.readTextFile": (a) => fs.readTextFile(a[0]),
-    "permissions.query": (a) => queryPermission(a[0], o.grants, fs, o.pluginId),
+    "fs.writeTextFile": (a) => fs.writeTextFile(a[0], a[1], a[2]),
+    "fs.readDir": (a) => fs.readDir(a[0]),
+    "fs.stat": (a) => fs.stat(a[0]),
+    "fs.mkdir": (a) => fs.mkdir(a[0], a[1]),
+    "fs.remove": (a) => fs.remove(a[0], a[1]),
+    fetch: (a, ctx) => net.fetch(a[0], a[1], ctx),
+    exec: (a, ctx) => exec.run(a[0], a[1], a[2], ctx),
+    "env.get": (a) => env.get(a[0]),
+    "channels.publish": (a) => channels.publish(a[0], a[1]),
+    "channels.subscribe": (a) => channels.subscribe(a[0], a[1]),
+    "channels.unsubscribe": (a) => channels.unsubscribe(a[0]),
+    "permissions.query": (a) => queryPermission(a[0], grants, targets, pluginId),
   };
-  const arity: Record<Operation, [number, number]> = { "fs.readTextFile": [1, 1], "permissions.query": [1, 1] };
+
   return {
-    pluginId: o.pluginId,
-    async call(op, args) {
-      if (!(OPERATIONS as readonly string[]).includes(op)) throw new BadInputError(`unknown operation ${quote(op)}`, { pluginId: o.pluginId });
-      const [min, max] = arity[op as Operation];
-      return handlers[op as Operation](argsArray(op, args, min, max, o.pluginId));
+    pluginId,
+    unresolvedExec: exec.unresolved,
+    async call(op, args, ctx) {
+      if (!Object.hasOwn(OPERATIONS, op)) throw new BadInputError(`unknown operation ${quote(op)}`, { pluginId });
+      const [min, max] = OPERATIONS[op as Operation];
+      if (!Array.isArray(args)) throw new BadInputError(`${op}: expected an argument list`, { pluginId });
+      if (args.length < min || args.length > max) {
+        throw new BadInputError(`${op}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${args.length}`, { pluginId });
+      }
+      const context = ctx ?? { deadline: Date.now() + NO_CONTEXT_MS, signal: new AbortController().signal };
+      return handlers[op as Operation](args, context);
     },
   };
 }

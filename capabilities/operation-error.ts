@@ -2,7 +2,7 @@
 // expected). They reach the plugin as an Error with this `name` and `code`, never as a host stack.
 
 /** The non-denial error codes a capability can report. */
-export type OperationErrorCode = "NotFound" | "IsDirectory" | "NotDirectory" | "AlreadyExists" | "TooLarge" | "InvalidData" | "Busy" | "Io";
+export type OperationErrorCode = "NotFound" | "IsDirectory" | "NotDirectory" | "AlreadyExists" | "NotEmpty" | "AccessDenied" | "TooLarge" | "InvalidData" | "Busy" | "Timeout" | "ConnectionFailed" | "TooManyRedirects" | "Io";
 
 /** A non-denial failure of a capability call, with a code a plugin can branch on. */
 export class OperationError extends Error {
@@ -20,6 +20,9 @@ const ERRNO: Record<string, OperationErrorCode> = {
   EISDIR: "IsDirectory",
   EEXIST: "AlreadyExists",
   EBUSY: "Busy",
+  ENOTEMPTY: "NotEmpty",
+  EACCES: "AccessDenied",
+  EPERM: "AccessDenied",
 };
 
 /** Map a Node errno error to an OperationError with a message that names the (escaped) path. */
@@ -32,6 +35,11 @@ export function fromErrno(e: unknown, what: string): OperationError {
     IsDirectory: `${what}: is a directory`,
     AlreadyExists: `${what}: already exists`,
     Busy: `${what}: resource busy`,
+    NotEmpty: `${what}: directory not empty; pass { recursive: true } to remove it with its contents`,
+    AccessDenied: `${what}: the operating system refused access (${code})`,
+    Timeout: `${what}: timed out`,
+    ConnectionFailed: `${what}: connection failed`,
+    TooManyRedirects: `${what}: too many redirects`,
     TooLarge: `${what}: too large`,
     InvalidData: `${what}: invalid data`,
     Io: `${what}: I/O error (${code || "unknown"})`,

@@ -4,11 +4,11 @@
 import { isAbsolute, resolve, sep } from "node:path";
 import type { GrantList } from "./grants.ts";
 
-/** One compiled path grant: what the manifest said and the absolute path it stands for. */
-export type PathRule = { readonly source: string; readonly path: string };
+/** One compiled path grant: what the manifest said, where (permissions.read[0]), and the absolute path it stands for. */
+export type PathRule = { readonly source: string; readonly field: string; readonly path: string };
 
 /** Compiled path grants of one kind (read or write). `all` is a `true` grant. */
-export type PathRules = { readonly all: boolean; readonly rules: readonly PathRule[] };
+export type PathRules = { readonly all: boolean; readonly field: string; readonly rules: readonly PathRule[] };
 
 const SPECIAL_ROOTS = ["/proc", "/sys", "/dev"];
 
@@ -29,11 +29,11 @@ export function specialRoot(path: string): string | null {
   return SPECIAL_ROOTS.find((root) => isWithin(path, root)) ?? null;
 }
 
-/** Compile a grant list against the plugin directory. */
-export function compilePathRules(grants: GrantList | undefined, pluginDir: string): PathRules {
-  if (grants === undefined) return { all: false, rules: [] };
-  if (grants === true) return { all: true, rules: [] };
-  return { all: false, rules: grants.map((source) => ({ source, path: normalizePath(source, pluginDir) })) };
+/** Compile a grant list against the plugin directory; `field` is where it is (permissions.read). */
+export function compilePathRules(grants: GrantList | undefined, pluginDir: string, field: string): PathRules {
+  if (grants === undefined) return { all: false, field, rules: [] };
+  if (grants === true) return { all: true, field, rules: [] };
+  return { all: false, field, rules: grants.map((source, i) => ({ source, field: `${field}[${i}]`, path: normalizePath(source, pluginDir) })) };
 }
 
 /**
@@ -49,6 +49,6 @@ export function matchPath(rules: PathRules, path: string): PathRule | null {
     if (best === null || rule.path.length > best.path.length) best = rule;
   }
   if (best !== null) return best;
-  if (rules.all && special === null) return { source: "true", path: "/" };
+  if (rules.all && special === null) return { source: "true", field: rules.field, path: "/" };
   return null;
 }

@@ -1,18 +1,53 @@
 // The interfaces this layer needs from the outside world. core/ implements them; tests may supply
-// their own. Nothing in capabilities/ touches process.env, the filesystem or the network directly.
+// their own. Nothing in capabilities/ touches process.env, the filesystem, DNS, sockets or child
+// processes directly, so every matcher and every decision here can be tested with injected I/O.
 
-/** A file opened for reading, whose identity can be checked after the open. */
-export interface OpenedFile {
+/** What fstat/lstat say about one file. */
+export type FileInfo = {
+  readonly isFile: boolean;
+  readonly isDirectory: boolean;
+  readonly isSymlink: boolean;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly dev: number;
+  readonly ino: number;
+};
+
+/** Something opened whose identity can be checked after the open. */
+export interface Opened {
   /** The path the kernel says this descriptor refers to (Linux: /proc/self/fd/N), or null if unknown. */
   openedPath(): Promise<string | null>;
-  /** Type and size of the opened file, from the descriptor (never from a path). */
-  stat(): Promise<{ isFile: boolean; isDirectory: boolean; size: number; dev: number; ino: number }>;
-  /** Read at most `max` bytes from the start of the file. */
-  read(max: number): Promise<Uint8Array>;
+  /** Type, size and identity from the descriptor (never from a path). */
+  stat(): Promise<FileInfo>;
   close(): Promise<void>;
 }
 
-/** Filesystem access as the fs capability needs it. */
+/** A file opened for reading. */
+export interface OpenedFile extends Opened {
+  /** Read at most `max` bytes from the start of the file. */
+  read(max: number): Promise<Uint8Array>;
+}
+
+/** A file opened for writing (never truncated by the open itself: truncation follows the identity check). */
+export interface OpenedWritable extends Opened {
+  truncate(): Promise<void>;
+  write(data: Uint8Array): Promise<void>;
+}
+
+/** A directory entry as readdir reports it (the entry itself, symlinks not followed). */
+export type DirEntry = { readonly name: string; readonly isFile: boolean; readonly isDirectory: boolean; readonly isSymlink: boolean };
+
+/**
+ * A directory held open. `entry(name)` names a child of exactly this directory (Linux:
+ * /proc/self/fd/N/name, which the kernel resolves through the descriptor, like openat), so an
+ * operation on it cannot be redirected by renaming or swapping a parent after the check.
+ */
+export interface OpenedDir extends Opened {
+  entry(name: string): string;
+  list(): Promise<DirEntry[]>;
+}
+
+/** Filesystem access as the fs capability needs it. Paths given here were checked first. */
 export interface FsPort {
   /** The real path (symlinks resolved); rejects with an errno error (ENOENT, ENOTDIR, ELOOP, ...). */
   realpath(path: string): Promise<string>;
@@ -20,9 +55,97 @@ export interface FsPort {
   readlinkIfSymlink(path: string): Promise<string | null>;
   /** Identity of a path without following a final symlink (used where /proc/self/fd is missing). */
   identity(path: string): Promise<{ dev: number; ino: number }>;
+  /** lstat: the entry itself, a final symlink not followed. */
+  lstat(path: string): Promise<FileInfo>;
   /** Open for reading without following a final symlink and without blocking on FIFOs. */
   openRead(path: string): Promise<OpenedFile>;
+  /** Open for writing without following a final symlink, without blocking, never truncating. */
+  openWrite(path: string, o: { readonly create: boolean; readonly append: boolean }): Promise<OpenedWritable>;
+  /** Open a directory without following a final symlink. */
+  openDir(path: string): Promise<OpenedDir>;
+  mkdir(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  unlink(path: string): Promise<void>;
 }
+
+/** One resolved address of a host name. */
+export type ResolvedAddress = { readonly address: string; readonly family: 4 | 6 };
+
+/** Name resolution: asked once per request hop; the answer is what the connection uses. */
+export interface DnsPort {
+  lookup(hostname: string): Promise<ResolvedAddress[]>;
+}
+
+/** One HTTP request pinned to an address that was checked. */
+export type PinnedRequest = {
+  readonly url: URL;
+  /** The checked address the connection must go to (the URL's host stays the Host header and TLS name). */
+  readonly address: ResolvedAddress;
+  readonly method: string;
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: Uint8Array | null;
+  /** The most response-body bytes to accept; more is an error, not a truncation. */
+  readonly maxBodyBytes: number;
+  readonly signal: AbortSignal;
+};
+
+/** What came back; redirects are not followed here (the capability checks every hop). */
+export type PinnedResponse = {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: Uint8Array;
+};
+
+/** HTTP as the net capability needs it. Rejects with `code: "TooLarge"` past maxBodyBytes. */
+export interface HttpPort {
+  request(r: PinnedRequest): Promise<PinnedResponse>;
+}
+
+/** Executable lookup and process spawning for exec. */
+export interface ExecPort {
+  /** The absolute path `name` resolves to through the host's PATH (never the plugin's), or null. */
+  which(name: string): Promise<string | null>;
+  /** Whether `path` is an executable regular file; its real path if so. */
+  executable(path: string): Promise<string | null>;
+  /** Run without a shell in a new process group; kills the whole group on abort or overflow. */
+  run(r: {
+    readonly file: string;
+    readonly argv0: string;
+    readonly args: readonly string[];
+    readonly cwd: string;
+    readonly env: Readonly<Record<string, string>>;
+    readonly stdin: Uint8Array | null;
+    readonly maxOutputBytes: number;
+    readonly signal: AbortSignal;
+  }): Promise<{ code: number | null; signal: string | null; stdout: Uint8Array; stderr: Uint8Array; overflow: boolean }>;
+}
+
+/** The environment variables the plugin could be granted. */
+export interface EnvPort {
+  get(name: string): string | undefined;
+}
+
+/** A message as delivered to a subscriber. `from` is stamped by the host. */
+export type ChannelMessage = { readonly topic: string; readonly data: unknown; readonly from: string; readonly dropped: number };
+
+/** The host's message bus as one plugin's capability sees it. The bus stamps the sender itself. */
+export interface ChannelPort {
+  publish(topic: string, data: unknown): Promise<{ delivered: number }>;
+  /** Register a subscription under the plugin's own subscription id. */
+  subscribe(subscriptionId: number, pattern: string): Promise<void>;
+  unsubscribe(subscriptionId: number): Promise<void>;
+}
+
+/** The outside world, as every capability needs it. */
+export type Ports = {
+  readonly fs: FsPort;
+  readonly dns: DnsPort;
+  readonly http: HttpPort;
+  readonly exec: ExecPort;
+  readonly env: EnvPort;
+  readonly channels: ChannelPort;
+};
 
 /** One audit record as this layer reports it; core adds time, sequence and hash chain. */
 export type AuditEvent = {
@@ -32,7 +155,10 @@ export type AuditEvent = {
   readonly value: string;
   readonly resolved?: string;
   readonly decision: "granted" | "denied";
+  /** The grant that allowed it, as written in plugin.json. */
   readonly rule?: string;
+  /** Where that grant is, e.g. permissions.net[1]. */
+  readonly source?: string;
   readonly reason?: string;
 };
 
@@ -40,3 +166,11 @@ export type AuditEvent = {
 export interface AuditSink {
   record(event: AuditEvent): void;
 }
+
+/** Per-call context the sandbox gives a capability: when the call's time runs out, and why to stop. */
+export type CallContext = {
+  /** Wall-clock deadline (Date.now() ms) of the call that made this operation. */
+  readonly deadline: number;
+  /** Aborted when the plugin is unloaded or its isolate condemned. */
+  readonly signal: AbortSignal;
+};

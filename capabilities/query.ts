@@ -1,32 +1,73 @@
 // Warden.permissions.query: validate the descriptor strictly (a malformed one is BAD_INPUT, never
-// "granted"), then answer from the same matcher the operations use.
+// "granted"), then answer from the same matcher the operation uses, with the rule that decided it
+// and where that rule is in plugin.json.
 import { BadInputError } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
+import { stringArg } from "./arguments.ts";
+import type { ChannelCapability } from "./channel-capability.ts";
+import type { EnvCapability } from "./env-capability.ts";
+import type { ExecCapability } from "./exec-capability.ts";
 import type { FsCapability } from "./fs-capability.ts";
 import type { Grants } from "./grants.ts";
+import type { NetCapability } from "./net-capability.ts";
 
-const KNOWN = ["read", "write", "net", "exec", "env", "channels", "plugins"] as const;
+const KEYS: Record<string, readonly string[]> = {
+  read: ["path"],
+  write: ["path"],
+  net: ["host"],
+  exec: ["command"],
+  env: ["variable"],
+  channels: ["topic", "direction"],
+  plugins: ["id"],
+};
 
 /** The answer to a query. */
-export type QueryResult = { readonly state: "granted" | "denied" };
+export type QueryResult = { readonly state: "granted" | "denied"; readonly rule?: string; readonly source?: string };
+
+/** The capabilities a query consults. */
+export type QueryTargets = { fs: FsCapability; net: NetCapability; exec: ExecCapability; env: EnvCapability; channels: ChannelCapability };
 
 /** Answer a permission query descriptor for one plugin. */
-export async function queryPermission(descriptor: unknown, grants: Grants, fs: FsCapability, pluginId: string): Promise<QueryResult> {
+export async function queryPermission(descriptor: unknown, grants: Grants, t: QueryTargets, pluginId: string): Promise<QueryResult> {
   const api = "Warden.permissions.query()";
   if (typeof descriptor !== "object" || descriptor === null || Array.isArray(descriptor)) {
     throw new BadInputError(`${api}: expected a descriptor object such as { name: "read", path: "data/" }`, { pluginId });
   }
   const d = descriptor as Record<string, unknown>;
   const name = d["name"];
-  if (typeof name !== "string" || !(KNOWN as readonly string[]).includes(name)) {
-    throw new BadInputError(`${api}: unknown permission name ${quote(String(name))}; expected one of ${KNOWN.join(", ")}`, { pluginId });
+  if (typeof name !== "string" || !Object.hasOwn(KEYS, name)) {
+    throw new BadInputError(`${api}: unknown permission name ${quote(String(name))}; expected one of ${Object.keys(KEYS).join(", ")}`, { pluginId });
   }
-  if (name === "read" || name === "write") {
-    for (const key of Object.keys(d)) {
-      if (key !== "name" && key !== "path") throw new BadInputError(`${api}: unexpected key ${quote(key)} in a ${name} descriptor; expected { name, path? }`, { pluginId });
+  const allowed = KEYS[name] ?? [];
+  for (const key of Object.keys(d)) {
+    if (key !== "name" && !allowed.includes(key)) {
+      throw new BadInputError(`${api}: unexpected key ${quote(key)} in a ${name} descriptor; expected { name${allowed.map((k) => `, ${k}?`).join("")} }`, { pluginId });
     }
-    if (!("path" in d) || d["path"] === undefined) return { state: grants[name] === true ? "granted" : "denied" };
-    return { state: await fs.query(d["path"], name) };
   }
-  throw new BadInputError(`${api}: querying ${quote(name)} permissions is not available in this version of warden (read and write are)`, { pluginId, permission: name });
+  switch (name) {
+    case "read":
+    case "write": {
+      const path = d["path"];
+      if (path === undefined) return grants[name] === true ? { state: "granted", rule: "true", source: `permissions.${name}` } : { state: "denied" };
+      const r = await t.fs.decide(stringArg(api, "path", path, pluginId), name);
+      return r.ok ? { state: "granted", rule: r.checked.rule, source: r.checked.source } : { state: "denied" };
+    }
+    case "net":
+      return t.net.query(d["host"]);
+    case "exec":
+      return t.exec.query(d["command"]);
+    case "env":
+      return t.env.query(d["variable"]);
+    case "channels":
+      return t.channels.query(d["topic"], d["direction"]);
+    default: {
+      const id = d["id"];
+      const list = grants.plugins;
+      if (id === undefined) return list === true ? { state: "granted", rule: "true", source: "permissions.plugins" } : { state: "denied" };
+      const value = stringArg(api, "id", id, pluginId);
+      if (list === true) return { state: "granted", rule: "true", source: "permissions.plugins" };
+      const i = (list ?? []).indexOf(value);
+      return i === -1 ? { state: "denied" } : { state: "granted", rule: value, source: `permissions.plugins[${i}]` };
+    }
+  }
 }

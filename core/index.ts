@@ -1,6 +1,10 @@
 // warden's public library API (named exports only).
-export { loadPlugin, PluginHandle, DEFAULT_READ_BYTES } from "./plugin.ts";
+export { loadPlugin, PluginHandle } from "./plugin.ts";
 export type { LoadPluginOptions } from "./plugin.ts";
+export { ChannelBus, createChannelBus, HOST_SENDER } from "./channels/bus.ts";
+export type { ChannelBusOptions, Subscription } from "./channels/bus.ts";
+export type { ChannelMessage } from "../capabilities/index.ts";
+export { DEFAULT_CAPABILITY_LIMITS } from "../capabilities/index.ts";
 export { openAuditLog, memoryAuditLog } from "./audit/audit-log.ts";
 export type { AuditWriter, AuditRecordInput } from "./audit/audit-log.ts";
 export { verifyAuditText } from "./audit/verify-audit.ts";

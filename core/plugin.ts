@@ -11,11 +11,10 @@ import { WARDEN_VERSION } from "./version.ts";
 import { readManifest, type LoadedManifest } from "../manifests/read-manifest.ts";
 import { validatePluginConfig } from "../manifests/plugin-config.ts";
 import type { Manifest } from "../manifests/schema.ts";
-import type { Grants } from "../capabilities/index.ts";
+import { DEFAULT_CAPABILITY_LIMITS, type Grants } from "../capabilities/index.ts";
+import { ChannelBus } from "./channels/bus.ts";
 import { DEFAULT_LIMITS } from "../isolate/index.ts";
 
-/** Default cap on a single file read by a plugin (bytes). */
-export const DEFAULT_READ_BYTES = 16 * 1024 * 1024;
 
 /** How to load one plugin. */
 export type LoadPluginOptions = {
@@ -24,6 +23,8 @@ export type LoadPluginOptions = {
   /** Where grant, use and denial records go. */
   readonly audit: AuditWriter;
   readonly logger: Logger;
+  /** The host's message bus; without one the plugin gets a bus of its own. */
+  readonly bus?: ChannelBus;
   /** Called when a limit (CPU, memory, timeout) condemned the plugin's isolate. */
   readonly onLimit?: (error: WardenError) => void;
 };
@@ -75,7 +76,10 @@ export class PluginHandle {
       cpuMs: m.limits?.cpuMs ?? DEFAULT_LIMITS.cpuMs,
       timeoutMs: m.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
       resultChars: DEFAULT_LIMITS.resultChars,
-      readBytes: DEFAULT_READ_BYTES,
+      readBytes: m.limits?.readBytes ?? DEFAULT_CAPABILITY_LIMITS.readBytes,
+      netBytes: m.limits?.netBytes ?? DEFAULT_CAPABILITY_LIMITS.netBytes,
+      execOutputBytes: m.limits?.execOutputBytes ?? DEFAULT_CAPABILITY_LIMITS.execOutputBytes,
+      messageBytes: m.limits?.messageBytes ?? DEFAULT_CAPABILITY_LIMITS.messageBytes,
     };
     const spec: LoadSpec = { pluginId: m.id, version: m.version, pluginDir: loaded.dir, main: loaded.main, grants: m.permissions ?? {}, config, limits };
     o.audit.append({ type: "grant", plugin: m.id, version: m.version, dir: loaded.dir, manifestSha256: loaded.sha256, permissions: m.permissions ?? {}, limits });
@@ -89,6 +93,11 @@ export class PluginHandle {
         logger.warn({ code: error.code }, escapeText(error.message));
         o.onLimit?.(error);
       },
+      bus: o.bus ?? new ChannelBus({
+        messageBytes: limits.messageBytes,
+        onDeliveryError: (owner, topic, e) => logger.warn(`channel handler of ${owner} for ${escapeText(topic)} failed: ${escapeText(toWardenError(e).message)}`),
+      }),
+      deliveryDeadlineMs: limits.timeoutMs,
     });
     const handle = new PluginHandle(loaded, spec, proc, logger);
     await handle.#start();
@@ -97,8 +106,9 @@ export class PluginHandle {
 
   async #start(): Promise<void> {
     try {
-      const { entries } = await this.#process.load(this.#spec, this.#spec.limits.timeoutMs);
+      const { entries, unresolvedExec } = await this.#process.load(this.#spec, this.#spec.limits.timeoutMs);
       this.#entries = entries;
+      for (const field of unresolvedExec) this.#logger.warn(`plugin.json ${field}: the command is not on the host's PATH, so this grant allows nothing`);
     } catch (e) {
       await this.#process.close(1000);
       throw toWardenError(e);

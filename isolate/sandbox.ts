@@ -25,8 +25,11 @@ import type { SandboxLimits } from "./limits.ts";
 import { loadModuleGraph } from "./module-loader.ts";
 import { PRELUDE_FILENAME, preludeSource } from "./prelude.ts";
 
+/** When the call behind an operation runs out of time, and a signal aborted when the sandbox goes. */
+export type OperationContext = { readonly deadline: number; readonly signal: AbortSignal };
+
 /** A host operation the plugin asked for: resolves to a JSON-compatible value or rejects. */
-export type HostOperation = (op: string, args: unknown) => Promise<unknown>;
+export type HostOperation = (op: string, args: unknown, ctx: OperationContext) => Promise<unknown>;
 
 /** Log levels a plugin's console maps to. */
 export type PluginLogLevel = "debug" | "info" | "warn" | "error";
@@ -58,7 +61,7 @@ type PendingCall = {
   cpuNs: bigint;
 };
 
-type PreludeRefs = { readonly callEntry: ivm.Reference; readonly fireTimer: ivm.Reference; readonly resolveOp: ivm.Reference };
+type PreludeRefs = { readonly callEntry: ivm.Reference; readonly callHandler: ivm.Reference; readonly fireTimer: ivm.Reference; readonly resolveOp: ivm.Reference };
 
 const MAX_OP_PAYLOAD = 16 * 1024 * 1024;
 const URL_PROPS = new Set(["protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"]);
@@ -93,6 +96,7 @@ export class Sandbox {
   readonly #refs: PreludeRefs;
   readonly #calls = new Map<number, PendingCall>();
   readonly #timers = new Map<number, NodeJS.Timeout>();
+  readonly #abort = new AbortController();
   #nextCallId = 1;
   #condemnedBy: WardenError | null = null;
   #disposed = false;
@@ -128,6 +132,7 @@ export class Sandbox {
       ) as ivm.Reference;
       const refs = {
         callEntry: internals.getSync("callEntry", { reference: true }) as ivm.Reference,
+        callHandler: internals.getSync("callHandler", { reference: true }) as ivm.Reference,
         fireTimer: internals.getSync("fireTimer", { reference: true }) as ivm.Reference,
         resolveOp: internals.getSync("resolveOp", { reference: true }) as ivm.Reference,
       };
@@ -185,13 +190,27 @@ export class Sandbox {
       ));
     }
     const inputJson = input === undefined ? undefined : JSON.stringify(input);
+    return this.#start(name, limits, (id) => [this.#refs.callEntry, [id, name, inputJson, this.#o.limits.resultChars]]);
+  }
+
+  /** Run the plugin's handler of channel subscription `subscriptionId` with one message, as a call. */
+  deliver(subscriptionId: number, message: unknown, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}): Promise<unknown> {
+    if (!this.isUsable) {
+      return Promise.reject(this.#condemnedBy ?? new PluginError(`plugin ${this.#o.pluginId}: its sandbox is disposed`, { pluginId: this.#o.pluginId }));
+    }
+    const json = JSON.stringify(message);
+    return this.#start("channel handler", limits, (id) => [this.#refs.callHandler, [id, subscriptionId, json]]);
+  }
+
+  #start(name: string, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">>, entry: (id: number) => [ivm.Reference, unknown[]]): Promise<unknown> {
     const timeoutMs = limits.timeoutMs ?? this.#o.limits.timeoutMs;
     const cpuMs = limits.cpuMs ?? this.#o.limits.cpuMs;
     const id = this.#nextCallId++;
     return new Promise<unknown>((resolve, reject) => {
       const wallTimer = setTimeout(() => this.#condemn(this.#timeoutError(name, timeoutMs)), timeoutMs);
       this.#calls.set(id, { name, resolve, reject, deadline: performance.now() + timeoutMs, wallTimer, timeoutMs, cpuLimitNs: BigInt(cpuMs) * 1_000_000n, cpuNs: 0n });
-      this.#enter(this.#refs.callEntry, [id, name, inputJson, this.#o.limits.resultChars]);
+      const [ref, args] = entry(id);
+      this.#enter(ref, args);
     });
   }
 
@@ -204,6 +223,8 @@ export class Sandbox {
   dispose(reason?: WardenError): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    // Host operations still running for this plugin (a fetch, an exec) stop now.
+    this.#abort.abort();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
     const err = reason ?? new PluginError(`plugin ${this.#o.pluginId} was unloaded while the call was in flight`, { pluginId: this.#o.pluginId });
@@ -381,10 +402,18 @@ export class Sandbox {
       return;
     }
     const { id, op, args } = JSON.parse(payload) as { id: number; op: string; args: unknown };
-    this.#o.operation(String(op), args).then(
+    this.#o.operation(String(op), args, this.#operationContext()).then(
       (value) => this.#answer(id, { ok: true, value: value ?? null }),
       (e: unknown) => this.#answer(id, { ok: false, error: operationErrorDescriptor(e) }),
     );
+  }
+
+  /** The tightest wall deadline of the calls in flight (background work gets the default timeout). */
+  #operationContext(): OperationContext {
+    const now = performance.now();
+    let left = this.#o.limits.timeoutMs;
+    for (const c of this.#calls.values()) left = Math.min(left, c.deadline - now);
+    return { deadline: Date.now() + Math.max(0, left), signal: this.#abort.signal };
   }
 
   #answer(id: number, result: unknown): void {

@@ -35,6 +35,10 @@ export const LimitsSchema = z
     memoryMb: z.number().int().min(8).max(4096).optional().describe("Heap limit of the plugin's isolate in MiB. Default 64."),
     cpuMs: z.number().int().min(1).max(600_000).optional().describe("CPU time a call may spend, across awaits and timers, in ms. Default 1000."),
     timeoutMs: z.number().int().min(1).max(3_600_000).optional().describe("Wall-clock time a call may take, in ms. Default 5000."),
+    readBytes: z.number().int().min(1).max(1024 ** 3).optional().describe("Largest file Warden.fs.readTextFile returns, in bytes. Default 16 MiB."),
+    netBytes: z.number().int().min(1).max(1024 ** 3).optional().describe("Largest fetch response body, in bytes. Default 16 MiB."),
+    execOutputBytes: z.number().int().min(1).max(256 * 1024 ** 2).optional().describe("Cap on each of stdout and stderr of Warden.exec, in bytes. Default 1 MiB."),
+    messageBytes: z.number().int().min(1).max(16 * 1024 ** 2).optional().describe("Largest channel message a plugin may publish (JSON), in bytes. Default 64 KiB."),
   })
   .describe("Resource limits per call. Exceeding one gives MEMORY_LIMIT, CPU_LIMIT or TIMEOUT and the isolate is replaced.");
 
@@ -54,6 +58,10 @@ export const PermissionsSchema = z
     env: grantList(
       checked(checkEnvGrant, "A variable name, or a prefix ending in * (AWS_*)."),
       "Environment variables the plugin may read. `true` grants everything and makes `warden check` warn.",
+    ),
+    plugins: grantList(
+      checked(checkPluginId, "A plugin id."),
+      "Plugins whose entries this plugin may call with Warden.plugins.call.",
     ),
     channels: z
       .union([

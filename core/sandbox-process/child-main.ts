@@ -2,11 +2,13 @@
 // the host because some hostile allocations make V8 abort or hang the whole process (measured:
 // `Array(1e9).fill(0)` under a 16 MiB limit hangs it after a fatal OOM), and isolated-vm's
 // maintainer advises exactly this. The host supervises it and restarts it; the host never dies.
-import { createCapabilities, type Capabilities } from "../../capabilities/index.ts";
+import { createCapabilities, type Capabilities, type ChannelPort } from "../../capabilities/index.ts";
 import { Sandbox } from "../../isolate/index.ts";
-import { isWardenError, PluginError, type ErrorDescriptor, type WardenError } from "../errors.ts";
-import { createNodeFs } from "../sys.ts";
-import type { LoadSpec, ToChild, ToHost } from "./protocol.ts";
+import { fromDescriptor, isWardenError, PluginError, type ErrorDescriptor, type WardenError } from "../errors.ts";
+import { createNodeExec } from "../sys/node-exec.ts";
+import { createNodeFs } from "../sys/node-fs.ts";
+import { createNodeDns, createNodeHttp } from "../sys/node-net.ts";
+import type { ChannelRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
 
 const HOOK_ON_LOAD = "onLoad";
 const HOOK_ON_UNLOAD = "onUnload";
@@ -23,6 +25,28 @@ function describe(e: unknown): ErrorDescriptor {
   return new PluginError(e instanceof Error ? e.message : String(e)).toDescriptor();
 }
 
+// Requests to the host's channel bus, answered by "channel-result".
+const channelRequests = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+let nextChannelRequest = 1;
+
+function channelRequest(request: ChannelRequest): Promise<unknown> {
+  const reqId = nextChannelRequest++;
+  return new Promise((resolve, reject) => {
+    channelRequests.set(reqId, { resolve, reject });
+    send({ t: "channel", reqId, request });
+  });
+}
+
+const channelPort: ChannelPort = {
+  publish: async (topic, data) => (await channelRequest({ op: "publish", topic, data })) as { delivered: number },
+  subscribe: async (subscriptionId, pattern) => {
+    await channelRequest({ op: "subscribe", subscriptionId, pattern });
+  },
+  unsubscribe: async (subscriptionId) => {
+    await channelRequest({ op: "unsubscribe", subscriptionId });
+  },
+};
+
 let spec: LoadSpec | null = null;
 let capabilities: Capabilities | null = null;
 let sandbox: Sandbox | null = null;
@@ -31,6 +55,9 @@ let sandbox: Sandbox | null = null;
 async function ensureSandbox(): Promise<Sandbox> {
   if (sandbox?.isUsable) return sandbox;
   if (spec === null || capabilities === null) throw new PluginError("no plugin is loaded in this sandbox process");
+  // The old isolate's channel handlers are gone with it: drop its subscriptions before onLoad
+  // subscribes again.
+  if (sandbox !== null) await channelRequest({ op: "reset" });
   const s = spec;
   const caps = capabilities;
   const fresh = Sandbox.create({
@@ -40,7 +67,7 @@ async function ensureSandbox(): Promise<Sandbox> {
     main: s.main,
     config: s.config,
     limits: s.limits,
-    operation: (op, args) => caps.call(op, args),
+    operation: (op, args, ctx) => caps.call(op, args, ctx),
     log: (level, text) => send({ t: "log", level, text }),
     onCatastrophicError: (message) => {
       process.stderr.write(`warden sandbox: catastrophic isolate error: ${message}\n`);
@@ -61,7 +88,7 @@ function watchLimits<T>(p: Promise<T>, s: Sandbox): Promise<T> {
   });
 }
 
-async function handle(msg: ToChild): Promise<unknown> {
+async function handle(msg: Exclude<ToChild, { t: "channel-result" }>): Promise<unknown> {
   switch (msg.t) {
     case "load": {
       spec = msg.spec;
@@ -69,16 +96,32 @@ async function handle(msg: ToChild): Promise<unknown> {
         pluginId: spec.pluginId,
         pluginDir: spec.pluginDir,
         grants: spec.grants,
-        fs: createNodeFs(),
+        ports: {
+          fs: createNodeFs(),
+          dns: createNodeDns(),
+          http: createNodeHttp(),
+          exec: createNodeExec(process.env["PATH"] ?? "", {
+            started: (pgid) => send({ t: "pgroup", pgid, running: true }),
+            ended: (pgid) => send({ t: "pgroup", pgid, running: false }),
+          }),
+          env: { get: (name) => process.env[name] },
+          channels: channelPort,
+        },
         audit: { record: (event) => send({ t: "audit", event }) },
-        limits: { readBytes: spec.limits.readBytes },
+        limits: spec.limits,
       });
       const s = await ensureSandbox();
-      return { entries: s.entries, hooks: s.hooks };
+      return { entries: s.entries, hooks: s.hooks, unresolvedExec: capabilities.unresolvedExec.map((r) => r.field) };
     }
     case "invoke": {
       const s = await ensureSandbox();
       return watchLimits(s.call(msg.name, msg.input), s);
+    }
+    case "deliver": {
+      // A message for a subscription of an isolate that is gone has no handler: nothing to do.
+      const s = sandbox;
+      if (s === null || !s.isUsable) return null;
+      return watchLimits(s.deliver(msg.subscriptionId, msg.message), s);
     }
     case "unload": {
       const s = sandbox;
@@ -94,6 +137,14 @@ async function handle(msg: ToChild): Promise<unknown> {
 
 process.on("message", (raw) => {
   const msg = raw as ToChild;
+  if (msg.t === "channel-result") {
+    const pending = channelRequests.get(msg.reqId);
+    if (!pending) return;
+    channelRequests.delete(msg.reqId);
+    if (msg.ok) pending.resolve(msg.value);
+    else pending.reject(fromDescriptor(msg.error ?? {}));
+    return;
+  }
   handle(msg).then(
     (value) => send({ t: "result", callId: msg.callId, ok: true, value: value ?? null }),
     (e: unknown) => send({ t: "result", callId: msg.callId, ok: false, error: describe(e) }),

@@ -1,6 +1,6 @@
 // Messages between a host and its sandbox process (JSON over the fork IPC channel).
 import type { ErrorDescriptor } from "../errors.ts";
-import type { AuditEvent, Grants } from "../../capabilities/index.ts";
+import type { AuditEvent, ChannelMessage, Grants } from "../../capabilities/index.ts";
 import type { PluginLogLevel } from "../../isolate/index.ts";
 
 /** Limits a sandbox process applies to one plugin. */
@@ -10,6 +10,9 @@ export type ProcessLimits = {
   readonly timeoutMs: number;
   readonly resultChars: number;
   readonly readBytes: number;
+  readonly netBytes: number;
+  readonly execOutputBytes: number;
+  readonly messageBytes: number;
 };
 
 /** What the host tells the sandbox process to load. */
@@ -26,11 +29,22 @@ export type LoadSpec = {
 export type ToChild =
   | { readonly t: "load"; readonly callId: number; readonly spec: LoadSpec }
   | { readonly t: "invoke"; readonly callId: number; readonly name: string; readonly input: unknown }
-  | { readonly t: "unload"; readonly callId: number };
+  | { readonly t: "unload"; readonly callId: number }
+  | { readonly t: "deliver"; readonly callId: number; readonly subscriptionId: number; readonly message: ChannelMessage }
+  | { readonly t: "channel-result"; readonly reqId: number; readonly ok: boolean; readonly value?: unknown; readonly error?: ErrorDescriptor };
+
+/** A request from the sandbox process to the host's channel bus. The host stamps the sender. */
+export type ChannelRequest =
+  | { readonly op: "publish"; readonly topic: string; readonly data: unknown }
+  | { readonly op: "subscribe"; readonly subscriptionId: number; readonly pattern: string }
+  | { readonly op: "unsubscribe"; readonly subscriptionId: number }
+  | { readonly op: "reset" };
 
 export type ToHost =
   | { readonly t: "result"; readonly callId: number; readonly ok: true; readonly value: unknown }
   | { readonly t: "result"; readonly callId: number; readonly ok: false; readonly error: ErrorDescriptor }
   | { readonly t: "audit"; readonly event: AuditEvent }
   | { readonly t: "log"; readonly level: PluginLogLevel; readonly text: string }
-  | { readonly t: "limit"; readonly error: ErrorDescriptor };
+  | { readonly t: "limit"; readonly error: ErrorDescriptor }
+  | { readonly t: "channel"; readonly reqId: number; readonly request: ChannelRequest }
+  | { readonly t: "pgroup"; readonly pgid: number; readonly running: boolean };

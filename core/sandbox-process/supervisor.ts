@@ -4,10 +4,11 @@
 // child (SIGKILL) and fail the calls in flight with a coded error; the next call starts a new one.
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { fromDescriptor, MemoryLimitError, PluginError, TimeoutError, type WardenError } from "../errors.ts";
+import { fromDescriptor, MemoryLimitError, PluginError, TimeoutError, toWardenError, type WardenError } from "../errors.ts";
+import type { ChannelBus, Subscription } from "../channels/bus.ts";
 import type { AuditEvent } from "../../capabilities/index.ts";
 import type { PluginLogLevel } from "../../isolate/index.ts";
-import type { LoadSpec, ToChild, ToHost } from "./protocol.ts";
+import type { ChannelRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
 
 const CHILD_MAIN = fileURLToPath(new URL("./child-main.js", import.meta.url));
 
@@ -23,6 +24,10 @@ export type SupervisorEvents = {
   readonly onLog: (level: PluginLogLevel, text: string) => void;
   /** A limit condemned the plugin's isolate, or the whole process had to be ended. */
   readonly onLimit: (error: WardenError) => void;
+  /** The bus the plugin's channel grants reach. */
+  readonly bus: ChannelBus;
+  /** How long one channel handler may take, before the grace period. */
+  readonly deliveryDeadlineMs: number;
 };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -38,6 +43,10 @@ export class SandboxProcess {
   #nextId = 1;
   #stderrTail = "";
   #oom = false;
+  // Channel subscriptions the plugin holds on the host's bus, by its own subscription id.
+  readonly #subscriptions = new Map<number, Subscription>();
+  // Process groups of commands the plugin is running (exec), killed if the sandbox goes.
+  readonly #processGroups = new Set<number>();
 
   constructor(pluginId: string, events: SupervisorEvents) {
     this.#pluginId = pluginId;
@@ -74,6 +83,7 @@ export class SandboxProcess {
     child.on("exit", (code, signal) => {
       if (this.#child !== child) return;
       this.#child = null;
+      this.#releaseResources();
       const err = this.#oom
         ? this.#memoryError()
         : new PluginError(`plugin ${this.#pluginId}: its sandbox process exited unexpectedly (${signal ?? `code ${code}`}); it will be restarted on the next call`, { pluginId: this.#pluginId });
@@ -113,7 +123,71 @@ export class SandboxProcess {
       case "limit":
         this.#events.onLimit(fromDescriptor(msg.error));
         return;
+      case "channel":
+        this.#onChannel(msg.reqId, msg.request);
+        return;
+      case "pgroup":
+        if (msg.running) this.#processGroups.add(msg.pgid);
+        else this.#processGroups.delete(msg.pgid);
+        return;
     }
+  }
+
+  /** A channel request of the plugin; the sender is this process's plugin id, never the message's. */
+  #onChannel(reqId: number, r: ChannelRequest): void {
+    const reply = (ok: boolean, value?: unknown, error?: unknown) =>
+      this.#child?.send({ t: "channel-result", reqId, ok, ...(ok ? { value } : { error: toWardenError(error).toDescriptor() }) } satisfies ToChild);
+    try {
+      switch (r.op) {
+        case "publish":
+          reply(true, { delivered: this.#events.bus.publishAs(this.#pluginId, r.topic, r.data) });
+          return;
+        case "subscribe": {
+          this.#subscriptions.get(r.subscriptionId)?.unsubscribe();
+          const sub = this.#events.bus.subscribeAs(this.#pluginId, r.pattern, async (message) => {
+            if (this.#child === null) return;
+            await this.#request({ t: "deliver", subscriptionId: r.subscriptionId, message }, this.#events.deliveryDeadlineMs + GRACE_MS, `a channel handler for ${message.topic}`);
+          });
+          this.#subscriptions.set(r.subscriptionId, sub);
+          reply(true, null);
+          return;
+        }
+        case "unsubscribe":
+          this.#subscriptions.get(r.subscriptionId)?.unsubscribe();
+          this.#subscriptions.delete(r.subscriptionId);
+          reply(true, null);
+          return;
+        case "reset":
+          this.#dropSubscriptions();
+          reply(true, null);
+          return;
+      }
+    } catch (e) {
+      reply(false, undefined, e);
+    }
+  }
+
+  #dropSubscriptions(): void {
+    for (const sub of this.#subscriptions.values()) sub.unsubscribe();
+    this.#subscriptions.clear();
+  }
+
+  /** Drop the plugin's subscriptions and kill the commands it started: its process is gone. */
+  #releaseResources(): void {
+    this.#dropSubscriptions();
+    for (const pgid of this.#processGroups) {
+      try {
+        process.kill(-pgid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    this.#processGroups.clear();
+  }
+
+  /** Number of channel subscriptions the plugin holds. */
+  get subscriptions(): number {
+    return this.#subscriptions.size;
   }
 
   #failAll(err: WardenError): void {
@@ -130,6 +204,7 @@ export class SandboxProcess {
     if (!child) return;
     this.#child = null;
     child.kill("SIGKILL");
+    this.#releaseResources();
     this.#events.onLimit(err);
     this.#failAll(err);
   }
@@ -151,8 +226,8 @@ export class SandboxProcess {
   }
 
   /** Load the plugin (spawning the process if needed); resolves to its entries and hooks. */
-  load(spec: LoadSpec, hookBudgetMs: number): Promise<{ entries: string[]; hooks: string[] }> {
-    return this.#request({ t: "load", spec }, spec.limits.timeoutMs + hookBudgetMs + GRACE_MS, "the load") as Promise<{ entries: string[]; hooks: string[] }>;
+  load(spec: LoadSpec, hookBudgetMs: number): Promise<{ entries: string[]; hooks: string[]; unresolvedExec: string[] }> {
+    return this.#request({ t: "load", spec }, spec.limits.timeoutMs + hookBudgetMs + GRACE_MS, "the load") as Promise<{ entries: string[]; hooks: string[]; unresolvedExec: string[] }>;
   }
 
   /** Invoke an entry; the deadline covers a rebuild of the isolate plus the call itself. */
@@ -173,6 +248,7 @@ export class SandboxProcess {
       await exited;
       clearTimeout(timer);
     }
+    this.#releaseResources();
     this.#failAll(new PluginError(`plugin ${this.#pluginId} was unloaded`, { pluginId: this.#pluginId }));
   }
 }

@@ -4,7 +4,12 @@ const pendingOps = new MapCtor();
 let nextOpId = 1;
 
 function hostOp(op, args) {
-  const payload = copyArgs(args);
+  let payload;
+  try {
+    payload = copyArgs(args);
+  } catch (e) {
+    return PromiseReject(e);
+  }
   return new PromiseCtor((resolve, reject) => {
     const id = nextOpId++;
     call(MapPrototypeSet, pendingOps, id, { resolve, reject });
@@ -30,9 +35,47 @@ function deepFreeze(value) {
   return value;
 }
 
+// Channel handlers live here, by subscription id; the host only knows the id and the pattern.
+const channelHandlers = new MapCtor();
+let nextSubscriptionId = 1;
+
+function subscribe(topic, handler) {
+  if (typeof handler !== "function") return PromiseReject(new TypeErrorCtor("Warden.channels.subscribe(topic, handler): the handler must be a function"));
+  const id = nextSubscriptionId++;
+  call(MapPrototypeSet, channelHandlers, id, handler);
+  const pattern = StringCtor(topic);
+  return then(
+    hostOp("channels.subscribe", [pattern, id]),
+    () => ObjectFreeze({
+      topic: pattern,
+      unsubscribe: function unsubscribe() {
+        if (!call(MapPrototypeDelete, channelHandlers, id)) return PromiseResolve(undefined);
+        return then(hostOp("channels.unsubscribe", [id]), () => undefined);
+      },
+    }),
+    (e) => {
+      call(MapPrototypeDelete, channelHandlers, id);
+      throw e;
+    },
+  );
+}
+
 const Warden = deepFreeze({
   fs: {
     readTextFile: function readTextFile(path) { return hostOp("fs.readTextFile", [path]); },
+    writeTextFile: function writeTextFile(path, data, options) { return then(hostOp("fs.writeTextFile", [path, data, options]), () => undefined); },
+    readDir: function readDir(path) { return hostOp("fs.readDir", [path]); },
+    stat: function stat(path) { return hostOp("fs.stat", [path]); },
+    mkdir: function mkdir(path, options) { return then(hostOp("fs.mkdir", [path, options]), () => undefined); },
+    remove: function remove(path, options) { return then(hostOp("fs.remove", [path, options]), () => undefined); },
+  },
+  exec: function exec(command, args, options) { return hostOp("exec", [command, args, options]); },
+  env: {
+    get: function get(name) { return then(hostOp("env.get", [name]), (v) => (v === null ? undefined : v)); },
+  },
+  channels: {
+    publish: function publish(topic, data) { return hostOp("channels.publish", [topic, data]); },
+    subscribe,
   },
   permissions: {
     query: function query(descriptor) { return hostOp("permissions.query", [descriptor]); },

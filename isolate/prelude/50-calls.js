@@ -24,13 +24,28 @@ function settle(callId, ok, payload) {
 }
 
 function callEntry(callId, name, inputJson, maxResultChars) {
+  const fn = moduleNamespace === null ? undefined : moduleNamespace[name];
+  if (typeof fn !== "function") {
+    settle(callId, false, { name: "EntryNotFound", code: "ENTRY_NOT_FOUND", message: `${name} is not an exported function` });
+    return;
+  }
+  runCall(callId, fn, inputJson, maxResultChars, false);
+}
+
+// A channel message for subscription `subId`: runs the plugin's handler as a call of its own (under
+// the same CPU and time limits); what the handler returns is not sent anywhere.
+function callHandler(callId, subId, messageJson) {
+  const fn = call(MapPrototypeGet, channelHandlers, subId);
+  if (typeof fn !== "function") {
+    settle(callId, true, "null");
+    return;
+  }
+  runCall(callId, fn, messageJson, 0, true);
+}
+
+function runCall(callId, fn, inputJson, maxResultChars, discardResult) {
   let result;
   try {
-    const fn = moduleNamespace === null ? undefined : moduleNamespace[name];
-    if (typeof fn !== "function") {
-      settle(callId, false, { name: "EntryNotFound", code: "ENTRY_NOT_FOUND", message: `${name} is not an exported function` });
-      return;
-    }
     const args = inputJson === undefined ? [] : [JSONParse(inputJson)];
     result = ReflectApply(fn, undefined, args);
   } catch (e) {
@@ -41,6 +56,10 @@ function callEntry(callId, name, inputJson, maxResultChars) {
   const onValue = (value) => {
     if (settled) return;
     settled = true;
+    if (discardResult) {
+      settle(callId, true, "null");
+      return;
+    }
     let text;
     try {
       text = serializeStrict(value, maxResultChars);

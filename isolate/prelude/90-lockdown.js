@@ -11,11 +11,12 @@ const ALLOWED_GLOBALS = [
   "WeakRef", "decodeURI", "decodeURIComponent", "encodeURI", "encodeURIComponent", "escape", "unescape",
   "eval", "isFinite", "isNaN", "Iterator",
   "Warden", "console", "setTimeout", "clearTimeout", "URL", "URLSearchParams", "TextEncoder", "TextDecoder",
-  "structuredClone", "crypto",
+  "structuredClone", "crypto", "fetch", "Headers", "Response",
 ];
 const installed = {
   Warden, console: consoleObject, setTimeout: setTimeoutImpl, clearTimeout: clearTimeoutImpl, URL,
   URLSearchParams, TextEncoder, TextDecoder, structuredClone: structuredCloneImpl, crypto: cryptoObject,
+  fetch: fetchImpl, Headers, Response,
 };
 {
   const names = ReflectOwnKeys(globalObject);
@@ -30,4 +31,4 @@ const installed = {
   }
 }
 
-return { setModule, callEntry, fireTimer, resolveOp };
+return { setModule, callEntry, callHandler, fireTimer, resolveOp };

@@ -5,7 +5,7 @@ import { mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createCapabilities, type AuditEvent, type Capabilities } from "../../capabilities/index.ts";
-import { createNodeFs } from "../../core/sys.ts";
+import { nodePorts, TEST_LIMITS } from "../helpers/ports.ts";
 import { scratch, type Scratch } from "../helpers/plugin-dir.ts";
 
 let s: Scratch;
@@ -37,8 +37,8 @@ describe("fs read capability", () => {
     symlinkSync("ok.txt", join(dir, "data/link-in"));
     mkdirSync(join(dir, "data/dir"));
     caps = await createCapabilities({
-      pluginId: "test.reader", pluginDir: dir, grants: { read: ["data/"] }, fs: createNodeFs(),
-      audit: { record: (e) => events.push(e) }, limits: { readBytes: 1024 },
+      pluginId: "test.reader", pluginDir: dir, grants: { read: ["data/"] }, ports: nodePorts(),
+      audit: { record: (e) => events.push(e) }, limits: TEST_LIMITS,
     });
   });
   after(() => s.cleanup());
@@ -88,7 +88,7 @@ describe("fs read capability", () => {
   });
 
   it("answers permission queries for read, and rejects malformed descriptors with BAD_INPUT", async () => {
-    assert.deepEqual(await caps.call("permissions.query", [{ name: "read", path: "data/ok.txt" }]), { state: "granted" });
+    assert.deepEqual(await caps.call("permissions.query", [{ name: "read", path: "data/ok.txt" }]), { state: "granted", rule: "data/", source: "permissions.read[0]" });
     assert.deepEqual(await caps.call("permissions.query", [{ name: "read", path: "data/link-out" }]), { state: "denied" });
     assert.deepEqual(await caps.call("permissions.query", [{ name: "read" }]), { state: "denied" });
     assert.deepEqual(await caps.call("permissions.query", [{ name: "write", path: "data/ok.txt" }]), { state: "denied" });

@@ -1,0 +1,240 @@
+// The network capability: fetch. Each hop is parsed with the WHATWG URL parser, its name checked,
+// resolved ONCE, every resolved address checked, and the request pinned to exactly the address
+// that was checked (the Host header and the TLS server name stay the URL's name). Redirects are
+// followed here, never by the HTTP client, so every hop goes through the same check.
+import { BadInputError } from "../core/errors.ts";
+import { quote } from "../core/escape-text.ts";
+import { optionsArg, stringArg } from "./arguments.ts";
+import { permissionDenied } from "./denial.ts";
+import type { Grants } from "./grants.ts";
+import { canonicalAddress, compileNetRules, decideAddress, matchAddressRule, matchName, showAddress, type NetRules, type RuleRef } from "./net-rules.ts";
+import { OperationError } from "./operation-error.ts";
+import type { AuditSink, CallContext, DnsPort, HttpPort, ResolvedAddress } from "./ports.ts";
+
+/** Options of the net capability of one plugin. */
+export type NetCapabilityOptions = {
+  readonly pluginId: string;
+  readonly grants: Grants;
+  readonly dns: DnsPort;
+  readonly http: HttpPort;
+  readonly audit: AuditSink;
+  /** Largest response body, bytes. */
+  readonly netBytes: number;
+  /** Most requests of this plugin in flight at once. */
+  readonly maxConcurrent: number;
+};
+
+/** What fetch answers the isolate (the body as base64, since the crossing carries JSON). */
+export type FetchAnswer = {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+  url: string;
+  redirected: boolean;
+  /** The body as text when it is valid UTF-8 (the common case, no base64 round trip)... */
+  text?: string;
+  /** ...and as base64 otherwise. */
+  body?: string;
+};
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+function bodyFields(bytes: Uint8Array): { text: string } | { body: string } {
+  try {
+    return { text: strictUtf8.decode(bytes) };
+  } catch {
+    return { body: Buffer.from(bytes).toString("base64") };
+  }
+}
+
+const MAX_REDIRECTS = 10;
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+// Headers the web's fetch does not let a page set; here they would let a plugin reroute a request
+// (Host) or desynchronise the connection (framing headers).
+const FORBIDDEN_HEADERS = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "te", "trailer", "expect", "proxy-authorization", "proxy-connection"]);
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** A URL hop that passed every check, with the address to connect to. */
+type CheckedHop = { readonly url: URL; readonly address: ResolvedAddress; readonly via: RuleRef };
+
+/** The network capability of one plugin. */
+export type NetCapability = {
+  fetch(url: unknown, init: unknown, ctx: CallContext): Promise<FetchAnswer>;
+  /** Answer `{name:"net", host}` without resolving anything. */
+  query(host: unknown): { state: "granted" | "denied"; rule?: string; source?: string };
+};
+
+function defaultPort(url: URL): number {
+  return url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+}
+
+/** Parse a query host (`host`, `host:port`, `[v6]:port`) strictly; a URL or wildcard is BAD_INPUT. */
+export function parseQueryHost(host: string, pluginId: string): { hostname: string; port: number | null } {
+  const api = "Warden.permissions.query()";
+  const bad = (why: string) => new BadInputError(`${api}: ${quote(host)} is not a host: ${why}; expected "host", "host:port" or "[::1]:8080"`, { pluginId, permission: "net" });
+  if (/[/\\@?#*\s]/.test(host)) throw bad("no scheme, path, user info or wildcard");
+  if (!host.startsWith("[") && host.split(":").length > 2) throw bad("an IPv6 address must be in brackets");
+  let url: URL;
+  try {
+    url = new URL(`http://${host}`);
+  } catch {
+    throw bad("it does not parse");
+  }
+  const m = /:(\d*)$/.exec(host.replace(/^\[[^\]]*\]/, ""));
+  if (m) {
+    const port = Number(m[1]);
+    if (m[1] === "" || port < 1 || port > 65535) throw bad("the port is outside 1–65535");
+    return { hostname: url.hostname, port };
+  }
+  return { hostname: url.hostname, port: null };
+}
+
+/** Build the net capability of one plugin. */
+export function createNetCapability(o: NetCapabilityOptions): NetCapability {
+  const rules: NetRules = compileNetRules(o.grants.net);
+  let inFlight = 0;
+
+  function deny(api: string, url: string, resolved: string | undefined, reason: string): never {
+    o.audit.record({ type: "deny", op: api, permission: "net", value: url, ...(resolved ? { resolved } : {}), decision: "denied", reason });
+    throw permissionDenied({ pluginId: o.pluginId, api, permission: "net", value: url, resolved, reason, field: "permissions.net" });
+  }
+
+  /** Check one hop: name rule, one resolution, every address; returns the address to pin. */
+  async function checkHop(api: string, url: URL, signal: AbortSignal): Promise<CheckedHop> {
+    const shown = url.href;
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new BadInputError(`${api}: only http: and https: URLs can be fetched, not ${quote(url.protocol)} (${quote(shown)})`, { pluginId: o.pluginId, permission: "net" });
+    }
+    if (url.username !== "" || url.password !== "") {
+      throw new BadInputError(`${api}: ${quote(shown)} has user info; send credentials in a header instead`, { pluginId: o.pluginId });
+    }
+    const port = defaultPort(url);
+    const literal = canonicalAddress(url.hostname);
+    if (literal !== null) {
+      const d = decideAddress(rules, literal, port, null, null);
+      if (!d.ok) return deny(api, shown, `${showAddress(literal)}:${port}`, d.reason);
+      return { url, address: { address: literal.toString(), family: literal.kind() === "ipv6" ? 6 : 4 }, via: d.via };
+    }
+    const nameRule = matchName(rules, url.hostname, port);
+    if (nameRule === null) return deny(api, shown, `${url.hostname}:${port}`, `no rule in permissions.net covers ${url.hostname}:${port}`);
+    let answers: ResolvedAddress[];
+    try {
+      answers = await o.dns.lookup(url.hostname);
+    } catch (e) {
+      throw new OperationError("ConnectionFailed", `${api}: ${quote(shown)}: cannot resolve ${url.hostname} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+    if (signal.aborted) throw new OperationError("Timeout", `${api}: ${quote(shown)}: the call's time ran out`);
+    if (answers.length === 0) throw new OperationError("ConnectionFailed", `${api}: ${quote(shown)}: ${url.hostname} has no addresses`);
+    let first: CheckedHop | null = null;
+    for (const a of answers) {
+      const addr = canonicalAddress(a.address);
+      if (addr === null) return deny(api, shown, a.address, `${url.hostname} resolved to something that is not an address`);
+      const d = decideAddress(rules, addr, port, nameRule, url.hostname);
+      // Every address must be allowed: the client must not be able to fall back to another one.
+      if (!d.ok) return deny(api, shown, `${showAddress(addr)}:${port}`, d.reason);
+      first ??= { url, address: { address: addr.toString(), family: addr.kind() === "ipv6" ? 6 : 4 }, via: d.via };
+    }
+    return first as CheckedHop;
+  }
+
+  function parseInit(api: string, init: unknown): { method: string; headers: [string, string][]; body: Uint8Array | null; redirect: "follow" | "manual" | "error" } {
+    const opts = optionsArg(api, init, ["method", "headers", "body", "redirect"], o.pluginId);
+    const method = opts["method"] === undefined ? "GET" : stringArg(api, "init.method", opts["method"], o.pluginId).toUpperCase();
+    if (!METHODS.has(method)) throw new BadInputError(`${api}: method ${quote(method)} is not supported; use one of ${[...METHODS].join(", ")}`, { pluginId: o.pluginId });
+    const headers: [string, string][] = [];
+    const rawHeaders = opts["headers"] ?? [];
+    if (!Array.isArray(rawHeaders)) throw new BadInputError(`${api}: init.headers must be a list of [name, value] pairs`, { pluginId: o.pluginId });
+    for (const pair of rawHeaders) {
+      if (!Array.isArray(pair) || pair.length !== 2) throw new BadInputError(`${api}: init.headers must be a list of [name, value] pairs`, { pluginId: o.pluginId });
+      const name = stringArg(api, "a header name", pair[0], o.pluginId);
+      const value = stringArg(api, `header ${name}`, pair[1], o.pluginId, true);
+      if (!HEADER_NAME.test(name)) throw new BadInputError(`${api}: ${quote(name)} is not a valid header name`, { pluginId: o.pluginId });
+      if (/[\r\n]/.test(value)) throw new BadInputError(`${api}: the value of header ${name} contains a line break`, { pluginId: o.pluginId });
+      if (FORBIDDEN_HEADERS.has(name.toLowerCase())) throw new BadInputError(`${api}: header ${quote(name)} is set by warden and cannot be set by a plugin`, { pluginId: o.pluginId });
+      headers.push([name, value]);
+    }
+    let body: Uint8Array | null = null;
+    const b = opts["body"];
+    if (b !== undefined && b !== null) {
+      if (typeof b !== "object" || Array.isArray(b)) throw new BadInputError(`${api}: init.body must be a string or bytes`, { pluginId: o.pluginId });
+      const { text, base64 } = b as { text?: unknown; base64?: unknown };
+      if (typeof text === "string") body = new TextEncoder().encode(text);
+      else if (typeof base64 === "string") body = Buffer.from(base64, "base64");
+      else throw new BadInputError(`${api}: init.body must be a string or bytes`, { pluginId: o.pluginId });
+      if (method === "GET" || method === "HEAD") throw new BadInputError(`${api}: a ${method} request cannot have a body`, { pluginId: o.pluginId });
+    }
+    const redirect = opts["redirect"] ?? "follow";
+    if (redirect !== "follow" && redirect !== "manual" && redirect !== "error") throw new BadInputError(`${api}: init.redirect must be "follow", "manual" or "error"`, { pluginId: o.pluginId });
+    return { method, headers, body, redirect };
+  }
+
+  return {
+    async fetch(urlArg, init, ctx) {
+      const api = "fetch()";
+      const text = stringArg(api, "the URL", urlArg, o.pluginId);
+      if (!URL.canParse(text)) throw new BadInputError(`${api}: ${quote(text)} is not an absolute URL`, { pluginId: o.pluginId });
+      let url = new URL(text);
+      const parsed = parseInit(api, init);
+      const redirect = parsed.redirect;
+      let { method, headers, body } = parsed;
+      if (inFlight >= o.maxConcurrent) throw new OperationError("Busy", `${api}: this plugin already has ${o.maxConcurrent} requests in flight; wait for one to finish`);
+      inFlight++;
+      const timeout = AbortSignal.timeout(Math.max(1, ctx.deadline - Date.now()));
+      const signal = AbortSignal.any([ctx.signal, timeout]);
+      try {
+        for (let hop = 0; ; hop++) {
+          const checked = await checkHop(api, url, signal);
+          let res;
+          try {
+            res = await o.http.request({ url: checked.url, address: checked.address, method, headers, body, maxBodyBytes: o.netBytes, signal });
+          } catch (e) {
+            const code = (e as { code?: string }).code;
+            if (code === "TooLarge") throw new OperationError("TooLarge", `${api}: the response from ${quote(url.href)} is larger than limits.netBytes (${o.netBytes} bytes)`);
+            if (signal.aborted) throw new OperationError("Timeout", `${api}: ${quote(url.href)} did not answer within the call's time`);
+            throw new OperationError("ConnectionFailed", `${api}: ${quote(url.href)}: ${(e as Error).message ?? "connection failed"}`);
+          }
+          o.audit.record({ type: "use", op: api, permission: "net", value: url.href, resolved: `${showAddress(canonicalAddress(checked.address.address)!)}:${defaultPort(url)}`, decision: "granted", rule: checked.via.rule, source: checked.via.source });
+          const location = res.headers.find(([k]) => k.toLowerCase() === "location")?.[1];
+          const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
+          if (isRedirect && redirect === "error") throw new OperationError("InvalidData", `${api}: ${quote(url.href)} redirected and init.redirect is "error"`);
+          if (!isRedirect || redirect === "manual") {
+            return { status: res.status, statusText: res.statusText, headers: res.headers.map(([k, v]) => [k, v]), url: url.href, redirected: hop > 0, ...bodyFields(res.body) };
+          }
+          if (hop + 1 > MAX_REDIRECTS) throw new OperationError("TooManyRedirects", `${api}: more than ${MAX_REDIRECTS} redirects starting from ${quote(text)}`);
+          const next = URL.canParse(location, url.href) ? new URL(location, url.href) : null;
+          if (next === null) throw new OperationError("InvalidData", `${api}: ${quote(url.href)} redirected to an invalid URL ${quote(location)}`);
+          if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")) {
+            method = "GET";
+            body = null;
+            headers = headers.filter(([k]) => !k.toLowerCase().startsWith("content-"));
+          }
+          // Credentials do not follow a redirect to another origin (as in the web's fetch).
+          if (next.origin !== url.origin) headers = headers.filter(([k]) => !["authorization", "cookie"].includes(k.toLowerCase()));
+          url = next;
+        }
+      } finally {
+        inFlight--;
+      }
+    },
+
+    query(host) {
+      if (host === undefined) return rules.all ? { state: "granted", rule: "true", source: rules.field } : { state: "denied" };
+      const value = stringArg("Warden.permissions.query()", "host", host, o.pluginId);
+      const { hostname, port } = parseQueryHost(value, o.pluginId);
+      const addr = canonicalAddress(hostname);
+      if (addr !== null) {
+        // Without a port, the answer is for an explicit rule with any port.
+        const d = port === null ? matchAddressRule(rules, addr, -1) : null;
+        const decision = port === null ? (d ? { ok: true as const, via: d } : { ok: false as const }) : decideAddress(rules, addr, port, null, null);
+        return decision.ok ? { state: "granted", rule: decision.via.rule, source: decision.via.source } : { state: "denied" };
+      }
+      const ref = port === null ? matchNameAnyPort(rules, hostname) : matchName(rules, hostname, port);
+      return ref ? { state: "granted", rule: ref.rule, source: ref.source } : { state: "denied" };
+    },
+  };
+}
+
+function matchNameAnyPort(rules: NetRules, hostname: string): RuleRef | null {
+  // "Is this host granted on every port" is what a port-less question means (Deno's semantics).
+  const onlyAnyPort: NetRules = { ...rules, rules: rules.rules.filter((r) => r.port === null) };
+  return matchName(onlyAnyPort, hostname, 0);
+}

@@ -1,0 +1,99 @@
+// ExecPort on Node: PATH lookup on the host's PATH, and spawn without a shell in a new process
+// group, so a timeout or an unload kills the command and everything it started.
+import { spawn } from "node:child_process";
+import { constants } from "node:fs";
+import { access, realpath, stat } from "node:fs/promises";
+import { delimiter, isAbsolute, join } from "node:path";
+import type { ExecPort } from "../../capabilities/index.ts";
+
+/** Process groups of running commands, so a supervisor can kill them if the sandbox dies. */
+export type ProcessGroupTracker = { started(pgid: number): void; ended(pgid: number): void };
+
+async function isExecutableFile(p: string): Promise<boolean> {
+  try {
+    const s = await stat(p);
+    if (!s.isFile()) return false;
+    await access(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+/** The ExecPort warden uses outside tests. `hostPath` is the host's PATH at load time. */
+export function createNodeExec(hostPath: string = process.env["PATH"] ?? "", tracker?: ProcessGroupTracker): ExecPort {
+  const dirs = hostPath.split(delimiter).filter((d) => d !== "" && isAbsolute(d));
+  return {
+    async which(name) {
+      for (const dir of dirs) {
+        const candidate = join(dir, name);
+        if (await isExecutableFile(candidate)) return candidate;
+      }
+      return null;
+    },
+    async executable(path) {
+      return (await isExecutableFile(path)) ? realpath(path).then(() => path) : null;
+    },
+    run(r) {
+      return new Promise((resolve, reject) => {
+        const child = spawn(r.file, [...r.args], {
+          argv0: r.argv0,
+          cwd: r.cwd,
+          env: { ...r.env },
+          shell: false,
+          detached: true,
+          stdio: ["pipe", "pipe", "pipe"],
+          windowsHide: true,
+        });
+        const pid = child.pid;
+        if (pid !== undefined) tracker?.started(pid);
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        let outBytes = 0;
+        let errBytes = 0;
+        let overflow = false;
+        const onAbort = () => killGroup(pid);
+        r.signal.addEventListener("abort", onAbort, { once: true });
+        if (r.signal.aborted) onAbort();
+        const take = (which: "out" | "err") => (chunk: Buffer) => {
+          if (which === "out") outBytes += chunk.byteLength;
+          else errBytes += chunk.byteLength;
+          if (outBytes > r.maxOutputBytes || errBytes > r.maxOutputBytes) {
+            if (!overflow) {
+              overflow = true;
+              killGroup(pid);
+            }
+            return;
+          }
+          (which === "out" ? out : err).push(chunk);
+        };
+        child.stdout.on("data", take("out"));
+        child.stderr.on("data", take("err"));
+        child.stdin.on("error", () => undefined);
+        if (r.stdin !== null) child.stdin.end(Buffer.from(r.stdin));
+        else child.stdin.end();
+        child.on("error", (e) => {
+          r.signal.removeEventListener("abort", onAbort);
+          if (pid !== undefined) tracker?.ended(pid);
+          reject(e);
+        });
+        // When the command exits, whatever it left running in its group goes too (and releases the pipes).
+        child.on("exit", () => killGroup(pid));
+        child.on("close", (code, signal) => {
+          r.signal.removeEventListener("abort", onAbort);
+          if (pid !== undefined) tracker?.ended(pid);
+          resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err), overflow });
+        });
+      });
+    },
+  };
+}

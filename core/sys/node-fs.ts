@@ -1,0 +1,100 @@
+// The real implementation of capabilities' FsPort on Node's fs (Linux first: /proc/self/fd gives
+// both the identity check after an open and an openat-like way to name entries of a held directory).
+import { constants, type Stats } from "node:fs";
+import { lstat, mkdir, open, opendir, readdir, readlink, realpath, rmdir, unlink, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import type { DirEntry, FileInfo, FsPort, Opened, OpenedDir, OpenedFile, OpenedWritable } from "../../capabilities/index.ts";
+
+const HAS_PROC_FD = process.platform === "linux";
+const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
+
+function info(s: Stats): FileInfo {
+  return { isFile: s.isFile(), isDirectory: s.isDirectory(), isSymlink: s.isSymbolicLink(), size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, ino: s.ino };
+}
+
+function opened(handle: FileHandle): Opened {
+  return {
+    async openedPath() {
+      if (!HAS_PROC_FD) return null;
+      return readlink(`/proc/self/fd/${handle.fd}`).catch(() => null);
+    },
+    stat: async () => info(await handle.stat()),
+    close: () => handle.close(),
+  };
+}
+
+/** The FsPort warden uses outside tests. */
+export function createNodeFs(): FsPort {
+  return {
+    realpath: (p) => realpath(p),
+    async readlinkIfSymlink(p) {
+      const s = await lstat(p).catch(() => null);
+      return s?.isSymbolicLink() ? readlink(p) : null;
+    },
+    async identity(p) {
+      const s = await lstat(p);
+      return { dev: s.dev, ino: s.ino };
+    },
+    lstat: async (p) => info(await lstat(p)),
+    async openRead(p): Promise<OpenedFile> {
+      // O_NOFOLLOW: a final component swapped for a symlink after the check fails with ELOOP.
+      // O_NONBLOCK: opening a FIFO must not hang the sandbox process.
+      const handle = await open(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      return {
+        ...opened(handle),
+        async read(max) {
+          const chunks: Buffer[] = [];
+          let total = 0;
+          while (total < max) {
+            const buf = Buffer.allocUnsafe(Math.min(64 * 1024, max - total));
+            const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+            if (bytesRead === 0) break;
+            chunks.push(buf.subarray(0, bytesRead));
+            total += bytesRead;
+          }
+          return Buffer.concat(chunks, total);
+        },
+      };
+    },
+    async openWrite(p, o): Promise<OpenedWritable> {
+      // Never O_TRUNC here: the caller verifies the descriptor first, then truncates.
+      const flags = constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (o.create ? constants.O_CREAT : 0) | (o.append ? constants.O_APPEND : 0);
+      const handle = await open(p, flags, 0o644);
+      return {
+        ...opened(handle),
+        truncate: () => handle.truncate(0),
+        async write(data) {
+          let off = 0;
+          while (off < data.byteLength) {
+            const { bytesWritten } = await handle.write(data, off, data.byteLength - off, null);
+            off += bytesWritten;
+          }
+        },
+      };
+    },
+    async openDir(p): Promise<OpenedDir> {
+      const handle = await open(p, constants.O_RDONLY | O_DIRECTORY | constants.O_NOFOLLOW);
+      const base = opened(handle);
+      const self = HAS_PROC_FD ? `/proc/self/fd/${handle.fd}` : p;
+      return {
+        ...base,
+        entry: (name) => join(self, name),
+        async list(): Promise<DirEntry[]> {
+          const entries = HAS_PROC_FD ? await readdir(self, { withFileTypes: true }) : await collect(p);
+          return entries.map((d) => ({ name: d.name, isFile: d.isFile(), isDirectory: d.isDirectory(), isSymlink: d.isSymbolicLink() }));
+        },
+      };
+    },
+    mkdir: async (p) => {
+      await mkdir(p, { mode: 0o755 });
+    },
+    rmdir: (p) => rmdir(p),
+    unlink: (p) => unlink(p),
+  };
+}
+
+async function collect(p: string) {
+  const out = [];
+  for await (const d of await opendir(p)) out.push(d);
+  return out;
+}

@@ -1,0 +1,71 @@
+// DnsPort and HttpPort on Node: dns.lookup once, and undici with the connection pinned to the
+// checked address through `connect.lookup` (the URL's name stays the Host header and TLS SNI).
+import { lookup } from "node:dns/promises";
+import { STATUS_CODES } from "node:http";
+import type { LookupAddress } from "node:dns";
+import { Agent, request } from "undici";
+import type { DnsPort, HttpPort, PinnedRequest, PinnedResponse } from "../../capabilities/index.ts";
+
+/** The DnsPort warden uses outside tests. */
+export function createNodeDns(): DnsPort {
+  return {
+    async lookup(hostname) {
+      const answers = await lookup(hostname, { all: true, verbatim: true });
+      return answers.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+    },
+  };
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** The HttpPort warden uses outside tests: one pinned agent per request, closed after it. */
+export function createNodeHttp(): HttpPort {
+  return {
+    async request(r: PinnedRequest): Promise<PinnedResponse> {
+      const pinned = r.address;
+      const agent = new Agent({
+        connections: 1,
+        pipelining: 0,
+        connect: {
+          // Node's net.connect asks this for the URL's name; it gets only the checked address.
+          lookup: (_hostname: string, options: { all?: boolean }, cb: LookupCallback) => {
+            if (options?.all) cb(null, [{ address: pinned.address, family: pinned.family }]);
+            else cb(null, pinned.address, pinned.family);
+          },
+        } as never,
+      });
+      try {
+        const res = await request(r.url, {
+          dispatcher: agent,
+          method: r.method as "GET",
+          headers: r.headers.flatMap(([k, v]) => [k, v]),
+          body: r.body === null ? null : Buffer.from(r.body),
+          signal: r.signal,
+        });
+        const length = Number(res.headers["content-length"]);
+        if (Number.isFinite(length) && length > r.maxBodyBytes) {
+          res.body.destroy();
+          throw Object.assign(new Error("response too large"), { code: "TooLarge" });
+        }
+        const chunks: Buffer[] = [];
+        let total = 0;
+        for await (const chunk of res.body) {
+          total += (chunk as Buffer).byteLength;
+          if (total > r.maxBodyBytes) {
+            res.body.destroy();
+            throw Object.assign(new Error("response too large"), { code: "TooLarge" });
+          }
+          chunks.push(chunk as Buffer);
+        }
+        const headers: [string, string][] = [];
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (v === undefined) continue;
+          for (const one of Array.isArray(v) ? v : [v]) headers.push([k, one]);
+        }
+        return { status: res.statusCode, statusText: STATUS_CODES[res.statusCode] ?? "", headers, body: Buffer.concat(chunks, total) };
+      } finally {
+        agent.close().catch(() => undefined);
+      }
+    },
+  };
+}

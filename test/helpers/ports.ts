@@ -1,0 +1,41 @@
+// Real ports for capability tests (the same ones the sandbox process uses), with the parts a test
+// needs to control (DNS answers, env, the bus) replaceable.
+import type { ChannelPort, DnsPort, Ports } from "../../capabilities/index.ts";
+import { createNodeExec } from "../../core/sys/node-exec.ts";
+import { createNodeFs } from "../../core/sys/node-fs.ts";
+import { createNodeDns, createNodeHttp } from "../../core/sys/node-net.ts";
+
+/** A channel port that refuses everything (for tests that do not use channels). */
+export const NO_CHANNELS: ChannelPort = {
+  publish: () => Promise.reject(new Error("no bus in this test")),
+  subscribe: () => Promise.reject(new Error("no bus in this test")),
+  unsubscribe: () => Promise.resolve(),
+};
+
+/** A DNS port answering from a fixed table, falling back to the real resolver. */
+export function fixedDns(table: Record<string, string[]>): DnsPort {
+  const real = createNodeDns();
+  return {
+    lookup: async (name) => {
+      const answers = table[name.toLowerCase()];
+      if (answers === undefined) return real.lookup(name);
+      return answers.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
+    },
+  };
+}
+
+/** Node's real ports, with overrides. */
+export function nodePorts(over: Partial<Ports> = {}): Ports {
+  return {
+    fs: createNodeFs(),
+    dns: createNodeDns(),
+    http: createNodeHttp(),
+    exec: createNodeExec(process.env["PATH"] ?? ""),
+    env: { get: (name) => process.env[name] },
+    channels: NO_CHANNELS,
+    ...over,
+  };
+}
+
+/** Generous test limits. */
+export const TEST_LIMITS = { readBytes: 1024, netBytes: 64 * 1024, execOutputBytes: 64 * 1024, messageBytes: 1024 };
