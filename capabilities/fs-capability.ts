@@ -132,6 +132,10 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
     return d.checked;
   }
 
+  async function isSymlink(path: string): Promise<boolean> {
+    return (await fs.lstat(path).catch(() => null))?.isSymlink ?? false;
+  }
+
   function used(api: string, access: FsAccess, value: string, checked: CheckedPath): void {
     o.audit.record({ type: "use", op: api, permission: access, value, resolved: checked.real, decision: "granted", rule: checked.rule, source: checked.source });
   }
@@ -151,9 +155,12 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
   /** Open `real`'s parent directory and verify it is the checked one; the caller closes it. */
   async function holdParent(api: string, access: FsAccess, value: string, real: string): Promise<OpenedDir> {
     const parent = dirname(real);
-    const dir = await fs.openDir(parent).catch((e: unknown) => {
+    const dir = await fs.openDir(parent).catch(async (e: unknown) => {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ELOOP") return deny(api, access, value, real, "its parent directory was replaced by a symlink while being checked");
+      // O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR (Linux) or ELOOP.
+      if (code === "ELOOP" || (code === "ENOTDIR" && (await isSymlink(parent)))) {
+        return deny(api, access, value, real, "its parent directory was replaced by a symlink while being checked");
+      }
       if (code === "ENOENT") throw new OperationError("NotFound", `${api}: ${quote(value)}: its parent directory does not exist`);
       throw fromErrno(e, `${api}: ${quote(value)}`);
     });
@@ -263,8 +270,9 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       const value = String(path);
       const shown = quote(value);
       if (!checked.exists) throw new OperationError("NotFound", `${api}: ${shown}: no such file or directory`);
-      const dir = await fs.openDir(checked.real).catch((e: unknown) => {
-        if ((e as NodeJS.ErrnoException).code === "ELOOP") return deny(api, "read", value, checked.real, "it was replaced by a symlink while being checked");
+      const dir = await fs.openDir(checked.real).catch(async (e: unknown) => {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ELOOP" || (code === "ENOTDIR" && (await isSymlink(checked.real)))) return deny(api, "read", value, checked.real, "it was replaced by a symlink while being checked");
         throw fromErrno(e, `${api}: ${shown}`);
       });
       try {
