@@ -54,7 +54,7 @@ const FORBIDDEN_HEADERS = new Set(["host", "connection", "content-length", "tran
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** A URL hop that passed every check, with the address to connect to. */
-type CheckedHop = { readonly url: URL; readonly address: ResolvedAddress; readonly via: RuleRef };
+type CheckedHop = { readonly url: URL; readonly addresses: readonly ResolvedAddress[]; readonly via: RuleRef };
 
 /** The network capability of one plugin. */
 export type NetCapability = {
@@ -112,7 +112,7 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
     if (literal !== null) {
       const d = decideAddress(rules, literal, port, null, null);
       if (!d.ok) return deny(api, shown, `${showAddress(literal)}:${port}`, d.reason);
-      return { url, address: { address: literal.toString(), family: literal.kind() === "ipv6" ? 6 : 4 }, via: d.via };
+      return { url, addresses: [{ address: literal.toString(), family: literal.kind() === "ipv6" ? 6 : 4 }], via: d.via };
     }
     const nameRule = matchName(rules, url.hostname, port);
     if (nameRule === null) return deny(api, shown, `${url.hostname}:${port}`, `no rule in permissions.net covers ${url.hostname}:${port}`);
@@ -124,16 +124,18 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
     }
     if (signal.aborted) throw new OperationError("Timeout", `${api}: ${quote(shown)}: the call's time ran out`);
     if (answers.length === 0) throw new OperationError("ConnectionFailed", `${api}: ${quote(shown)}: ${url.hostname} has no addresses`);
-    let first: CheckedHop | null = null;
+    const checked: ResolvedAddress[] = [];
+    let via: RuleRef | null = null;
     for (const a of answers) {
       const addr = canonicalAddress(a.address);
       if (addr === null) return deny(api, shown, a.address, `${url.hostname} resolved to something that is not an address`);
       const d = decideAddress(rules, addr, port, nameRule, url.hostname);
       // Every address must be allowed: the client must not be able to fall back to another one.
       if (!d.ok) return deny(api, shown, `${showAddress(addr)}:${port}`, d.reason);
-      first ??= { url, address: { address: addr.toString(), family: addr.kind() === "ipv6" ? 6 : 4 }, via: d.via };
+      checked.push({ address: addr.toString(), family: addr.kind() === "ipv6" ? 6 : 4 });
+      via ??= d.via;
     }
-    return first as CheckedHop;
+    return { url, addresses: checked, via: via as RuleRef };
   }
 
   function parseInit(api: string, init: unknown): { method: string; headers: [string, string][]; body: Uint8Array | null; redirect: "follow" | "manual" | "error" } {
@@ -185,14 +187,14 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
           const checked = await checkHop(api, url, signal);
           let res;
           try {
-            res = await o.http.request({ url: checked.url, address: checked.address, method, headers, body, maxBodyBytes: o.netBytes, signal });
+            res = await o.http.request({ url: checked.url, addresses: checked.addresses, method, headers, body, maxBodyBytes: o.netBytes, signal });
           } catch (e) {
             const code = (e as { code?: string }).code;
             if (code === "TooLarge") throw new OperationError("TooLarge", `${api}: the response from ${quote(url.href)} is larger than limits.netBytes (${o.netBytes} bytes)`);
             if (signal.aborted) throw new OperationError("Timeout", `${api}: ${quote(url.href)} did not answer within the call's time`);
             throw new OperationError("ConnectionFailed", `${api}: ${quote(url.href)}: ${(e as Error).message ?? "connection failed"}`);
           }
-          o.audit.record({ type: "use", op: api, permission: "net", value: url.href, resolved: `${showAddress(canonicalAddress(checked.address.address)!)}:${defaultPort(url)}`, decision: "granted", rule: checked.via.rule, source: checked.via.source });
+          o.audit.record({ type: "use", op: api, permission: "net", value: url.href, resolved: checked.addresses.map((a) => `${a.family === 6 ? `[${a.address}]` : a.address}:${defaultPort(url)}`).join(", "), decision: "granted", rule: checked.via.rule, source: checked.via.source });
           const location = res.headers.find(([k]) => k.toLowerCase() === "location")?.[1];
           const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
           if (isRedirect && redirect === "error") throw new OperationError("InvalidData", `${api}: ${quote(url.href)} redirected and init.redirect is "error"`);

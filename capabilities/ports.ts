@@ -79,8 +79,8 @@ export interface DnsPort {
 /** One HTTP request pinned to an address that was checked. */
 export type PinnedRequest = {
   readonly url: URL;
-  /** The checked address the connection must go to (the URL's host stays the Host header and TLS name). */
-  readonly address: ResolvedAddress;
+  /** The checked addresses the connection may go to, in order (the URL's host stays the Host header and TLS name). */
+  readonly addresses: readonly ResolvedAddress[];
   readonly method: string;
   readonly headers: readonly (readonly [string, string])[];
   readonly body: Uint8Array | null;

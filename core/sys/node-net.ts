@@ -22,15 +22,17 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 export function createNodeHttp(): HttpPort {
   return {
     async request(r: PinnedRequest): Promise<PinnedResponse> {
-      const pinned = r.address;
+      const pinned = r.addresses;
+      const first = pinned[0];
+      if (first === undefined) throw new Error("no checked address to connect to");
       const agent = new Agent({
         connections: 1,
         pipelining: 0,
         connect: {
-          // Node's net.connect asks this for the URL's name; it gets only the checked address.
+          // Node's net.connect asks this for the URL's name; it gets only the checked addresses.
           lookup: (_hostname: string, options: { all?: boolean }, cb: LookupCallback) => {
-            if (options?.all) cb(null, [{ address: pinned.address, family: pinned.family }]);
-            else cb(null, pinned.address, pinned.family);
+            if (options?.all) cb(null, pinned.map((a) => ({ address: a.address, family: a.family })));
+            else cb(null, first.address, first.family);
           },
         } as never,
       });
