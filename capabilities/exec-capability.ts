@@ -101,7 +101,7 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
       }
       // The working directory must be readable by the plugin; it is checked like any read.
       const cwd = opts["cwd"] === undefined || opts["cwd"] === null ? o.pluginDir : (await o.fs.check(opts["cwd"], "read", api)).real;
-      const result = await o.exec.run({ file: d.resolved, argv0: cmd, args, cwd, env: { ...env, PATH: MINIMAL_PATH }, stdin, maxOutputBytes: o.execOutputBytes, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, ctx.deadline - Date.now()))]) })
+      const result = await o.exec.run({ file: d.resolved, argv0: cmd, args, cwd, env: { ...env, PATH: MINIMAL_PATH }, stdin, maxOutputBytes: o.execOutputBytes, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, Math.ceil(ctx.deadline - Date.now())))]) })
         .catch((e: unknown) => {
           throw new OperationError("Io", `${api}: ${quote(cmd)} could not be started (${(e as NodeJS.ErrnoException).code ?? "error"})`);
         });

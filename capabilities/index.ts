@@ -2,7 +2,7 @@
 // built, and never read from anything the plugin passes. `call` is the one entry point: it checks
 // the operation name and the argument count, then hands over to the capability that checks the
 // permission, audits, and performs the operation.
-import { BadInputError } from "../core/errors.ts";
+import { BadInputError, isWardenError } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
 import { createChannelCapability } from "./channel-capability.ts";
 import { createEnvCapability } from "./env-capability.ts";
@@ -16,6 +16,7 @@ import { queryPermission } from "./query.ts";
 export type { Grants, GrantList } from "./grants.ts";
 export type * from "./ports.ts";
 export { OperationError } from "./operation-error.ts";
+import { OperationError } from "./operation-error.ts";
 export { CheckedPath } from "./checked.ts";
 export { MINIMAL_PATH, refusedEnvName, type ExecRule } from "./exec-capability.ts";
 export { patternProblem, topicMatches, topicProblem, patternCovers } from "./topic-rules.ts";
@@ -117,7 +118,14 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
         throw new BadInputError(`${op}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${args.length}`, { pluginId });
       }
       const context = ctx ?? { deadline: Date.now() + NO_CONTEXT_MS, signal: new AbortController().signal };
-      return handlers[op as Operation](args, context);
+      try {
+        return await handlers[op as Operation](args, context);
+      } catch (e) {
+        if (isWardenError(e) || e instanceof OperationError) throw e;
+        // Anything else is a fault in warden or the host, not an answer: the plugin gets a coded
+        // error with the message only (never a host stack or a host error class).
+        throw new OperationError("Io", `${op} failed inside warden: ${e instanceof Error ? e.message : String(e)}`);
+      }
     },
   };
 }

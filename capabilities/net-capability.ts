@@ -180,7 +180,7 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
       let { method, headers, body } = parsed;
       if (inFlight >= o.maxConcurrent) throw new OperationError("Busy", `${api}: this plugin already has ${o.maxConcurrent} requests in flight; wait for one to finish`);
       inFlight++;
-      const timeout = AbortSignal.timeout(Math.max(1, ctx.deadline - Date.now()));
+      const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(ctx.deadline - Date.now())));
       const signal = AbortSignal.any([ctx.signal, timeout]);
       try {
         for (let hop = 0; ; hop++) {

@@ -1,0 +1,129 @@
+// The host's channel bus and the topic matchers behind channel grants.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { createChannelCapability } from "../../capabilities/channel-capability.ts";
+import { patternCovers, patternProblem, topicMatches, topicProblem, type AuditEvent, type ChannelMessage } from "../../capabilities/index.ts";
+import { ChannelBus } from "../../core/channels/bus.ts";
+
+describe("topic matching (pure)", () => {
+  it("* is one segment, ** (last) one or more; chat.* does not cover chat", () => {
+    assert.equal(topicMatches("chat.*", "chat.message"), true);
+    assert.equal(topicMatches("chat.*", "chat"), false);
+    assert.equal(topicMatches("chat.*", "chat.a.b"), false);
+    assert.equal(topicMatches("chat.**", "chat.a.b"), true);
+    assert.equal(topicMatches("chat.**", "chat"), false);
+    assert.equal(topicMatches("Chat.x", "chat.x"), false, "case-sensitive");
+  });
+  it("a grant covers a subscription pattern only if it covers every topic the pattern can match", () => {
+    assert.equal(patternCovers("chat.*", "chat.message"), true);
+    assert.equal(patternCovers("chat.*", "chat.*"), true);
+    assert.equal(patternCovers("chat.*", "chat.**"), false);
+    assert.equal(patternCovers("chat.**", "chat.*.x"), true);
+    assert.equal(patternCovers("chat.message", "chat.*"), false);
+    assert.equal(patternCovers("chat.message", "**"), false);
+    assert.equal(patternCovers("**", "anything.**"), true);
+  });
+  it("coverage agrees with matching on random topics (property)", () => {
+    const seg = fc.constantFrom("a", "b", "c");
+    const pat = fc.array(fc.constantFrom("a", "b", "*"), { minLength: 1, maxLength: 4 }).chain((p) => fc.boolean().map((tail) => (tail ? [...p, "**"] : p).join(".")));
+    fc.assert(fc.property(pat, pat, fc.array(seg, { minLength: 1, maxLength: 6 }), (grant, pattern, t) => {
+      const topic = t.join(".");
+      if (patternCovers(grant, pattern) && topicMatches(pattern, topic)) assert.ok(topicMatches(grant, topic), `${grant} ⊇ ${pattern} but not ${topic}`);
+    }), { numRuns: 500 });
+  });
+  it("rejects malformed topics and patterns with a reason", () => {
+    for (const bad of ["", "a..b", "a.*", "a b", "x".repeat(3) + ".".repeat(20)]) assert.notEqual(topicProblem(bad), null, bad);
+    for (const bad of ["**.a", "a.**.b", "a.b*"]) assert.notEqual(patternProblem(bad), null, bad);
+    assert.equal(patternProblem("a.*.**"), null);
+  });
+});
+
+describe("channel capability", () => {
+  const events: AuditEvent[] = [];
+  const sent: unknown[] = [];
+  const cap = createChannelCapability({
+    pluginId: "test.chatty",
+    grants: { channels: { publish: ["chat.reply", "bot.*"], subscribe: ["chat.*"] } },
+    channels: { publish: async (topic, data) => (sent.push({ topic, data }), { delivered: 0 }), subscribe: async () => undefined, unsubscribe: async () => undefined },
+    audit: { record: (e) => events.push(e) },
+    messageBytes: 100,
+  });
+
+  it("positive control: publishes and subscribes within its grants", async () => {
+    await cap.publish("chat.reply", { text: "hi" });
+    await cap.publish("bot.status", null);
+    await cap.subscribe("chat.message", 1);
+    await cap.subscribe("chat.*", 2);
+    assert.equal(sent.length, 2);
+  });
+  it("denies publishing or subscribing outside its grants, audited", async () => {
+    for (const [fn, arg] of [[() => cap.publish("chat.message", {}), "chat.message"], [() => cap.publish("bot.a.b", {}), "bot.a.b"], [() => cap.subscribe("chat.**", 3), "chat.**"], [() => cap.subscribe("bot.*", 4), "bot.*"]] as const) {
+      await assert.rejects(fn(), { code: "PERMISSION_DENIED" });
+      assert.equal(events.at(-1)?.value, arg);
+      assert.equal(events.at(-1)?.type, "deny");
+    }
+  });
+  it("caps the message size and rejects malformed topics", async () => {
+    await assert.rejects(cap.publish("chat.reply", { text: "x".repeat(200) }), (e: Error & { code?: string }) => e.code === "TooLarge" && /limits\.messageBytes/.test(e.message));
+    await assert.rejects(cap.publish("chat.*", {}), { code: "BAD_INPUT" });
+    await assert.rejects(cap.publish("", {}), { code: "BAD_INPUT" });
+  });
+});
+
+describe("channel bus", () => {
+  it("stamps the host as sender for host messages and delivers to every matching subscriber", async () => {
+    const bus = new ChannelBus();
+    const got: ChannelMessage[] = [];
+    bus.subscribe("chat.*", (m) => void got.push(m));
+    bus.subscribe("other", (m) => void got.push(m));
+    assert.equal(bus.publish("chat.message", { text: "hi" }), 1);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(got, [{ topic: "chat.message", data: { text: "hi" }, from: "host", dropped: 0 }]);
+  });
+
+  it("a slow subscriber has a bounded queue: the oldest are dropped and counted, the publisher never waits", async () => {
+    const bus = new ChannelBus({ queueLength: 4 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const got: ChannelMessage[] = [];
+    bus.subscribeAs("test.slow", "t", async (m) => {
+      got.push(m);
+      await gate;
+    });
+    const fast: number[] = [];
+    bus.subscribeAs("test.fast", "t", async (m) => void fast.push((m.data as { i: number }).i));
+    for (let i = 0; i < 20; i++) {
+      bus.publishAs("test.pub", "t", { i });
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(fast.length, 20, "a fast subscriber is not held up by a slow one");
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    // The first message was taken at once; of the 19 queued behind it only the newest 4 remain.
+    assert.deepEqual(got.map((m) => (m.data as { i: number }).i), [0, 16, 17, 18, 19]);
+    assert.equal(got[1]?.dropped, 15, "the subscriber sees how many it missed");
+    assert.equal(got[2]?.dropped, 0);
+  });
+
+  it("a throwing handler is reported and the bus goes on", async () => {
+    const errors: string[] = [];
+    const bus = new ChannelBus({ onDeliveryError: (owner, topic) => errors.push(`${owner}:${topic}`) });
+    const got: number[] = [];
+    bus.subscribeAs("test.bad", "t", async () => {
+      throw new Error("boom");
+    });
+    bus.subscribeAs("test.good", "t", async (m) => void got.push((m.data as { i: number }).i));
+    bus.publish("t", { i: 1 });
+    bus.publish("t", { i: 2 });
+    await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(got, [1, 2]);
+    assert.deepEqual(errors, ["test.bad:t", "test.bad:t"]);
+  });
+
+  it("rejects a host publish with a bad topic or an oversized message", () => {
+    const bus = new ChannelBus({ messageBytes: 10 });
+    assert.throws(() => bus.publish("a.*", {}), { code: "BAD_INPUT" });
+    assert.throws(() => bus.publish("a", { long: "xxxxxxxxxxxxxxxx" }), { code: "BAD_INPUT" });
+  });
+});
