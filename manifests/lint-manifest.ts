@@ -1,4 +1,5 @@
 // Warnings for `warden check`: things that are allowed but that a reviewer should look at twice.
+import { isAbsolute, relative, resolve, basename } from "node:path";
 import type { Manifest } from "./schema.ts";
 
 /** A non-fatal finding: where it is and why it deserves a look. */
@@ -6,8 +7,29 @@ export type ManifestWarning = { readonly field: string; readonly message: string
 
 const KINDS = ["read", "write", "net", "exec", "env"] as const;
 
-/** List the warnings of a schema-valid manifest: `true` grants and a missing `engines`. */
-export function lintManifest(manifest: Manifest): ManifestWarning[] {
+// Commands that run code given to them: granting one is nearly a grant of everything.
+const INTERPRETERS = new Set([
+  "sh", "bash", "dash", "zsh", "ksh", "fish", "csh", "tcsh", "busybox", "env", "xargs", "sudo", "su", "doas",
+  "node", "nodejs", "deno", "bun", "python", "python2", "python3", "perl", "ruby", "php", "lua", "tclsh", "pwsh",
+  "osascript", "awk", "gawk", "find",
+]);
+
+function inside(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/** Whether an exec grant names an interpreter or another command that runs arbitrary code. */
+export function isInterpreter(command: string): boolean {
+  return INTERPRETERS.has(basename(command).replace(/[0-9.]+$/, "")) || INTERPRETERS.has(basename(command));
+}
+
+/**
+ * The warnings of a schema-valid manifest: `true` grants, a missing `engines`, and, when the
+ * plugin's directory is known, dangerous combinations (read outside + any host; an interpreter;
+ * write access to its own code).
+ */
+export function lintManifest(manifest: Manifest, dir?: string): ManifestWarning[] {
   const warnings: ManifestWarning[] = [];
   const p = manifest.permissions;
   for (const kind of KINDS) {
@@ -18,8 +40,30 @@ export function lintManifest(manifest: Manifest): ManifestWarning[] {
   if (p?.channels === true) {
     warnings.push({ field: "permissions.channels", message: "true grants publish and subscribe on every topic; list the topics the plugin needs" });
   } else {
-    for (const dir of ["publish", "subscribe"] as const) {
-      if (p?.channels?.[dir] === true) warnings.push({ field: `permissions.channels.${dir}`, message: `true grants ${dir} on every topic` });
+    for (const d of ["publish", "subscribe"] as const) {
+      if (p?.channels?.[d] === true) warnings.push({ field: `permissions.channels.${d}`, message: `true grants ${d} on every topic` });
+    }
+  }
+  if (Array.isArray(p?.exec)) {
+    p.exec.forEach((cmd, i) => {
+      if (isInterpreter(cmd)) {
+        warnings.push({ field: `permissions.exec[${i}]`, message: `${JSON.stringify(cmd)} runs whatever code it is given: granting it is nearly a grant of everything (files, network, env)` });
+      }
+    });
+  }
+  if (dir !== undefined) {
+    const readsOutside = p?.read === true || (Array.isArray(p?.read) && p.read.some((r) => !inside(resolve(dir, r), dir)));
+    if (readsOutside && p?.net === true) {
+      warnings.push({ field: "permissions", message: "the plugin can both read files outside its own directory and reach any network host: it could send those files anywhere; list the hosts it needs in permissions.net" });
+    }
+    const ownCode = "covers the plugin's own code: it could rewrite itself; grant a data directory instead";
+    const mainPath = resolve(dir, manifest.main ?? "index.js");
+    if (p?.write === true) warnings.push({ field: "permissions.write", message: ownCode });
+    else {
+      (p?.write ?? []).forEach((w, i) => {
+        const path = resolve(dir, w);
+        if (inside(dir, path) || inside(mainPath, path)) warnings.push({ field: `permissions.write[${i}]`, message: ownCode });
+      });
     }
   }
   if (manifest.engines === undefined) {

@@ -111,10 +111,11 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return cur;
 }
 
-/** Validate already-parsed JSON as a manifest; returns the manifest or the list of problems. */
+/** Validate already-parsed JSON as a manifest (`dir` enables directory-aware warnings); returns it or the problems. */
 export function validateManifest(
   json: unknown,
   wardenVersion: string,
+  dir?: string,
 ): { ok: true; manifest: Manifest; warnings: ManifestProblem[] } | { ok: false; problems: ManifestProblem[] } {
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) return { ok: false, problems: problemsOf(parsed.error.issues, [], json) };
@@ -126,7 +127,7 @@ export function validateManifest(
       problems: [{ field: "engines.warden", message: `this plugin needs warden ${quote(range)} but this is warden ${wardenVersion}; install a matching warden or update the plugin` }],
     };
   }
-  return { ok: true, manifest, warnings: lintManifest(manifest) };
+  return { ok: true, manifest, warnings: lintManifest(manifest, dir) };
 }
 
 /** Render problems as lines `<dir>/plugin.json: <field>: <message>`. */
@@ -159,7 +160,7 @@ export async function readManifest(dirInput: string, wardenVersion: string): Pro
   } catch (e) {
     return fail([{ field: "(file)", message: `plugin.json is not valid JSON: ${(e as Error).message}` }]);
   }
-  const result = validateManifest(json, wardenVersion);
+  const result = validateManifest(json, wardenVersion, dir);
   if (!result.ok) return fail(result.problems);
   const sha256 = createHash("sha256").update(raw).digest("hex");
   return { dir, manifest: result.manifest, main: result.manifest.main ?? "index.js", sha256, warnings: result.warnings };

@@ -1,6 +1,6 @@
 // `warden run | check | audit`, exactly as in the contract. Returns the exit status.
 import { mkdirSync, readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { openAuditLog } from "../audit/audit-log.ts";
 import { verifyAuditText } from "../audit/verify-audit.ts";
@@ -9,6 +9,8 @@ import { escapeText } from "../escape-text.ts";
 import { loadPlugin } from "../plugin.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { formatProblems, readManifest } from "../../manifests/read-manifest.ts";
+import { describeGrants, formatGrantTable } from "../../manifests/grant-table.ts";
+import { createNodeExec } from "../sys/node-exec.ts";
 import { cliLogger, printJson } from "./output.ts";
 import { AUDIT_USAGE, CHECK_USAGE, MAIN_USAGE, RUN_USAGE } from "./usage.ts";
 
@@ -91,10 +93,24 @@ async function checkCommand(args: string[]): Promise<number> {
   }
   try {
     const loaded = await readManifest(dir, WARDEN_VERSION);
-    if (values.json) printJson({ ok: true, id: loaded.manifest.id, warnings: loaded.warnings });
+    // exec grants are resolved the way the sandbox will resolve them, so the table shows what runs.
+    const which = createNodeExec(process.env["PATH"] ?? "");
+    const commands: Record<string, string | null> = {};
+    const exec = loaded.manifest.permissions?.exec;
+    const warnings = [...loaded.warnings];
+    if (Array.isArray(exec)) {
+      for (const [i, cmd] of exec.entries()) {
+        if (isAbsolute(cmd)) continue;
+        commands[cmd] = await which.which(cmd);
+        if (commands[cmd] === null) warnings.push({ field: `permissions.exec[${i}]`, message: `${JSON.stringify(cmd)} is not on this host's PATH, so the grant allows nothing` });
+      }
+    }
+    const grants = describeGrants(loaded.manifest, loaded.dir, commands);
+    if (values.json) printJson({ ok: true, id: loaded.manifest.id, version: loaded.manifest.version, grants, warnings });
     else {
-      for (const w of loaded.warnings) process.stdout.write(`${formatProblems(loaded.dir, [w]).replace(/^/, "warning: ")}\n`);
-      process.stdout.write(`${loaded.manifest.id} ${loaded.manifest.version}: valid${loaded.warnings.length > 0 ? ` with ${loaded.warnings.length} warning(s)` : ""}\n`);
+      process.stdout.write(formatGrantTable(grants.map((g) => ({ ...g, rule: escapeText(g.rule) }))));
+      for (const w of warnings) process.stdout.write(`${formatProblems(loaded.dir, [w]).replace(/^/, "warning: ")}\n`);
+      process.stdout.write(`${loaded.manifest.id} ${loaded.manifest.version}: valid${warnings.length > 0 ? ` with ${warnings.length} warning(s)` : ""}\n`);
     }
     return EXIT.ok;
   } catch (e) {

@@ -91,6 +91,30 @@ export const boom = () => { throw new RangeError('exploded'); };`,
     assert.equal(badJson.json?.ok, false);
   });
 
+  it("check: prints the effective grants as a table and warns about dangerous combinations", () => {
+    s.plugin("risky", manifest("test.risky", {
+      permissions: { read: ["/etc", "data/"], write: ["./"], net: true, exec: ["sh", "definitely-not-a-command-xyz"], env: ["APP_*"] },
+    }), { "index.js": "export const x = () => 1;" });
+    const r = warden("check", "risky");
+    assert.equal(r.status, 0, r.stdout);
+    assert.match(r.stdout, /^KIND +RULE +WHERE +COVERS$/m);
+    assert.match(r.stdout, /^read +\/etc +permissions\.read\[0\] +\/etc and everything below it$/m);
+    assert.match(r.stdout, /^read +data\/ +permissions\.read\[1\] +.*\/risky\/data \(inside the plugin\)/m);
+    assert.match(r.stdout, /^exec +sh +permissions\.exec\[0\] +\/\S*\/sh$/m);
+    assert.match(r.stdout, /^env +APP_\* +permissions\.env\[0\] +variables whose names start with APP_$/m);
+    assert.match(r.stdout, /warning: .*permissions: the plugin can both read files outside its own directory and reach any network host/);
+    assert.match(r.stdout, /warning: .*permissions\.exec\[0\]: "sh" runs whatever code it is given/);
+    assert.match(r.stdout, /warning: .*permissions\.exec\[1\]: "definitely-not-a-command-xyz" is not on this host's PATH/);
+    assert.match(r.stdout, /warning: .*permissions\.write\[0\]: covers the plugin's own code/);
+    const j = warden("check", "risky", "--json");
+    const out = JSON.parse(j.stdout) as { ok: boolean; grants: { kind: string; source: string }[]; warnings: { field: string }[] };
+    assert.equal(out.grants.length, 7);
+    assert.ok(out.warnings.some((w) => w.field === "permissions.net"));
+    // Positive control: a plugin that keeps to its own data and named hosts gets no such warning.
+    const good = warden("check", "good");
+    assert.doesNotMatch(good.stdout, /warning/);
+  });
+
   it("audit: exit 0 with a summary for an intact log, 3 naming the line for a tampered one", () => {
     const ok = warden("audit", auditFile);
     assert.equal(ok.status, 0, ok.stdout);

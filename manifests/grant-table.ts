@@ -1,0 +1,77 @@
+// The effective grants of a plugin, one row per rule, in words a reviewer can check: what each
+// rule covers once relative paths, wildcards, ports and PATH lookups are resolved.
+import { isAbsolute, relative, resolve } from "node:path";
+import ipaddr from "ipaddr.js";
+import type { Manifest } from "./schema.ts";
+
+/** One granted rule and what it covers. */
+export type GrantRow = { readonly kind: string; readonly rule: string; readonly source: string; readonly covers: string };
+
+function within(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+function pathCovers(rule: string, dir: string): string {
+  const abs = resolve(dir, rule);
+  return `${abs}${within(abs, dir) ? " (inside the plugin)" : ""} and everything below it`;
+}
+
+function netCovers(rule: string): string {
+  const cidr = /^(\[[^\]]+\]|[0-9.]+)\/(\d+)$/.exec(rule);
+  if (cidr) return `every address in ${rule}`;
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(rule);
+  const [host, port] = v6 ? [v6[1] ?? "", v6[2]] : (rule.split(":") as [string, string | undefined]);
+  const where = port === undefined ? "on any port" : `on port ${port}`;
+  if (ipaddr.isValid(host)) {
+    const range = ipaddr.parse(host).range();
+    return `the address ${host} ${where}${range === "unicast" ? "" : ` (a ${range} address)`}`;
+  }
+  if (host.startsWith("*.")) return `${host.slice(2)} and all its subdomains, ${where}`;
+  return `${host} ${where}${host === "localhost" ? " (including the loopback addresses it resolves to)" : ""}`;
+}
+
+function topicCovers(rule: string): string {
+  if (rule.endsWith(".**")) return `topics under ${rule.slice(0, -3)}.`;
+  return rule.includes("*") ? `topics matching ${rule} (* is one segment)` : `the topic ${rule}`;
+}
+
+/**
+ * Describe every grant of `m` for a plugin in `dir`. `commands` maps exec grants to what they
+ * resolve to on the host's PATH (null: not found); the caller does that lookup.
+ */
+export function describeGrants(m: Manifest, dir: string, commands: Readonly<Record<string, string | null>> = {}): GrantRow[] {
+  const rows: GrantRow[] = [];
+  const p = m.permissions ?? {};
+  const list = <T>(kind: string, value: true | readonly T[] | undefined, field: string, all: string, covers: (rule: T) => string) => {
+    if (value === undefined) return;
+    if (value === true) rows.push({ kind, rule: "true", source: field, covers: all });
+    else value.forEach((rule, i) => rows.push({ kind, rule: String(rule), source: `${field}[${i}]`, covers: covers(rule) }));
+  };
+  list("read", p.read, "permissions.read", "every path except /proc, /sys and /dev", (r: string) => pathCovers(r, dir));
+  list("write", p.write, "permissions.write", "every path except /proc, /sys and /dev", (r: string) => pathCovers(r, dir));
+  list("net", p.net, "permissions.net", "every public host (loopback, private and link-local addresses still need their own rule)", netCovers);
+  list("exec", p.exec, "permissions.exec", "every command", (r: string) => {
+    if (isAbsolute(r)) return r;
+    const found = commands[r];
+    return found === undefined ? `${r}, looked up on the host's PATH when the plugin loads` : found === null ? `NOTHING: ${r} is not on this host's PATH` : found;
+  });
+  list("env", p.env, "permissions.env", "every environment variable", (r: string) => (r.endsWith("*") ? `variables whose names start with ${r.slice(0, -1)}` : `the variable ${r}`));
+  if (p.channels === true) rows.push({ kind: "channels", rule: "true", source: "permissions.channels", covers: "publish and subscribe on every topic" });
+  else if (p.channels !== undefined) {
+    list("publish", p.channels.publish, "permissions.channels.publish", "every topic", topicCovers);
+    list("subscribe", p.channels.subscribe, "permissions.channels.subscribe", "every topic", topicCovers);
+  }
+  list("plugins", p.plugins, "permissions.plugins", "every plugin", (r: string) => `entries of plugin ${r}`);
+  return rows;
+}
+
+/** Render rows as an aligned text table. */
+export function formatGrantTable(rows: readonly GrantRow[]): string {
+  if (rows.length === 0) return "grants: none (the plugin can only compute and log)\n";
+  const head: GrantRow = { kind: "KIND", rule: "RULE", source: "WHERE", covers: "COVERS" };
+  const all = [head, ...rows];
+  const w = (k: keyof GrantRow) => Math.max(...all.map((r) => r[k].length));
+  const [wk, wr, ws] = [w("kind"), w("rule"), w("source")];
+  return all.map((r) => `${r.kind.padEnd(wk)}  ${r.rule.padEnd(wr)}  ${r.source.padEnd(ws)}  ${r.covers}`).join("\n") + "\n";
+}
