@@ -4,6 +4,7 @@
 import { BadInputError } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
 import { stringArg } from "./arguments.ts";
+import { cachedDecision } from "./decision-cache.ts";
 import { permissionDenied } from "./denial.ts";
 import type { GrantList, Grants } from "./grants.ts";
 import { OperationError } from "./operation-error.ts";
@@ -43,6 +44,10 @@ export type ChannelCapability = {
 
 /** Build the channel capability. */
 export function createChannelCapability(o: { pluginId: string; grants: Grants; channels: ChannelPort; audit: AuditSink; messageBytes: number }): ChannelCapability {
+  const decide = {
+    publish: cachedDecision((topic) => matchChannel(o.grants, "publish", topic)),
+    subscribe: cachedDecision((pattern) => matchChannel(o.grants, "subscribe", pattern)),
+  };
   function deny(api: string, dir: ChannelDirection, value: string): never {
     const reason = `no rule in permissions.channels.${dir} covers ${value}`;
     o.audit.record({ type: "deny", op: api, permission: `channels.${dir}`, value, decision: "denied", reason });
@@ -58,7 +63,7 @@ export function createChannelCapability(o: { pluginId: string; grants: Grants; c
       const topic = stringArg(api, "the topic", t, o.pluginId);
       const problem = topicProblem(topic);
       if (problem) throw new BadInputError(`${api}: ${quote(topic)}: ${problem}`, { pluginId: o.pluginId, permission: "channels.publish" });
-      const ref = matchChannel(o.grants, "publish", topic);
+      const ref = decide.publish(topic);
       if (ref === null) return deny(api, "publish", topic);
       const size = Buffer.byteLength(JSON.stringify(data ?? null));
       if (size > o.messageBytes) throw new OperationError("TooLarge", `${api}: the message to ${quote(topic)} is ${size} bytes, more than limits.messageBytes (${o.messageBytes})`);
@@ -70,7 +75,7 @@ export function createChannelCapability(o: { pluginId: string; grants: Grants; c
       const pattern = stringArg(api, "the topic pattern", p, o.pluginId);
       const problem = patternProblem(pattern);
       if (problem) throw new BadInputError(`${api}: ${quote(pattern)}: ${problem}`, { pluginId: o.pluginId, permission: "channels.subscribe" });
-      const ref = matchChannel(o.grants, "subscribe", pattern);
+      const ref = decide.subscribe(pattern);
       if (ref === null) return deny(api, "subscribe", pattern);
       o.audit.record({ type: "use", op: api, permission: "channels.subscribe", value: pattern, decision: "granted", rule: ref.rule, source: ref.source });
       await o.channels.subscribe(subId(api, id), pattern);
@@ -92,7 +97,7 @@ export function createChannelCapability(o: { pluginId: string; grants: Grants; c
       const topic = stringArg(api, "topic", t, o.pluginId);
       const problem = direction === "publish" ? topicProblem(topic) : patternProblem(topic);
       if (problem) throw new BadInputError(`${api}: ${quote(topic)}: ${problem}`, { pluginId: o.pluginId, permission: "channels" });
-      const ref = matchChannel(o.grants, direction, topic);
+      const ref = decide[direction](topic);
       return ref ? { state: "granted", ...ref } : { state: "denied" };
     },
   };

@@ -3,6 +3,7 @@
 import { BadInputError } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
 import { stringArg } from "./arguments.ts";
+import { cachedDecision } from "./decision-cache.ts";
 import { permissionDenied } from "./denial.ts";
 import type { Grants } from "./grants.ts";
 import type { AuditSink, EnvPort } from "./ports.ts";
@@ -28,6 +29,7 @@ export type EnvCapability = {
 
 /** Build the env capability. */
 export function createEnvCapability(o: { pluginId: string; grants: Grants; env: EnvPort; audit: AuditSink }): EnvCapability {
+  const decide = cachedDecision((name) => matchEnv(o.grants.env, name));
   function validName(api: string, v: unknown): string {
     const name = stringArg(api, "the variable name", v, o.pluginId);
     if (!NAME.test(name)) throw new BadInputError(`${api}: ${quote(name)} is not a variable name (letters, digits and _, not starting with a digit)`, { pluginId: o.pluginId, permission: "env" });
@@ -37,7 +39,7 @@ export function createEnvCapability(o: { pluginId: string; grants: Grants; env: 
     get(v) {
       const api = "Warden.env.get()";
       const name = validName(api, v);
-      const ref = matchEnv(o.grants.env, name);
+      const ref = decide(name);
       if (ref === null) {
         const reason = `no rule in permissions.env covers ${name}`;
         o.audit.record({ type: "deny", op: api, permission: "env", value: name, decision: "denied", reason });
@@ -48,7 +50,7 @@ export function createEnvCapability(o: { pluginId: string; grants: Grants; env: 
     },
     query(v) {
       if (v === undefined) return o.grants.env === true ? { state: "granted", rule: "true", source: "permissions.env" } : { state: "denied" };
-      const ref = matchEnv(o.grants.env, validName("Warden.permissions.query()", v));
+      const ref = decide(validName("Warden.permissions.query()", v));
       return ref ? { state: "granted", ...ref } : { state: "denied" };
     },
   };

@@ -6,6 +6,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { quote } from "../core/escape-text.ts";
 import { boolOption, optionsArg, stringArg } from "./arguments.ts";
 import { CheckedPath } from "./checked.ts";
+import { cachedDecision } from "./decision-cache.ts";
 import { permissionDenied } from "./denial.ts";
 import type { Grants } from "./grants.ts";
 import { fromErrno, OperationError } from "./operation-error.ts";
@@ -93,6 +94,11 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
   };
   compiled.read.real = await compileReal(fs, compiled.read.lexical);
   compiled.write.real = await compileReal(fs, compiled.write.lexical);
+  // The matching itself is pure; only resolving real paths touches the filesystem (never cached).
+  const match = {
+    read: { lexical: cachedDecision((p) => matchPath(compiled.read.lexical, p)), real: cachedDecision((p) => matchPath(compiled.read.real, p)) },
+    write: { lexical: cachedDecision((p) => matchPath(compiled.write.lexical, p)), real: cachedDecision((p) => matchPath(compiled.write.real, p)) },
+  };
 
   function deny(api: string, access: FsAccess, value: string, resolved: string, reason?: string): never {
     const special = specialRoot(resolved);
@@ -107,8 +113,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
    */
   async function decide(value: string, access: FsAccess, follow = true): Promise<PathDecision> {
     const lexical = normalizePath(value, o.pluginDir);
-    const rules = compiled[access];
-    if (matchPath(rules.lexical, lexical) === null) return { ok: false, resolved: lexical };
+    if (match[access].lexical(lexical) === null) return { ok: false, resolved: lexical };
     let resolved: { real: string; exists: boolean };
     try {
       if (follow || dirname(lexical) === lexical) resolved = await realPathOrNearest(fs, lexical);
@@ -120,7 +125,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
     } catch (e) {
       return { ok: false, resolved: lexical, reason: `its real path cannot be resolved (${(e as NodeJS.ErrnoException).code ?? "error"})` };
     }
-    const realRule = matchPath(rules.real, resolved.real);
+    const realRule = match[access].real(resolved.real);
     if (realRule === null) return { ok: false, resolved: resolved.real };
     return { ok: true, checked: new CheckedPath(lexical, resolved.real, resolved.exists, realRule.source, realRule.field) };
   }

@@ -8,6 +8,7 @@ import { optionsArg, stringArg } from "./arguments.ts";
 import { permissionDenied } from "./denial.ts";
 import type { Grants } from "./grants.ts";
 import { canonicalAddress, compileNetRules, decideAddress, matchAddressRule, matchName, showAddress, type NetRules, type RuleRef } from "./net-rules.ts";
+import { cachedDecision } from "./decision-cache.ts";
 import { OperationError } from "./operation-error.ts";
 import type { AuditSink, CallContext, DnsPort, HttpPort, ResolvedAddress } from "./ports.ts";
 
@@ -91,6 +92,10 @@ export function parseQueryHost(host: string, pluginId: string): { hostname: stri
 /** Build the net capability of one plugin. */
 export function createNetCapability(o: NetCapabilityOptions): NetCapability {
   const rules: NetRules = compileNetRules(o.grants.net);
+  const nameDecision = cachedDecision((key) => {
+    const i = key.lastIndexOf(":");
+    return matchName(rules, key.slice(0, i), Number(key.slice(i + 1)));
+  });
   let inFlight = 0;
 
   function deny(api: string, url: string, resolved: string | undefined, reason: string): never {
@@ -114,7 +119,7 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
       if (!d.ok) return deny(api, shown, `${showAddress(literal)}:${port}`, d.reason);
       return { url, addresses: [{ address: literal.toString(), family: literal.kind() === "ipv6" ? 6 : 4 }], via: d.via };
     }
-    const nameRule = matchName(rules, url.hostname, port);
+    const nameRule = nameDecision(`${url.hostname}:${port}`);
     if (nameRule === null) return deny(api, shown, `${url.hostname}:${port}`, `no rule in permissions.net covers ${url.hostname}:${port}`);
     let answers: ResolvedAddress[];
     try {
