@@ -32,6 +32,8 @@ export type ExecCapabilityOptions = {
 
 /** The exec capability of one plugin. */
 export type ExecCapability = {
+  /** Every exec grant as resolved at load. */
+  readonly rules: readonly ExecRule[];
   /** Grants whose command was not found on PATH at load (they grant nothing). */
   readonly unresolved: readonly ExecRule[];
   run(cmd: unknown, args: unknown, options: unknown, ctx: CallContext): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
@@ -80,6 +82,7 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
   }
 
   return {
+    rules,
     unresolved: rules.filter((r) => r.path === null),
 
     async run(cmdArg, argsArg, optionsArg_, ctx) {

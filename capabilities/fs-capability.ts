@@ -75,6 +75,8 @@ async function compileReal(fs: FsPort, rules: PathRules): Promise<PathRules> {
 export type FsCapability = {
   /** Check `path` for `access`; throws PermissionDenied (audited) or returns the checked path. */
   check(path: unknown, access: FsAccess, api: string): Promise<CheckedPath>;
+  /** Refuse writes to `path` (a program the plugin may exec: replacing it would run new code, D20). */
+  protect(path: string, because: string): void;
   /** Decide without auditing or throwing (for permission queries). */
   decide(path: string, access: FsAccess): Promise<PathDecision>;
   readTextFile(path: unknown): Promise<string>;
@@ -94,6 +96,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
   };
   compiled.read.real = await compileReal(fs, compiled.read.lexical);
   compiled.write.real = await compileReal(fs, compiled.write.lexical);
+  const protectedPaths = new Map<string, string>();
   // The matching itself is pure; only resolving real paths touches the filesystem (never cached).
   const match = {
     read: { lexical: cachedDecision((p) => matchPath(compiled.read.lexical, p)), real: cachedDecision((p) => matchPath(compiled.read.real, p)) },
@@ -127,6 +130,8 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
     }
     const realRule = match[access].real(resolved.real);
     if (realRule === null) return { ok: false, resolved: resolved.real };
+    const guarded = access === "write" ? protectedPaths.get(resolved.real) ?? protectedPaths.get(lexical) : undefined;
+    if (guarded !== undefined) return { ok: false, resolved: resolved.real, reason: guarded };
     return { ok: true, checked: new CheckedPath(lexical, resolved.real, resolved.exists, realRule.source, realRule.field) };
   }
 
@@ -213,6 +218,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
 
   return {
     check: (path, access, api) => check(path, access, api),
+    protect: (path, because) => void protectedPaths.set(path, because),
     decide: (path, access) => decide(path, access),
 
     async readTextFile(path) {

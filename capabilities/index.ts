@@ -87,6 +87,14 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
   const fs = await createFsCapability({ pluginId, pluginDir: o.pluginDir, grants, fs: o.ports.fs, audit, readBytes: o.limits.readBytes });
   const net = createNetCapability({ pluginId, grants, dns: o.ports.dns, http: o.ports.http, audit, netBytes: o.limits.netBytes, maxConcurrent: MAX_CONCURRENT_FETCHES });
   const exec = await createExecCapability({ pluginId, pluginDir: o.pluginDir, grants, exec: o.ports.exec, fs, audit, execOutputBytes: o.limits.execOutputBytes });
+  // A program the plugin may run must not be one it can rewrite (D20: binary hijack).
+  for (const rule of exec.rules) {
+    if (rule.path === null) continue;
+    const because = `it is the program granted in ${rule.field}; a plugin may not replace a command it can run`;
+    fs.protect(rule.path, because);
+    const real = await o.ports.fs.realpath(rule.path).catch(() => null);
+    if (real !== null) fs.protect(real, because);
+  }
   const env = createEnvCapability({ pluginId, grants, env: o.ports.env, audit });
   const channels = createChannelCapability({ pluginId, grants, channels: o.ports.channels, audit, messageBytes: o.limits.messageBytes });
   const targets = { fs, net, exec, env, channels };

@@ -2,7 +2,7 @@
 // group, so a timeout or an unload kills the command and everything it started.
 import { spawn } from "node:child_process";
 import { constants } from "node:fs";
-import { access, realpath, stat } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
 import { delimiter, isAbsolute, join } from "node:path";
 import type { ExecPort } from "../../capabilities/index.ts";
 
@@ -41,7 +41,7 @@ export function createNodeExec(hostPath: string = process.env["PATH"] ?? "", tra
       return null;
     },
     async executable(path) {
-      return (await isExecutableFile(path)) ? realpath(path).then(() => path) : null;
+      return (await isExecutableFile(path)) ? path : null;
     },
     run(r) {
       return new Promise((resolve, reject) => {
