@@ -11,7 +11,7 @@ import { createFsCapability } from "./fs-capability.ts";
 import type { Grants } from "./grants.ts";
 import { createNetCapability } from "./net-capability.ts";
 import type { AuditSink, CallContext, Ports } from "./ports.ts";
-import { queryPermission } from "./query.ts";
+import { queryPermission, queryPermissionSync } from "./query.ts";
 
 export type { Grants, GrantList } from "./grants.ts";
 export type * from "./ports.ts";
@@ -77,6 +77,12 @@ export type Capabilities = {
   /** exec grants whose command was not found on the host's PATH (they grant nothing). */
   readonly unresolvedExec: readonly ExecRule[];
   call(op: string, args: unknown, ctx?: CallContext): Promise<unknown>;
+  /**
+   * Perform `op` synchronously if it needs no I/O (env.get, most queries): `{ value }`, or a thrown
+   * error; null when it must go through `call`. The sandbox answers these inside the crossing, the
+   * only fast path isolated-vm has (perf-floors.md).
+   */
+  callSync(op: string, args: unknown): { value: unknown } | null;
 };
 
 const NO_CONTEXT_MS = 30_000;
@@ -115,24 +121,50 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
     "permissions.query": (a) => queryPermission(a[0], grants, targets, pluginId),
   };
 
+  const syncHandlers: Partial<Record<Operation, (a: unknown[]) => { value: unknown } | null>> = {
+    "env.get": (a) => ({ value: env.get(a[0]) }),
+    "permissions.query": (a) => {
+      const r = queryPermissionSync(a[0], grants, targets, pluginId);
+      return r === null ? null : { value: r };
+    },
+  };
+
+  function validate(op: string, args: unknown): unknown[] {
+    if (!Object.hasOwn(OPERATIONS, op)) throw new BadInputError(`unknown operation ${quote(op)}`, { pluginId });
+    const [min, max] = OPERATIONS[op as Operation];
+    if (!Array.isArray(args)) throw new BadInputError(`${op}: expected an argument list`, { pluginId });
+    if (args.length < min || args.length > max) {
+      throw new BadInputError(`${op}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${args.length}`, { pluginId });
+    }
+    return args;
+  }
+
+  function contain(op: string, e: unknown): never {
+    if (isWardenError(e) || e instanceof OperationError) throw e;
+    // Anything else is a fault in warden or the host, not an answer: the plugin gets a coded
+    // error with the message only (never a host stack or a host error class).
+    throw new OperationError("Io", `${op} failed inside warden: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
   return {
     pluginId,
     unresolvedExec: exec.unresolved,
-    async call(op, args, ctx) {
-      if (!Object.hasOwn(OPERATIONS, op)) throw new BadInputError(`unknown operation ${quote(op)}`, { pluginId });
-      const [min, max] = OPERATIONS[op as Operation];
-      if (!Array.isArray(args)) throw new BadInputError(`${op}: expected an argument list`, { pluginId });
-      if (args.length < min || args.length > max) {
-        throw new BadInputError(`${op}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${args.length}`, { pluginId });
+    callSync(op, args) {
+      const handler = syncHandlers[op as Operation];
+      if (handler === undefined) return null;
+      try {
+        return handler(validate(op, args));
+      } catch (e) {
+        return contain(op, e);
       }
+    },
+    async call(op, args, ctx) {
+      validate(op, args);
       const context = ctx ?? { deadline: Date.now() + NO_CONTEXT_MS, signal: new AbortController().signal };
       try {
-        return await handlers[op as Operation](args, context);
+        return await handlers[op as Operation](args as unknown[], context);
       } catch (e) {
-        if (isWardenError(e) || e instanceof OperationError) throw e;
-        // Anything else is a fault in warden or the host, not an answer: the plugin gets a coded
-        // error with the message only (never a host stack or a host error class).
-        throw new OperationError("Io", `${op} failed inside warden: ${e instanceof Error ? e.message : String(e)}`);
+        return contain(op, e);
       }
     },
   };

@@ -29,6 +29,52 @@ export type QueryTargets = { fs: FsCapability; net: NetCapability; exec: ExecCap
 
 /** Answer a permission query descriptor for one plugin. */
 export async function queryPermission(descriptor: unknown, grants: Grants, t: QueryTargets, pluginId: string): Promise<QueryResult> {
+  const d = validDescriptor(descriptor, pluginId);
+  const api = "Warden.permissions.query()";
+  switch (d["name"]) {
+    case "read":
+    case "write": {
+      const name = d["name"];
+      const path = d["path"];
+      if (path === undefined) return grants[name] === true ? { state: "granted", rule: "true", source: `permissions.${name}` } : { state: "denied" };
+      const r = await t.fs.decide(stringArg(api, "path", path, pluginId), name);
+      return r.ok ? { state: "granted", rule: r.checked.rule, source: r.checked.source } : { state: "denied" };
+    }
+    case "exec":
+      return t.exec.query(d["command"]);
+    default:
+      return queryPermissionSync(d, grants, t, pluginId) as QueryResult;
+  }
+}
+
+/**
+ * Answer a query that needs no I/O (net, env, channels, plugins) synchronously, or return null
+ * when it does (read, write, exec) and must go through `queryPermission`.
+ */
+export function queryPermissionSync(descriptor: unknown, grants: Grants, t: QueryTargets, pluginId: string): QueryResult | null {
+  const d = validDescriptor(descriptor, pluginId);
+  const api = "Warden.permissions.query()";
+  switch (d["name"]) {
+    case "net":
+      return t.net.query(d["host"]);
+    case "env":
+      return t.env.query(d["variable"]);
+    case "channels":
+      return t.channels.query(d["topic"], d["direction"]);
+    case "plugins": {
+      const id = d["id"];
+      const list = grants.plugins;
+      if (id === undefined || list === true) return list === true ? { state: "granted", rule: "true", source: "permissions.plugins" } : { state: "denied" };
+      const value = stringArg(api, "id", id, pluginId);
+      const i = (list ?? []).indexOf(value);
+      return i === -1 ? { state: "denied" } : { state: "granted", rule: value, source: `permissions.plugins[${i}]` };
+    }
+    default:
+      return null;
+  }
+}
+
+function validDescriptor(descriptor: unknown, pluginId: string): Record<string, unknown> {
   const api = "Warden.permissions.query()";
   if (typeof descriptor !== "object" || descriptor === null || Array.isArray(descriptor)) {
     throw new BadInputError(`${api}: expected a descriptor object such as { name: "read", path: "data/" }`, { pluginId });
@@ -44,30 +90,5 @@ export async function queryPermission(descriptor: unknown, grants: Grants, t: Qu
       throw new BadInputError(`${api}: unexpected key ${quote(key)} in a ${name} descriptor; expected { name${allowed.map((k) => `, ${k}?`).join("")} }`, { pluginId });
     }
   }
-  switch (name) {
-    case "read":
-    case "write": {
-      const path = d["path"];
-      if (path === undefined) return grants[name] === true ? { state: "granted", rule: "true", source: `permissions.${name}` } : { state: "denied" };
-      const r = await t.fs.decide(stringArg(api, "path", path, pluginId), name);
-      return r.ok ? { state: "granted", rule: r.checked.rule, source: r.checked.source } : { state: "denied" };
-    }
-    case "net":
-      return t.net.query(d["host"]);
-    case "exec":
-      return t.exec.query(d["command"]);
-    case "env":
-      return t.env.query(d["variable"]);
-    case "channels":
-      return t.channels.query(d["topic"], d["direction"]);
-    default: {
-      const id = d["id"];
-      const list = grants.plugins;
-      if (id === undefined) return list === true ? { state: "granted", rule: "true", source: "permissions.plugins" } : { state: "denied" };
-      const value = stringArg(api, "id", id, pluginId);
-      if (list === true) return { state: "granted", rule: "true", source: "permissions.plugins" };
-      const i = (list ?? []).indexOf(value);
-      return i === -1 ? { state: "denied" } : { state: "granted", rule: value, source: `permissions.plugins[${i}]` };
-    }
-  }
+  return d;
 }

@@ -6,9 +6,12 @@
 // C0 and C1 controls, DEL, bidi embeddings/overrides/isolates, line/paragraph separators, BOM.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+// eslint-disable-next-line no-control-regex -- same set, without /g, for the common clean case
+const HAS_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
 
 /** Escape control, ANSI and bidi characters as \n, \t or \u{XXXX}; the result is printable on one line. */
 export function escapeText(text: string): string {
+  if (!HAS_UNSAFE.test(text)) return text;
   return text.replace(UNSAFE, (ch) => {
     if (ch === "\n") return "\\n";
     if (ch === "\r") return "\\r";

@@ -86,7 +86,8 @@ export class PluginHandle {
     const logger = o.logger.child({ plugin: m.id });
     for (const w of loaded.warnings) logger.warn(`plugin.json ${w.field}: ${w.message}`);
     const proc = new SandboxProcess(m.id, {
-      onAudit: (event) => o.audit.append({ plugin: m.id, ...event }),
+      // The plugin's id is stamped here, last, so nothing from the sandbox process can replace it.
+      onAudit: (events) => o.audit.appendBatch(events.map((event) => ({ ...event, type: event.type, plugin: m.id }))),
       onLog: (level, text) => logger[level](escapeText(text)),
       onLimit: (error) => {
         o.audit.append({ type: "limit", plugin: m.id, code: error.code, message: error.message });

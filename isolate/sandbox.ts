@@ -44,6 +44,8 @@ export type SandboxOptions = {
   readonly limits: SandboxLimits;
   /** Performs a capability call; the plugin's identity is bound by whoever built this function. */
   readonly operation: HostOperation;
+  /** Performs a capability call that needs no I/O at once (`{ value }` or throws), or returns null. */
+  readonly operationSync?: (op: string, args: unknown) => { value: unknown } | null;
   /** Receives the plugin's console output (not yet escaped). */
   readonly log: (level: PluginLogLevel, text: string) => void;
   /** isolated-vm's catastrophic-error hook: after it, the process must not be used (exit). */
@@ -321,8 +323,7 @@ export class Sandbox {
           this.#settle(payload);
           return undefined;
         case "op":
-          this.#startOperation(payload);
-          return undefined;
+          return this.#operation(payload);
         case "timer.set": {
           const { id, ms } = JSON.parse(payload) as { id: number; ms: number };
           const delay = Math.min(Math.max(0, Number(ms) || 0), 2 ** 31 - 1);
@@ -395,17 +396,28 @@ export class Sandbox {
     else c.resolve(value);
   }
 
-  #startOperation(payload: string): void {
+  /**
+   * A host operation: answered inside this crossing (a JSON string) when it needs no I/O, else
+   * started, and answered later by re-entering the isolate (undefined now).
+   */
+  #operation(payload: string): string | undefined {
     if (payload.length > MAX_OP_PAYLOAD) {
-      const id = payloadId(payload);
-      queueMicrotask(() => this.#answer(id, { ok: false, error: { name: "BadInput", code: "BAD_INPUT", message: `arguments larger than ${MAX_OP_PAYLOAD} bytes` } }));
-      return;
+      return JSON.stringify({ ok: false, error: { name: "BadInput", code: "BAD_INPUT", message: `the arguments of a Warden call are larger than ${MAX_OP_PAYLOAD} bytes` } });
     }
     const { id, op, args } = JSON.parse(payload) as { id: number; op: string; args: unknown };
+    if (this.#o.operationSync !== undefined) {
+      try {
+        const answered = this.#o.operationSync(String(op), args);
+        if (answered !== null) return JSON.stringify({ ok: true, value: answered.value ?? null });
+      } catch (e) {
+        return JSON.stringify({ ok: false, error: operationErrorDescriptor(e) });
+      }
+    }
     this.#o.operation(String(op), args, this.#operationContext()).then(
       (value) => this.#answer(id, { ok: true, value: value ?? null }),
       (e: unknown) => this.#answer(id, { ok: false, error: operationErrorDescriptor(e) }),
     );
+    return undefined;
   }
 
   /** The tightest wall deadline of the calls in flight (background work gets the default timeout). */

@@ -1,8 +1,9 @@
 // The tamper-evident audit log: JSON Lines, one record per grant, use and denial. Every record
 // ends with `"hash":"<sha256>"`, the hash of the record's own bytes before that field, and carries
 // `prev`, the hash of the record before it; so an edited, deleted, inserted or reordered line
-// breaks the chain at the first bad record. Each record is appended with one synchronous write:
-// a crash loses at most the record being written, and a call waits only for that append.
+// breaks the chain at the first bad record. Records are appended with synchronous writes (one per
+// record, or one per batch of records that arrived together), so nothing is held in memory across
+// turns of the event loop: a crash loses at most what was being written.
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { escapeText } from "../escape-text.ts";
@@ -16,6 +17,8 @@ export type AuditRecordInput = { readonly type: string; readonly plugin: string;
 /** Where records go. */
 export interface AuditWriter {
   append(record: AuditRecordInput): void;
+  /** Append several records in order with one write (the chain is the same as one by one). */
+  appendBatch(records: readonly AuditRecordInput[]): void;
   /** Hash of the last record written (the head an operator may keep to detect truncation). */
   readonly head: string;
   close(): void;
@@ -25,7 +28,11 @@ function escapeStrings(value: unknown): unknown {
   if (typeof value === "string") return escapeText(value);
   if (Array.isArray(value)) return value.map(escapeStrings);
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeText(k), escapeStrings(v)]));
+    const out: Record<string, unknown> = {};
+    for (const k in value) {
+      if (Object.hasOwn(value, k)) out[escapeText(k)] = escapeStrings((value as Record<string, unknown>)[k]);
+    }
+    return out;
   }
   return value;
 }
@@ -62,11 +69,19 @@ export function openAuditLog(file: string, now: () => Date = () => new Date()): 
   let closed = false;
   return {
     append(record) {
-      if (closed) return;
-      seq += 1;
-      const line = formatRecord(seq, hash, record, now());
-      hash = line.slice(-66, -2);
-      writeSync(fd, `${line}\n`);
+      this.appendBatch([record]);
+    },
+    appendBatch(records) {
+      if (closed || records.length === 0) return;
+      const time = now();
+      let text = "";
+      for (const record of records) {
+        seq += 1;
+        const line = formatRecord(seq, hash, record, time);
+        hash = line.slice(-66, -2);
+        text += `${line}\n`;
+      }
+      writeSync(fd, text);
     },
     get head() {
       return hash;
@@ -88,6 +103,9 @@ export function memoryAuditLog(now: () => Date = () => new Date()): AuditWriter 
       const line = formatRecord(lines.length + 1, hash, record, now());
       hash = line.slice(-66, -2);
       lines.push(line);
+    },
+    appendBatch(records) {
+      for (const record of records) this.append(record);
     },
     get head() {
       return hash;

@@ -2,7 +2,7 @@
 // the host because some hostile allocations make V8 abort or hang the whole process (measured:
 // `Array(1e9).fill(0)` under a 16 MiB limit hangs it after a fatal OOM), and isolated-vm's
 // maintainer advises exactly this. The host supervises it and restarts it; the host never dies.
-import { createCapabilities, type Capabilities, type ChannelPort } from "../../capabilities/index.ts";
+import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort } from "../../capabilities/index.ts";
 import { Sandbox } from "../../isolate/index.ts";
 import { fromDescriptor, isWardenError, PluginError, type ErrorDescriptor, type WardenError } from "../errors.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
@@ -13,7 +13,29 @@ import type { ChannelRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
 const HOOK_ON_LOAD = "onLoad";
 const HOOK_ON_UNLOAD = "onUnload";
 
+// Audit events are sent in batches (one IPC message per turn of the event loop instead of one per
+// capability call), and always before any result, so the host has a call's records before its answer.
+let auditBatch: AuditEvent[] = [];
+let auditFlushScheduled = false;
+
+function flushAudit(): void {
+  auditFlushScheduled = false;
+  if (auditBatch.length === 0) return;
+  const events = auditBatch;
+  auditBatch = [];
+  process.send?.({ t: "audit", events } satisfies ToHost);
+}
+
+function recordAudit(event: AuditEvent): void {
+  auditBatch.push(event);
+  if (!auditFlushScheduled) {
+    auditFlushScheduled = true;
+    setImmediate(flushAudit);
+  }
+}
+
 function send(msg: ToHost): void {
+  flushAudit();
   process.send?.(msg);
 }
 
@@ -68,6 +90,7 @@ async function ensureSandbox(): Promise<Sandbox> {
     config: s.config,
     limits: s.limits,
     operation: (op, args, ctx) => caps.call(op, args, ctx),
+    operationSync: (op, args) => caps.callSync(op, args),
     log: (level, text) => send({ t: "log", level, text }),
     onCatastrophicError: (message) => {
       process.stderr.write(`warden sandbox: catastrophic isolate error: ${message}\n`);
@@ -107,7 +130,7 @@ async function handle(msg: Exclude<ToChild, { t: "channel-result" }>): Promise<u
           env: { get: (name) => process.env[name] },
           channels: channelPort,
         },
-        audit: { record: (event) => send({ t: "audit", event }) },
+        audit: { record: recordAudit },
         limits: spec.limits,
       });
       const s = await ensureSandbox();

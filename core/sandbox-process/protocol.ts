@@ -43,7 +43,7 @@ export type ChannelRequest =
 export type ToHost =
   | { readonly t: "result"; readonly callId: number; readonly ok: true; readonly value: unknown }
   | { readonly t: "result"; readonly callId: number; readonly ok: false; readonly error: ErrorDescriptor }
-  | { readonly t: "audit"; readonly event: AuditEvent }
+  | { readonly t: "audit"; readonly events: readonly AuditEvent[] }
   | { readonly t: "log"; readonly level: PluginLogLevel; readonly text: string }
   | { readonly t: "limit"; readonly error: ErrorDescriptor }
   | { readonly t: "channel"; readonly reqId: number; readonly request: ChannelRequest }

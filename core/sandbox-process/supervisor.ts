@@ -20,7 +20,8 @@ export const GRACE_MS = 2000;
 
 /** Callbacks a supervisor reports through. */
 export type SupervisorEvents = {
-  readonly onAudit: (event: AuditEvent) => void;
+  /** Capability records of the plugin, in order, as they arrived together. */
+  readonly onAudit: (events: readonly AuditEvent[]) => void;
   readonly onLog: (level: PluginLogLevel, text: string) => void;
   /** A limit condemned the plugin's isolate, or the whole process had to be ended. */
   readonly onLimit: (error: WardenError) => void;
@@ -115,7 +116,7 @@ export class SandboxProcess {
         return;
       }
       case "audit":
-        this.#events.onAudit(msg.event);
+        this.#events.onAudit(msg.events);
         return;
       case "log":
         this.#events.onLog(msg.level, msg.text);

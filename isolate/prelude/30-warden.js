@@ -10,10 +10,16 @@ function hostOp(op, args) {
   } catch (e) {
     return PromiseReject(e);
   }
+  const id = nextOpId++;
+  // An operation that needs no I/O is answered inside this crossing; others are answered later
+  // through resolveOp (never during this dispatch, so registering afterwards is safe).
+  const answer = dispatch("op", `{"id":${id},"op":${JSONStringify(op)},"args":${payload}}`);
+  if (typeof answer === "string") {
+    const result = JSONParse(answer);
+    return result.ok ? PromiseResolve(result.value) : PromiseReject(errorFromDescriptor(result.error));
+  }
   return new PromiseCtor((resolve, reject) => {
-    const id = nextOpId++;
     call(MapPrototypeSet, pendingOps, id, { resolve, reject });
-    dispatch("op", `{"id":${id},"op":${JSONStringify(op)},"args":${payload}}`);
   });
 }
 
