@@ -1,8 +1,8 @@
 // The one error catalogue of warden. This file is a leaf: it imports nothing from the project, so
 // manifests/, capabilities/ and isolate/ may all depend on it without depending on one another.
 
-/** Every error code of the public contract, in the contract's order. */
-export const ERROR_CODES = [
+/** The error codes the public contract (contract.md) lists, in its order. */
+export const CONTRACT_ERROR_CODES = [
   "PERMISSION_DENIED",
   "MANIFEST_INVALID",
   "ENTRY_NOT_FOUND",
@@ -14,6 +14,15 @@ export const ERROR_CODES = [
   "RESULT_INVALID",
   "DEPENDENCY_ERROR",
 ] as const;
+
+/**
+ * Codes warden adds to the contract (documented in docs/errors.md and the README): BUSY when a
+ * plugin's call queue is full, QUARANTINED when a plugin failed too often and is switched off.
+ */
+export const EXTENSION_ERROR_CODES = ["BUSY", "QUARANTINED"] as const;
+
+/** Every error code warden raises. */
+export const ERROR_CODES = [...CONTRACT_ERROR_CODES, ...EXTENSION_ERROR_CODES] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -131,6 +140,20 @@ export class DependencyError extends WardenError {
   }
 }
 
+/** The plugin already has as many calls running and queued as it may; retry later. */
+export class BusyError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("BUSY", "Busy", message, details);
+  }
+}
+
+/** The plugin hit its limits or crashed too often and is switched off for a while. */
+export class QuarantinedError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("QUARANTINED", "Quarantined", message, details);
+  }
+}
+
 const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) => WardenError> = {
   PERMISSION_DENIED: PermissionDeniedError,
   MANIFEST_INVALID: ManifestInvalidError,
@@ -142,9 +165,11 @@ const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) =
   MEMORY_LIMIT: MemoryLimitError,
   RESULT_INVALID: ResultInvalidError,
   DEPENDENCY_ERROR: DependencyError,
+  BUSY: BusyError,
+  QUARANTINED: QuarantinedError,
 };
 
-/** True when `code` is one of the contract's error codes. */
+/** True when `code` is one of warden's error codes. */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && (ERROR_CODES as readonly string[]).includes(code);
 }

@@ -1,11 +1,15 @@
 // One loaded plugin, host side: read manifest → check engines → validate config → record grants →
 // start the supervised sandbox process → evaluate the module and run onLoad → ready for calls.
 import { escapeText, quote } from "./escape-text.ts";
-import { EntryNotFoundError, PluginError, toWardenError, type WardenError } from "./errors.ts";
+import { EntryNotFoundError, PluginError, QuarantinedError, toWardenError, type WardenError } from "./errors.ts";
+import { CallGate, type Concurrency } from "./containment/call-gate.ts";
+import { Quarantine, type QuarantinePolicy } from "./containment/quarantine.ts";
 import { assertJsonCompatible } from "./json-value.ts";
 import type { Logger } from "./logger.ts";
 import type { AuditWriter } from "./audit/audit-log.ts";
 import { SandboxProcess } from "./sandbox-process/supervisor.ts";
+import { DenialAggregator } from "./audit/denial-aggregator.ts";
+import { LOG_DEFAULTS } from "./sandbox-process/log-buffer.ts";
 import type { LoadSpec, ProcessLimits } from "./sandbox-process/protocol.ts";
 import { WARDEN_VERSION } from "./version.ts";
 import { readManifest, type LoadedManifest } from "../manifests/read-manifest.ts";
@@ -13,7 +17,7 @@ import { validatePluginConfig } from "../manifests/plugin-config.ts";
 import type { Manifest } from "../manifests/schema.ts";
 import { DEFAULT_CAPABILITY_LIMITS, type Grants } from "../capabilities/index.ts";
 import { ChannelBus } from "./channels/bus.ts";
-import { DEFAULT_LIMITS } from "../isolate/index.ts";
+import { DEFAULT_CPU_MS_PER_MINUTE, DEFAULT_LIMITS } from "../isolate/index.ts";
 
 
 /** How to load one plugin. */
@@ -27,7 +31,20 @@ export type LoadPluginOptions = {
   readonly bus?: ChannelBus;
   /** Called when a limit (CPU, memory, timeout) condemned the plugin's isolate. */
   readonly onLimit?: (error: WardenError) => void;
+  /** Lifecycle events of the plugin's containment: limit hits, crashes, quarantine and release. */
+  readonly onEvent?: (event: PluginEvent) => void;
+  /** Calls running and waiting per plugin (defaults 8 and 64); past both, BUSY. */
+  readonly concurrency?: Partial<Concurrency>;
+  /** When repeated failures quarantine the plugin (default 5 in 60 s, 60 s doubling to 1 h). */
+  readonly quarantine?: Partial<QuarantinePolicy>;
 };
+
+/** Something that happened to a plugin's containment. */
+export type PluginEvent =
+  | { readonly type: "limit"; readonly plugin: string; readonly code: string; readonly message: string }
+  | { readonly type: "crash"; readonly plugin: string; readonly message: string }
+  | { readonly type: "quarantine"; readonly plugin: string; readonly until: string; readonly failures: number; readonly cause: string }
+  | { readonly type: "release"; readonly plugin: string; readonly by: "operator" | "timeout" };
 
 // A compile-time check that the manifest's permissions fit what capabilities/ enforces.
 const permissionsFitGrants = (p: NonNullable<Manifest["permissions"]>): Grants => p;
@@ -40,15 +57,24 @@ export class PluginHandle {
   readonly #spec: LoadSpec;
   readonly #process: SandboxProcess;
   readonly #logger: Logger;
+  readonly #o: LoadPluginOptions;
+  readonly #denials: DenialAggregator;
+  readonly #gate: CallGate;
+  readonly #quarantine: Quarantine;
+  #wasQuarantined = false;
   #entries: readonly string[] = [];
   #closed = false;
 
-  private constructor(loaded: LoadedManifest, spec: LoadSpec, process: SandboxProcess, logger: Logger) {
+  private constructor(loaded: LoadedManifest, spec: LoadSpec, process: SandboxProcess, logger: Logger, o: LoadPluginOptions, denials: DenialAggregator) {
     this.manifest = loaded.manifest;
     this.dir = loaded.dir;
     this.#spec = spec;
     this.#process = process;
     this.#logger = logger;
+    this.#o = o;
+    this.#denials = denials;
+    this.#gate = new CallGate(loaded.manifest.id, o.concurrency);
+    this.#quarantine = new Quarantine(o.quarantine);
   }
 
   /** The plugin's id. */
@@ -75,6 +101,7 @@ export class PluginHandle {
       memoryMb: m.limits?.memoryMb ?? DEFAULT_LIMITS.memoryMb,
       cpuMs: m.limits?.cpuMs ?? DEFAULT_LIMITS.cpuMs,
       timeoutMs: m.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
+      cpuMsPerMinute: m.limits?.cpuMsPerMinute ?? DEFAULT_CPU_MS_PER_MINUTE,
       resultChars: DEFAULT_LIMITS.resultChars,
       readBytes: m.limits?.readBytes ?? DEFAULT_CAPABILITY_LIMITS.readBytes,
       netBytes: m.limits?.netBytes ?? DEFAULT_CAPABILITY_LIMITS.netBytes,
@@ -84,15 +111,26 @@ export class PluginHandle {
     const spec: LoadSpec = { pluginId: m.id, version: m.version, pluginDir: loaded.dir, main: loaded.main, grants: m.permissions ?? {}, config, limits };
     o.audit.append({ type: "grant", plugin: m.id, version: m.version, dir: loaded.dir, manifestSha256: loaded.sha256, permissions: m.permissions ?? {}, limits });
     const logger = o.logger.child({ plugin: m.id });
+    const denials = new DenialAggregator((records) => o.audit.appendBatch(records));
     for (const w of loaded.warnings) logger.warn(`plugin.json ${w.field}: ${w.message}`);
+    let handle: PluginHandle | undefined;
     const proc = new SandboxProcess(m.id, {
       // The plugin's id is stamped here, last, so nothing from the sandbox process can replace it.
-      onAudit: (events) => o.audit.appendBatch(events.map((event) => ({ ...event, type: event.type, plugin: m.id }))),
+      onAudit: (events) => denials.append(events.map((event) => ({ ...event, type: event.type, plugin: m.id }))),
       onLog: (level, text) => logger[level](escapeText(text)),
+      onLogDropped: (count) => logger.warn({ dropped: count }, `${count} console line(s) of the plugin were dropped (over its rate of ${LOG_DEFAULTS.ratePerSecond} lines/s or its buffer of ${LOG_DEFAULTS.maxLines} lines)`),
       onLimit: (error) => {
         o.audit.append({ type: "limit", plugin: m.id, code: error.code, message: error.message });
         logger.warn({ code: error.code }, escapeText(error.message));
         o.onLimit?.(error);
+        o.onEvent?.({ type: "limit", plugin: m.id, code: error.code, message: error.message });
+        if (handle !== undefined) handle.#failed(`${error.code}: ${error.message}`);
+      },
+      onCrash: (error) => {
+        o.audit.append({ type: "crash", plugin: m.id, message: error.message });
+        logger.warn(escapeText(error.message));
+        o.onEvent?.({ type: "crash", plugin: m.id, message: error.message });
+        if (handle !== undefined) handle.#failed(`crash: ${error.message}`);
       },
       bus: o.bus ?? new ChannelBus({
         messageBytes: limits.messageBytes,
@@ -100,9 +138,55 @@ export class PluginHandle {
       }),
       deliveryDeadlineMs: limits.timeoutMs,
     });
-    const handle = new PluginHandle(loaded, spec, proc, logger);
+    handle = new PluginHandle(loaded, spec, proc, logger, o, denials);
     await handle.#start();
     return handle;
+  }
+
+  /** Count a limit hit or a crash; quarantine the plugin if it fails too often. */
+  #failed(cause: string): void {
+    const change = this.#quarantine.fail(cause);
+    if (!change.quarantined) return;
+    this.#wasQuarantined = true;
+    const until = new Date(change.until).toISOString();
+    this.#o.audit.append({ type: "quarantine", plugin: this.id, until, failures: change.failures, periodMs: change.periodMs, cause });
+    this.#logger.warn({ until, failures: change.failures }, `quarantined until ${until} after ${change.failures} failures in ${this.#quarantine.policy.windowMs / 1000} s (last: ${escapeText(cause)})`);
+    this.#o.onEvent?.({ type: "quarantine", plugin: this.id, until, failures: change.failures, cause });
+  }
+
+  /** Whether the plugin is quarantined now. */
+  get quarantined(): boolean {
+    return this.#quarantine.isQuarantined();
+  }
+
+  /** Calls of this plugin running and waiting now. */
+  get load(): { running: number; queued: number } {
+    return { running: this.#gate.running, queued: this.#gate.queued };
+  }
+
+  /** An operator re-enables a quarantined plugin now. */
+  release(): void {
+    if (!this.#quarantine.isQuarantined()) return;
+    this.#quarantine.release();
+    this.#wasQuarantined = false;
+    this.#o.audit.append({ type: "release", plugin: this.id, by: "operator" });
+    this.#logger.info("released from quarantine by the operator");
+    this.#o.onEvent?.({ type: "release", plugin: this.id, by: "operator" });
+  }
+
+  #refuseIfQuarantined(name: string): void {
+    if (this.#quarantine.isQuarantined()) {
+      const until = new Date(this.#quarantine.until).toISOString();
+      throw new QuarantinedError(
+        `plugin ${this.id} is quarantined until ${until} after failing ${this.#quarantine.policy.maxFailures} times in ${this.#quarantine.policy.windowMs / 1000} s (last: ${this.#quarantine.lastCause}); ${name}() was not run. Fix the plugin, then release it, or wait`,
+        { pluginId: this.id, entry: name, until },
+      );
+    }
+    if (this.#wasQuarantined) {
+      this.#wasQuarantined = false;
+      this.#o.audit.append({ type: "release", plugin: this.id, by: "timeout" });
+      this.#o.onEvent?.({ type: "release", plugin: this.id, by: "timeout" });
+    }
   }
 
   async #start(): Promise<void> {
@@ -126,10 +210,15 @@ export class PluginHandle {
       );
     }
     if (input !== undefined) assertJsonCompatible(input);
-    // A crashed sandbox process is restarted (and the plugin reloaded) before the call.
-    if (!this.#process.alive) await this.#start();
-    const limits = this.#spec.limits;
-    return this.#process.invoke(name, input, limits.timeoutMs * 2);
+    this.#refuseIfQuarantined(name);
+    return this.#gate.run(async () => {
+      this.#refuseIfQuarantined(name);
+      // A crashed sandbox process is restarted (and the plugin reloaded) before the call.
+      if (!this.#process.alive) await this.#start();
+      const value = await this.#process.invoke(name, input, this.#spec.limits.timeoutMs * 2);
+      this.#quarantine.succeeded();
+      return value;
+    });
   }
 
   /** Run onUnload (bounded by timeoutMs), then end the sandbox process. */
@@ -137,6 +226,7 @@ export class PluginHandle {
     if (this.#closed) return;
     this.#closed = true;
     await this.#process.close(this.#spec.limits.timeoutMs);
+    this.#denials.flush();
     this.#logger.debug("unloaded");
   }
 }

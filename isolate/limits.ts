@@ -24,3 +24,12 @@ export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
 export function resolveLimits(partial: Partial<SandboxLimits> | undefined): SandboxLimits {
   return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(partial ?? {}).filter(([, v]) => v !== undefined)) };
 }
+
+/** Live timers one plugin may have; setTimeout past it throws inside the plugin. */
+export const MAX_TIMERS = 1000;
+
+/** Largest argument list (as JSON text) a plugin may pass to one host call, in characters. */
+export const MAX_OP_ARGS_CHARS = 16 * 1024 * 1024;
+
+/** Largest entry input (as JSON text) a host may pass to a plugin, in characters. */
+export const MAX_INPUT_CHARS = 8 * 1024 * 1024;

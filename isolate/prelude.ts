@@ -1,5 +1,5 @@
 // Assembles the in-isolate prelude: the numbered fragments in prelude/ become the body of one
-// function `(dispatch, pluginJson, configJson) => internals`, compiled once per isolate.
+// function `(dispatch, pluginJson, configJson, capsJson) => internals`, compiled once per isolate.
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -12,7 +12,7 @@ export function preludeSource(): string {
   if (cached === undefined) {
     const files = readdirSync(PRELUDE_DIR).filter((f) => f.endsWith(".js")).sort();
     const body = files.map((f) => `// ---- ${f}\n${readFileSync(PRELUDE_DIR + f, "utf8")}`).join("\n");
-    cached = `(function wardenPrelude(dispatch, pluginJson, configJson) {\n${body}\n})`;
+    cached = `(function wardenPrelude(dispatch, pluginJson, configJson, capsJson) {\n${body}\n})`;
   }
   return cached;
 }

@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import ivm from "isolated-vm";
 import {
+  BadInputError,
   CpuLimitError,
   EntryNotFoundError,
   fromDescriptor,
@@ -21,7 +22,8 @@ import {
 } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
 import { classifyIvmError } from "./classify-error.ts";
-import type { SandboxLimits } from "./limits.ts";
+import type { CpuWindow } from "./cpu-window.ts";
+import { MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, type SandboxLimits } from "./limits.ts";
 import { loadModuleGraph } from "./module-loader.ts";
 import { PRELUDE_FILENAME, preludeSource } from "./prelude.ts";
 
@@ -48,6 +50,8 @@ export type SandboxOptions = {
   readonly operationSync?: (op: string, args: unknown) => { value: unknown } | null;
   /** Receives the plugin's console output (not yet escaped). */
   readonly log: (level: PluginLogLevel, text: string) => void;
+  /** The plugin's CPU budget over a sliding window, shared by the sandboxes that replace this one. */
+  readonly cpuWindow?: CpuWindow;
   /** isolated-vm's catastrophic-error hook: after it, the process must not be used (exit). */
   readonly onCatastrophicError?: (message: string) => void;
 };
@@ -65,7 +69,8 @@ type PendingCall = {
 
 type PreludeRefs = { readonly callEntry: ivm.Reference; readonly callHandler: ivm.Reference; readonly fireTimer: ivm.Reference; readonly resolveOp: ivm.Reference };
 
-const MAX_OP_PAYLOAD = 16 * 1024 * 1024;
+// The op envelope around the arguments ({"id":..,"op":..,"args":..}) is small; allow for it.
+const MAX_OP_PAYLOAD = MAX_OP_ARGS_CHARS + 1024;
 const URL_PROPS = new Set(["protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"]);
 
 function urlParts(u: URL): Record<string, string> {
@@ -129,7 +134,7 @@ export class Sandbox {
       const preludeFn = script.runSync(context, { reference: true, timeout: o.limits.cpuMs }) as ivm.Reference;
       const internals = preludeFn.applySync(
         undefined,
-        [dispatch, JSON.stringify({ id: o.pluginId, version: o.version }), JSON.stringify(o.config ?? null)],
+        [dispatch, JSON.stringify({ id: o.pluginId, version: o.version }), JSON.stringify(o.config ?? null), JSON.stringify({ maxTimers: MAX_TIMERS, maxOpArgsChars: MAX_OP_ARGS_CHARS })],
         { result: { reference: true }, timeout: o.limits.cpuMs },
       ) as ivm.Reference;
       const refs = {
@@ -147,6 +152,8 @@ export class Sandbox {
       }
       const exportsJson = setModule.applySync(undefined, [root.namespace.derefInto()], { timeout: o.limits.cpuMs }) as string;
       sandbox = new Sandbox(o, isolate, context, refs, JSON.parse(exportsJson) as { entries: string[]; hooks: string[] });
+      // Building the isolate and evaluating the plugin's modules counts against its CPU budget too.
+      o.cpuWindow?.charge(isolate.cpuTime);
       return sandbox;
     } catch (e) {
       if (!isolate.isDisposed) isolate.dispose();
@@ -192,6 +199,9 @@ export class Sandbox {
       ));
     }
     const inputJson = input === undefined ? undefined : JSON.stringify(input);
+    if (inputJson !== undefined && inputJson.length > MAX_INPUT_CHARS) {
+      return Promise.reject(new BadInputError(`plugin ${this.#o.pluginId}: the input to ${name}() is ${inputJson.length} characters of JSON, more than ${MAX_INPUT_CHARS}`, { pluginId: this.#o.pluginId, entry: name }));
+    }
     return this.#start(name, limits, (id) => [this.#refs.callEntry, [id, name, inputJson, this.#o.limits.resultChars]]);
   }
 
@@ -205,6 +215,8 @@ export class Sandbox {
   }
 
   #start(name: string, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">>, entry: (id: number) => [ivm.Reference, unknown[]]): Promise<unknown> {
+    const window = this.#o.cpuWindow;
+    if (window !== undefined && window.remainingMs() <= 0) return Promise.reject(this.budgetError(name));
     const timeoutMs = limits.timeoutMs ?? this.#o.limits.timeoutMs;
     const cpuMs = limits.cpuMs ?? this.#o.limits.cpuMs;
     const id = this.#nextCallId++;
@@ -269,7 +281,9 @@ export class Sandbox {
       }
     }
     if (cpuLeftMs <= 0) return this.#condemn(this.#cpuError(tightest));
-    const budget = Math.max(1, Math.ceil(Math.min(cpuLeftMs, wallLeftMs)));
+    const windowLeftMs = this.#o.cpuWindow?.remainingMs() ?? Number.POSITIVE_INFINITY;
+    if (windowLeftMs <= 0) return this.#condemn(this.budgetError(tightest?.name ?? "background work"));
+    const budget = Math.max(1, Math.ceil(Math.min(cpuLeftMs, wallLeftMs, windowLeftMs)));
     const before = this.#isolate.cpuTime;
     let failure: unknown = null;
     try {
@@ -279,9 +293,11 @@ export class Sandbox {
     }
     const used = this.#isolate.isDisposed ? 0n : this.#isolate.cpuTime - before;
     for (const c of this.#calls.values()) c.cpuNs += used;
+    this.#o.cpuWindow?.charge(used);
     if (failure !== null) {
       const kind = classifyIvmError(failure);
       if (kind === "timeout") {
+        if (windowLeftMs < cpuLeftMs && windowLeftMs <= wallLeftMs) return this.#condemn(this.budgetError(tightest?.name ?? "background work"));
         if (soonest !== undefined && wallLeftMs < cpuLeftMs) return this.#condemn(this.#timeoutError(soonest.name, soonest.timeoutMs));
         return this.#condemn(this.#cpuError(tightest));
       }
@@ -298,6 +314,16 @@ export class Sandbox {
     for (const c of this.#calls.values()) {
       if (c.cpuNs >= c.cpuLimitNs) return this.#condemn(this.#cpuError(c));
     }
+  }
+
+  /** The error for a plugin that spent its CPU budget of the window. */
+  budgetError(name: string): CpuLimitError {
+    const w = this.#o.cpuWindow;
+    const again = w ? (w.msUntilAvailable() / 1000).toFixed(1) : "?";
+    return new CpuLimitError(
+      `plugin ${this.#o.pluginId}: ${name}() refused: the plugin used its CPU budget of ${w?.limitMs ?? "?"} ms per ${((w?.windowMs ?? 60_000) / 1000).toFixed(0)} s (limits.cpuMsPerMinute); it can run again in ${again} s`,
+      { pluginId: this.#o.pluginId, entry: name, budget: true },
+    );
   }
 
   #timeoutError(name: string, timeoutMs: number): TimeoutError {
@@ -325,6 +351,7 @@ export class Sandbox {
         case "op":
           return this.#operation(payload);
         case "timer.set": {
+          if (this.#timers.size >= MAX_TIMERS) return "full";
           const { id, ms } = JSON.parse(payload) as { id: number; ms: number };
           const delay = Math.min(Math.max(0, Number(ms) || 0), 2 ** 31 - 1);
           this.#timers.set(id, setTimeout(() => {

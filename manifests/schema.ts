@@ -35,6 +35,7 @@ export const LimitsSchema = z
     memoryMb: z.number().int().min(8).max(4096).optional().describe("Heap limit of the plugin's isolate in MiB. Default 64."),
     cpuMs: z.number().int().min(1).max(600_000).optional().describe("CPU time a call may spend, across awaits and timers, in ms. Default 1000."),
     timeoutMs: z.number().int().min(1).max(3_600_000).optional().describe("Wall-clock time a call may take, in ms. Default 5000."),
+    cpuMsPerMinute: z.number().int().min(1).max(3_600_000).optional().describe("CPU time the plugin may use in any 60 s window, across all its calls, timers and handlers, in ms. Default 10000. Past it, calls fail with CPU_LIMIT at once until the window frees up."),
     readBytes: z.number().int().min(1).max(1024 ** 3).optional().describe("Largest file Warden.fs.readTextFile returns, in bytes. Default 16 MiB."),
     netBytes: z.number().int().min(1).max(1024 ** 3).optional().describe("Largest fetch response body, in bytes. Default 16 MiB."),
     execOutputBytes: z.number().int().min(1).max(256 * 1024 ** 2).optional().describe("Cap on each of stdout and stderr of Warden.exec, in bytes. Default 1 MiB."),

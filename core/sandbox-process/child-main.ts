@@ -3,11 +3,12 @@
 // `Array(1e9).fill(0)` under a 16 MiB limit hangs it after a fatal OOM), and isolated-vm's
 // maintainer advises exactly this. The host supervises it and restarts it; the host never dies.
 import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort } from "../../capabilities/index.ts";
-import { Sandbox } from "../../isolate/index.ts";
-import { fromDescriptor, isWardenError, PluginError, type ErrorDescriptor, type WardenError } from "../errors.ts";
+import { CpuWindow, Sandbox } from "../../isolate/index.ts";
+import { CpuLimitError, fromDescriptor, isWardenError, PluginError, type ErrorDescriptor, type WardenError } from "../errors.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
 import { createNodeFs } from "../sys/node-fs.ts";
 import { createNodeDns, createNodeHttp } from "../sys/node-net.ts";
+import { LogBuffer } from "./log-buffer.ts";
 import type { ChannelRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
 
 const HOOK_ON_LOAD = "onLoad";
@@ -36,6 +37,7 @@ function recordAudit(event: AuditEvent): void {
 
 function send(msg: ToHost): void {
   flushAudit();
+  if (msg.t === "result") logBuffer.flushNow();
   process.send?.(msg);
 }
 
@@ -69,7 +71,12 @@ const channelPort: ChannelPort = {
   },
 };
 
+// The plugin's console: rate-limited and bounded here, before anything crosses to the host.
+const logBuffer = new LogBuffer({ flush: (lines, dropped) => process.send?.({ t: "log", lines, dropped } satisfies ToHost) });
+
 let spec: LoadSpec | null = null;
+// Outlives the sandboxes it charges, so rebuilding an isolate does not reset the plugin's budget.
+let cpuWindow: CpuWindow | null = null;
 let capabilities: Capabilities | null = null;
 let sandbox: Sandbox | null = null;
 
@@ -77,6 +84,12 @@ let sandbox: Sandbox | null = null;
 async function ensureSandbox(): Promise<Sandbox> {
   if (sandbox?.isUsable) return sandbox;
   if (spec === null || capabilities === null) throw new PluginError("no plugin is loaded in this sandbox process");
+  if (cpuWindow !== null && cpuWindow.remainingMs() <= 0) {
+    throw new CpuLimitError(
+      `plugin ${spec.pluginId} used its CPU budget of ${cpuWindow.limitMs} ms per 60 s (limits.cpuMsPerMinute); it can run again in ${(cpuWindow.msUntilAvailable() / 1000).toFixed(1)} s`,
+      { pluginId: spec.pluginId, budget: true },
+    );
+  }
   // The old isolate's channel handlers are gone with it: drop its subscriptions before onLoad
   // subscribes again.
   if (sandbox !== null) await channelRequest({ op: "reset" });
@@ -89,9 +102,10 @@ async function ensureSandbox(): Promise<Sandbox> {
     main: s.main,
     config: s.config,
     limits: s.limits,
+    ...(cpuWindow !== null ? { cpuWindow } : {}),
     operation: (op, args, ctx) => caps.call(op, args, ctx),
     operationSync: (op, args) => caps.callSync(op, args),
-    log: (level, text) => send({ t: "log", level, text }),
+    log: (level, text) => logBuffer.push(level, text),
     onCatastrophicError: (message) => {
       process.stderr.write(`warden sandbox: catastrophic isolate error: ${message}\n`);
       process.exit(70);
@@ -115,6 +129,7 @@ async function handle(msg: Exclude<ToChild, { t: "channel-result" }>): Promise<u
   switch (msg.t) {
     case "load": {
       spec = msg.spec;
+      cpuWindow = new CpuWindow(spec.limits.cpuMsPerMinute);
       capabilities = await createCapabilities({
         pluginId: spec.pluginId,
         pluginDir: spec.pluginDir,

@@ -8,6 +8,7 @@ export type ProcessLimits = {
   readonly memoryMb: number;
   readonly cpuMs: number;
   readonly timeoutMs: number;
+  readonly cpuMsPerMinute: number;
   readonly resultChars: number;
   readonly readBytes: number;
   readonly netBytes: number;
@@ -44,7 +45,7 @@ export type ToHost =
   | { readonly t: "result"; readonly callId: number; readonly ok: true; readonly value: unknown }
   | { readonly t: "result"; readonly callId: number; readonly ok: false; readonly error: ErrorDescriptor }
   | { readonly t: "audit"; readonly events: readonly AuditEvent[] }
-  | { readonly t: "log"; readonly level: PluginLogLevel; readonly text: string }
+  | { readonly t: "log"; readonly lines: readonly { readonly level: PluginLogLevel; readonly text: string }[]; readonly dropped: number }
   | { readonly t: "limit"; readonly error: ErrorDescriptor }
   | { readonly t: "channel"; readonly reqId: number; readonly request: ChannelRequest }
   | { readonly t: "pgroup"; readonly pgid: number; readonly running: boolean };

@@ -23,8 +23,12 @@ export type SupervisorEvents = {
   /** Capability records of the plugin, in order, as they arrived together. */
   readonly onAudit: (events: readonly AuditEvent[]) => void;
   readonly onLog: (level: PluginLogLevel, text: string) => void;
+  /** Lines of the plugin's console output dropped by its rate limit or full buffer. */
+  readonly onLogDropped?: (count: number) => void;
   /** A limit condemned the plugin's isolate, or the whole process had to be ended. */
   readonly onLimit: (error: WardenError) => void;
+  /** The sandbox process exited without being asked to (a crash, not a limit warden enforced). */
+  readonly onCrash?: (error: WardenError) => void;
   /** The bus the plugin's channel grants reach. */
   readonly bus: ChannelBus;
   /** How long one channel handler may take, before the grace period. */
@@ -88,6 +92,8 @@ export class SandboxProcess {
       const err = this.#oom
         ? this.#memoryError()
         : new PluginError(`plugin ${this.#pluginId}: its sandbox process exited unexpectedly (${signal ?? `code ${code}`}); it will be restarted on the next call`, { pluginId: this.#pluginId });
+      if (this.#oom) this.#events.onLimit(err);
+      else this.#events.onCrash?.(err);
       this.#failAll(err);
     });
     child.on("error", () => {
@@ -119,7 +125,8 @@ export class SandboxProcess {
         this.#events.onAudit(msg.events);
         return;
       case "log":
-        this.#events.onLog(msg.level, msg.text);
+        for (const line of msg.lines) this.#events.onLog(line.level, line.text);
+        if (msg.dropped > 0) this.#events.onLogDropped?.(msg.dropped);
         return;
       case "limit":
         this.#events.onLimit(fromDescriptor(msg.error));

@@ -2,6 +2,7 @@
 // not an argument: the host bound it when it built this isolate.
 const pendingOps = new MapCtor();
 let nextOpId = 1;
+const preludeCaps = JSONParse(capsJson);
 
 function hostOp(op, args) {
   let payload;
@@ -9,6 +10,11 @@ function hostOp(op, args) {
     payload = copyArgs(args);
   } catch (e) {
     return PromiseReject(e);
+  }
+  if (payload.length > preludeCaps.maxOpArgsChars) {
+    const err = new RangeErrorCtor(`the arguments of a Warden call are ${payload.length} characters of JSON, more than ${preludeCaps.maxOpArgsChars}`);
+    err.code = "BAD_INPUT";
+    return PromiseReject(err);
   }
   const id = nextOpId++;
   // An operation that needs no I/O is answered inside this crossing; others are answered later

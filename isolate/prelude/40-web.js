@@ -30,8 +30,10 @@ function setTimeoutImpl(fn, ms, ...args) {
   if (typeof fn !== "function") throw new TypeErrorCtor("setTimeout: the callback must be a function (strings are not evaluated)");
   const id = nextTimerId++;
   const delay = NumberIsFinite(+ms) && +ms > 0 ? +ms : 0;
+  if (host("timer.set", { id, ms: delay }) === "full") {
+    throw new RangeErrorCtor(`setTimeout: this plugin already has ${preludeCaps.maxTimers} timers pending; clear some before setting more`);
+  }
   call(MapPrototypeSet, timers, id, { fn, args });
-  host("timer.set", { id, ms: delay });
   return id;
 }
 function clearTimeoutImpl(id) {

@@ -3,14 +3,15 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { createError, ERROR_CODES, fromDescriptor, isWardenError } from "../../core/errors.ts";
+import { CONTRACT_ERROR_CODES, createError, ERROR_CODES, EXTENSION_ERROR_CODES, fromDescriptor, isWardenError } from "../../core/errors.ts";
 import { REPO_ROOT } from "../helpers/plugin-dir.ts";
 
 describe("error catalogue", () => {
-  it("has exactly the contract's codes", () => {
+  it("has exactly the contract's codes, then the documented extensions", () => {
     const contract = readFileSync(join(REPO_ROOT, "../shared/contract.md"), "utf8").match(/Error codes: (.*)\./)?.[1];
-    const fromContract = contract ? contract.split(",").map((c) => c.trim()) : [...ERROR_CODES];
-    assert.deepEqual([...ERROR_CODES], fromContract);
+    const fromContract = contract ? contract.split(",").map((c) => c.trim()) : [...CONTRACT_ERROR_CODES];
+    assert.deepEqual([...CONTRACT_ERROR_CODES], fromContract);
+    assert.deepEqual([...ERROR_CODES], [...fromContract, ...EXTENSION_ERROR_CODES]);
   });
 
   it("docs/errors.md has one section per code and no others", () => {

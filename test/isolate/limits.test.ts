@@ -44,7 +44,8 @@ describe("limits", () => {
     const hostileDir = s.plugin("hostile", manifest("test.hostile", { limits: { memoryMb: 16, cpuMs: 300, timeoutMs: 1500 } }), { "index.js": hostileSource });
     const bystanderDir = s.plugin("bystander", manifest("test.bystander"), { "index.js": "export const echo = (x) => JSON.stringify(x);" });
     [hostile, bystander] = await Promise.all([
-      loadPlugin(hostileDir, { audit: memoryAuditLog(), logger, onLimit: (e) => limitsSeen.push(e.code) }),
+      // This test hits limits on purpose, many times: quarantine (tested on its own) would stop it.
+      loadPlugin(hostileDir, { audit: memoryAuditLog(), logger, onLimit: (e) => limitsSeen.push(e.code), quarantine: { maxFailures: 1000 } }),
       loadPlugin(bystanderDir, { audit: memoryAuditLog(), logger }),
     ]);
   });
