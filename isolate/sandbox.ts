@@ -103,6 +103,10 @@ export class Sandbox {
   readonly #refs: PreludeRefs;
   readonly #calls = new Map<number, PendingCall>();
   readonly #timers = new Map<number, NodeJS.Timeout>();
+  // Timers that are due, run one per turn of the event loop: a plugin with a thousand busy timers
+  // due at once must not hold the sandbox process's event loop (and its control messages) hostage.
+  readonly #readyTimers: number[] = [];
+  #timerRunScheduled = false;
   readonly #abort = new AbortController();
   #nextCallId = 1;
   #condemnedBy: WardenError | null = null;
@@ -241,6 +245,7 @@ export class Sandbox {
     this.#abort.abort();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
+    this.#readyTimers.length = 0;
     const err = reason ?? new PluginError(`plugin ${this.#o.pluginId} was unloaded while the call was in flight`, { pluginId: this.#o.pluginId });
     for (const c of this.#calls.values()) {
       clearTimeout(c.wallTimer);
@@ -253,6 +258,17 @@ export class Sandbox {
       // already gone with the isolate
     }
     if (!this.#isolate.isDisposed) this.#isolate.dispose();
+  }
+
+  #scheduleTimerRun(): void {
+    if (this.#timerRunScheduled || this.#disposed) return;
+    this.#timerRunScheduled = true;
+    setImmediate(() => {
+      this.#timerRunScheduled = false;
+      const id = this.#readyTimers.shift();
+      if (id !== undefined) this.#enter(this.#refs.fireTimer, [id]);
+      if (this.#readyTimers.length > 0) this.#scheduleTimerRun();
+    });
   }
 
   #condemn(error: WardenError): void {
@@ -351,12 +367,13 @@ export class Sandbox {
         case "op":
           return this.#operation(payload);
         case "timer.set": {
-          if (this.#timers.size >= MAX_TIMERS) return "full";
+          if (this.#timers.size + this.#readyTimers.length >= MAX_TIMERS) return "full";
           const { id, ms } = JSON.parse(payload) as { id: number; ms: number };
           const delay = Math.min(Math.max(0, Number(ms) || 0), 2 ** 31 - 1);
           this.#timers.set(id, setTimeout(() => {
             this.#timers.delete(id);
-            this.#enter(this.#refs.fireTimer, [id]);
+            this.#readyTimers.push(id);
+            this.#scheduleTimerRun();
           }, delay));
           return undefined;
         }

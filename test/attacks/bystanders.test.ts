@@ -1,0 +1,68 @@
+// The issue's "done when": a host running the example plugins together with a plugin that tries
+// every flood keeps answering the other plugins' calls throughout.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { memoryAuditLog } from "../../core/audit/audit-log.ts";
+import { ChannelBus } from "../../core/channels/bus.ts";
+import { createDefaultLogger } from "../../core/logger.ts";
+import { loadPlugin, type PluginHandle } from "../../core/plugin.ts";
+import { REPO_ROOT } from "../helpers/plugin-dir.ts";
+
+const EXAMPLES = join(REPO_ROOT, "examples/plugins");
+// timerStorm last: its timers keep burning the plugin's own CPU in the background until a limit ends them.
+const FLOODS = ["spin", "grow", "hugeAllocation", "microtasks", "hang", "logStorm", "denialStorm", "messageStorm", "timerStorm"];
+
+describe("bystanders under a flood", () => {
+  const bus = new ChannelBus();
+  const audit = memoryAuditLog();
+  const logger = createDefaultLogger("silent");
+  const plugins = new Map<string, PluginHandle>();
+
+  before(async () => {
+    process.env["WARDEN_DEMO_LANG"] ??= "en";
+    for (const name of ["hello", "notes", "settings", "echo-bot", "flood"]) {
+      plugins.set(name, await loadPlugin(join(EXAMPLES, name), { audit, logger, bus, quarantine: name === "flood" ? { maxFailures: 1000 } : {} }));
+    }
+  });
+  after(async () => {
+    await Promise.all([...plugins.values()].map((p) => p.close()));
+  });
+
+  it("every flood is contained while hello, notes, settings and the echo bot answer every call", async () => {
+    const flood = plugins.get("flood") as PluginHandle;
+    // One flood after another (concurrent calls share one isolate, and the first limit would end
+    // them all), while the other plugins are called the whole time.
+    let done = false;
+    const chain = (async () => {
+      const out: string[] = [];
+      for (const entry of FLOODS) out.push(await flood.invoke(entry).then((v) => `${entry}: ${JSON.stringify(v)}`, (e: Error & { code?: string }) => `${entry}: ${e.code}`));
+      done = true;
+      return out;
+    })();
+    const replies: unknown[] = [];
+    bus.subscribe("chat.reply", (m) => void replies.push(m.data));
+    let answered = 0;
+    let round = 0;
+    for (; round < 15 || !done; round++) {
+      const greeting = (await plugins.get("hello")?.invoke("greet", { name: `r${round}` })) as { message: string };
+      assert.match(greeting.message, new RegExp(`r${round}`));
+      assert.deepEqual(((await plugins.get("notes")?.invoke("read", { name: "welcome.txt" })) as { name: string }).name, "welcome.txt");
+      assert.equal(((await plugins.get("settings")?.invoke("show")) as { home: string }).home, "PERMISSION_DENIED (as expected)");
+      bus.publish("chat.message", { text: `round ${round}` });
+      answered += 3;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const results = await chain;
+    if (process.env["WARDEN_TEST_VERBOSE"]) console.error(results);
+    assert.equal(answered, round * 3);
+    for (let i = 0; i < 100 && replies.length < round; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(replies.length, round, "the echo bot answered every chat message");
+    // Each flood ended in a contained way: a limit code, or a value with the flood cut down.
+    assert.deepEqual(results.map((r) => r.replace(/^\w+: /, "")), ["CPU_LIMIT", "MEMORY_LIMIT", "MEMORY_LIMIT", "CPU_LIMIT", "TIMEOUT", "\"logged\"", "\"denied 5000 times\"", "\"published\"", "\"armed\""]);
+    // The background timer storm is the plugin's own CPU: a call now is refused or cut short by a
+    // limit, or answered once the storm was ended; the bystanders answered throughout, above.
+    const last = await flood.invoke("ok").then((v) => v, (e: Error & { code?: string }) => e.code);
+    assert.match(String(last), /^(still here|CPU_LIMIT)$/);
+  });
+});
