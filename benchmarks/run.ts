@@ -2,15 +2,17 @@
 // with medians, min–max and ratios measured in the same run; progress goes to stderr.
 //   --quick   a short run (CI smoke test: checks the suite works, not the timings)
 //   --json    machine-readable output instead of the table
-//   --only <name>  run one scenario (decisions, capability-call)
+//   --only <name>  run one scenario (decisions, capability-call, containment)
 import { parseArgs } from "node:util";
 import { progress, type Row } from "./lib/measure.ts";
 import { capabilityCall } from "./scenarios/capability-call.ts";
+import { containment } from "./scenarios/containment.ts";
 import { decisions } from "./scenarios/decisions.ts";
 
 const SCENARIOS: Record<string, (o: { quick: boolean }) => Promise<Row[]>> = {
   decisions,
   "capability-call": capabilityCall,
+  containment,
 };
 
 function fmt(x: number): string {

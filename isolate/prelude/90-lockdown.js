@@ -23,7 +23,13 @@ const installed = {
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
     if (typeof name === "string" && call(ArrayPrototypeIncludes, ALLOWED_GLOBALS, name)) continue;
-    delete globalObject[name];
+    // V8 adds some globals as non-configurable (\`gc\` when the host runs with --expose-gc): they
+    // belong to this isolate, not to the host; hide them as far as the engine lets us.
+    try {
+      delete globalObject[name];
+    } catch {
+      try { globalObject[name] = undefined; } catch {}
+    }
   }
   const keys = ObjectKeys(installed);
   for (let i = 0; i < keys.length; i++) {

@@ -114,3 +114,26 @@ describe("static imports are confined to the plugin directory", () => {
     }
   });
 });
+
+describe("isolate confinement under host flags", () => {
+  it("a host running with --expose-gc does not break the lockdown, and the plugin gets no gc()", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const sandboxUrl = new URL("../../isolate/index.js", import.meta.url).href;
+    const { tmpdir } = await import("node:os");
+    const dir = tmpdir();
+    const code = `
+      import { Sandbox } from ${JSON.stringify(sandboxUrl)};
+      import { mkdtempSync, writeFileSync } from "node:fs";
+      import { join } from "node:path";
+      const d = mkdtempSync(join(${JSON.stringify(dir)}, "warden-gc-"));
+      writeFileSync(join(d, "index.js"), "export const probe = () => typeof gc + ',' + (typeof gc === 'function' ? 'callable' : 'not callable');");
+      const s = Sandbox.create({ pluginId: "t.gc", version: "1.0.0", pluginDir: d, main: "index.js", config: null,
+        limits: { memoryMb: 32, cpuMs: 1000, timeoutMs: 2000, resultChars: 1000 }, operation: async () => null, log: () => {} });
+      console.log(await s.call("probe", undefined));
+      s.dispose();
+      (await import("node:fs")).rmSync(d, { recursive: true, force: true });`;
+    const r = spawnSync(process.execPath, ["--no-node-snapshot", "--expose-gc", "--input-type=module", "-e", code], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "undefined,not callable");
+  });
+});
