@@ -62,6 +62,7 @@ export class PluginHandle {
   readonly #gate: CallGate;
   readonly #quarantine: Quarantine;
   #wasQuarantined = false;
+  #releaseTimer: NodeJS.Timeout | null = null;
   #entries: readonly string[] = [];
   #closed = false;
 
@@ -152,6 +153,19 @@ export class PluginHandle {
     this.#o.audit.append({ type: "quarantine", plugin: this.id, until, failures: change.failures, periodMs: change.periodMs, cause });
     this.#logger.warn({ until, failures: change.failures }, `quarantined until ${until} after ${change.failures} failures in ${this.#quarantine.policy.windowMs / 1000} s (last: ${escapeText(cause)})`);
     this.#o.onEvent?.({ type: "quarantine", plugin: this.id, until, failures: change.failures, cause });
+    // The end of a quarantine is an event of its own, when it happens (not at the next call).
+    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+    this.#releaseTimer = setTimeout(() => this.#releasedByTimeout(), change.periodMs + 1);
+    this.#releaseTimer.unref();
+  }
+
+  #releasedByTimeout(): void {
+    this.#releaseTimer = null;
+    if (!this.#wasQuarantined || this.#quarantine.isQuarantined() || this.#closed) return;
+    this.#wasQuarantined = false;
+    this.#o.audit.append({ type: "release", plugin: this.id, by: "timeout" });
+    this.#logger.info("quarantine ended");
+    this.#o.onEvent?.({ type: "release", plugin: this.id, by: "timeout" });
   }
 
   /** Whether the plugin is quarantined now. */
@@ -169,6 +183,8 @@ export class PluginHandle {
     if (!this.#quarantine.isQuarantined()) return;
     this.#quarantine.release();
     this.#wasQuarantined = false;
+    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+    this.#releaseTimer = null;
     this.#o.audit.append({ type: "release", plugin: this.id, by: "operator" });
     this.#logger.info("released from quarantine by the operator");
     this.#o.onEvent?.({ type: "release", plugin: this.id, by: "operator" });
@@ -182,11 +198,7 @@ export class PluginHandle {
         { pluginId: this.id, entry: name, until },
       );
     }
-    if (this.#wasQuarantined) {
-      this.#wasQuarantined = false;
-      this.#o.audit.append({ type: "release", plugin: this.id, by: "timeout" });
-      this.#o.onEvent?.({ type: "release", plugin: this.id, by: "timeout" });
-    }
+    if (this.#wasQuarantined) this.#releasedByTimeout();
   }
 
   async #start(): Promise<void> {
@@ -225,6 +237,7 @@ export class PluginHandle {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
     await this.#process.close(this.#spec.limits.timeoutMs);
     this.#denials.flush();
     this.#logger.debug("unloaded");

@@ -144,6 +144,22 @@ describe("budgets and queues", () => {
     }
   });
 
+  it("MAI-60: a quarantine ends by itself when its period passes, as an event and an audit record", async () => {
+    const dir = s.plugin("crasher2", manifest("test.crasher2", { limits: { cpuMs: 50 } }), { "index.js": floodSource });
+    const audit = memoryAuditLog();
+    const events: PluginEvent[] = [];
+    const p = await loadPlugin(dir, { audit, logger: silent, quarantine: { maxFailures: 2, baseMs: 300 }, onEvent: (e) => events.push(e) });
+    try {
+      for (let i = 0; i < 2; i++) await assert.rejects(p.invoke("spin"), { code: "CPU_LIMIT" });
+      await assert.rejects(p.invoke("ok"), { code: "QUARANTINED" });
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(events.at(-1), { type: "release", plugin: "test.crasher2", by: "timeout" });
+      assert.equal(await p.invoke("ok"), "ok");
+    } finally {
+      await p.close();
+    }
+  });
+
   it("MAI-60: failing again and again quarantines the plugin with a clear error, audited; release re-enables it", async () => {
     const dir = s.plugin("crasher", manifest("test.crasher", { limits: { cpuMs: 50 } }), { "index.js": floodSource });
     const audit = memoryAuditLog();
