@@ -10,6 +10,7 @@ import { createExecCapability, type ExecRule } from "./exec-capability.ts";
 import { createFsCapability } from "./fs-capability.ts";
 import type { Grants } from "./grants.ts";
 import { createNetCapability } from "./net-capability.ts";
+import { createPluginsCapability } from "./plugins-capability.ts";
 import type { AuditSink, CallContext, Ports } from "./ports.ts";
 import { queryPermission, queryPermissionSync } from "./query.ts";
 
@@ -23,6 +24,7 @@ export { patternProblem, topicMatches, topicProblem, patternCovers } from "./top
 export { canonicalAddress, compileNetRules, decideAddress, matchName, specialRange } from "./net-rules.ts";
 export { matchChannel } from "./channel-capability.ts";
 export { matchEnv } from "./env-capability.ts";
+export { matchPlugin } from "./plugins-capability.ts";
 
 /** Caps the capabilities enforce, per plugin. */
 export type CapabilityLimits = {
@@ -68,6 +70,7 @@ export const OPERATIONS = {
   "channels.subscribe": [2, 2],
   "channels.unsubscribe": [1, 1],
   "permissions.query": [1, 1],
+  "plugins.call": [2, 3],
 } as const satisfies Record<string, readonly [number, number]>;
 export type Operation = keyof typeof OPERATIONS;
 
@@ -103,6 +106,7 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
   }
   const env = createEnvCapability({ pluginId, grants, env: o.ports.env, audit });
   const channels = createChannelCapability({ pluginId, grants, channels: o.ports.channels, audit, messageBytes: o.limits.messageBytes });
+  const plugins = createPluginsCapability({ pluginId, grants, plugins: o.ports.plugins, audit });
   const targets = { fs, net, exec, env, channels };
 
   const handlers: Record<Operation, (a: unknown[], ctx: CallContext) => Promise<unknown> | unknown> = {
@@ -119,6 +123,7 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
     "channels.subscribe": (a) => channels.subscribe(a[0], a[1]),
     "channels.unsubscribe": (a) => channels.unsubscribe(a[0]),
     "permissions.query": (a) => queryPermission(a[0], grants, targets, pluginId),
+    "plugins.call": (a) => plugins.call(a[0], a[1], a[2]),
   };
 
   const syncHandlers: Partial<Record<Operation, (a: unknown[]) => { value: unknown } | null>> = {

@@ -137,6 +137,11 @@ export interface ChannelPort {
   unsubscribe(subscriptionId: number): Promise<void>;
 }
 
+/** Calls to other plugins, routed by the host, which stamps the caller. */
+export interface PluginsPort {
+  call(id: string, entry: string, input: unknown): Promise<unknown>;
+}
+
 /** The outside world, as every capability needs it. */
 export type Ports = {
   readonly fs: FsPort;
@@ -145,6 +150,7 @@ export type Ports = {
   readonly exec: ExecPort;
   readonly env: EnvPort;
   readonly channels: ChannelPort;
+  readonly plugins: PluginsPort;
 };
 
 /** One audit record as this layer reports it; core adds time, sequence and hash chain. */

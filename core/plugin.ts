@@ -14,6 +14,7 @@ import type { LoadSpec, ProcessLimits } from "./sandbox-process/protocol.ts";
 import { WARDEN_VERSION } from "./version.ts";
 import { readManifest, type LoadedManifest } from "../manifests/read-manifest.ts";
 import { validatePluginConfig } from "../manifests/plugin-config.ts";
+import { compileEntrySpecs, type EntrySpecs } from "../manifests/entry-input.ts";
 import type { Manifest } from "../manifests/schema.ts";
 import { DEFAULT_CAPABILITY_LIMITS, type Grants } from "../capabilities/index.ts";
 import { ChannelBus } from "./channels/bus.ts";
@@ -37,14 +38,28 @@ export type LoadPluginOptions = {
   readonly concurrency?: Partial<Concurrency>;
   /** When repeated failures quarantine the plugin (default 5 in 60 s, 60 s doubling to 1 h). */
   readonly quarantine?: Partial<QuarantinePolicy>;
+  /** Time onLoad may take, its own budget (NEKO-19). Default 10 000 ms. */
+  readonly startupTimeoutMs?: number;
+  /** Routes Warden.plugins.call from this plugin (createHost provides it). */
+  readonly onPluginCall?: (caller: string, target: string, entry: string, input: unknown, depth: number) => Promise<unknown>;
+  /** An already-read manifest (createHost reads them once, for discovery and ordering). */
+  readonly manifest?: LoadedManifest;
 };
+
+/** Default startup budget for onLoad (NEKO-19). */
+export const DEFAULT_STARTUP_TIMEOUT_MS = 10_000;
+
+/** Who is calling an entry, and how deep in a chain of plugin-to-plugin calls. */
+export type InvokeOptions = { readonly caller?: string; readonly depth?: number };
 
 /** Something that happened to a plugin's containment. */
 export type PluginEvent =
   | { readonly type: "limit"; readonly plugin: string; readonly code: string; readonly message: string }
   | { readonly type: "crash"; readonly plugin: string; readonly message: string }
   | { readonly type: "quarantine"; readonly plugin: string; readonly until: string; readonly failures: number; readonly cause: string }
-  | { readonly type: "release"; readonly plugin: string; readonly by: "operator" | "timeout" };
+  | { readonly type: "release"; readonly plugin: string; readonly by: "operator" | "timeout" }
+  | { readonly type: "invoke"; readonly plugin: string; readonly entry: string; readonly caller: string; readonly ms: number; readonly cpuMs: number; readonly ok: boolean; readonly code?: string }
+  | { readonly type: "denied"; readonly plugin: string; readonly permission: string; readonly value: string; readonly op: string };
 
 // A compile-time check that the manifest's permissions fit what capabilities/ enforces.
 const permissionsFitGrants = (p: NonNullable<Manifest["permissions"]>): Grants => p;
@@ -54,11 +69,15 @@ void permissionsFitGrants;
 export class PluginHandle {
   readonly manifest: Manifest;
   readonly dir: string;
-  readonly #spec: LoadSpec;
   readonly #process: SandboxProcess;
   readonly #logger: Logger;
   readonly #o: LoadPluginOptions;
   readonly #denials: DenialAggregator;
+  readonly #entrySpecs: EntrySpecs;
+  /** The manifest as read, with its directory, main module and hash. */
+  readonly loaded: LoadedManifest;
+  #spec: LoadSpec;
+  #hooks: readonly string[] = [];
   readonly #gate: CallGate;
   readonly #quarantine: Quarantine;
   #wasQuarantined = false;
@@ -66,7 +85,9 @@ export class PluginHandle {
   #entries: readonly string[] = [];
   #closed = false;
 
-  private constructor(loaded: LoadedManifest, spec: LoadSpec, process: SandboxProcess, logger: Logger, o: LoadPluginOptions, denials: DenialAggregator) {
+  private constructor(loaded: LoadedManifest, spec: LoadSpec, process: SandboxProcess, logger: Logger, o: LoadPluginOptions, denials: DenialAggregator, entrySpecs: EntrySpecs) {
+    this.#entrySpecs = entrySpecs;
+    this.loaded = loaded;
     this.manifest = loaded.manifest;
     this.dir = loaded.dir;
     this.#spec = spec;
@@ -95,9 +116,10 @@ export class PluginHandle {
 
   /** Read, validate and start a plugin; throws MANIFEST_INVALID, BAD_INPUT (config) or PLUGIN_ERROR. */
   static async load(dir: string, o: LoadPluginOptions): Promise<PluginHandle> {
-    const loaded = await readManifest(dir, WARDEN_VERSION);
+    const loaded = o.manifest ?? (await readManifest(dir, WARDEN_VERSION));
     const m = loaded.manifest;
     const config = validatePluginConfig(m.config, o.config, m.id);
+    const entrySpecs = compileEntrySpecs(m);
     const limits: ProcessLimits = {
       memoryMb: m.limits?.memoryMb ?? DEFAULT_LIMITS.memoryMb,
       cpuMs: m.limits?.cpuMs ?? DEFAULT_LIMITS.cpuMs,
@@ -109,15 +131,21 @@ export class PluginHandle {
       execOutputBytes: m.limits?.execOutputBytes ?? DEFAULT_CAPABILITY_LIMITS.execOutputBytes,
       messageBytes: m.limits?.messageBytes ?? DEFAULT_CAPABILITY_LIMITS.messageBytes,
     };
-    const spec: LoadSpec = { pluginId: m.id, version: m.version, pluginDir: loaded.dir, main: loaded.main, grants: m.permissions ?? {}, config, limits };
+    const spec: LoadSpec = {
+      pluginId: m.id, version: m.version, pluginDir: loaded.dir, main: loaded.main, grants: m.permissions ?? {}, config, limits,
+      startupTimeoutMs: o.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS,
+    };
     o.audit.append({ type: "grant", plugin: m.id, version: m.version, dir: loaded.dir, manifestSha256: loaded.sha256, permissions: m.permissions ?? {}, limits });
-    const logger = o.logger.child({ plugin: m.id });
+    const logger = o.logger.child({ plugin: m.id, version: m.version });
     const denials = new DenialAggregator((records) => o.audit.appendBatch(records));
     for (const w of loaded.warnings) logger.warn(`plugin.json ${w.field}: ${w.message}`);
     let handle: PluginHandle | undefined;
     const proc = new SandboxProcess(m.id, {
       // The plugin's id is stamped here, last, so nothing from the sandbox process can replace it.
-      onAudit: (events) => denials.append(events.map((event) => ({ ...event, type: event.type, plugin: m.id }))),
+      onAudit: (events) => {
+        denials.append(events.map((event) => ({ ...event, type: event.type, plugin: m.id })));
+        if (o.onEvent) for (const e of events) if (e.type === "deny") o.onEvent({ type: "denied", plugin: m.id, permission: e.permission, value: e.value, op: e.op });
+      },
       onLog: (level, text) => logger[level](escapeText(text)),
       onLogDropped: (count) => logger.warn({ dropped: count }, `${count} console line(s) of the plugin were dropped (over its rate of ${LOG_DEFAULTS.ratePerSecond} lines/s or its buffer of ${LOG_DEFAULTS.maxLines} lines)`),
       onLimit: (error) => {
@@ -138,8 +166,9 @@ export class PluginHandle {
         onDeliveryError: (owner, topic, e) => logger.warn(`channel handler of ${owner} for ${escapeText(topic)} failed: ${escapeText(toWardenError(e).message)}`),
       }),
       deliveryDeadlineMs: limits.timeoutMs,
+      ...(o.onPluginCall ? { onPluginCall: (target: string, entry: string, input: unknown, depth: number) => (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, depth) } : {}),
     });
-    handle = new PluginHandle(loaded, spec, proc, logger, o, denials);
+    handle = new PluginHandle(loaded, spec, proc, logger, o, denials, entrySpecs);
     await handle.#start();
     return handle;
   }
@@ -203,8 +232,9 @@ export class PluginHandle {
 
   async #start(): Promise<void> {
     try {
-      const { entries, unresolvedExec } = await this.#process.load(this.#spec, this.#spec.limits.timeoutMs);
+      const { entries, hooks, unresolvedExec } = await this.#process.load(this.#spec);
       this.#entries = entries;
+      this.#hooks = hooks;
       for (const field of unresolvedExec) this.#logger.warn(`plugin.json ${field}: the command is not on the host's PATH, so this grant allows nothing`);
     } catch (e) {
       await this.#process.close(1000);
@@ -212,8 +242,23 @@ export class PluginHandle {
     }
   }
 
+  /** Exported hooks (onLoad, onUnload, onConfigChange, health) the plugin has. */
+  get hooks(): readonly string[] {
+    return this.#hooks;
+  }
+
+  /** The plugin's current (validated) config. */
+  get config(): unknown {
+    return this.#spec.config;
+  }
+
+  /** The plugin's version. */
+  get version(): string {
+    return this.manifest.version;
+  }
+
   /** Call entry `name` with one JSON-compatible input; rejects with a typed warden error. */
-  async invoke(name: string, input?: unknown): Promise<unknown> {
+  async invoke(name: string, input?: unknown, opts: InvokeOptions = {}): Promise<unknown> {
     if (this.#closed) throw new PluginError(`plugin ${this.id} is closed`, { pluginId: this.id });
     if (!this.#entries.includes(name)) {
       throw new EntryNotFoundError(
@@ -222,15 +267,47 @@ export class PluginHandle {
       );
     }
     if (input !== undefined) assertJsonCompatible(input);
+    const checked = this.#entrySpecs.validate(name, input);
+    const timeoutMs = this.#entrySpecs.timeoutMs(name);
+    const caller = opts.caller ?? "host";
     this.#refuseIfQuarantined(name);
-    return this.#gate.run(async () => {
-      this.#refuseIfQuarantined(name);
-      // A crashed sandbox process is restarted (and the plugin reloaded) before the call.
-      if (!this.#process.alive) await this.#start();
-      const value = await this.#process.invoke(name, input, this.#spec.limits.timeoutMs * 2);
+    const t0 = performance.now();
+    try {
+      const { value, cpuNs } = await this.#gate.run(async () => {
+        this.#refuseIfQuarantined(name);
+        // A crashed sandbox process is restarted (and the plugin reloaded) before the call.
+        if (!this.#process.alive) await this.#start();
+        return this.#process.invoke(name, checked, (timeoutMs ?? this.#spec.limits.timeoutMs) * 2, { caller, depth: opts.depth ?? 0, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+      });
       this.#quarantine.succeeded();
+      this.#o.onEvent?.({ type: "invoke", plugin: this.id, entry: name, caller, ms: performance.now() - t0, cpuMs: cpuNs / 1e6, ok: true });
       return value;
-    });
+    } catch (e) {
+      const err = toWardenError(e);
+      this.#o.onEvent?.({ type: "invoke", plugin: this.id, entry: name, caller, ms: performance.now() - t0, cpuMs: 0, ok: false, code: err.code });
+      throw err;
+    }
+  }
+
+  /** Call a hook (health, onConfigChange...) if the plugin exports it; null if it does not. */
+  async hook(name: string, args: readonly unknown[] = [], timeoutMs = this.#spec.limits.timeoutMs): Promise<unknown> {
+    if (this.#closed) throw new PluginError(`plugin ${this.id} is closed`, { pluginId: this.id });
+    if (!this.#hooks.includes(name)) return null;
+    this.#refuseIfQuarantined(name);
+    if (!this.#process.alive) await this.#start();
+    return this.#process.hook(name, args, timeoutMs);
+  }
+
+  /**
+   * Validate a new config; if valid, swap it and call onConfigChange(next, previous) (MAI-33). An
+   * invalid config throws BAD_INPUT and changes nothing. Resolves to the config now in force.
+   */
+  async updateConfig(config: unknown): Promise<unknown> {
+    const next = validatePluginConfig(this.manifest.config, config, this.id);
+    this.#spec = { ...this.#spec, config: next };
+    this.#o.audit.append({ type: "config", plugin: this.id, version: this.version });
+    if (this.#process.alive) await this.#process.config(next, this.#spec.limits.timeoutMs);
+    return next;
   }
 
   /** Run onUnload (bounded by timeoutMs), then end the sandbox process. */

@@ -67,7 +67,14 @@ type PendingCall = {
   cpuNs: bigint;
 };
 
-type PreludeRefs = { readonly callEntry: ivm.Reference; readonly callHandler: ivm.Reference; readonly fireTimer: ivm.Reference; readonly resolveOp: ivm.Reference };
+type PreludeRefs = {
+  readonly callEntry: ivm.Reference;
+  readonly callHandler: ivm.Reference;
+  readonly callHook: ivm.Reference;
+  readonly fireTimer: ivm.Reference;
+  readonly resolveOp: ivm.Reference;
+  readonly setConfig: ivm.Reference;
+};
 
 // The op envelope around the arguments ({"id":..,"op":..,"args":..}) is small; allow for it.
 const MAX_OP_PAYLOAD = MAX_OP_ARGS_CHARS + 1024;
@@ -144,6 +151,8 @@ export class Sandbox {
       const refs = {
         callEntry: internals.getSync("callEntry", { reference: true }) as ivm.Reference,
         callHandler: internals.getSync("callHandler", { reference: true }) as ivm.Reference,
+        callHook: internals.getSync("callHook", { reference: true }) as ivm.Reference,
+        setConfig: internals.getSync("setConfig", { reference: true }) as ivm.Reference,
         fireTimer: internals.getSync("fireTimer", { reference: true }) as ivm.Reference,
         resolveOp: internals.getSync("resolveOp", { reference: true }) as ivm.Reference,
       };
@@ -191,8 +200,11 @@ export class Sandbox {
     return this.#calls.size;
   }
 
-  /** Call an exported function (an entry or a hook) with one JSON-compatible input. */
-  call(name: string, input: unknown, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}): Promise<unknown> {
+  /**
+   * Call an exported function (an entry or a hook) with one JSON-compatible input. `context`
+   * (who is calling) is passed as the entry's second argument, frozen.
+   */
+  call(name: string, input: unknown, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}, context?: { readonly caller: string }): Promise<unknown> {
     if (!this.isUsable) {
       return Promise.reject(this.#condemnedBy ?? new PluginError(`plugin ${this.#o.pluginId}: its sandbox is disposed`, { pluginId: this.#o.pluginId }));
     }
@@ -206,7 +218,28 @@ export class Sandbox {
     if (inputJson !== undefined && inputJson.length > MAX_INPUT_CHARS) {
       return Promise.reject(new BadInputError(`plugin ${this.#o.pluginId}: the input to ${name}() is ${inputJson.length} characters of JSON, more than ${MAX_INPUT_CHARS}`, { pluginId: this.#o.pluginId, entry: name }));
     }
-    return this.#start(name, limits, (id) => [this.#refs.callEntry, [id, name, inputJson, this.#o.limits.resultChars]]);
+    const contextJson = context === undefined ? undefined : JSON.stringify(context);
+    return this.#start(name, limits, (id) => [this.#refs.callEntry, [id, name, inputJson, this.#o.limits.resultChars, contextJson]]);
+  }
+
+  /** Call a hook with several arguments (onConfigChange(next, previous)); a missing hook gives null. */
+  hook(name: string, args: readonly unknown[], limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}): Promise<unknown> {
+    if (!this.isUsable) {
+      return Promise.reject(this.#condemnedBy ?? new PluginError(`plugin ${this.#o.pluginId}: its sandbox is disposed`, { pluginId: this.#o.pluginId }));
+    }
+    const json = JSON.stringify(args);
+    return this.#start(name, limits, (id) => [this.#refs.callHook, [id, name, json]]);
+  }
+
+  /** Replace what the plugin sees as Warden.config. */
+  setConfig(config: unknown): void {
+    if (!this.isUsable) return;
+    this.#refs.setConfig.applySync(undefined, [JSON.stringify(config ?? null)], { timeout: 1000 });
+  }
+
+  /** CPU time the isolate has used so far, ns (for per-call accounting by the caller). */
+  get cpuTimeNs(): bigint {
+    return this.#disposed ? 0n : this.#isolate.cpuTime;
   }
 
   /** Run the plugin's handler of channel subscription `subscriptionId` with one message, as a call. */

@@ -5,10 +5,16 @@ import { BadInputError, ManifestInvalidError } from "../core/errors.ts";
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 
-function fieldPath(e: ErrorObject): string {
+/** The field path of an ajv error, under `root` ("config", "input"). */
+export function fieldPath(e: ErrorObject, root = "config"): string {
   const base = e.instancePath.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
   const extra = e.keyword === "required" ? [(e.params as { missingProperty: string }).missingProperty] : [];
-  return ["config", ...base, ...extra].map((p, i) => (/^\d+$/.test(p) && i > 0 ? `[${p}]` : i > 0 ? `.${p}` : p)).join("");
+  return [root, ...base, ...extra].map((p, i) => (/^\d+$/.test(p) && i > 0 ? `[${p}]` : i > 0 ? `.${p}` : p)).join("");
+}
+
+/** The ajv instance warden validates plugin-declared schemas with (defaults applied). */
+export function schemaValidator(): Ajv {
+  return ajv;
 }
 
 /** Validate `config` against `schema`; returns the config with defaults applied, or throws BAD_INPUT. */

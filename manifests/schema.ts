@@ -117,6 +117,16 @@ export const ManifestSchema = z
       .record(z.string(), z.unknown())
       .optional()
       .describe("A JSON Schema for the plugin's configuration; the host validates its config against it."),
+    entries: z
+      .record(
+        z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, { message: "expected the name of an exported function" }),
+        z.strictObject({
+          input: z.record(z.string(), z.unknown()).optional().describe("A JSON Schema the entry's input must match; a mismatch is BAD_INPUT naming the field."),
+          timeoutMs: z.number().int().min(1).max(3_600_000).optional().describe("This entry's own wall-clock limit, ms (instead of limits.timeoutMs)."),
+        }),
+      )
+      .optional()
+      .describe("A warden extension: per entry, a JSON Schema for its input and its own timeoutMs."),
   })
   .describe("A warden plugin manifest (plugin.json).");
 

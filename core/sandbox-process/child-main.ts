@@ -9,7 +9,7 @@ import { createNodeExec } from "../sys/node-exec.ts";
 import { createNodeFs } from "../sys/node-fs.ts";
 import { createNodeDns, createNodeHttp } from "../sys/node-net.ts";
 import { LogBuffer } from "./log-buffer.ts";
-import type { ChannelRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
+import type { HostRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
 
 const HOOK_ON_LOAD = "onLoad";
 const HOOK_ON_UNLOAD = "onUnload";
@@ -49,30 +49,44 @@ function describe(e: unknown): ErrorDescriptor {
   return new PluginError(e instanceof Error ? e.message : String(e)).toDescriptor();
 }
 
-// Requests to the host's channel bus, answered by "channel-result".
-const channelRequests = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-let nextChannelRequest = 1;
+// Requests to the host's channel bus, answered by "host-result".
+const hostRequests = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+let nextHostRequest = 1;
 
-function channelRequest(request: ChannelRequest): Promise<unknown> {
-  const reqId = nextChannelRequest++;
+function hostRequest(request: HostRequest): Promise<unknown> {
+  const reqId = nextHostRequest++;
   return new Promise((resolve, reject) => {
-    channelRequests.set(reqId, { resolve, reject });
-    send({ t: "channel", reqId, request });
+    hostRequests.set(reqId, { resolve, reject });
+    send({ t: "host-request", reqId, request });
   });
 }
 
 const channelPort: ChannelPort = {
-  publish: async (topic, data) => (await channelRequest({ op: "publish", topic, data })) as { delivered: number },
+  publish: async (topic, data) => (await hostRequest({ op: "publish", topic, data })) as { delivered: number },
   subscribe: async (subscriptionId, pattern) => {
-    await channelRequest({ op: "subscribe", subscriptionId, pattern });
+    await hostRequest({ op: "subscribe", subscriptionId, pattern });
   },
   unsubscribe: async (subscriptionId) => {
-    await channelRequest({ op: "unsubscribe", subscriptionId });
+    await hostRequest({ op: "unsubscribe", subscriptionId });
   },
 };
 
 // The plugin's console: rate-limited and bounded here, before anything crosses to the host.
 const logBuffer = new LogBuffer({ flush: (lines, dropped) => process.send?.({ t: "log", lines, dropped } satisfies ToHost) });
+
+// Nesting depth of the invokes in flight (a plugin called by a plugin called by...), for the
+// host's limit on plugin-to-plugin call chains.
+const depths = new Map<number, number>();
+
+/** An invoke's value with the CPU its isolate spent meanwhile. */
+class WithCpu {
+  readonly value: unknown;
+  readonly cpuNs: number;
+  constructor(value: unknown, cpuNs: number) {
+    this.value = value;
+    this.cpuNs = cpuNs;
+  }
+}
 
 let spec: LoadSpec | null = null;
 // Outlives the sandboxes it charges, so rebuilding an isolate does not reset the plugin's budget.
@@ -92,7 +106,7 @@ async function ensureSandbox(): Promise<Sandbox> {
   }
   // The old isolate's channel handlers are gone with it: drop its subscriptions before onLoad
   // subscribes again.
-  if (sandbox !== null) await channelRequest({ op: "reset" });
+  if (sandbox !== null) await hostRequest({ op: "reset" });
   const s = spec;
   const caps = capabilities;
   const fresh = Sandbox.create({
@@ -112,7 +126,10 @@ async function ensureSandbox(): Promise<Sandbox> {
     },
   });
   sandbox = fresh;
-  if (fresh.hooks.includes(HOOK_ON_LOAD)) await watchLimits(fresh.call(HOOK_ON_LOAD, undefined), fresh);
+  // onLoad has its own budget (NEKO-19): the startup timeout, not an entry's timeoutMs.
+  if (fresh.hooks.includes(HOOK_ON_LOAD)) {
+    await watchLimits(fresh.call(HOOK_ON_LOAD, undefined, { timeoutMs: s.startupTimeoutMs, cpuMs: Math.max(s.limits.cpuMs, Math.min(s.startupTimeoutMs, 10_000)) }), fresh);
+  }
   return fresh;
 }
 
@@ -125,7 +142,7 @@ function watchLimits<T>(p: Promise<T>, s: Sandbox): Promise<T> {
   });
 }
 
-async function handle(msg: Exclude<ToChild, { t: "channel-result" }>): Promise<unknown> {
+async function handle(msg: Exclude<ToChild, { t: "host-result" }>): Promise<unknown> {
   switch (msg.t) {
     case "load": {
       spec = msg.spec;
@@ -144,6 +161,9 @@ async function handle(msg: Exclude<ToChild, { t: "channel-result" }>): Promise<u
           }),
           env: { get: (name) => process.env[name] },
           channels: channelPort,
+          plugins: {
+            call: (target, entry, input) => hostRequest({ op: "plugin-call", target, entry, input, depth: Math.max(0, ...depths.values()) + 1 }),
+          },
         },
         audit: { record: recordAudit },
         limits: spec.limits,
@@ -153,7 +173,29 @@ async function handle(msg: Exclude<ToChild, { t: "channel-result" }>): Promise<u
     }
     case "invoke": {
       const s = await ensureSandbox();
-      return watchLimits(s.call(msg.name, msg.input), s);
+      depths.set(msg.callId, msg.depth);
+      const before = s.cpuTimeNs;
+      try {
+        const value = await watchLimits(s.call(msg.name, msg.input, msg.timeoutMs === undefined ? {} : { timeoutMs: msg.timeoutMs }, { caller: msg.caller }), s);
+        return new WithCpu(value, Number(s.cpuTimeNs - before));
+      } finally {
+        depths.delete(msg.callId);
+      }
+    }
+    case "hook": {
+      const s = await ensureSandbox();
+      return watchLimits(s.hook(msg.name, msg.args, { timeoutMs: msg.timeoutMs }), s);
+    }
+    case "config": {
+      if (spec === null) throw new PluginError("no plugin is loaded in this sandbox process");
+      const previous = spec.config;
+      // Swapped first, then announced (MAI-33): onConfigChange sees the new Warden.config.
+      spec = { ...spec, config: msg.config };
+      const s = sandbox;
+      if (s === null || !s.isUsable) return null;
+      s.setConfig(msg.config);
+      if (!s.hooks.includes("onConfigChange")) return null;
+      return watchLimits(s.hook("onConfigChange", [msg.config, previous], { timeoutMs: msg.timeoutMs }), s);
     }
     case "deliver": {
       // A message for a subscription of an isolate that is gone has no handler: nothing to do.
@@ -175,16 +217,18 @@ async function handle(msg: Exclude<ToChild, { t: "channel-result" }>): Promise<u
 
 process.on("message", (raw) => {
   const msg = raw as ToChild;
-  if (msg.t === "channel-result") {
-    const pending = channelRequests.get(msg.reqId);
+  if (msg.t === "host-result") {
+    const pending = hostRequests.get(msg.reqId);
     if (!pending) return;
-    channelRequests.delete(msg.reqId);
+    hostRequests.delete(msg.reqId);
     if (msg.ok) pending.resolve(msg.value);
     else pending.reject(fromDescriptor(msg.error ?? {}));
     return;
   }
   handle(msg).then(
-    (value) => send({ t: "result", callId: msg.callId, ok: true, value: value ?? null }),
+    (value) => send(value instanceof WithCpu
+      ? { t: "result", callId: msg.callId, ok: true, value: value.value ?? null, cpuNs: value.cpuNs }
+      : { t: "result", callId: msg.callId, ok: true, value: value ?? null }),
     (e: unknown) => send({ t: "result", callId: msg.callId, ok: false, error: describe(e) }),
   );
 });

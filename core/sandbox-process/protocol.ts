@@ -25,27 +25,32 @@ export type LoadSpec = {
   readonly grants: Grants;
   readonly config: unknown;
   readonly limits: ProcessLimits;
+  /** Time onLoad may take, its own budget (NEKO-19), ms. */
+  readonly startupTimeoutMs: number;
 };
 
 export type ToChild =
   | { readonly t: "load"; readonly callId: number; readonly spec: LoadSpec }
-  | { readonly t: "invoke"; readonly callId: number; readonly name: string; readonly input: unknown }
+  | { readonly t: "invoke"; readonly callId: number; readonly name: string; readonly input: unknown; readonly caller: string; readonly depth: number; readonly timeoutMs?: number }
+  | { readonly t: "hook"; readonly callId: number; readonly name: string; readonly args: readonly unknown[]; readonly timeoutMs: number }
+  | { readonly t: "config"; readonly callId: number; readonly config: unknown; readonly timeoutMs: number }
   | { readonly t: "unload"; readonly callId: number }
   | { readonly t: "deliver"; readonly callId: number; readonly subscriptionId: number; readonly message: ChannelMessage }
-  | { readonly t: "channel-result"; readonly reqId: number; readonly ok: boolean; readonly value?: unknown; readonly error?: ErrorDescriptor };
+  | { readonly t: "host-result"; readonly reqId: number; readonly ok: boolean; readonly value?: unknown; readonly error?: ErrorDescriptor };
 
 /** A request from the sandbox process to the host's channel bus. The host stamps the sender. */
-export type ChannelRequest =
+export type HostRequest =
   | { readonly op: "publish"; readonly topic: string; readonly data: unknown }
   | { readonly op: "subscribe"; readonly subscriptionId: number; readonly pattern: string }
   | { readonly op: "unsubscribe"; readonly subscriptionId: number }
-  | { readonly op: "reset" };
+  | { readonly op: "reset" }
+  | { readonly op: "plugin-call"; readonly target: string; readonly entry: string; readonly input: unknown; readonly depth: number };
 
 export type ToHost =
-  | { readonly t: "result"; readonly callId: number; readonly ok: true; readonly value: unknown }
+  | { readonly t: "result"; readonly callId: number; readonly ok: true; readonly value: unknown; readonly cpuNs?: number }
   | { readonly t: "result"; readonly callId: number; readonly ok: false; readonly error: ErrorDescriptor }
   | { readonly t: "audit"; readonly events: readonly AuditEvent[] }
   | { readonly t: "log"; readonly lines: readonly { readonly level: PluginLogLevel; readonly text: string }[]; readonly dropped: number }
   | { readonly t: "limit"; readonly error: ErrorDescriptor }
-  | { readonly t: "channel"; readonly reqId: number; readonly request: ChannelRequest }
+  | { readonly t: "host-request"; readonly reqId: number; readonly request: HostRequest }
   | { readonly t: "pgroup"; readonly pgid: number; readonly running: boolean };

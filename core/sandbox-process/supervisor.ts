@@ -8,7 +8,7 @@ import { fromDescriptor, MemoryLimitError, PluginError, TimeoutError, toWardenEr
 import type { ChannelBus, Subscription } from "../channels/bus.ts";
 import type { AuditEvent } from "../../capabilities/index.ts";
 import type { PluginLogLevel } from "../../isolate/index.ts";
-import type { ChannelRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
+import type { HostRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
 
 const CHILD_MAIN = fileURLToPath(new URL("./child-main.js", import.meta.url));
 
@@ -33,11 +33,13 @@ export type SupervisorEvents = {
   readonly bus: ChannelBus;
   /** How long one channel handler may take, before the grace period. */
   readonly deliveryDeadlineMs: number;
+  /** Routes a call this plugin makes to another plugin (the host stamps this plugin as caller). */
+  readonly onPluginCall?: (target: string, entry: string, input: unknown, depth: number) => Promise<unknown>;
 };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: WardenError) => void; watchdog: NodeJS.Timeout | null; what: string };
+type Pending = { resolve: (v: unknown) => void; reject: (e: WardenError) => void; watchdog: NodeJS.Timeout | null; what: string; withCpu?: boolean };
 
 /** One supervised sandbox process holding one plugin. */
 export class SandboxProcess {
@@ -48,6 +50,8 @@ export class SandboxProcess {
   #nextId = 1;
   #stderrTail = "";
   #oom = false;
+  #ready: Promise<void> = Promise.resolve();
+  #markReady: () => void = () => undefined;
   // Channel subscriptions the plugin holds on the host's bus, by its own subscription id.
   readonly #subscriptions = new Map<number, Subscription>();
   // Process groups of commands the plugin is running (exec), killed if the sandbox goes.
@@ -76,6 +80,7 @@ export class SandboxProcess {
     });
     this.#oom = false;
     this.#stderrTail = "";
+    this.#ready = new Promise<void>((r) => (this.#markReady = r));
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (chunk: string) => {
       this.#stderrTail = (this.#stderrTail + chunk).slice(-4096);
@@ -117,7 +122,7 @@ export class SandboxProcess {
         if (!p) return;
         this.#pending.delete(msg.callId);
         if (p.watchdog) clearTimeout(p.watchdog);
-        if (msg.ok) p.resolve(msg.value);
+        if (msg.ok) p.resolve(p.withCpu ? { value: msg.value, cpuNs: msg.cpuNs ?? 0 } : msg.value);
         else p.reject(fromDescriptor(msg.error));
         return;
       }
@@ -131,8 +136,8 @@ export class SandboxProcess {
       case "limit":
         this.#events.onLimit(fromDescriptor(msg.error));
         return;
-      case "channel":
-        this.#onChannel(msg.reqId, msg.request);
+      case "host-request":
+        this.#onHostRequest(msg.reqId, msg.request);
         return;
       case "pgroup":
         if (msg.running) this.#processGroups.add(msg.pgid);
@@ -142,9 +147,9 @@ export class SandboxProcess {
   }
 
   /** A channel request of the plugin; the sender is this process's plugin id, never the message's. */
-  #onChannel(reqId: number, r: ChannelRequest): void {
+  #onHostRequest(reqId: number, r: HostRequest): void {
     const reply = (ok: boolean, value?: unknown, error?: unknown) =>
-      this.#child?.send({ t: "channel-result", reqId, ok, ...(ok ? { value } : { error: toWardenError(error).toDescriptor() }) } satisfies ToChild);
+      this.#child?.send({ t: "host-result", reqId, ok, ...(ok ? { value } : { error: toWardenError(error).toDescriptor() }) } satisfies ToChild);
     try {
       switch (r.op) {
         case "publish":
@@ -153,6 +158,9 @@ export class SandboxProcess {
         case "subscribe": {
           this.#subscriptions.get(r.subscriptionId)?.unsubscribe();
           const sub = this.#events.bus.subscribeAs(this.#pluginId, r.pattern, async (message) => {
+            if (this.#child === null) return;
+            // Handlers run only once the plugin's onLoad has succeeded (NEKO-25).
+            await this.#ready;
             if (this.#child === null) return;
             await this.#request({ t: "deliver", subscriptionId: r.subscriptionId, message }, this.#events.deliveryDeadlineMs + GRACE_MS, `a channel handler for ${message.topic}`);
           });
@@ -169,6 +177,15 @@ export class SandboxProcess {
           this.#dropSubscriptions();
           reply(true, null);
           return;
+        case "plugin-call": {
+          const route = this.#events.onPluginCall;
+          if (route === undefined) {
+            reply(false, undefined, new PluginError(`Warden.plugins.call(): plugin ${this.#pluginId} runs without a host that routes plugin calls (load it with createHost)`, { pluginId: this.#pluginId }));
+            return;
+          }
+          route(r.target, r.entry, r.input, r.depth).then((v) => reply(true, v ?? null), (e: unknown) => reply(false, undefined, e));
+          return;
+        }
       }
     } catch (e) {
       reply(false, undefined, e);
@@ -218,7 +235,7 @@ export class SandboxProcess {
   }
 
   /** Send one request; `deadlineMs` bounds how long the child may take before it is ended. */
-  #request(msg: DistributiveOmit<ToChild, "callId">, deadlineMs: number, what: string): Promise<unknown> {
+  #request(msg: DistributiveOmit<ToChild, "callId">, deadlineMs: number, what: string, withCpu = false): Promise<unknown> {
     const child = this.#child ?? this.#spawn();
     const callId = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -228,19 +245,31 @@ export class SandboxProcess {
           { pluginId: this.#pluginId },
         ));
       }, deadlineMs);
-      this.#pending.set(callId, { resolve, reject, watchdog, what });
+      this.#pending.set(callId, { resolve, reject, watchdog, what, withCpu });
       child.send({ ...msg, callId } as ToChild);
     });
   }
 
   /** Load the plugin (spawning the process if needed); resolves to its entries and hooks. */
-  load(spec: LoadSpec, hookBudgetMs: number): Promise<{ entries: string[]; hooks: string[]; unresolvedExec: string[] }> {
-    return this.#request({ t: "load", spec }, spec.limits.timeoutMs + hookBudgetMs + GRACE_MS, "the load") as Promise<{ entries: string[]; hooks: string[]; unresolvedExec: string[] }>;
+  async load(spec: LoadSpec): Promise<{ entries: string[]; hooks: string[]; unresolvedExec: string[] }> {
+    const r = (await this.#request({ t: "load", spec }, spec.limits.timeoutMs + spec.startupTimeoutMs + GRACE_MS, "the load")) as { entries: string[]; hooks: string[]; unresolvedExec: string[] };
+    this.#markReady();
+    return r;
   }
 
   /** Invoke an entry; the deadline covers a rebuild of the isolate plus the call itself. */
-  invoke(name: string, input: unknown, deadlineMs: number): Promise<unknown> {
-    return this.#request({ t: "invoke", name, input }, deadlineMs + GRACE_MS, `${name}()`);
+  invoke(name: string, input: unknown, deadlineMs: number, o: { caller: string; depth: number; timeoutMs?: number }): Promise<{ value: unknown; cpuNs: number }> {
+    return this.#request({ t: "invoke", name, input, caller: o.caller, depth: o.depth, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) }, deadlineMs + GRACE_MS, `${name}()`, true) as Promise<{ value: unknown; cpuNs: number }>;
+  }
+
+  /** Call a hook (health, onConfigChange...) with its arguments, bounded by `timeoutMs`. */
+  hook(name: string, args: readonly unknown[], timeoutMs: number): Promise<unknown> {
+    return this.#request({ t: "hook", name, args, timeoutMs }, timeoutMs * 2 + GRACE_MS, `${name}()`);
+  }
+
+  /** Swap the plugin's config, then run its onConfigChange(next, previous). */
+  config(config: unknown, timeoutMs: number): Promise<unknown> {
+    return this.#request({ t: "config", config, timeoutMs }, timeoutMs * 2 + GRACE_MS, "onConfigChange()");
   }
 
   /** Run onUnload (bounded) and end the process. */

@@ -48,6 +48,8 @@ function deepFreeze(value) {
 }
 
 // Channel handlers live here, by subscription id; the host only knows the id and the pattern.
+let currentConfig = deepFreeze(JSONParse(configJson));
+
 const channelHandlers = new MapCtor();
 let nextSubscriptionId = 1;
 
@@ -92,6 +94,14 @@ const Warden = deepFreeze({
   permissions: {
     query: function query(descriptor) { return hostOp("permissions.query", [descriptor]); },
   },
+  plugins: {
+    call: function call(id, entry, input) { return hostOp("plugins.call", [id, entry, input]); },
+  },
   plugin: JSONParse(pluginJson),
-  config: JSONParse(configJson),
+  get config() { return currentConfig; },
 });
+
+// The host swaps the config (updateConfig) before it calls onConfigChange(next, previous).
+function setConfig(json) {
+  currentConfig = deepFreeze(JSONParse(json));
+}

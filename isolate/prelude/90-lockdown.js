@@ -37,4 +37,4 @@ const installed = {
   }
 }
 
-return { setModule, callEntry, callHandler, fireTimer, resolveOp };
+return { setModule, callEntry, callHandler, callHook, fireTimer, resolveOp, setConfig };

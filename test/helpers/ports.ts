@@ -33,6 +33,7 @@ export function nodePorts(over: Partial<Ports> = {}): Ports {
     exec: createNodeExec(process.env["PATH"] ?? ""),
     env: { get: (name) => process.env[name] },
     channels: NO_CHANNELS,
+    plugins: { call: () => Promise.reject(new Error("no host in this test")) },
     ...over,
   };
 }
