@@ -42,6 +42,8 @@ export type LoadPluginOptions = {
   readonly startupTimeoutMs?: number;
   /** Routes Warden.plugins.call from this plugin (createHost provides it). */
   readonly onPluginCall?: (caller: string, target: string, entry: string, input: unknown, depth: number) => Promise<unknown>;
+  /** Limits for what the manifest leaves out (the host's defaults; the contract's otherwise). */
+  readonly defaultLimits?: Partial<ProcessLimits>;
   /** An already-read manifest (createHost reads them once, for discovery and ordering). */
   readonly manifest?: LoadedManifest;
 };
@@ -121,15 +123,15 @@ export class PluginHandle {
     const config = validatePluginConfig(m.config, o.config, m.id);
     const entrySpecs = compileEntrySpecs(m);
     const limits: ProcessLimits = {
-      memoryMb: m.limits?.memoryMb ?? DEFAULT_LIMITS.memoryMb,
-      cpuMs: m.limits?.cpuMs ?? DEFAULT_LIMITS.cpuMs,
-      timeoutMs: m.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
-      cpuMsPerMinute: m.limits?.cpuMsPerMinute ?? DEFAULT_CPU_MS_PER_MINUTE,
+      memoryMb: m.limits?.memoryMb ?? o.defaultLimits?.memoryMb ?? DEFAULT_LIMITS.memoryMb,
+      cpuMs: m.limits?.cpuMs ?? o.defaultLimits?.cpuMs ?? DEFAULT_LIMITS.cpuMs,
+      timeoutMs: m.limits?.timeoutMs ?? o.defaultLimits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
+      cpuMsPerMinute: m.limits?.cpuMsPerMinute ?? o.defaultLimits?.cpuMsPerMinute ?? DEFAULT_CPU_MS_PER_MINUTE,
       resultChars: DEFAULT_LIMITS.resultChars,
-      readBytes: m.limits?.readBytes ?? DEFAULT_CAPABILITY_LIMITS.readBytes,
-      netBytes: m.limits?.netBytes ?? DEFAULT_CAPABILITY_LIMITS.netBytes,
-      execOutputBytes: m.limits?.execOutputBytes ?? DEFAULT_CAPABILITY_LIMITS.execOutputBytes,
-      messageBytes: m.limits?.messageBytes ?? DEFAULT_CAPABILITY_LIMITS.messageBytes,
+      readBytes: m.limits?.readBytes ?? o.defaultLimits?.readBytes ?? DEFAULT_CAPABILITY_LIMITS.readBytes,
+      netBytes: m.limits?.netBytes ?? o.defaultLimits?.netBytes ?? DEFAULT_CAPABILITY_LIMITS.netBytes,
+      execOutputBytes: m.limits?.execOutputBytes ?? o.defaultLimits?.execOutputBytes ?? DEFAULT_CAPABILITY_LIMITS.execOutputBytes,
+      messageBytes: m.limits?.messageBytes ?? o.defaultLimits?.messageBytes ?? DEFAULT_CAPABILITY_LIMITS.messageBytes,
     };
     const spec: LoadSpec = {
       pluginId: m.id, version: m.version, pluginDir: loaded.dir, main: loaded.main, grants: m.permissions ?? {}, config, limits,

@@ -1,0 +1,488 @@
+// The embeddable host: discovers plugins, loads them in dependency order, routes calls (from the
+// application and between plugins), applies config, reloads transactionally, polls health, and
+// reports every lifecycle step as an event with an authoritative reason.
+import { EventEmitter } from "node:events";
+import { existsSync, readFileSync, watch, type FSWatcher } from "node:fs";
+import { basename, join, relative, resolve, sep } from "node:path";
+import semver from "semver";
+import { memoryAuditLog, openAuditLog, type AuditWriter } from "../audit/audit-log.ts";
+import { ChannelBus } from "../channels/bus.ts";
+import type { Concurrency } from "../containment/call-gate.ts";
+import type { QuarantinePolicy } from "../containment/quarantine.ts";
+import { escapeText } from "../escape-text.ts";
+import { BadInputError, DependencyError, isWardenError, PluginError, toWardenError, type ErrorDescriptor } from "../errors.ts";
+import { createDefaultLogger, type Logger } from "../logger.ts";
+import { loadPlugin, type PluginEvent, type PluginHandle } from "../plugin.ts";
+import type { ProcessLimits } from "../sandbox-process/protocol.ts";
+import { WARDEN_VERSION } from "../version.ts";
+import { readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
+import { dependentsOf, planDependencies, type DependencyNode } from "./dependency-order.ts";
+import { discoverPlugins } from "./discovery.ts";
+
+/** How to create a host. */
+export type HostOptions = {
+  /** The directory whose subdirectories are plugins (each with a plugin.json). */
+  readonly pluginsDir: string;
+  /** An audit log file path, or a writer; default: in memory. */
+  readonly auditLog?: string | AuditWriter;
+  readonly logger?: Logger;
+  /** Limits for what a manifest leaves out. */
+  readonly defaults?: { readonly limits?: Partial<ProcessLimits> };
+  /** Config per plugin id; otherwise `<pluginsDir>/<id>.config.json` is read if it exists. */
+  readonly config?: Readonly<Record<string, unknown>>;
+  /** Reload a plugin when its plugin.json or a module file changes (debounced). */
+  readonly watch?: boolean;
+  /** How often `health` is called, ms (default 30 000; 0 disables). */
+  readonly healthIntervalMs?: number;
+  /** onLoad's budget, ms (default 10 000, NEKO-19). */
+  readonly startupTimeoutMs?: number;
+  readonly concurrency?: Partial<Concurrency>;
+  readonly quarantine?: Partial<QuarantinePolicy>;
+  /** Longest chain of plugin-to-plugin calls (default 4). */
+  readonly maxCallDepth?: number;
+  /** A bus to share with the application; default: a new one (`host.bus`). */
+  readonly bus?: ChannelBus;
+};
+
+/** A plugin's lifecycle state. */
+export type PluginState = "loading" | "active" | "stopping" | "stopped" | "failed" | "quarantined";
+
+/** What `status()` says about one plugin. */
+export type PluginStatus = {
+  readonly id: string;
+  readonly dir: string;
+  readonly version: string | null;
+  readonly state: PluginState;
+  /** Why the plugin is in this state (failed, stopped, reload refused...). */
+  readonly reason: string | null;
+  readonly health: "ok" | "degraded" | "unknown";
+  readonly entries: readonly string[];
+  readonly limits: ProcessLimits | null;
+  readonly counters: { readonly calls: number; readonly errors: number; readonly denials: number; readonly limitHits: number; readonly cpuMs: number };
+  readonly load: { readonly running: number; readonly queued: number };
+};
+
+/** Everything a host reports. */
+export type HostEvent =
+  | PluginEvent
+  | { readonly type: "load"; readonly plugin: string; readonly version: string; readonly ms: number }
+  | { readonly type: "load-failed"; readonly plugin: string; readonly dir: string; readonly code: string; readonly reason: string }
+  | { readonly type: "unload"; readonly plugin: string; readonly reason: string }
+  | { readonly type: "reload"; readonly plugin: string; readonly from: string; readonly to: string }
+  | { readonly type: "reload-failed"; readonly plugin: string; readonly reason: string }
+  | { readonly type: "config"; readonly plugin: string }
+  | { readonly type: "health"; readonly plugin: string; readonly ok: boolean; readonly reason?: string }
+  | { readonly type: "error"; readonly plugin: string; readonly message: string };
+
+/** A per-plugin result of invokeAll. */
+export type InvokeAllResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: ErrorDescriptor };
+
+type Entry = {
+  id: string;
+  dir: string;
+  manifest: LoadedManifest | null;
+  handle: PluginHandle | null;
+  state: Exclude<PluginState, "quarantined">;
+  reason: string | null;
+  health: PluginStatus["health"];
+  counters: { calls: number; errors: number; denials: number; limitHits: number; cpuMs: number };
+};
+
+const WATCHED = /(^plugin\.json$|\.(m?js)$)/;
+
+/** An embedded warden host. Create it with `createHost`. */
+export class Host {
+  readonly bus: ChannelBus;
+  readonly #o: HostOptions;
+  readonly #dir: string;
+  readonly #audit: AuditWriter;
+  readonly #ownsAudit: boolean;
+  readonly #logger: Logger;
+  readonly #emitter = new EventEmitter();
+  readonly #plugins = new Map<string, Entry>();
+  #watcher: FSWatcher | null = null;
+  #healthTimer: NodeJS.Timeout | null = null;
+  readonly #debounce = new Map<string, NodeJS.Timeout>();
+  readonly #reloading = new Map<string, Promise<void>>();
+  #closed = false;
+
+  constructor(o: HostOptions) {
+    this.#o = o;
+    this.#dir = resolve(o.pluginsDir);
+    this.#ownsAudit = typeof o.auditLog === "string";
+    this.#audit = typeof o.auditLog === "string" ? openAuditLog(o.auditLog) : (o.auditLog ?? memoryAuditLog());
+    this.#logger = o.logger ?? createDefaultLogger();
+    this.bus = o.bus ?? new ChannelBus({
+      onDeliveryError: (owner, topic, e) => {
+        this.#logger.warn({ plugin: owner }, `channel handler for ${escapeText(topic)} failed: ${escapeText(toWardenError(e).message)}`);
+        this.#emit({ type: "error", plugin: owner, message: `channel handler for ${topic} failed: ${toWardenError(e).message}` });
+      },
+    });
+  }
+
+  /** Listen to lifecycle, invoke, denied, limit, quarantine, health and error events. */
+  on(event: "event", listener: (e: HostEvent) => void): this {
+    this.#emitter.on(event, listener);
+    return this;
+  }
+
+  /** Stop listening. */
+  off(event: "event", listener: (e: HostEvent) => void): this {
+    this.#emitter.off(event, listener);
+    return this;
+  }
+
+  #emit(e: HostEvent): void {
+    const entry = this.#plugins.get(e.plugin);
+    if (entry) {
+      if (e.type === "invoke") {
+        entry.counters.calls++;
+        entry.counters.cpuMs += e.cpuMs;
+        if (!e.ok) entry.counters.errors++;
+      } else if (e.type === "denied") entry.counters.denials++;
+      else if (e.type === "limit") entry.counters.limitHits++;
+    }
+    try {
+      this.#emitter.emit("event", e);
+    } catch (err) {
+      this.#logger.error(`an event listener threw: ${escapeText(String(err))}`);
+    }
+  }
+
+  /** Discover every plugin under pluginsDir and load the valid ones in dependency order. */
+  async loadAll(): Promise<PluginStatus[]> {
+    const found = await discoverPlugins(this.#dir, WARDEN_VERSION);
+    for (const r of found.rejected) {
+      const id = r.id ?? basename(r.dir);
+      this.#plugins.set(id, this.#newEntry(id, r.dir, null, "failed", r.reason));
+      this.#logger.error({ plugin: id }, escapeText(r.reason));
+      this.#emit({ type: "load-failed", plugin: id, dir: r.dir, code: r.code, reason: r.reason });
+    }
+    // A plugin depending on a rejected (e.g. duplicate) id sees it as missing (MAI-27).
+    const nodes: DependencyNode[] = [...found.found.values()].map((l) => ({ id: l.manifest.id, version: l.manifest.version, dependencies: l.manifest.dependencies ?? {} }));
+    const plan = planDependencies(nodes);
+    for (const [id, reason] of plan.failed) {
+      const l = found.found.get(id) as LoadedManifest;
+      const err = new DependencyError(`plugin ${id} ${reason}`, { pluginId: id });
+      this.#plugins.set(id, this.#newEntry(id, l.dir, l, "failed", err.message));
+      this.#logger.error({ plugin: id }, escapeText(err.message));
+      this.#emit({ type: "load-failed", plugin: id, dir: l.dir, code: err.code, reason: err.message });
+    }
+    for (const id of plan.order) {
+      const l = found.found.get(id) as LoadedManifest;
+      // A dependency that failed to start fails its dependents, with the reason.
+      const broken = Object.keys(l.manifest.dependencies ?? {}).find((d) => this.#plugins.get(d)?.state !== "active");
+      if (broken !== undefined) {
+        const err = new DependencyError(`plugin ${id} depends on ${broken}, which is not active: ${this.#plugins.get(broken)?.reason ?? "unknown"}`, { pluginId: id });
+        this.#plugins.set(id, this.#newEntry(id, l.dir, l, "failed", err.message));
+        this.#emit({ type: "load-failed", plugin: id, dir: l.dir, code: err.code, reason: err.message });
+        continue;
+      }
+      await this.#start(id, l);
+    }
+    this.#startHealthChecks();
+    if (this.#o.watch) this.#startWatching();
+    return this.status();
+  }
+
+  #newEntry(id: string, dir: string, manifest: LoadedManifest | null, state: Entry["state"], reason: string | null): Entry {
+    return { id, dir, manifest, handle: null, state, reason, health: "unknown", counters: { calls: 0, errors: 0, denials: 0, limitHits: 0, cpuMs: 0 } };
+  }
+
+  #configFor(id: string): unknown {
+    if (this.#o.config && Object.hasOwn(this.#o.config, id)) return this.#o.config[id];
+    const file = join(this.#dir, `${id}.config.json`);
+    if (!existsSync(file)) return undefined;
+    try {
+      return JSON.parse(readFileSync(file, "utf8"));
+    } catch (e) {
+      throw new BadInputError(`plugin ${id}: ${file} is not valid JSON: ${(e as Error).message}`, { pluginId: id, field: "config" });
+    }
+  }
+
+  /** Load one plugin (a new sandbox) without touching the running version. */
+  async #spawn(id: string, l: LoadedManifest): Promise<PluginHandle> {
+    return loadPlugin(l.dir, {
+      manifest: l,
+      audit: this.#audit,
+      logger: this.#logger,
+      bus: this.bus,
+      config: this.#configFor(id),
+      startupTimeoutMs: this.#o.startupTimeoutMs ?? 10_000,
+      ...(this.#o.defaults?.limits ? { defaultLimits: this.#o.defaults.limits } : {}),
+      ...(this.#o.concurrency ? { concurrency: this.#o.concurrency } : {}),
+      ...(this.#o.quarantine ? { quarantine: this.#o.quarantine } : {}),
+      onEvent: (e) => this.#emit(e),
+      onPluginCall: (caller, target, entry, input, depth) => this.#pluginCall(caller, target, entry, input, depth),
+    });
+  }
+
+  async #start(id: string, l: LoadedManifest): Promise<void> {
+    const entry = this.#newEntry(id, l.dir, l, "loading", null);
+    this.#plugins.set(id, entry);
+    const t0 = performance.now();
+    try {
+      entry.handle = await this.#spawn(id, l);
+      entry.state = "active";
+      this.#emit({ type: "load", plugin: id, version: l.manifest.version, ms: performance.now() - t0 });
+    } catch (e) {
+      const err = toWardenError(e);
+      entry.state = "failed";
+      entry.reason = `${err.code}: ${err.message}`;
+      this.#logger.error({ plugin: id }, escapeText(entry.reason));
+      this.#emit({ type: "load-failed", plugin: id, dir: l.dir, code: err.code, reason: err.message });
+    }
+  }
+
+  #active(id: string): { entry: Entry; handle: PluginHandle } {
+    const entry = this.#plugins.get(id);
+    if (entry === undefined) throw new PluginError(`no plugin ${id} is known to this host; plugins: ${[...this.#plugins.keys()].join(", ") || "(none)"}`, { pluginId: id });
+    if (entry.state !== "active" || entry.handle === null) {
+      throw new PluginError(`plugin ${id} is ${entry.state}${entry.reason ? `: ${entry.reason}` : ""}`, { pluginId: id, state: entry.state });
+    }
+    return { entry, handle: entry.handle };
+  }
+
+  /** Call an entry of a plugin; resolves to its value or rejects with a coded WardenError. */
+  invoke(id: string, entry: string, input?: unknown): Promise<unknown> {
+    try {
+      return this.#active(id).handle.invoke(entry, input);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Call `entry` on every active plugin that exports it, concurrently; one plugin's failure or
+   * timeout never delays or fails the others (total time ≈ the slowest plugin).
+   */
+  async invokeAll(entry: string, input?: unknown): Promise<Map<string, InvokeAllResult>> {
+    const targets = [...this.#plugins.values()].filter((e) => e.state === "active" && e.handle?.entries.includes(entry));
+    const settled = await Promise.allSettled(targets.map((e) => (e.handle as PluginHandle).invoke(entry, input)));
+    const out = new Map<string, InvokeAllResult>();
+    targets.forEach((e, i) => {
+      const r = settled[i] as PromiseSettledResult<unknown>;
+      out.set(e.id, r.status === "fulfilled" ? { ok: true, value: r.value } : { ok: false, error: toWardenError(r.reason).toDescriptor() });
+    });
+    return out;
+  }
+
+  async #pluginCall(caller: string, target: string, entry: string, input: unknown, depth: number): Promise<unknown> {
+    const max = this.#o.maxCallDepth ?? 4;
+    if (depth > max) {
+      throw new PluginError(`Warden.plugins.call(): ${caller} → ${target}.${entry}() would be call number ${depth} in one chain, more than ${max}; plugins calling each other must not recurse without end`, { pluginId: caller });
+    }
+    return this.#active(target).handle.invoke(entry, input, { caller, depth });
+  }
+
+  /** Validate and apply a new config; an invalid one changes nothing (MAI-33). */
+  async updateConfig(id: string, config: unknown): Promise<unknown> {
+    const { handle } = this.#active(id);
+    const next = await handle.updateConfig(config);
+    this.#emit({ type: "config", plugin: id });
+    return next;
+  }
+
+  /** Re-enable a quarantined plugin now. */
+  release(id: string): void {
+    this.#active(id).handle.release();
+  }
+
+  /**
+   * Reload a plugin and its dependents (MAI-36) transactionally: the new versions are loaded and
+   * health-checked beside the old ones, then all switched at once; if anything fails, the old
+   * versions keep serving and the status says why (MAI-37, MAI-39; never unload first, LURK-19).
+   */
+  reload(id: string): Promise<void> {
+    const running = this.#reloading.get(id);
+    if (running) return running.then(() => this.reload(id));
+    const p = this.#reload(id).finally(() => this.#reloading.delete(id));
+    this.#reloading.set(id, p);
+    return p;
+  }
+
+  async #reload(id: string): Promise<void> {
+    const current = this.#plugins.get(id);
+    if (current === undefined) throw new PluginError(`no plugin ${id} is known to this host`, { pluginId: id });
+    const fail = (reason: string): never => {
+      if (current.state === "active") current.reason = `reload refused, still running ${current.manifest?.manifest.version}: ${reason}`;
+      else current.reason = reason;
+      this.#logger.warn({ plugin: id }, escapeText(`reload failed: ${reason}`));
+      this.#emit({ type: "reload-failed", plugin: id, reason });
+      throw new PluginError(`plugin ${id}: reload failed: ${reason}`, { pluginId: id });
+    };
+    let fresh: LoadedManifest;
+    try {
+      fresh = await readManifest(current.dir, WARDEN_VERSION);
+    } catch (e) {
+      return fail(toWardenError(e).message);
+    }
+    if (fresh.manifest.id !== id) return fail(`plugin.json now says id ${fresh.manifest.id}; a reload cannot rename a plugin`);
+    // Dependencies of the new version must be satisfied by what runs now.
+    for (const [dep, range] of Object.entries(fresh.manifest.dependencies ?? {})) {
+      const d = this.#plugins.get(dep);
+      if (d?.state !== "active" || !semver.satisfies(d.manifest?.manifest.version ?? "0.0.0", range, { includePrerelease: true })) {
+        return fail(`needs ${dep} ${range}, which is not active at a matching version`);
+      }
+    }
+    const nodes = this.#nodes();
+    const dependents = dependentsOf(nodes, id).filter((d) => this.#plugins.get(d)?.state === "active");
+    // Stage: the plugin, then each active dependent, each in a fresh sandbox beside the old one.
+    const staged: Array<{ id: string; manifest: LoadedManifest; handle: PluginHandle }> = [];
+    const rollback = async (reason: string): Promise<never> => {
+      await Promise.all(staged.map((s) => s.handle.close().catch(() => undefined)));
+      return fail(reason);
+    };
+    for (const target of [id, ...dependents]) {
+      const manifest = target === id ? fresh : await readManifest((this.#plugins.get(target) as Entry).dir, WARDEN_VERSION).catch((e: unknown) => toWardenError(e));
+      if (isWardenError(manifest)) return rollback(`dependent ${target}: ${manifest.message}`);
+      if (target !== id) {
+        const range = manifest.manifest.dependencies?.[id];
+        if (range !== undefined && !semver.satisfies(fresh.manifest.version, range, { includePrerelease: true })) {
+          return rollback(`dependent ${target} needs ${id} ${range}, not ${fresh.manifest.version}`);
+        }
+      }
+      let handle: PluginHandle;
+      try {
+        handle = await this.#spawn(target, manifest);
+      } catch (e) {
+        return rollback(`${target === id ? "" : `dependent ${target}: `}${toWardenError(e).message}`);
+      }
+      staged.push({ id: target, manifest, handle });
+      try {
+        const healthy = await handle.hook("health");
+        if (healthy === false) return rollback(`${target}: health() answered false`);
+      } catch (e) {
+        return rollback(`${target}: health() failed: ${toWardenError(e).message}`);
+      }
+    }
+    // Commit: switch every staged plugin at once, then retire the old sandboxes.
+    const retired: Array<{ id: string; handle: PluginHandle; from: string }> = [];
+    for (const s of staged) {
+      const entry = this.#plugins.get(s.id) as Entry;
+      const from = entry.manifest?.manifest.version ?? "?";
+      if (entry.handle) retired.push({ id: s.id, handle: entry.handle, from });
+      entry.handle = s.handle;
+      entry.manifest = s.manifest;
+      entry.state = "active";
+      entry.reason = null;
+      entry.health = "unknown";
+    }
+    for (const s of staged) this.#emit({ type: "reload", plugin: s.id, from: retired.find((r) => r.id === s.id)?.from ?? "?", to: s.manifest.manifest.version });
+    await Promise.all(retired.map((r) => this.#retire(r.handle)));
+  }
+
+  /** Let calls in flight on an old version finish (bounded by its timeout), then close it. */
+  async #retire(handle: PluginHandle): Promise<void> {
+    const deadline = Date.now() + handle.limits.timeoutMs;
+    while ((handle.load.running > 0 || handle.load.queued > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await handle.close();
+  }
+
+  #nodes(): DependencyNode[] {
+    return [...this.#plugins.values()].filter((e) => e.manifest !== null).map((e) => ({
+      id: e.id,
+      version: e.manifest?.manifest.version ?? "0.0.0",
+      dependencies: e.manifest?.manifest.dependencies ?? {},
+    }));
+  }
+
+  /** Unload a plugin and, first, the active plugins that depend on it. */
+  async unload(id: string, reason = "unloaded by the host"): Promise<void> {
+    const entry = this.#plugins.get(id);
+    if (entry === undefined) throw new PluginError(`no plugin ${id} is known to this host`, { pluginId: id });
+    for (const d of dependentsOf(this.#nodes(), id).reverse()) {
+      if (this.#plugins.get(d)?.state === "active") await this.unload(d, `its dependency ${id} was unloaded`);
+    }
+    if (entry.handle === null || entry.state !== "active") return;
+    entry.state = "stopping";
+    const handle = entry.handle;
+    await handle.close();
+    entry.handle = null;
+    entry.state = "stopped";
+    entry.reason = reason;
+    this.#emit({ type: "unload", plugin: id, reason });
+  }
+
+  /** Every plugin's state, reason, version, health, limits and counters. */
+  status(): PluginStatus[] {
+    return [...this.#plugins.values()].map((e) => ({
+      id: e.id,
+      dir: e.dir,
+      version: e.manifest?.manifest.version ?? null,
+      state: e.state === "active" && e.handle?.quarantined ? "quarantined" : e.state,
+      reason: e.reason,
+      health: e.health,
+      entries: e.handle?.entries ?? [],
+      limits: e.handle?.limits ?? null,
+      counters: { ...e.counters },
+      load: e.handle?.load ?? { running: 0, queued: 0 },
+    }));
+  }
+
+  #startHealthChecks(): void {
+    const every = this.#o.healthIntervalMs ?? 30_000;
+    if (every <= 0 || this.#healthTimer) return;
+    this.#healthTimer = setInterval(() => void this.checkHealth(), every);
+    this.#healthTimer.unref();
+  }
+
+  /** Call `health` on every active plugin that has it; a failure marks the plugin degraded. */
+  async checkHealth(): Promise<void> {
+    await Promise.all([...this.#plugins.values()].filter((e) => e.state === "active" && e.handle?.hooks.includes("health")).map(async (e) => {
+      let ok = true;
+      let reason: string | undefined;
+      try {
+        const r = await (e.handle as PluginHandle).hook("health");
+        if (r === false) [ok, reason] = [false, "health() answered false"];
+      } catch (err) {
+        [ok, reason] = [false, `health() failed: ${toWardenError(err).message}`];
+      }
+      e.health = ok ? "ok" : "degraded";
+      if (!ok) e.reason = reason ?? null;
+      else if (e.reason?.startsWith("health()")) e.reason = null;
+      this.#emit({ type: "health", plugin: e.id, ok, ...(reason ? { reason } : {}) });
+    }));
+  }
+
+  #startWatching(): void {
+    // Only plugin.json and module files count (NEKO-11, LURK-18); changes are debounced per plugin.
+    this.#watcher = watch(this.#dir, { recursive: true }, (_event, file) => {
+      if (file === null || this.#closed) return;
+      const rel = relative(this.#dir, join(this.#dir, file.toString()));
+      const [top] = rel.split(sep);
+      if (top === undefined || !WATCHED.test(basename(rel)) || rel.split(sep).includes("node_modules")) return;
+      const entry = [...this.#plugins.values()].find((e) => basename(e.dir) === top);
+      if (entry === undefined) return;
+      clearTimeout(this.#debounce.get(entry.id));
+      this.#debounce.set(entry.id, setTimeout(() => {
+        this.#debounce.delete(entry.id);
+        this.reload(entry.id).catch(() => undefined);
+      }, 100));
+    });
+    this.#watcher.on("error", (e) => this.#logger.warn(`file watcher: ${escapeText(String(e))}`));
+  }
+
+  /** Stop watching and health checks, unload every plugin in reverse dependency order. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watcher?.close();
+    if (this.#healthTimer) clearInterval(this.#healthTimer);
+    for (const t of this.#debounce.values()) clearTimeout(t);
+    await Promise.allSettled(this.#reloading.values());
+    const order = planDependencies(this.#nodes()).order.filter((id) => this.#plugins.get(id)?.state === "active");
+    for (const id of order.reverse()) await this.unload(id, "the host closed").catch((e: unknown) => this.#logger.warn(escapeText(String(e))));
+    if (this.#ownsAudit) this.#audit.close();
+  }
+
+  /** The audit log this host writes (its head hash, for operators). */
+  get audit(): AuditWriter {
+    return this.#audit;
+  }
+}
+
+/** Create a host over a directory of plugins (call `loadAll()` to start them). */
+export async function createHost(options: HostOptions): Promise<Host> {
+  return new Host(options);
+}
