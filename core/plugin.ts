@@ -42,6 +42,8 @@ export type LoadPluginOptions = {
   readonly startupTimeoutMs?: number;
   /** Routes Warden.plugins.call from this plugin (createHost provides it). */
   readonly onPluginCall?: (caller: string, target: string, entry: string, input: unknown, depth: number) => Promise<unknown>;
+  /** Load as a staged version (reload): channel deliveries wait for activate(). */
+  readonly staged?: boolean;
   /** Limits for what the manifest leaves out (the host's defaults; the contract's otherwise). */
   readonly defaultLimits?: Partial<ProcessLimits>;
   /** An already-read manifest (createHost reads them once, for discovery and ordering). */
@@ -168,6 +170,7 @@ export class PluginHandle {
         onDeliveryError: (owner, topic, e) => logger.warn(`channel handler of ${owner} for ${escapeText(topic)} failed: ${escapeText(toWardenError(e).message)}`),
       }),
       deliveryDeadlineMs: limits.timeoutMs,
+      ...(o.staged ? { staged: true } : {}),
       ...(o.onPluginCall ? { onPluginCall: (target: string, entry: string, input: unknown, depth: number) => (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, depth) } : {}),
     });
     handle = new PluginHandle(loaded, spec, proc, logger, o, denials, entrySpecs);
@@ -207,6 +210,21 @@ export class PluginHandle {
   /** Calls of this plugin running and waiting now. */
   get load(): { running: number; queued: number } {
     return { running: this.#gate.running, queued: this.#gate.queued };
+  }
+
+  /** A staged version goes live: its channel subscriptions start receiving. */
+  activate(): void {
+    this.#process.activate();
+  }
+
+  /** A replaced version stops receiving channel messages at once (its calls in flight finish). */
+  detachChannels(): void {
+    this.#process.detachChannels();
+  }
+
+  /** Requests of any kind (calls, hooks, channel deliveries) in flight in its sandbox. */
+  get pending(): number {
+    return this.#process.pending;
   }
 
   /** An operator re-enables a quarantined plugin now. */

@@ -1,27 +1,34 @@
-// The demo host behind `npm start`: loads the example plugins (one per capability, plus two
-// hostile ones), calls their entries, sends chat messages through the channel bus, prints results
-// and denials, writes an audit log and prints its verified summary.
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+// The demo behind `npm start`: a small chat-bot host built with createHost over examples/plugins.
+// It loads every plugin in dependency order, calls one plugin per capability, lets the hostile
+// ones try their attacks, feeds chat messages through the channel bus, hot-reloads the echo bot
+// with a new version on disk while messages keep coming, and ends with the status of every plugin
+// and the verified audit log.
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createChannelBus, isWardenError, loadPlugin, openAuditLog, verifyAuditText, type ChannelMessage, type PluginHandle } from "../core/index.ts";
+import { createHost, isWardenError, verifyAuditText, type ChannelMessage, type HostEvent } from "../core/index.ts";
 import { cliLogger } from "../core/cli/output.ts";
 
-const root = fileURLToPath(new URL("../../examples/plugins/", import.meta.url));
-const auditFile = fileURLToPath(new URL("../../.warden/demo-audit.jsonl", import.meta.url));
-mkdirSync(fileURLToPath(new URL("../../.warden/", import.meta.url)), { recursive: true });
+const repo = fileURLToPath(new URL("../../", import.meta.url));
+const work = join(repo, ".warden");
+const pluginsDir = join(work, "demo-plugins");
+const auditFile = join(work, "demo-audit.jsonl");
+const out = (s = "") => process.stdout.write(`${s}\n`);
+const section = (title: string) => out(`\n── ${title} ${"─".repeat(Math.max(0, 70 - title.length))}`);
+
+// The demo works on a copy, so reloading a changed plugin never touches the repository.
+mkdirSync(work, { recursive: true });
+rmSync(pluginsDir, { recursive: true, force: true });
 rmSync(auditFile, { force: true });
+cpSync(join(repo, "examples/plugins"), pluginsDir, { recursive: true, verbatimSymlinks: true });
 process.env["WARDEN_DEMO_LANG"] ??= "en-GB";
 
-// A stand-in for a real weather API, on loopback (the weather and burglar plugins are granted
-// 127.0.0.1 explicitly). /redirect lets the burglar try to bounce a request to another host.
+// A stand-in weather API on loopback (the weather and burglar plugins are granted 127.0.0.1).
 const service = createServer((req, res) => {
   const url = new URL(req.url ?? "/", "http://service");
-  if (url.pathname === "/redirect") {
-    res.writeHead(302, { location: url.searchParams.get("to") ?? "/" }).end();
-    return;
-  }
+  if (url.pathname === "/redirect") return void res.writeHead(302, { location: url.searchParams.get("to") ?? "/" }).end();
   const city = url.searchParams.get("city") ?? "Oslo";
   res.setHeader("content-type", "application/json");
   res.end(JSON.stringify({ city, tomorrow: city.length % 2 === 0 ? "rain" : "sun", celsius: 8 + (city.length % 7) }));
@@ -29,98 +36,114 @@ const service = createServer((req, res) => {
 await new Promise<void>((r) => service.listen(0, "127.0.0.1", r));
 const serviceUrl = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
 
-const audit = openAuditLog(auditFile);
-const logger = cliLogger(false);
-const bus = createChannelBus();
-const config: Record<string, unknown> = { weather: { service: serviceUrl }, burglar: { service: serviceUrl } };
-const hostile = new Set(["snoop", "burglar"]);
-const calls: Array<[plugin: string, entry: string, input?: unknown]> = [
-  ["hello", "greet", { name: "warden" }],
-  ["notes", "read", { name: "welcome.txt" }],
-  ["notes", "canRead", { path: "/etc/passwd" }],
-  ["journal", "add", { day: "monday", text: "wrote a plugin" }],
-  ["journal", "add", { day: "monday", text: "it could only touch its own data/" }],
-  ["journal", "clear"],
-  ["weather", "forecast", { city: "Bergen" }],
-  ["sysinfo", "info"],
-  ["settings", "show"],
-  ["snoop", "passwd"],
-  ["snoop", "symlink"],
-  ["burglar", "all"],
-];
+const host = await createHost({
+  pluginsDir,
+  auditLog: auditFile,
+  logger: cliLogger(false),
+  config: { "example.weather": { service: serviceUrl }, "example.burglar": { service: serviceUrl } },
+  healthIntervalMs: 0,
+});
+const lifecycle = new Set(["load", "load-failed", "reload", "reload-failed", "quarantine", "release", "unload"]);
+host.on("event", (e: HostEvent) => {
+  if (!lifecycle.has(e.type) || (e.type === "unload" && e.reason === "the host closed")) return;
+  const what = e.type === "load" ? `${e.version} (${e.ms.toFixed(0)} ms)` : e.type === "reload" ? `${e.from} → ${e.to}` : "reason" in e ? e.reason : "";
+  out(`  [event] ${e.type.padEnd(6)} ${e.plugin} ${what}`);
+});
 
-const out = (s: string) => process.stdout.write(`${s}\n`);
-const show = (v: unknown) => JSON.stringify(v, null, 2).replace(/\n/g, "\n    ");
-let failures = 0;
-const loaded = new Map<string, PluginHandle>();
-
-async function plugin(name: string): Promise<PluginHandle> {
-  let p = loaded.get(name);
-  if (!p) {
-    const t0 = performance.now();
-    p = await loadPlugin(`${root}${name}`, { audit, logger, bus, config: config[name] });
-    loaded.set(name, p);
-    out(`loaded ${p.id} (${(performance.now() - t0).toFixed(0)} ms): entries ${p.entries.join(", ") || "(none: it works through channels)"}`);
+let unexpected = 0;
+async function call(id: string, entry: string, input?: unknown, hostile = false): Promise<unknown> {
+  const t0 = performance.now();
+  try {
+    const value = await host.invoke(id, entry, input);
+    const text = JSON.stringify(value);
+    out(`  ✔ ${id}.${entry}(${input === undefined ? "" : JSON.stringify(input)}) → ${text.length > 160 ? `${text.slice(0, 160)}…` : text}  [${(performance.now() - t0).toFixed(1)} ms]`);
+    return value;
+  } catch (e) {
+    if (!isWardenError(e)) throw e;
+    const expected = hostile && e.code === "PERMISSION_DENIED";
+    if (!expected) unexpected++;
+    out(`  ${expected ? "✔" : "✘"} ${id}.${entry}() → ${e.code}: ${e.message}${expected ? "  (denied, as it should be)" : ""}`);
+    return undefined;
   }
-  return p;
 }
 
-out("warden demo: example plugins, each in its own isolate, each limited to what its plugin.json grants\n");
 try {
-  for (const [name, entry, input] of calls) {
-    const p = await plugin(name);
-    const t0 = performance.now();
-    try {
-      const value = await p.invoke(entry, input);
-      if (name === "burglar") {
-        const r = value as { allDenied: boolean; attempts: number; outcome: Record<string, string>; controls: unknown };
-        out(`  ${r.allDenied ? "✔" : "✘"} ${p.id}.all(): ${r.attempts} attacks, ${r.allDenied ? "every one denied" : "SOME GOT THROUGH"}`);
-        for (const [attack, result] of Object.entries(r.outcome)) out(`      ${result.startsWith("denied") ? "✔" : "✘"} ${attack.padEnd(52)} ${result}`);
-        out(`    and the granted uses still work: ${JSON.stringify(r.controls)}`);
-        if (!r.allDenied) failures++;
-        continue;
-      }
-      out(`  ✔ ${p.id}.${entry}(${input === undefined ? "" : JSON.stringify(input)}) → ${show(value)}  [${(performance.now() - t0).toFixed(1)} ms]`);
-    } catch (e) {
-      if (!isWardenError(e)) throw e;
-      const expected = hostile.has(name) && e.code === "PERMISSION_DENIED";
-      if (!expected) failures++;
-      out(`  ${expected ? "✔" : "✘"} ${p.id}.${entry}() → ${e.code}: ${e.message}${expected ? "  (denied, as it should be)" : ""}`);
-    }
+  section("loading examples/plugins (dependencies first, each in its own isolate and process)");
+  await host.loadAll();
+
+  section("one plugin per capability");
+  await call("example.hello", "greet", { name: "warden" });
+  await call("example.notes", "read", { name: "welcome.txt" });
+  await call("example.journal", "add", { day: "monday", text: "wrote a plugin" });
+  await call("example.journal", "clear");
+  await call("example.weather", "forecast", { city: "Bergen" });
+  await call("example.sysinfo", "info");
+  await call("example.settings", "show");
+
+  section("hostile plugins");
+  await call("example.snoop", "passwd", undefined, true);
+  await call("example.snoop", "symlink", undefined, true);
+  const burglar = (await call("example.burglar", "all")) as { allDenied: boolean; attempts: number; outcome: Record<string, string> } | undefined;
+  if (burglar) {
+    for (const [attack, result] of Object.entries(burglar.outcome)) out(`      ${result.startsWith("denied") ? "✔" : "✘"} ${attack.padEnd(52)} ${result}`);
+    if (!burglar.allDenied) unexpected++;
   }
 
-  // A chat message enters the plugins through the bus; the echo bot's reply comes back on it.
-  await plugin("echo-bot");
+  section("chat: messages enter through the channel bus, the echo bot answers");
   const replies: ChannelMessage[] = [];
-  const sub = bus.subscribe("chat.reply", (m) => void replies.push(m));
-  for (const text of ["hello plugins", "what can you do?"]) {
-    out(`  → host publishes chat.message ${JSON.stringify({ text })}`);
-    bus.publish("chat.message", { text });
+  host.bus.subscribe("chat.reply", (m) => {
+    replies.push(m);
+    out(`  ← ${m.from}: ${(m.data as { text: string }).text}`);
+  });
+  const say = async (text: string) => {
+    out(`  → host: ${text}`);
+    host.bus.publish("chat.message", { text });
+    const want = replies.length + 1;
+    for (let i = 0; i < 100 && replies.length < want; i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  await say("hello plugins");
+  await say("what can you do?");
+
+  section("hot reload: a new echo-bot version on disk, switched while messages keep coming");
+  const botDir = join(pluginsDir, "echo-bot");
+  const manifest = JSON.parse(readFileSync(join(botDir, "plugin.json"), "utf8")) as { version: string };
+  writeFileSync(join(botDir, "plugin.json"), JSON.stringify({ ...manifest, version: "1.1.0" }, null, 2));
+  writeFileSync(join(botDir, "index.js"), readFileSync(join(botDir, "index.js"), "utf8").replace("you said", "now in upper case:").replace("${text}", "${text.toUpperCase()}"));
+  let reloaded = false;
+  const chatter = (async () => {
+    // Keep talking until a few messages after the switch: every one of them gets an answer.
+    for (let i = 1, after = 0; after < 3; i++) {
+      await say(`message ${i}`);
+      if (reloaded) after++;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  await host.reload("example.echo-bot");
+  reloaded = true;
+  await chatter;
+
+  section("status");
+  out(`  ${"plugin".padEnd(20)}${"version".padEnd(9)}${"state".padEnd(8)}${"calls".padStart(6)}${"denials".padStart(9)}${"limits".padStart(8)}`);
+  for (const p of host.status()) {
+    out(`  ${p.id.padEnd(20)}${(p.version ?? "-").padEnd(9)}${p.state.padEnd(8)}${String(p.counters.calls).padStart(6)}${String(p.counters.denials).padStart(9)}${String(p.counters.limitHits).padStart(8)}${p.reason ? `  ${p.reason}` : ""}`);
   }
-  for (let i = 0; i < 100 && replies.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
-  for (const m of replies) out(`  ← ${m.topic} from ${m.from}: ${JSON.stringify(m.data)}`);
-  if (replies.length < 2) {
-    failures++;
-    out("  ✘ the echo bot did not answer both messages");
-  }
-  sub.unsubscribe();
 } finally {
-  await Promise.all([...loaded.values()].map((p) => p.close()));
-  audit.close();
+  await host.close();
   service.close();
 }
 
+section("audit log");
 const verdict = verifyAuditText(readFileSync(auditFile, "utf8"));
-out(`\naudit log ${auditFile}`);
 if (!verdict.ok) {
   out(`  TAMPERED at line ${verdict.line}: ${verdict.reason}`);
   process.exitCode = 3;
 } else {
-  out(`  intact: ${verdict.records} records, head ${verdict.head}`);
-  for (const [id, s] of Object.entries(verdict.summary)) out(`  ${id.padEnd(18)} grants ${s.grants}  uses ${s.uses}  denials ${s.denials}`);
-  out(`\nverify it yourself: npx warden audit ${auditFile}`);
+  out(`  ${auditFile}: intact, ${verdict.records} records, head ${verdict.head}`);
+  for (const [id, s] of Object.entries(verdict.summary)) out(`  ${id.padEnd(20)} grants ${s.grants}  uses ${s.uses}  denials ${s.denials}`);
+  out(`\n  verify it yourself: npx warden audit ${auditFile}`);
 }
-if (failures > 0) {
-  out(`\n${failures} unexpected result(s)`);
+if (unexpected > 0) {
+  out(`\n${unexpected} unexpected result(s)`);
   process.exitCode = 1;
 }

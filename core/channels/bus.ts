@@ -22,6 +22,8 @@ export type Subscription = {
   /** Messages dropped so far because the queue was full. */
   readonly dropped: number;
   unsubscribe(): void;
+  /** Start receiving (a subscription made paused receives nothing until then). */
+  resume(): void;
 };
 
 type Sub = {
@@ -33,6 +35,7 @@ type Sub = {
   droppedSinceLast: number;
   pumping: boolean;
   active: boolean;
+  paused: boolean;
 };
 
 /** Options of a bus. */
@@ -80,7 +83,7 @@ export class ChannelBus {
   publishAs(from: string, topic: string, data: unknown): number {
     let queued = 0;
     for (const sub of this.#subs) {
-      if (!sub.active || !topicMatches(sub.pattern, topic)) continue;
+      if (!sub.active || sub.paused || !topicMatches(sub.pattern, topic)) continue;
       if (sub.queue.length >= this.#queueLength) {
         sub.queue.shift();
         sub.droppedTotal++;
@@ -93,9 +96,12 @@ export class ChannelBus {
     return queued;
   }
 
-  /** Subscribe on behalf of `owner` (core only: a plugin's id, or "host"). */
-  subscribeAs(owner: string, pattern: string, deliver: Deliver): Subscription {
-    const sub: Sub = { owner, pattern, deliver, queue: [], droppedTotal: 0, droppedSinceLast: 0, pumping: false, active: true };
+  /**
+   * Subscribe on behalf of `owner` (core only: a plugin's id, or "host"). A paused subscription
+   * receives nothing, not even later, until resumed (a version being staged for a reload).
+   */
+  subscribeAs(owner: string, pattern: string, deliver: Deliver, opts: { readonly paused?: boolean } = {}): Subscription {
+    const sub: Sub = { owner, pattern, deliver, queue: [], droppedTotal: 0, droppedSinceLast: 0, pumping: false, active: true, paused: opts.paused ?? false };
     this.#subs.add(sub);
     return {
       owner,
@@ -107,6 +113,9 @@ export class ChannelBus {
         sub.active = false;
         sub.queue.length = 0;
         this.#subs.delete(sub);
+      },
+      resume: () => {
+        sub.paused = false;
       },
     };
   }

@@ -201,8 +201,9 @@ export class Host {
   }
 
   /** Load one plugin (a new sandbox) without touching the running version. */
-  async #spawn(id: string, l: LoadedManifest): Promise<PluginHandle> {
+  async #spawn(id: string, l: LoadedManifest, staged = false): Promise<PluginHandle> {
     return loadPlugin(l.dir, {
+      staged,
       manifest: l,
       audit: this.#audit,
       logger: this.#logger,
@@ -344,7 +345,7 @@ export class Host {
       }
       let handle: PluginHandle;
       try {
-        handle = await this.#spawn(target, manifest);
+        handle = await this.#spawn(target, manifest, true);
       } catch (e) {
         return rollback(`${target === id ? "" : `dependent ${target}: `}${toWardenError(e).message}`);
       }
@@ -361,6 +362,9 @@ export class Host {
     for (const s of staged) {
       const entry = this.#plugins.get(s.id) as Entry;
       const from = entry.manifest?.manifest.version ?? "?";
+      // Each message goes to exactly one version: the old stops receiving as the new one starts.
+      entry.handle?.detachChannels();
+      s.handle.activate();
       if (entry.handle) retired.push({ id: s.id, handle: entry.handle, from });
       entry.handle = s.handle;
       entry.manifest = s.manifest;
@@ -375,7 +379,7 @@ export class Host {
   /** Let calls in flight on an old version finish (bounded by its timeout), then close it. */
   async #retire(handle: PluginHandle): Promise<void> {
     const deadline = Date.now() + handle.limits.timeoutMs;
-    while ((handle.load.running > 0 || handle.load.queued > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while ((handle.load.running > 0 || handle.load.queued > 0 || handle.pending > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     await handle.close();
   }
 

@@ -33,6 +33,8 @@ export type SupervisorEvents = {
   readonly bus: ChannelBus;
   /** How long one channel handler may take, before the grace period. */
   readonly deliveryDeadlineMs: number;
+  /** Start with channel deliveries paused until activate() (a version staged for a reload). */
+  readonly staged?: boolean;
   /** Routes a call this plugin makes to another plugin (the host stamps this plugin as caller). */
   readonly onPluginCall?: (target: string, entry: string, input: unknown, depth: number) => Promise<unknown>;
 };
@@ -51,6 +53,7 @@ export class SandboxProcess {
   #stderrTail = "";
   #oom = false;
   #ready: Promise<void> = Promise.resolve();
+  #paused: boolean;
   #markReady: () => void = () => undefined;
   // Channel subscriptions the plugin holds on the host's bus, by its own subscription id.
   readonly #subscriptions = new Map<number, Subscription>();
@@ -60,6 +63,24 @@ export class SandboxProcess {
   constructor(pluginId: string, events: SupervisorEvents) {
     this.#pluginId = pluginId;
     this.#events = events;
+    this.#paused = events.staged ?? false;
+  }
+
+  /** Let the plugin's channel subscriptions receive messages (the staged version goes live). */
+  activate(): void {
+    this.#paused = false;
+    for (const sub of this.#subscriptions.values()) sub.resume();
+  }
+
+  /** Stop all of the plugin's channel subscriptions now (the version being replaced). */
+  detachChannels(): void {
+    this.#paused = true;
+    this.#dropSubscriptions();
+  }
+
+  /** Requests (calls, hooks, deliveries) in flight. */
+  get pending(): number {
+    return this.#pending.size;
   }
 
   /** Whether a child is running. */
@@ -163,7 +184,7 @@ export class SandboxProcess {
             await this.#ready;
             if (this.#child === null) return;
             await this.#request({ t: "deliver", subscriptionId: r.subscriptionId, message }, this.#events.deliveryDeadlineMs + GRACE_MS, `a channel handler for ${message.topic}`);
-          });
+          }, { paused: this.#paused });
           this.#subscriptions.set(r.subscriptionId, sub);
           reply(true, null);
           return;

@@ -109,3 +109,40 @@ describe("file watcher", () => {
     }
   });
 });
+
+describe("reload and channels", () => {
+  it("during a reload every message is answered exactly once, by the old version before the switch and the new one after", async () => {
+    const s = scratch();
+    const body = (v: string) => `export async function onLoad() { await Warden.channels.subscribe("q.in", (m) => Warden.channels.publish("q.out", { n: m.data.n, v: "${v}" })); }`;
+    const dir = s.plugin("bot", manifest("t.bot", { version: "1.0.0", permissions: { channels: { subscribe: ["q.in"], publish: ["q.out"] } } }), { "index.js": body("old") });
+    const host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0 });
+    try {
+      await host.loadAll();
+      const answers: Array<{ n: number; v: string }> = [];
+      host.bus.subscribe("q.out", (m) => void answers.push(m.data as { n: number; v: string }));
+      writePlugin(dir, "t.bot", "1.1.0", body("new"), { permissions: { channels: { subscribe: ["q.in"], publish: ["q.out"] } } });
+      let n = 0;
+      let done = false;
+      const talk = (async () => {
+        for (let after = 0; after < 5; ) {
+          if (done) after++;
+          host.bus.publish("q.in", { n: n++ });
+          await new Promise((r) => setTimeout(r, 15));
+        }
+      })();
+      await host.reload("t.bot");
+      done = true;
+      await talk;
+      for (let i = 0; i < 100 && answers.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+      const byN = new Map<number, string[]>();
+      for (const a of answers) byN.set(a.n, [...(byN.get(a.n) ?? []), a.v]);
+      for (let i = 0; i < n; i++) assert.equal(byN.get(i)?.length, 1, `message ${i} answered once (${JSON.stringify(byN.get(i))})`);
+      const versions = answers.sort((a, b) => a.n - b.n).map((a) => a.v);
+      assert.equal(versions.at(-1), "new");
+      assert.ok(versions.indexOf("new") > 0 && versions.lastIndexOf("old") < versions.indexOf("new"), versions.join(","));
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+});

@@ -3,6 +3,6 @@
 export async function onLoad() {
   await Warden.channels.subscribe("chat.message", async (msg) => {
     const text = String(msg.data?.text ?? "");
-    await Warden.channels.publish("chat.reply", { to: msg.from, text: `you said "${text}" (${text.length} characters)` });
+    await Warden.channels.publish("chat.reply", { to: msg.from, text: `[v${Warden.plugin.version}] you said "${text}" (${text.length} characters)` });
   });
 }
