@@ -199,3 +199,22 @@ export const seenReady = () => seen;`,
     await assert.rejects(host.invoke("t.api", "viaCore"), (e: Error & { code?: string }) => /plugin t\.api is stopped: its dependency t\.core was unloaded/.test(e.message));
   });
 });
+
+describe("createHost: unloading a plugin that will not stop", () => {
+  it("onUnload runs with a timeout and the sandbox is ended whatever it does", async () => {
+    const s = scratch();
+    s.plugin("stubborn", manifest("t.stubborn", { limits: { timeoutMs: 300 } }), { "index.js": "export async function onUnload() { await new Promise(() => {}); } export const x = () => 1;" });
+    const host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0 });
+    try {
+      await host.loadAll();
+      assert.equal(await host.invoke("t.stubborn", "x"), 1);
+      const t0 = Date.now();
+      await host.unload("t.stubborn");
+      assert.ok(Date.now() - t0 < 5000, "bounded by the plugin's timeout, not by the plugin");
+      assert.equal(host.status()[0]?.state, "stopped");
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+});
