@@ -218,3 +218,22 @@ describe("createHost: unloading a plugin that will not stop", () => {
     }
   });
 });
+
+describe("createHost: startup budget", () => {
+  it("NEKO-19: an onLoad slower than startupTimeoutMs fails the plugin with TIMEOUT and a reason; others load", async () => {
+    const s = scratch();
+    s.plugin("sleepy", manifest("t.sleepy"), { "index.js": "export async function onLoad() { await new Promise((r) => setTimeout(r, 2000)); } export const x = () => 1;" });
+    s.plugin("quick", manifest("t.quick"), { "index.js": "export const x = () => 'quick';" });
+    const host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0, startupTimeoutMs: 200 });
+    try {
+      await host.loadAll();
+      const sleepy = host.status().find((p) => p.id === "t.sleepy");
+      assert.equal(sleepy?.state, "failed");
+      assert.match(sleepy?.reason ?? "", /^TIMEOUT: .*onLoad\(\) did not settle within timeoutMs \(200 ms\)/);
+      assert.equal(await host.invoke("t.quick", "x"), "quick");
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+});
