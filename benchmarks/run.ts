@@ -2,14 +2,16 @@
 // with medians, min–max and ratios measured in the same run; progress goes to stderr.
 //   --quick   a short run (CI smoke test: checks the suite works, not the timings)
 //   --json    machine-readable output instead of the table
-//   --only <name>  run one scenario (decisions, capability-call, containment)
+//   --only <name>  run one part (compare, decisions, capability-call, containment)
 import { parseArgs } from "node:util";
 import { progress, type Row } from "./lib/measure.ts";
 import { capabilityCall } from "./scenarios/capability-call.ts";
+import { compare } from "./compare.ts";
 import { containment } from "./scenarios/containment.ts";
 import { decisions } from "./scenarios/decisions.ts";
 
 const SCENARIOS: Record<string, (o: { quick: boolean }) => Promise<Row[]>> = {
+  compare,
   decisions,
   "capability-call": capabilityCall,
   containment,
@@ -20,8 +22,8 @@ function fmt(x: number): string {
 }
 
 function table(rows: readonly Row[]): string {
-  const lines = rows.map((r) => [
-    r.scenario,
+  const lines = rows.map((r, i) => [
+    i > 0 && rows[i - 1]?.scenario === r.scenario ? "" : r.scenario,
     r.variant,
     `${fmt(r.sample.median)} ${r.unit}`,
     `${fmt(r.sample.min)}–${fmt(r.sample.max)}`,

@@ -222,6 +222,11 @@ export class PluginHandle {
     this.#process.detachChannels();
   }
 
+  /** The pid of the plugin's sandbox process while it runs (for operators and memory figures). */
+  get sandboxPid(): number | undefined {
+    return this.#process.pid;
+  }
+
   /** Requests of any kind (calls, hooks, channel deliveries) in flight in its sandbox. */
   get pending(): number {
     return this.#process.pending;

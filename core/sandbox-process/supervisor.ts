@@ -95,7 +95,8 @@ export class SandboxProcess {
 
   #spawn(): ChildProcess {
     const child = fork(CHILD_MAIN, [], {
-      execArgv: ["--no-node-snapshot"],
+      // WARDEN_SANDBOX_NODE_ARGS lets an operator profile sandboxes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+      execArgv: ["--no-node-snapshot", ...(process.env["WARDEN_SANDBOX_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")],
       stdio: ["ignore", "ignore", "pipe", "ipc"],
       serialization: "json",
     });

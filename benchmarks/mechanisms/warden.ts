@@ -1,0 +1,35 @@
+// warden itself, through its library API: a plugin directory, a supervised sandbox process, the
+// capability bridge (the host call is Warden.env.get: a permission check and an audit record).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { memoryAuditLog } from "../../core/audit/audit-log.ts";
+import { createDefaultLogger } from "../../core/logger.ts";
+import { loadPlugin } from "../../core/plugin.ts";
+import { PLUGIN_BODY, type Mechanism } from "./types.ts";
+
+const logger = createDefaultLogger("silent");
+process.env["WARDEN_BENCH_VALUE"] ??= "1";
+
+/** warden's PluginHandle: isolate in a supervised sandbox process. */
+export const warden: Mechanism = {
+  name: "warden",
+  async create(nonce) {
+    const dir = mkdtempSync(join(tmpdir(), "warden-bench-"));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "plugin.json"), JSON.stringify({ id: "bench.plugin", name: "bench", version: "1.0.0", permissions: { env: ["WARDEN_BENCH_*"] }, limits: { cpuMs: 60_000, timeoutMs: 120_000, cpuMsPerMinute: 3_600_000 } }));
+    writeFileSync(join(dir, "index.js"), `${PLUGIN_BODY}\n// ${nonce}\nexport const call = (input) => handle(input);\nexport async function hostLoop(n) { for (let i = 0; i < n; i++) await Warden.env.get("WARDEN_BENCH_VALUE"); return null; }\n`);
+    const plugin = await loadPlugin(dir, { audit: memoryAuditLog(), logger, concurrency: { maxInFlight: 64, maxQueued: 10_000 } });
+    return {
+      call: (input) => plugin.invoke("call", input),
+      hostLoop: async (n) => void (await plugin.invoke("hostLoop", n)),
+      close: async () => {
+        await plugin.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+      get pids() {
+        return plugin.sandboxPid === undefined ? [] : [plugin.sandboxPid];
+      },
+    };
+  },
+};
