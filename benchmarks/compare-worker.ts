@@ -5,11 +5,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { childProcess, workerThreads } from "./mechanisms/out-of-process.ts";
 import { direct, ivmAsync, ivmSync, nodeVm } from "./mechanisms/in-process.ts";
 import { INPUT, type Instance, type Mechanism } from "./mechanisms/types.ts";
-import { warden } from "./mechanisms/warden.ts";
+import { warden, wardenInProcess } from "./mechanisms/warden.ts";
 
 /** Every mechanism, by the key the orchestrator uses. */
 export const MECHANISMS: Record<string, Mechanism> = {
-  direct, vm: nodeVm, "ivm-sync": ivmSync, "ivm-async": ivmAsync, worker: workerThreads, child: childProcess, warden,
+  direct, vm: nodeVm, "ivm-sync": ivmSync, "ivm-async": ivmAsync, worker: workerThreads, child: childProcess, warden, "warden-inproc": wardenInProcess,
 };
 
 function rssMb(pid: number | "self"): number {

@@ -12,21 +12,21 @@ type Cell = { value: number; unit: string; p99?: number; callsPerSec?: number; t
 
 const NAMES: Record<string, string> = {
   direct: "direct call", vm: "node:vm", "ivm-sync": "isolated-vm applySync", "ivm-async": "isolated-vm apply (async)",
-  worker: "worker_threads", child: "child_process.fork + IPC", warden: "warden",
+  worker: "worker_threads", child: "child_process.fork + IPC", warden: "warden (process isolation)", "warden-inproc": "warden (in-process isolation)",
 };
 
 type Plan = { scenario: string; title: string; mechanisms: string[]; reps: number; higherIsBetter?: boolean; ratioTo: string[]; note?: string };
 
 function plans(quick: boolean): Plan[] {
-  const all = ["direct", "vm", "ivm-sync", "ivm-async", "worker", "child", "warden"];
+  const all = ["direct", "vm", "ivm-sync", "ivm-async", "worker", "child", "warden", "warden-inproc"];
   const reps = quick ? 1 : 3;
   return [
     { scenario: "cold", title: "cold start: create + load + first call", mechanisms: all, reps, ratioTo: ["ivm-sync", "child"], note: "target warden ≤ 1.3× raw isolate" },
     { scenario: "warm", title: "warm call round trip (one caller)", mechanisms: all, reps, ratioTo: ["ivm-async", "child"], note: "target warden ≤ 1.5× raw async apply, ≥ 10× faster than child_process" },
     { scenario: "hostcall", title: "plugin → host call", mechanisms: all, reps, ratioTo: ["ivm-sync", "child"], note: "target warden ≤ 2× raw sync callback" },
     { scenario: "concurrency", title: "8 plugins, 4 calls in flight each", mechanisms: all, reps, higherIsBetter: true, ratioTo: ["ivm-async", "child"] },
-    { scenario: "memory", title: `memory per idle plugin (${quick ? 20 : 200} loaded)`, mechanisms: ["vm", "ivm-sync", "worker", "child", "warden"], reps: 1, ratioTo: ["ivm-sync", "child"], note: "target warden ≤ 1.2× a bare isolate" },
-    { scenario: "density", title: `density: ${quick ? 100 : 1000} idle plugins in one host`, mechanisms: quick ? ["ivm-sync"] : ["vm", "ivm-sync"], reps: 1, ratioTo: ["ivm-sync"], note: "warden runs one sandbox process per plugin: see benchmarks/README.md" },
+    { scenario: "memory", title: `memory per idle plugin (${quick ? 20 : 200} loaded)`, mechanisms: ["vm", "ivm-sync", "worker", "child", "warden", "warden-inproc"], reps: 1, ratioTo: ["ivm-sync", "child"], note: "target warden ≤ 1.2× a bare isolate" },
+    { scenario: "density", title: `density: ${quick ? 100 : 1000} idle plugins in one host`, mechanisms: quick ? ["ivm-sync", "warden-inproc"] : ["vm", "ivm-sync", "warden-inproc"], reps: 1, ratioTo: ["ivm-sync"], note: "process isolation is one process per plugin: see benchmarks/README.md" },
   ];
 }
 
@@ -81,7 +81,7 @@ export async function compare(o: { quick: boolean }): Promise<Row[]> {
         unit: r.extra.unit,
         sample,
         ratios,
-        ...(mech === "warden" && plan.note ? { note: [details, plan.note].filter(Boolean).join("; ") } : details ? { note: details } : {}),
+        ...(mech.startsWith("warden") && plan.note ? { note: [details, plan.note].filter(Boolean).join("; ") } : details ? { note: details } : {}),
       });
     }
   }

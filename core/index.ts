@@ -3,6 +3,7 @@ export { createHost, Host } from "./host/host.ts";
 export type { HostEvent, HostOptions, InvokeAllResult, PluginState, PluginStatus } from "./host/host.ts";
 export { loadPlugin, PluginHandle } from "./plugin.ts";
 export type { InvokeOptions, LoadPluginOptions, PluginEvent } from "./plugin.ts";
+export type { Isolation } from "./sandbox-process/supervisor.ts";
 export { ChannelBus, createChannelBus, HOST_SENDER } from "./channels/bus.ts";
 export type { ChannelBusOptions, Subscription } from "./channels/bus.ts";
 export type { ChannelMessage } from "../capabilities/index.ts";

@@ -7,7 +7,7 @@ import { Quarantine, type QuarantinePolicy } from "./containment/quarantine.ts";
 import { assertJsonCompatible } from "./json-value.ts";
 import type { Logger } from "./logger.ts";
 import type { AuditWriter } from "./audit/audit-log.ts";
-import { SandboxProcess } from "./sandbox-process/supervisor.ts";
+import { SandboxProcess, type Isolation } from "./sandbox-process/supervisor.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
 import { LOG_DEFAULTS } from "./sandbox-process/log-buffer.ts";
 import type { LoadSpec, ProcessLimits } from "./sandbox-process/protocol.ts";
@@ -42,6 +42,12 @@ export type LoadPluginOptions = {
   readonly startupTimeoutMs?: number;
   /** Routes Warden.plugins.call from this plugin (createHost provides it). */
   readonly onPluginCall?: (caller: string, target: string, entry: string, input: unknown, depth: number) => Promise<unknown>;
+  /**
+   * Where the plugin runs: "process" (default), a supervised sandbox process per plugin that the
+   * host survives whatever the plugin allocates; or "in-process", several times faster and about
+   * one isolate of memory per plugin, but an allocation that makes V8 abort takes the host down.
+   */
+  readonly isolation?: Isolation;
   /** Load as a staged version (reload): channel deliveries wait for activate(). */
   readonly staged?: boolean;
   /** Limits for what the manifest leaves out (the host's defaults; the contract's otherwise). */
@@ -171,6 +177,7 @@ export class PluginHandle {
       }),
       deliveryDeadlineMs: limits.timeoutMs,
       ...(o.staged ? { staged: true } : {}),
+      ...(o.isolation ? { isolation: o.isolation } : {}),
       ...(o.onPluginCall ? { onPluginCall: (target: string, entry: string, input: unknown, depth: number) => (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, depth) } : {}),
     });
     handle = new PluginHandle(loaded, spec, proc, logger, o, denials, entrySpecs);

@@ -11,15 +11,15 @@ import { PLUGIN_BODY, type Mechanism } from "./types.ts";
 const logger = createDefaultLogger("silent");
 process.env["WARDEN_BENCH_VALUE"] ??= "1";
 
-/** warden's PluginHandle: isolate in a supervised sandbox process. */
-export const warden: Mechanism = {
-  name: "warden",
+function wardenMechanism(name: string, isolation: "process" | "in-process"): Mechanism {
+  return {
+  name,
   async create(nonce) {
     const dir = mkdtempSync(join(tmpdir(), "warden-bench-"));
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "plugin.json"), JSON.stringify({ id: "bench.plugin", name: "bench", version: "1.0.0", permissions: { env: ["WARDEN_BENCH_*"] }, limits: { cpuMs: 60_000, timeoutMs: 120_000, cpuMsPerMinute: 3_600_000 } }));
     writeFileSync(join(dir, "index.js"), `${PLUGIN_BODY}\n// ${nonce}\nexport const call = (input) => handle(input);\nexport async function hostLoop(n) { for (let i = 0; i < n; i++) await Warden.env.get("WARDEN_BENCH_VALUE"); return null; }\n`);
-    const plugin = await loadPlugin(dir, { audit: memoryAuditLog(), logger, concurrency: { maxInFlight: 64, maxQueued: 10_000 } });
+    const plugin = await loadPlugin(dir, { audit: memoryAuditLog(), logger, isolation, concurrency: { maxInFlight: 64, maxQueued: 10_000 } });
     return {
       call: (input) => plugin.invoke("call", input),
       hostLoop: async (n) => void (await plugin.invoke("hostLoop", n)),
@@ -32,4 +32,11 @@ export const warden: Mechanism = {
       },
     };
   },
-};
+  };
+}
+
+/** warden's PluginHandle with the default isolation: the isolate in a supervised sandbox process. */
+export const warden = wardenMechanism("warden", "process");
+
+/** warden with isolation: "in-process" (no process hop; the host shares the isolate's fate). */
+export const wardenInProcess = wardenMechanism("warden in-process", "in-process");

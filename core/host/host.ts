@@ -14,6 +14,7 @@ import { BadInputError, DependencyError, isWardenError, PluginError, toWardenErr
 import { createDefaultLogger, type Logger } from "../logger.ts";
 import { loadPlugin, type PluginEvent, type PluginHandle } from "../plugin.ts";
 import type { ProcessLimits } from "../sandbox-process/protocol.ts";
+import type { Isolation } from "../sandbox-process/supervisor.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
 import { dependentsOf, planDependencies, type DependencyNode } from "./dependency-order.ts";
@@ -40,6 +41,8 @@ export type HostOptions = {
   readonly quarantine?: Partial<QuarantinePolicy>;
   /** Longest chain of plugin-to-plugin calls (default 4). */
   readonly maxCallDepth?: number;
+  /** "process" (default): each plugin in a supervised sandbox process; "in-process": faster and lighter, but see docs/security.md. */
+  readonly isolation?: Isolation;
   /** A bus to share with the application; default: a new one (`host.bus`). */
   readonly bus?: ChannelBus;
 };
@@ -212,6 +215,7 @@ export class Host {
       startupTimeoutMs: this.#o.startupTimeoutMs ?? 10_000,
       ...(this.#o.defaults?.limits ? { defaultLimits: this.#o.defaults.limits } : {}),
       ...(this.#o.concurrency ? { concurrency: this.#o.concurrency } : {}),
+      ...(this.#o.isolation ? { isolation: this.#o.isolation } : {}),
       ...(this.#o.quarantine ? { quarantine: this.#o.quarantine } : {}),
       onEvent: (e) => this.#emit(e),
       onPluginCall: (caller, target, entry, input, depth) => this.#pluginCall(caller, target, entry, input, depth),

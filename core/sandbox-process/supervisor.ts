@@ -8,7 +8,14 @@ import { fromDescriptor, MemoryLimitError, PluginError, TimeoutError, toWardenEr
 import type { ChannelBus, Subscription } from "../channels/bus.ts";
 import type { AuditEvent } from "../../capabilities/index.ts";
 import type { PluginLogLevel } from "../../isolate/index.ts";
+import { InProcessChannel } from "./in-process.ts";
 import type { HostRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
+
+/** Where a plugin's runner lives: its own supervised process (default) or the host's process. */
+export type Isolation = "process" | "in-process";
+
+/** What the supervisor needs of a child: a ChildProcess, or its in-process look-alike. */
+type Channel = ChildProcess | InProcessChannel;
 
 const CHILD_MAIN = fileURLToPath(new URL("./child-main.js", import.meta.url));
 
@@ -33,6 +40,8 @@ export type SupervisorEvents = {
   readonly bus: ChannelBus;
   /** How long one channel handler may take, before the grace period. */
   readonly deliveryDeadlineMs: number;
+  /** Where the runner lives (default "process"). */
+  readonly isolation?: Isolation;
   /** Start with channel deliveries paused until activate() (a version staged for a reload). */
   readonly staged?: boolean;
   /** Routes a call this plugin makes to another plugin (the host stamps this plugin as caller). */
@@ -47,7 +56,7 @@ type Pending = { resolve: (v: unknown) => void; reject: (e: WardenError) => void
 export class SandboxProcess {
   readonly #events: SupervisorEvents;
   readonly #pluginId: string;
-  #child: ChildProcess | null = null;
+  #child: Channel | null = null;
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #stderrTail = "";
@@ -93,8 +102,8 @@ export class SandboxProcess {
     return this.#child?.pid;
   }
 
-  #spawn(): ChildProcess {
-    const child = fork(CHILD_MAIN, [], {
+  #spawn(): Channel {
+    const child: Channel = this.#events.isolation === "in-process" ? new InProcessChannel() : fork(CHILD_MAIN, [], {
       // WARDEN_SANDBOX_NODE_ARGS lets an operator profile sandboxes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
       execArgv: ["--no-node-snapshot", ...(process.env["WARDEN_SANDBOX_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")],
       stdio: ["ignore", "ignore", "pipe", "ipc"],
@@ -103,16 +112,17 @@ export class SandboxProcess {
     this.#oom = false;
     this.#stderrTail = "";
     this.#ready = new Promise<void>((r) => (this.#markReady = r));
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (chunk: string) => {
+    const stderr = child instanceof InProcessChannel ? null : child.stderr;
+    stderr?.setEncoding("utf8");
+    stderr?.on("data", (chunk: string) => {
       this.#stderrTail = (this.#stderrTail + chunk).slice(-4096);
       if (!this.#oom && OOM_MARKERS.some((m) => this.#stderrTail.includes(m))) {
         this.#oom = true;
         this.#kill(this.#memoryError());
       }
     });
-    child.on("message", (raw) => this.#onMessage(raw as ToHost));
-    child.on("exit", (code, signal) => {
+    child.on("message", (raw: unknown) => this.#onMessage(raw as ToHost));
+    child.on("exit", (code: number | null, signal: string | null) => {
       if (this.#child !== child) return;
       this.#child = null;
       this.#releaseResources();

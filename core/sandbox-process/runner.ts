@@ -1,0 +1,243 @@
+// What runs a plugin on the far side of the host's supervisor: its isolate, its capability bridge,
+// its console buffer, audit batching and channel/plugin requests to the host. It speaks only in
+// protocol messages, so it can live in a sandbox process (child-main.ts, the default) or, for
+// hosts that accept the risk, in the host's own process (isolation: "in-process").
+import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort } from "../../capabilities/index.ts";
+import { CpuWindow, Sandbox } from "../../isolate/index.ts";
+import { CpuLimitError, fromDescriptor, isWardenError, PluginError, type ErrorDescriptor, type WardenError } from "../errors.ts";
+import { createNodeExec } from "../sys/node-exec.ts";
+import { createNodeFs } from "../sys/node-fs.ts";
+import { createNodeDns, createNodeHttp } from "../sys/node-net.ts";
+import { LogBuffer } from "./log-buffer.ts";
+import type { HostRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
+
+/** A plugin runner: give it the host's messages; it answers through `post`. */
+export type SandboxRunner = { receive(msg: ToChild): void; dispose(): void };
+
+/** Create the runner of one plugin. `fatal` is called when the isolate is beyond use. */
+export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message: string) => void): SandboxRunner {
+  const HOOK_ON_LOAD = "onLoad";
+  const HOOK_ON_UNLOAD = "onUnload";
+
+  // Audit events are sent in batches (one IPC message per turn of the event loop instead of one per
+  // capability call), and always before any result, so the host has a call's records before its answer.
+  let auditBatch: AuditEvent[] = [];
+  let auditFlushScheduled = false;
+
+  function flushAudit(): void {
+    auditFlushScheduled = false;
+    if (auditBatch.length === 0) return;
+    const events = auditBatch;
+    auditBatch = [];
+    post({ t: "audit", events } satisfies ToHost);
+  }
+
+  function recordAudit(event: AuditEvent): void {
+    auditBatch.push(event);
+    if (!auditFlushScheduled) {
+      auditFlushScheduled = true;
+      setImmediate(flushAudit);
+    }
+  }
+
+  function send(msg: ToHost): void {
+    flushAudit();
+    if (msg.t === "result") logBuffer.flushNow();
+    post(msg);
+  }
+
+  function describe(e: unknown): ErrorDescriptor {
+    if (isWardenError(e)) {
+      const pluginStack = (e.details as { pluginStack?: unknown }).pluginStack;
+      return { ...e.toDescriptor(), ...(typeof pluginStack === "string" ? { stack: pluginStack } : {}) };
+    }
+    return new PluginError(e instanceof Error ? e.message : String(e)).toDescriptor();
+  }
+
+  // Requests to the host's channel bus, answered by "host-result".
+  const hostRequests = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let nextHostRequest = 1;
+
+  function hostRequest(request: HostRequest): Promise<unknown> {
+    const reqId = nextHostRequest++;
+    return new Promise((resolve, reject) => {
+      hostRequests.set(reqId, { resolve, reject });
+      send({ t: "host-request", reqId, request });
+    });
+  }
+
+  const channelPort: ChannelPort = {
+    publish: async (topic, data) => (await hostRequest({ op: "publish", topic, data })) as { delivered: number },
+    subscribe: async (subscriptionId, pattern) => {
+      await hostRequest({ op: "subscribe", subscriptionId, pattern });
+    },
+    unsubscribe: async (subscriptionId) => {
+      await hostRequest({ op: "unsubscribe", subscriptionId });
+    },
+  };
+
+  // The plugin's console: rate-limited and bounded here, before anything crosses to the host.
+  const logBuffer = new LogBuffer({ flush: (lines, dropped) => post({ t: "log", lines, dropped } satisfies ToHost) });
+
+  // Nesting depth of the invokes in flight (a plugin called by a plugin called by...), for the
+  // host's limit on plugin-to-plugin call chains.
+  const depths = new Map<number, number>();
+
+  /** An invoke's value with the CPU its isolate spent meanwhile. */
+  class WithCpu {
+    readonly value: unknown;
+    readonly cpuNs: number;
+    constructor(value: unknown, cpuNs: number) {
+      this.value = value;
+      this.cpuNs = cpuNs;
+    }
+  }
+
+  let spec: LoadSpec | null = null;
+  // Outlives the sandboxes it charges, so rebuilding an isolate does not reset the plugin's budget.
+  let cpuWindow: CpuWindow | null = null;
+  let capabilities: Capabilities | null = null;
+  let sandbox: Sandbox | null = null;
+
+  /** A usable sandbox, rebuilt (and its onLoad run again) after a limit condemned the last one. */
+  async function ensureSandbox(): Promise<Sandbox> {
+    if (sandbox?.isUsable) return sandbox;
+    if (spec === null || capabilities === null) throw new PluginError("no plugin is loaded in this sandbox process");
+    if (cpuWindow !== null && cpuWindow.remainingMs() <= 0) {
+      throw new CpuLimitError(
+        `plugin ${spec.pluginId} used its CPU budget of ${cpuWindow.limitMs} ms per 60 s (limits.cpuMsPerMinute); it can run again in ${(cpuWindow.msUntilAvailable() / 1000).toFixed(1)} s`,
+        { pluginId: spec.pluginId, budget: true },
+      );
+    }
+    // The old isolate's channel handlers are gone with it: drop its subscriptions before onLoad
+    // subscribes again.
+    if (sandbox !== null) await hostRequest({ op: "reset" });
+    const s = spec;
+    const caps = capabilities;
+    const fresh = Sandbox.create({
+      pluginId: s.pluginId,
+      version: s.version,
+      pluginDir: s.pluginDir,
+      main: s.main,
+      config: s.config,
+      limits: s.limits,
+      ...(cpuWindow !== null ? { cpuWindow } : {}),
+      operation: (op, args, ctx) => caps.call(op, args, ctx),
+      operationSync: (op, args) => caps.callSync(op, args),
+      log: (level, text) => logBuffer.push(level, text),
+      onCatastrophicError: (message) => fatal(message),
+    });
+    sandbox = fresh;
+    // onLoad has its own budget (NEKO-19): the startup timeout, not an entry's timeoutMs.
+    if (fresh.hooks.includes(HOOK_ON_LOAD)) {
+      await watchLimits(fresh.call(HOOK_ON_LOAD, undefined, { timeoutMs: s.startupTimeoutMs, cpuMs: Math.max(s.limits.cpuMs, Math.min(s.startupTimeoutMs, 10_000)) }), fresh);
+    }
+    return fresh;
+  }
+
+  /** Report a limit that condemned the sandbox, so the host can count it and log it. */
+  function watchLimits<T>(p: Promise<T>, s: Sandbox): Promise<T> {
+    return p.catch((e: unknown) => {
+      const cause: WardenError | null = s.condemnedBy;
+      if (cause !== null) send({ t: "limit", error: cause.toDescriptor() });
+      throw e;
+    });
+  }
+
+  async function handle(msg: Exclude<ToChild, { t: "host-result" }>): Promise<unknown> {
+    switch (msg.t) {
+      case "load": {
+        spec = msg.spec;
+        cpuWindow = new CpuWindow(spec.limits.cpuMsPerMinute);
+        capabilities = await createCapabilities({
+          pluginId: spec.pluginId,
+          pluginDir: spec.pluginDir,
+          grants: spec.grants,
+          ports: {
+            fs: createNodeFs(),
+            dns: createNodeDns(),
+            http: createNodeHttp(),
+            exec: createNodeExec(process.env["PATH"] ?? "", {
+              started: (pgid) => send({ t: "pgroup", pgid, running: true }),
+              ended: (pgid) => send({ t: "pgroup", pgid, running: false }),
+            }),
+            env: { get: (name) => process.env[name] },
+            channels: channelPort,
+            plugins: {
+              call: (target, entry, input) => hostRequest({ op: "plugin-call", target, entry, input, depth: Math.max(0, ...depths.values()) + 1 }),
+            },
+          },
+          audit: { record: recordAudit },
+          limits: spec.limits,
+        });
+        const s = await ensureSandbox();
+        return { entries: s.entries, hooks: s.hooks, unresolvedExec: capabilities.unresolvedExec.map((r) => r.field) };
+      }
+      case "invoke": {
+        const s = await ensureSandbox();
+        depths.set(msg.callId, msg.depth);
+        const before = s.cpuTimeNs;
+        try {
+          const value = await watchLimits(s.call(msg.name, msg.input, msg.timeoutMs === undefined ? {} : { timeoutMs: msg.timeoutMs }, { caller: msg.caller }), s);
+          return new WithCpu(value, Number(s.cpuTimeNs - before));
+        } finally {
+          depths.delete(msg.callId);
+        }
+      }
+      case "hook": {
+        const s = await ensureSandbox();
+        return watchLimits(s.hook(msg.name, msg.args, { timeoutMs: msg.timeoutMs }), s);
+      }
+      case "config": {
+        if (spec === null) throw new PluginError("no plugin is loaded in this sandbox process");
+        const previous = spec.config;
+        // Swapped first, then announced (MAI-33): onConfigChange sees the new Warden.config.
+        spec = { ...spec, config: msg.config };
+        const s = sandbox;
+        if (s === null || !s.isUsable) return null;
+        s.setConfig(msg.config);
+        if (!s.hooks.includes("onConfigChange")) return null;
+        return watchLimits(s.hook("onConfigChange", [msg.config, previous], { timeoutMs: msg.timeoutMs }), s);
+      }
+      case "deliver": {
+        // A message for a subscription of an isolate that is gone has no handler: nothing to do.
+        const s = sandbox;
+        if (s === null || !s.isUsable) return null;
+        return watchLimits(s.deliver(msg.subscriptionId, msg.message), s);
+      }
+      case "unload": {
+        const s = sandbox;
+        sandbox = null;
+        if (s?.isUsable && s.hooks.includes(HOOK_ON_UNLOAD)) {
+          await s.call(HOOK_ON_UNLOAD, undefined).catch(() => undefined);
+        }
+        s?.dispose();
+        return null;
+      }
+    }
+  }
+
+
+  return {
+    receive(msg) {
+      if (msg.t === "host-result") {
+        const pending = hostRequests.get(msg.reqId);
+        if (!pending) return;
+        hostRequests.delete(msg.reqId);
+        if (msg.ok) pending.resolve(msg.value);
+        else pending.reject(fromDescriptor(msg.error ?? {}));
+        return;
+      }
+      handle(msg).then(
+        (value) => send(value instanceof WithCpu
+          ? { t: "result", callId: msg.callId, ok: true, value: value.value ?? null, cpuNs: value.cpuNs }
+          : { t: "result", callId: msg.callId, ok: true, value: value ?? null }),
+        (e: unknown) => send({ t: "result", callId: msg.callId, ok: false, error: describe(e) }),
+      );
+    },
+    dispose() {
+      sandbox?.dispose();
+      sandbox = null;
+    },
+  };
+}
