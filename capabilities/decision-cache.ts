@@ -8,9 +8,11 @@ export const DECISION_CACHE_SIZE = 2048;
 
 /** Wrap a pure `decide(key)` so repeated keys are answered from an LRU cache. */
 export function cachedDecision<R>(decide: (key: string) => R, max = DECISION_CACHE_SIZE): (key: string) => R {
-  // lru-cache stores only non-nullish values, so each answer is boxed.
-  const cache = new LRUCache<string, { readonly value: R }>({ max });
+  // lru-cache stores only non-nullish values, so each answer is boxed. The cache is made on first
+  // use: it preallocates `max` slots, and most matchers of most plugins are never asked.
+  let cache: LRUCache<string, { readonly value: R }> | null = null;
   return (key) => {
+    cache ??= new LRUCache<string, { readonly value: R }>({ max });
     const hit = cache.get(key);
     if (hit !== undefined) return hit.value;
     const value = decide(key);

@@ -5,3 +5,4 @@ export { DEFAULT_LIMITS, MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, resolve
 export type { SandboxLimits } from "./limits.ts";
 export { classifyIvmError } from "./classify-error.ts";
 export { CpuWindow, DEFAULT_CPU_MS_PER_MINUTE } from "./cpu-window.ts";
+export { IsolatePool } from "./isolate-pool.ts";

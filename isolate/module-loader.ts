@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type ivm from "isolated-vm";
+import { cacheOptions, rememberCache } from "./code-cache.ts";
 import { PluginError } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
 
@@ -191,7 +192,9 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
     const code = readFileSync(real, "utf8");
     let mod: ivm.Module;
     try {
-      mod = o.isolate.compileModuleSync(code, { filename: rel(real) });
+      const cached = cacheOptions("module", real, code);
+      mod = o.isolate.compileModuleSync(code, { filename: rel(real), ...cached.options });
+      rememberCache(cached.key, mod as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean });
     } catch (e) {
       throw new PluginError(`${rel(real)}: ${(e as Error).message}`, { file: rel(real) });
     }

@@ -22,7 +22,9 @@ import {
 } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
 import { classifyIvmError } from "./classify-error.ts";
+import { cacheOptions, rememberCache } from "./code-cache.ts";
 import type { CpuWindow } from "./cpu-window.ts";
+import type { IsolatePool } from "./isolate-pool.ts";
 import { MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, type SandboxLimits } from "./limits.ts";
 import { loadModuleGraph } from "./module-loader.ts";
 import { PRELUDE_FILENAME, preludeSource } from "./prelude.ts";
@@ -52,6 +54,8 @@ export type SandboxOptions = {
   readonly log: (level: PluginLogLevel, text: string) => void;
   /** The plugin's CPU budget over a sliding window, shared by the sandboxes that replace this one. */
   readonly cpuWindow?: CpuWindow;
+  /** Where to take a fresh isolate and context from (made ahead of need); default: made here. */
+  readonly pool?: IsolatePool;
   /** isolated-vm's catastrophic-error hook: after it, the process must not be used (exit). */
   readonly onCatastrophicError?: (message: string) => void;
 };
@@ -130,18 +134,26 @@ export class Sandbox {
 
   /** Create the isolate, run the prelude, load and evaluate the plugin's modules. */
   static create(o: SandboxOptions): Sandbox {
-    const isolate = new ivm.Isolate({
-      memoryLimit: o.limits.memoryMb,
-      ...(o.onCatastrophicError ? { onCatastrophicError: o.onCatastrophicError } : {}),
-    });
+    const fresh = o.pool
+      ? o.pool.take(o.limits.memoryMb, o.onCatastrophicError)
+      : (() => {
+          const isolate = new ivm.Isolate({
+            memoryLimit: o.limits.memoryMb,
+            ...(o.onCatastrophicError ? { onCatastrophicError: o.onCatastrophicError } : {}),
+          });
+          return { isolate, context: isolate.createContextSync() };
+        })();
+    const { isolate, context } = fresh;
     let sandbox: Sandbox | undefined;
     try {
-      const context = isolate.createContextSync();
       const dispatch = new ivm.Callback((kind: unknown, payload: unknown) => {
         // Before the constructor finishes, `sandbox` is undefined: the prelude makes no calls then.
         return sandbox === undefined ? undefined : sandbox.#dispatch(String(kind), String(payload));
       });
-      const script = isolate.compileScriptSync(preludeSource(), { filename: PRELUDE_FILENAME });
+      const source = preludeSource();
+      const cached = cacheOptions("script", PRELUDE_FILENAME, source);
+      const script = isolate.compileScriptSync(source, { filename: PRELUDE_FILENAME, ...cached.options });
+      rememberCache(cached.key, script as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean });
       const preludeFn = script.runSync(context, { reference: true, timeout: o.limits.cpuMs }) as ivm.Reference;
       const internals = preludeFn.applySync(
         undefined,

@@ -1,0 +1,61 @@
+// Isolates made ahead of need. Creating an isolate and its context is most of a cold start
+// (perf-floors.md: ~70%); a small pool per memory limit, refilled when the event loop is idle,
+// leaves a new plugin only the compile and the first call. A pooled isolate is handed out once
+// and never returned: a used (or condemned) sandbox is never reused.
+import ivm from "isolated-vm";
+
+type Spare = { readonly isolate: ivm.Isolate; readonly context: ivm.Context };
+
+/** A pool of fresh isolates with their contexts, by memory limit. */
+export class IsolatePool {
+  readonly #spares = new Map<number, Spare[]>();
+  readonly #size: number;
+  readonly #onCatastrophic = new WeakMap<ivm.Isolate, (message: string) => void>();
+  #refillScheduled = false;
+  #closed = false;
+
+  constructor(size = 2) {
+    this.#size = size;
+  }
+
+  #make(memoryMb: number): Spare {
+    let isolate!: ivm.Isolate;
+    isolate = new ivm.Isolate({
+      memoryLimit: memoryMb,
+      onCatastrophicError: (message: string) => this.#onCatastrophic.get(isolate)?.(message),
+    });
+    return { isolate, context: isolate.createContextSync() };
+  }
+
+  /** A fresh isolate and context; `onCatastrophic` is its owner's handler. */
+  take(memoryMb: number, onCatastrophic?: (message: string) => void): Spare {
+    const list = this.#spares.get(memoryMb) ?? [];
+    this.#spares.set(memoryMb, list);
+    const spare = list.shift() ?? this.#make(memoryMb);
+    if (onCatastrophic) this.#onCatastrophic.set(spare.isolate, onCatastrophic);
+    this.#scheduleRefill();
+    return spare;
+  }
+
+  #scheduleRefill(): void {
+    if (this.#refillScheduled || this.#closed || this.#size === 0) return;
+    this.#refillScheduled = true;
+    setImmediate(() => {
+      this.#refillScheduled = false;
+      for (const [mb, list] of this.#spares) {
+        if (this.#closed) return;
+        if (list.length < this.#size) {
+          list.push(this.#make(mb));
+          this.#scheduleRefill();
+          return;
+        }
+      }
+    }).unref();
+  }
+
+  /** Dispose the spares (the pool makes no more). */
+  close(): void {
+    this.#closed = true;
+    for (const list of this.#spares.values()) for (const s of list.splice(0)) if (!s.isolate.isDisposed) s.isolate.dispose();
+  }
+}
