@@ -25,7 +25,7 @@ function plans(quick: boolean): Plan[] {
     { scenario: "warm", title: "warm call round trip (one caller)", mechanisms: all, reps, ratioTo: ["ivm-async", "child"], note: "target warden ≤ 1.5× raw async apply, ≥ 10× faster than child_process" },
     { scenario: "hostcall", title: "plugin → host call", mechanisms: all, reps, ratioTo: ["ivm-sync", "child"], note: "target warden ≤ 2× raw sync callback" },
     { scenario: "concurrency", title: "8 plugins, 4 calls in flight each", mechanisms: all, reps, higherIsBetter: true, ratioTo: ["ivm-async", "child"] },
-    { scenario: "memory", title: `memory per idle plugin (${quick ? 20 : 200} loaded)`, mechanisms: ["vm", "ivm-sync", "worker", "child", "warden", "warden-inproc"], reps: 1, ratioTo: ["ivm-sync", "child"], note: "target warden ≤ 1.2× a bare isolate" },
+    { scenario: "memory", title: `memory per idle plugin (${quick ? 20 : "200 (50 for process-based)"} loaded)`, mechanisms: ["vm", "ivm-sync", "worker", "child", "warden", "warden-inproc"], reps: 1, ratioTo: ["ivm-sync", "child"], note: "target warden ≤ 1.2× a bare isolate" },
     { scenario: "density", title: `density: ${quick ? 100 : 1000} idle plugins in one host`, mechanisms: quick ? ["ivm-sync", "warden-inproc"] : ["vm", "ivm-sync", "warden-inproc"], reps: 1, ratioTo: ["ivm-sync"], note: "process isolation is one process per plugin: see benchmarks/README.md" },
   ];
 }
