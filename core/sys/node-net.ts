@@ -3,7 +3,6 @@
 import { lookup } from "node:dns/promises";
 import { STATUS_CODES } from "node:http";
 import type { LookupAddress } from "node:dns";
-import { Agent, request } from "undici";
 import type { DnsPort, HttpPort, PinnedRequest, PinnedResponse } from "../../capabilities/index.ts";
 
 /** The DnsPort warden uses outside tests. */
@@ -18,10 +17,15 @@ export function createNodeDns(): DnsPort {
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
+// undici is loaded on a plugin's first fetch, not when its sandbox starts: importing it costs
+// ~120 ms and ~20 MB, and most plugins never fetch (measured: benchmarks/README.md, cold start).
+let undici: Promise<typeof import("undici")> | null = null;
+
 /** The HttpPort warden uses outside tests: one pinned agent per request, closed after it. */
 export function createNodeHttp(): HttpPort {
   return {
     async request(r: PinnedRequest): Promise<PinnedResponse> {
+      const { Agent, request } = await (undici ??= import("undici"));
       const pinned = r.addresses;
       const first = pinned[0];
       if (first === undefined) throw new Error("no checked address to connect to");
