@@ -65,7 +65,7 @@ type PendingCall = {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: WardenError) => void;
   readonly deadline: number;
-  readonly wallTimer: NodeJS.Timeout;
+  wallTimer: NodeJS.Timeout | null;
   readonly timeoutMs: number;
   readonly cpuLimitNs: bigint;
   cpuNs: bigint;
@@ -230,8 +230,7 @@ export class Sandbox {
     if (inputJson !== undefined && inputJson.length > MAX_INPUT_CHARS) {
       return Promise.reject(new BadInputError(`plugin ${this.#o.pluginId}: the input to ${name}() is ${inputJson.length} characters of JSON, more than ${MAX_INPUT_CHARS}`, { pluginId: this.#o.pluginId, entry: name }));
     }
-    const contextJson = context === undefined ? undefined : JSON.stringify(context);
-    return this.#start(name, limits, (id) => [this.#refs.callEntry, [id, name, inputJson, this.#o.limits.resultChars, contextJson]]);
+    return this.#start(name, limits, (id) => [this.#refs.callEntry, [id, name, inputJson, this.#o.limits.resultChars, context?.caller]]);
   }
 
   /** Call a hook with several arguments (onConfigChange(next, previous)); a missing hook gives null. */
@@ -270,10 +269,15 @@ export class Sandbox {
     const cpuMs = limits.cpuMs ?? this.#o.limits.cpuMs;
     const id = this.#nextCallId++;
     return new Promise<unknown>((resolve, reject) => {
-      const wallTimer = setTimeout(() => this.#condemn(this.#timeoutError(name, timeoutMs)), timeoutMs);
-      this.#calls.set(id, { name, resolve, reject, deadline: performance.now() + timeoutMs, wallTimer, timeoutMs, cpuLimitNs: BigInt(cpuMs) * 1_000_000n, cpuNs: 0n });
+      const call: PendingCall = { name, resolve, reject, deadline: performance.now() + timeoutMs, wallTimer: null, timeoutMs, cpuLimitNs: BigInt(cpuMs) * 1_000_000n, cpuNs: 0n };
+      this.#calls.set(id, call);
       const [ref, args] = entry(id);
       this.#enter(ref, args);
+      // Most calls settle within their first crossing; only one still pending needs a wall-clock
+      // timer (the crossing itself is bounded by its own timeout).
+      if (this.#calls.get(id) === call) {
+        call.wallTimer = setTimeout(() => this.#condemn(this.#timeoutError(name, timeoutMs)), Math.max(1, call.deadline - performance.now()));
+      }
     });
   }
 
@@ -293,7 +297,7 @@ export class Sandbox {
     this.#readyTimers.length = 0;
     const err = reason ?? new PluginError(`plugin ${this.#o.pluginId} was unloaded while the call was in flight`, { pluginId: this.#o.pluginId });
     for (const c of this.#calls.values()) {
-      clearTimeout(c.wallTimer);
+      if (c.wallTimer) clearTimeout(c.wallTimer);
       c.reject(err);
     }
     this.#calls.clear();
@@ -347,8 +351,9 @@ export class Sandbox {
     const budget = Math.max(1, Math.ceil(Math.min(cpuLeftMs, wallLeftMs, windowLeftMs)));
     const before = this.#isolate.cpuTime;
     let failure: unknown = null;
+    let returned: unknown;
     try {
-      ref.applySync(undefined, args, { timeout: budget });
+      returned = ref.applySync(undefined, args, { timeout: budget });
     } catch (e) {
       failure = e;
     }
@@ -372,6 +377,8 @@ export class Sandbox {
       // (for example a stack overflow inside it): the isolate's state is suspect.
       return this.#condemn(new PluginError(`plugin ${this.#o.pluginId}: ${failure instanceof Error ? failure.message : String(failure)}`, { pluginId: this.#o.pluginId }));
     }
+    // A call that settled during the crossing returned its result instead of a nested dispatch.
+    if (typeof returned === "string") this.#settle(returned);
     for (const c of this.#calls.values()) {
       if (c.cpuNs >= c.cpuLimitNs) return this.#condemn(this.#cpuError(c));
     }
@@ -480,7 +487,7 @@ export class Sandbox {
 
   #finish(id: number, c: PendingCall, error: WardenError | null, value?: unknown): void {
     this.#calls.delete(id);
-    clearTimeout(c.wallTimer);
+    if (c.wallTimer) clearTimeout(c.wallTimer);
     if (error) c.reject(error);
     else c.resolve(value);
   }

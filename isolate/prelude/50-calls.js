@@ -19,19 +19,41 @@ function setModule(ns) {
   return JSONStringify({ entries, hooks });
 }
 
+// A call that settles while its entry crossing is still running hands its result back as the
+// crossing's return value, saving a nested crossing; later settles go through dispatch.
+let returnSlot = null;
+
 function settle(callId, ok, payload) {
-  dispatch("settle", ok ? `{"id":${callId},"ok":true,"value":${payload}}` : JSONStringify({ id: callId, ok: false, error: payload }));
+  const text = ok ? `{"id":${callId},"ok":true,"value":${payload}}` : JSONStringify({ id: callId, ok: false, error: payload });
+  if (returnSlot !== null && returnSlot.id === callId && returnSlot.text === null) {
+    returnSlot.text = text;
+    return;
+  }
+  dispatch("settle", text);
+}
+
+function returning(callId, run) {
+  const slot = { id: callId, text: null };
+  returnSlot = slot;
+  try {
+    run();
+  } finally {
+    returnSlot = null;
+  }
+  return slot.text === null ? undefined : slot.text;
 }
 
 // An entry gets its input and a context: { caller } is who called it, "host" or a plugin id,
 // stamped by the host (MAI-10), never taken from the input.
-function callEntry(callId, name, inputJson, maxResultChars, contextJson) {
-  const fn = moduleNamespace === null ? undefined : moduleNamespace[name];
-  if (typeof fn !== "function") {
-    settle(callId, false, { name: "EntryNotFound", code: "ENTRY_NOT_FOUND", message: `${name} is not an exported function` });
-    return;
-  }
-  runCall(callId, fn, inputJson, maxResultChars, false, contextJson);
+function callEntry(callId, name, inputJson, maxResultChars, caller) {
+  return returning(callId, () => {
+    const fn = moduleNamespace === null ? undefined : moduleNamespace[name];
+    if (typeof fn !== "function") {
+      settle(callId, false, { name: "EntryNotFound", code: "ENTRY_NOT_FOUND", message: `${name} is not an exported function` });
+      return;
+    }
+    runCall(callId, fn, inputJson, maxResultChars, false, caller);
+  });
 }
 
 // Hooks with more than one argument (onConfigChange(next, previous)) get them as a JSON array.
@@ -66,13 +88,13 @@ function callHandler(callId, subId, messageJson) {
   runCall(callId, fn, messageJson, 0, true);
 }
 
-function runCall(callId, fn, inputJson, maxResultChars, discardResult, contextJson) {
+function runCall(callId, fn, inputJson, maxResultChars, discardResult, caller) {
   let result;
   try {
     const args = inputJson === undefined ? [] : [JSONParse(inputJson)];
-    if (contextJson !== undefined) {
+    if (caller !== undefined) {
       if (args.length === 0) args[0] = undefined;
-      args[1] = ObjectFreeze(JSONParse(contextJson));
+      args[1] = ObjectFreeze({ caller: StringCtor(caller) });
     }
     result = ReflectApply(fn, undefined, args);
   } catch (e) {
@@ -102,7 +124,10 @@ function runCall(callId, fn, inputJson, maxResultChars, discardResult, contextJs
     settle(callId, false, describeError(e));
   };
   try {
-    then(PromiseResolve(result), onValue, onError);
+    // A plain value settles now, in this crossing; anything that may be a thenable (the plugin's
+    // own code decides through `then`) goes through a promise, as await would.
+    if (result === null || (typeof result !== "object" && typeof result !== "function") || typeof result.then !== "function") onValue(result);
+    else then(PromiseResolve(result), onValue, onError);
   } catch (e) {
     onError(e);
   }
