@@ -51,7 +51,7 @@ async function warm(m: Mechanism, quick: boolean): Promise<object> {
   const inst = await m.create(nonce());
   try {
     for (let i = 0; i < 300; i++) await inst.call(INPUT);
-    const n = quick ? 1000 : 10_000;
+    const n = quick ? 1000 : Number(process.env["WARDEN_BENCH_CALLS"] ?? 10_000);
     const each: number[] = [];
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {

@@ -21,3 +21,37 @@ export function assertJsonCompatible(value: unknown, path = "input", depth = 0, 
   }
   seen.delete(value);
 }
+
+/**
+ * The JSON text of a JSON-compatible value, checked in the same pass (one walk instead of a check
+ * and then a stringify); on a problem, BAD_INPUT naming the path, as assertJsonCompatible does.
+ */
+export function toJsonText(value: unknown): string {
+  let bad = false;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, function (this: Record<string, unknown>, key, v: unknown) {
+      // `this[key]` is the value before toJSON ran: a Date or any toJSON object is not plain data.
+      const original = key === "" ? value : this[key];
+      if (original === null || typeof original === "string" || typeof original === "boolean") return v;
+      if (typeof original === "number") {
+        if (!Number.isFinite(original)) bad = true;
+        return v;
+      }
+      if (original === undefined && key !== "" && !Array.isArray(this)) return v;
+      if (typeof original !== "object") bad = true;
+      else if (!Array.isArray(original)) {
+        const proto = Object.getPrototypeOf(original) as unknown;
+        if (proto !== Object.prototype && proto !== null) bad = true;
+      }
+      return bad ? undefined : v;
+    });
+  } catch {
+    bad = true;
+  }
+  if (bad || text === undefined) {
+    assertJsonCompatible(value);
+    throw new BadInputError("input: not JSON-compatible");
+  }
+  return text;
+}

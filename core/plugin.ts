@@ -4,7 +4,7 @@ import { escapeText, quote } from "./escape-text.ts";
 import { EntryNotFoundError, PluginError, QuarantinedError, toWardenError, type WardenError } from "./errors.ts";
 import { CallGate, type Concurrency } from "./containment/call-gate.ts";
 import { Quarantine, type QuarantinePolicy } from "./containment/quarantine.ts";
-import { assertJsonCompatible } from "./json-value.ts";
+import { toJsonText } from "./json-value.ts";
 import type { Logger } from "./logger.ts";
 import type { AuditWriter } from "./audit/audit-log.ts";
 import { SandboxProcess, type Isolation } from "./sandbox-process/supervisor.ts";
@@ -298,8 +298,9 @@ export class PluginHandle {
         { pluginId: this.id, entry: name },
       );
     }
-    if (input !== undefined) assertJsonCompatible(input);
     const checked = this.#entrySpecs.validate(name, input);
+    // Checked and turned into JSON once, here: the sandbox receives the text.
+    const inputJson = checked === undefined ? undefined : toJsonText(checked);
     const timeoutMs = this.#entrySpecs.timeoutMs(name);
     const caller = opts.caller ?? "host";
     this.#refuseIfQuarantined(name);
@@ -309,7 +310,7 @@ export class PluginHandle {
         this.#refuseIfQuarantined(name);
         // A crashed sandbox process is restarted (and the plugin reloaded) before the call.
         if (!this.#process.alive) await this.#start();
-        return this.#process.invoke(name, checked, (timeoutMs ?? this.#spec.limits.timeoutMs) * 2, { caller, depth: opts.depth ?? 0, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+        return this.#process.invoke(name, inputJson, (timeoutMs ?? this.#spec.limits.timeoutMs) * 2, { caller, depth: opts.depth ?? 0, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
       });
       this.#quarantine.succeeded();
       this.#o.onEvent?.({ type: "invoke", plugin: this.id, entry: name, caller, ms: performance.now() - t0, cpuMs: cpuNs / 1e6, ok: true });

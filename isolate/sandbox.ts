@@ -217,6 +217,11 @@ export class Sandbox {
    * (who is calling) is passed as the entry's second argument, frozen.
    */
   call(name: string, input: unknown, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}, context?: { readonly caller: string }): Promise<unknown> {
+    return this.callJson(name, input === undefined ? undefined : JSON.stringify(input), limits, context);
+  }
+
+  /** `call` with the input already as JSON text (the host checked and serialised it once). */
+  callJson(name: string, inputJson: string | undefined, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}, context?: { readonly caller: string }): Promise<unknown> {
     if (!this.isUsable) {
       return Promise.reject(this.#condemnedBy ?? new PluginError(`plugin ${this.#o.pluginId}: its sandbox is disposed`, { pluginId: this.#o.pluginId }));
     }
@@ -226,7 +231,6 @@ export class Sandbox {
         { pluginId: this.#o.pluginId, entry: name },
       ));
     }
-    const inputJson = input === undefined ? undefined : JSON.stringify(input);
     if (inputJson !== undefined && inputJson.length > MAX_INPUT_CHARS) {
       return Promise.reject(new BadInputError(`plugin ${this.#o.pluginId}: the input to ${name}() is ${inputJson.length} characters of JSON, more than ${MAX_INPUT_CHARS}`, { pluginId: this.#o.pluginId, entry: name }));
     }

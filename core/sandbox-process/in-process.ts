@@ -17,10 +17,11 @@ export class InProcessChannel extends EventEmitter {
   constructor() {
     super();
     this.#runner = createSandboxRunner(
+      // What the runner sends is made for the message (results are parsed from the isolate's
+      // JSON): nothing in it is shared with the runner's state, so it is not copied again.
       (msg: ToHost) => {
-        const copy = JSON.parse(JSON.stringify(msg)) as ToHost;
         queueMicrotask(() => {
-          if (!this.#gone) this.emit("message", copy);
+          if (!this.#gone) this.emit("message", msg);
         });
       },
       () => this.kill(),
@@ -30,7 +31,8 @@ export class InProcessChannel extends EventEmitter {
   /** Deliver a message to the runner, copied as IPC would copy it. */
   send(msg: ToChild): boolean {
     if (this.#gone) return false;
-    const copy = JSON.parse(JSON.stringify(msg)) as ToChild;
+    // An invoke is all primitives (its input is already JSON text); anything else is copied.
+    const copy = msg.t === "invoke" ? msg : (JSON.parse(JSON.stringify(msg)) as ToChild);
     // A microtask, not a turn of the event loop: never in the caller's stack, but without the
     // cost of waiting for I/O polling (the crossing is the fast path, perf-floors.md).
     queueMicrotask(() => {

@@ -31,7 +31,7 @@ export type LoadSpec = {
 
 export type ToChild =
   | { readonly t: "load"; readonly callId: number; readonly spec: LoadSpec }
-  | { readonly t: "invoke"; readonly callId: number; readonly name: string; readonly input: unknown; readonly caller: string; readonly depth: number; readonly timeoutMs?: number }
+  | { readonly t: "invoke"; readonly callId: number; readonly name: string; readonly inputJson?: string; readonly caller: string; readonly depth: number; readonly timeoutMs?: number }
   | { readonly t: "hook"; readonly callId: number; readonly name: string; readonly args: readonly unknown[]; readonly timeoutMs: number }
   | { readonly t: "config"; readonly callId: number; readonly config: unknown; readonly timeoutMs: number }
   | { readonly t: "unload"; readonly callId: number }

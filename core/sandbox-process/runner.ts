@@ -179,11 +179,11 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
         return { entries: s.entries, hooks: s.hooks, unresolvedExec: capabilities.unresolvedExec.map((r) => r.field) };
       }
       case "invoke": {
-        const s = await ensureSandbox();
+        const s = sandbox !== null && sandbox.isUsable ? sandbox : await ensureSandbox();
         depths.set(msg.callId, msg.depth);
         const before = s.cpuTimeNs;
         try {
-          const value = await watchLimits(s.call(msg.name, msg.input, msg.timeoutMs === undefined ? {} : { timeoutMs: msg.timeoutMs }, { caller: msg.caller }), s);
+          const value = await watchLimits(s.callJson(msg.name, msg.inputJson, msg.timeoutMs === undefined ? {} : { timeoutMs: msg.timeoutMs }, { caller: msg.caller }), s);
           return new WithCpu(value, Number(s.cpuTimeNs - before));
         } finally {
           depths.delete(msg.callId);

@@ -271,7 +271,8 @@ export class SandboxProcess {
     const child = this.#child ?? this.#spawn();
     const callId = this.#nextId++;
     return new Promise((resolve, reject) => {
-      const watchdog = setTimeout(() => {
+      // In the host's process there is no process to end: the sandbox's own limits are all there is.
+      const watchdog = child instanceof InProcessChannel ? null : setTimeout(() => {
         this.#kill(new TimeoutError(
           `plugin ${this.#pluginId}: its sandbox process did not answer ${what} within ${deadlineMs} ms and was ended; it will be restarted on the next call`,
           { pluginId: this.#pluginId },
@@ -290,8 +291,8 @@ export class SandboxProcess {
   }
 
   /** Invoke an entry; the deadline covers a rebuild of the isolate plus the call itself. */
-  invoke(name: string, input: unknown, deadlineMs: number, o: { caller: string; depth: number; timeoutMs?: number }): Promise<{ value: unknown; cpuNs: number }> {
-    return this.#request({ t: "invoke", name, input, caller: o.caller, depth: o.depth, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) }, deadlineMs + GRACE_MS, `${name}()`, true) as Promise<{ value: unknown; cpuNs: number }>;
+  invoke(name: string, inputJson: string | undefined, deadlineMs: number, o: { caller: string; depth: number; timeoutMs?: number }): Promise<{ value: unknown; cpuNs: number }> {
+    return this.#request({ t: "invoke", name, ...(inputJson !== undefined ? { inputJson } : {}), caller: o.caller, depth: o.depth, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) }, deadlineMs + GRACE_MS, `${name}()`, true) as Promise<{ value: unknown; cpuNs: number }>;
   }
 
   /** Call a hook (health, onConfigChange...) with its arguments, bounded by `timeoutMs`. */
