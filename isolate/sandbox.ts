@@ -69,6 +69,8 @@ type PendingCall = {
   readonly timeoutMs: number;
   readonly cpuLimitNs: bigint;
   cpuNs: bigint;
+  /** Filled with the CPU the isolate spent while the call was in flight, when it settles. */
+  readonly stats: { cpuNs: number } | undefined;
 };
 
 type PreludeRefs = {
@@ -221,7 +223,7 @@ export class Sandbox {
   }
 
   /** `call` with the input already as JSON text (the host checked and serialised it once). */
-  callJson(name: string, inputJson: string | undefined, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}, context?: { readonly caller: string }): Promise<unknown> {
+  callJson(name: string, inputJson: string | undefined, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}, context?: { readonly caller: string }, stats?: { cpuNs: number }): Promise<unknown> {
     if (!this.isUsable) {
       return Promise.reject(this.#condemnedBy ?? new PluginError(`plugin ${this.#o.pluginId}: its sandbox is disposed`, { pluginId: this.#o.pluginId }));
     }
@@ -234,7 +236,7 @@ export class Sandbox {
     if (inputJson !== undefined && inputJson.length > MAX_INPUT_CHARS) {
       return Promise.reject(new BadInputError(`plugin ${this.#o.pluginId}: the input to ${name}() is ${inputJson.length} characters of JSON, more than ${MAX_INPUT_CHARS}`, { pluginId: this.#o.pluginId, entry: name }));
     }
-    return this.#start(name, limits, (id) => [this.#refs.callEntry, [id, name, inputJson, this.#o.limits.resultChars, context?.caller]]);
+    return this.#start(name, limits, (id) => [this.#refs.callEntry, [id, name, inputJson, this.#o.limits.resultChars, context?.caller]], stats);
   }
 
   /** Call a hook with several arguments (onConfigChange(next, previous)); a missing hook gives null. */
@@ -266,14 +268,14 @@ export class Sandbox {
     return this.#start("channel handler", limits, (id) => [this.#refs.callHandler, [id, subscriptionId, json]]);
   }
 
-  #start(name: string, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">>, entry: (id: number) => [ivm.Reference, unknown[]]): Promise<unknown> {
+  #start(name: string, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">>, entry: (id: number) => [ivm.Reference, unknown[]], stats?: { cpuNs: number }): Promise<unknown> {
     const window = this.#o.cpuWindow;
     if (window !== undefined && window.remainingMs() <= 0) return Promise.reject(this.budgetError(name));
     const timeoutMs = limits.timeoutMs ?? this.#o.limits.timeoutMs;
     const cpuMs = limits.cpuMs ?? this.#o.limits.cpuMs;
     const id = this.#nextCallId++;
     return new Promise<unknown>((resolve, reject) => {
-      const call: PendingCall = { name, resolve, reject, deadline: performance.now() + timeoutMs, wallTimer: null, timeoutMs, cpuLimitNs: BigInt(cpuMs) * 1_000_000n, cpuNs: 0n };
+      const call: PendingCall = { name, resolve, reject, deadline: performance.now() + timeoutMs, wallTimer: null, timeoutMs, cpuLimitNs: BigInt(cpuMs) * 1_000_000n, cpuNs: 0n, stats };
       this.#calls.set(id, call);
       const [ref, args] = entry(id);
       this.#enter(ref, args);
@@ -492,6 +494,7 @@ export class Sandbox {
   #finish(id: number, c: PendingCall, error: WardenError | null, value?: unknown): void {
     this.#calls.delete(id);
     if (c.wallTimer) clearTimeout(c.wallTimer);
+    if (c.stats) c.stats.cpuNs = Number(c.cpuNs);
     if (error) c.reject(error);
     else c.resolve(value);
   }

@@ -180,14 +180,21 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
       }
       case "invoke": {
         const s = sandbox !== null && sandbox.isUsable ? sandbox : await ensureSandbox();
-        depths.set(msg.callId, msg.depth);
-        const before = s.cpuTimeNs;
-        try {
-          const value = await watchLimits(s.callJson(msg.name, msg.inputJson, msg.timeoutMs === undefined ? {} : { timeoutMs: msg.timeoutMs }, { caller: msg.caller }), s);
-          return new WithCpu(value, Number(s.cpuTimeNs - before));
-        } finally {
-          depths.delete(msg.callId);
-        }
+        const id = msg.callId;
+        depths.set(id, msg.depth);
+        const stats = { cpuNs: 0 };
+        return s.callJson(msg.name, msg.inputJson, msg.timeoutMs === undefined ? {} : { timeoutMs: msg.timeoutMs }, { caller: msg.caller }, stats).then(
+          (value) => {
+            depths.delete(id);
+            return new WithCpu(value, stats.cpuNs);
+          },
+          (e: unknown) => {
+            depths.delete(id);
+            const cause = s.condemnedBy;
+            if (cause !== null) post({ t: "limit", error: cause.toDescriptor() });
+            throw e;
+          },
+        );
       }
       case "hook": {
         const s = await ensureSandbox();
