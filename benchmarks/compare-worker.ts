@@ -6,6 +6,7 @@ import { childProcess, workerThreads } from "./mechanisms/out-of-process.ts";
 import { direct, ivmAsync, ivmSync, nodeVm } from "./mechanisms/in-process.ts";
 import { INPUT, type Instance, type Mechanism } from "./mechanisms/types.ts";
 import { warden, wardenInProcess } from "./mechanisms/warden.ts";
+import { fanout } from "./fanout.ts";
 
 /** Every mechanism, by the key the orchestrator uses. */
 export const MECHANISMS: Record<string, Mechanism> = {
@@ -134,6 +135,10 @@ const SCENARIOS: Record<string, (m: Mechanism, quick: boolean) => Promise<object
 };
 
 const [mech, scenario, quickArg] = process.argv.slice(2);
+if (scenario === "fanout") {
+  process.stdout.write(`${JSON.stringify(await fanout(mech ?? "", quickArg === "quick"))}\n`);
+  process.exit(0);
+}
 const m = MECHANISMS[mech ?? ""];
 const run = SCENARIOS[scenario ?? ""];
 if (!m || !run) {
