@@ -484,7 +484,12 @@ export class Sandbox {
     if (c === undefined) return;
     if (msg.ok) this.#finish(msg.id, c, null, msg.value ?? null);
     else {
-      const err = fromDescriptor(msg.error ?? {});
+      const described = msg.error ?? {};
+      // V8 rejects import() with a bare "Not supported" (isolated-vm has no dynamic-import hook);
+      // say what it means when it reaches the host.
+      const err = fromDescriptor(/^(\w*Error: )?Not supported$/.test(String(described["message"]))
+        ? { ...described, message: `${String(described["message"])}: dynamic import() is not available to warden plugins; load code with a static import (import x from "./x.js")` }
+        : described);
       const stack = typeof msg.error?.["stack"] === "string" ? (msg.error["stack"] as string) : undefined;
       const wrapped = Object.assign(err, { details: { ...err.details, pluginId: this.#o.pluginId, entry: c.name, ...(stack ? { pluginStack: stack } : {}) } });
       this.#finish(msg.id, c, wrapped);

@@ -137,3 +137,21 @@ describe("isolate confinement under host flags", () => {
     assert.equal(r.stdout.trim(), "undefined,not callable");
   });
 });
+
+describe("dynamic import() reaching the host", () => {
+  it("an uncaught import() failure names dynamic import and says what to do instead", async () => {
+    const s = scratch();
+    const dir = s.plugin("dyn", manifest("test.dyn"), { "index.js": "export async function load() { return (await import('./other.js')).x; }", "other.js": "export const x = 1;" });
+    const p = await loadPlugin(dir, { audit: memoryAuditLog(), logger });
+    try {
+      await assert.rejects(p.invoke("load"), (e: Error & { code?: string }) => {
+        assert.equal(e.code, "PLUGIN_ERROR");
+        assert.match(e.message, /Not supported: dynamic import\(\) is not available to warden plugins; load code with a static import/);
+        return true;
+      });
+    } finally {
+      await p.close();
+      s.cleanup();
+    }
+  });
+});
