@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createCapabilities, MINIMAL_PATH, type AuditEvent, type Capabilities, type Grants } from "../../capabilities/index.ts";
 import { createNodeExec } from "../../core/sys/node-exec.ts";
-import { nodePorts, TEST_LIMITS } from "../helpers/ports.ts";
+import { isRunning, nodePorts, TEST_LIMITS } from "../helpers/ports.ts";
 import { scratch, type Scratch } from "../helpers/plugin-dir.ts";
 
 let s: Scratch;
@@ -117,12 +117,8 @@ describe("exec capability", () => {
     const pid = Number(readFileSync(pidFile, "utf8"));
     let alive = true;
     for (let i = 0; i < 50 && alive; i++) {
-      try {
-        process.kill(pid, 0);
-        await new Promise((r) => setTimeout(r, 40));
-      } catch {
-        alive = false;
-      }
+      alive = isRunning(pid);
+      if (alive) await new Promise((r) => setTimeout(r, 40));
     }
     assert.equal(alive, false, "the background child of the command was killed with its group");
   });

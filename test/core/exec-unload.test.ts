@@ -8,17 +8,15 @@ import { memoryAuditLog } from "../../core/audit/audit-log.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin, type PluginHandle } from "../../core/plugin.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { isRunning } from "../helpers/ports.ts";
 
 let s: Scratch;
 let plugin: PluginHandle;
 
 async function gone(pid: number): Promise<boolean> {
   for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
+    // A killed process whose parent died stays a zombie until init reaps it: that is gone too.
+    if (!isRunning(pid)) return true;
     await new Promise((r) => setTimeout(r, 30));
   }
   return false;

@@ -1,5 +1,6 @@
 // Real ports for capability tests (the same ones the sandbox process uses), with the parts a test
 // needs to control (DNS answers, env, the bus) replaceable.
+import { readFileSync } from "node:fs";
 import type { ChannelPort, DnsPort, Ports } from "../../capabilities/index.ts";
 import { createNodeExec } from "../../core/sys/node-exec.ts";
 import { createNodeFs } from "../../core/sys/node-fs.ts";
@@ -40,3 +41,15 @@ export function nodePorts(over: Partial<Ports> = {}): Ports {
 
 /** Generous test limits. */
 export const TEST_LIMITS = { readBytes: 1024, netBytes: 64 * 1024, execOutputBytes: 64 * 1024, messageBytes: 1024 };
+
+/** Whether `pid` is a running process; a zombie (killed, not yet reaped by its new parent) is not. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The state follows the command name in parentheses, which may itself contain spaces.
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
