@@ -11,11 +11,18 @@ function keyOf(kind: string, filename: string, code: string): string {
   return `${kind}\0${filename}\0${createHash("sha256").update(code).digest("hex")}`;
 }
 
-/** Compile options for `code`: the cached data if there is any, else a request to produce it. */
+// Producing a cache costs time too: it is produced the second time a text is compiled (the
+// prelude in every sandbox, a module after a rebuild or a reload), not for code seen once.
+const seen = new LRUCache<string, true>({ max: 4096 });
+
+/** Compile options for `code`: the cached data if there is any, else (if seen before) a request to produce it. */
 export function cacheOptions(kind: "script" | "module", filename: string, code: string): { key: string; options: { cachedData?: ivm.ExternalCopy<ArrayBuffer>; produceCachedData?: boolean } } {
   const key = keyOf(kind, filename, code);
   const hit = cache.get(key);
-  return { key, options: hit !== undefined ? { cachedData: hit } : { produceCachedData: true } };
+  if (hit !== undefined) return { key, options: { cachedData: hit } };
+  if (seen.has(key)) return { key, options: { produceCachedData: true } };
+  seen.set(key, true);
+  return { key, options: {} };
 }
 
 /** Keep what a compile produced (or drop an entry V8 rejected). */

@@ -1,5 +1,5 @@
 // The isolate layer's public surface (named exports only).
-export { Sandbox } from "./sandbox.ts";
+export { loadPrelude, Sandbox } from "./sandbox.ts";
 export type { HostOperation, PluginLogLevel, SandboxOptions } from "./sandbox.ts";
 export { DEFAULT_LIMITS, MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, resolveLimits } from "./limits.ts";
 export type { SandboxLimits } from "./limits.ts";

@@ -4,7 +4,8 @@
 // and never returned: a used (or condemned) sandbox is never reused.
 import ivm from "isolated-vm";
 
-type Spare = { readonly isolate: ivm.Isolate; readonly context: ivm.Context };
+/** A fresh isolate, its context, and what the pool's `prepare` made in it ahead of need. */
+export type Spare = { readonly isolate: ivm.Isolate; readonly context: ivm.Context; readonly prelude: ivm.Reference | undefined };
 
 /** A pool of fresh isolates with their contexts, by memory limit. */
 export class IsolatePool {
@@ -14,8 +15,12 @@ export class IsolatePool {
   #refillScheduled = false;
   #closed = false;
 
-  constructor(size = 2) {
+  readonly #prepare: ((isolate: ivm.Isolate, context: ivm.Context) => ivm.Reference) | undefined;
+
+  /** `prepare` runs in each spare ahead of need (the sandbox passes its prelude loader). */
+  constructor(size = 2, prepare?: (isolate: ivm.Isolate, context: ivm.Context) => ivm.Reference) {
     this.#size = size;
+    this.#prepare = prepare;
   }
 
   #make(memoryMb: number): Spare {
@@ -24,7 +29,8 @@ export class IsolatePool {
       memoryLimit: memoryMb,
       onCatastrophicError: (message: string) => this.#onCatastrophic.get(isolate)?.(message),
     });
-    return { isolate, context: isolate.createContextSync() };
+    const context = isolate.createContextSync();
+    return { isolate, context, prelude: this.#prepare?.(isolate, context) };
   }
 
   /** A fresh isolate and context; `onCatastrophic` is its owner's handler. */

@@ -106,6 +106,18 @@ function operationErrorDescriptor(e: unknown): { name: string; code: string; mes
   return { name: "Error", code: "Io", message: "the host operation failed" };
 }
 
+/**
+ * Compile (from the code cache when there is one) and evaluate the prelude in `context`; the result
+ * is the prelude function, not yet applied to any plugin (an isolate pool can do this ahead).
+ */
+export function loadPrelude(isolate: ivm.Isolate, context: ivm.Context): ivm.Reference {
+  const source = preludeSource();
+  const cached = cacheOptions("script", PRELUDE_FILENAME, source);
+  const script = isolate.compileScriptSync(source, { filename: PRELUDE_FILENAME, ...cached.options });
+  rememberCache(cached.key, script as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean });
+  return script.runSync(context, { reference: true, timeout: 1000 }) as ivm.Reference;
+}
+
 /** One plugin's isolate. Once a limit condemns it, it is disposed and never used again. */
 export class Sandbox {
   readonly entries: readonly string[];
@@ -143,7 +155,7 @@ export class Sandbox {
             memoryLimit: o.limits.memoryMb,
             ...(o.onCatastrophicError ? { onCatastrophicError: o.onCatastrophicError } : {}),
           });
-          return { isolate, context: isolate.createContextSync() };
+          return { isolate, context: isolate.createContextSync(), prelude: undefined };
         })();
     const { isolate, context } = fresh;
     let sandbox: Sandbox | undefined;
@@ -152,11 +164,7 @@ export class Sandbox {
         // Before the constructor finishes, `sandbox` is undefined: the prelude makes no calls then.
         return sandbox === undefined ? undefined : sandbox.#dispatch(String(kind), String(payload));
       });
-      const source = preludeSource();
-      const cached = cacheOptions("script", PRELUDE_FILENAME, source);
-      const script = isolate.compileScriptSync(source, { filename: PRELUDE_FILENAME, ...cached.options });
-      rememberCache(cached.key, script as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean });
-      const preludeFn = script.runSync(context, { reference: true, timeout: o.limits.cpuMs }) as ivm.Reference;
+      const preludeFn = fresh.prelude ?? loadPrelude(isolate, context);
       const internals = preludeFn.applySync(
         undefined,
         [dispatch, JSON.stringify({ id: o.pluginId, version: o.version }), JSON.stringify(o.config ?? null), JSON.stringify({ maxTimers: MAX_TIMERS, maxOpArgsChars: MAX_OP_ARGS_CHARS })],

@@ -15,6 +15,8 @@ export interface Instance {
 /** A way to run the plugin. */
 export interface Mechanism {
   readonly name: string;
+  /** Untimed setup of what a user would already have (warden: the plugin's directory on disk). */
+  prepare?(nonce: string): Promise<void>;
   /** `nonce` makes each plugin's source distinct, so no code cache hides a cold start. */
   create(nonce: string): Promise<Instance>;
 }

@@ -3,11 +3,11 @@
 // protocol messages, so it can live in a sandbox process (child-main.ts, the default) or, for
 // hosts that accept the risk, in the host's own process (isolation: "in-process").
 import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort } from "../../capabilities/index.ts";
-import { CpuWindow, IsolatePool, Sandbox } from "../../isolate/index.ts";
+import { CpuWindow, IsolatePool, loadPrelude, Sandbox } from "../../isolate/index.ts";
 
 // One pool per process: in a sandbox process it has the next isolate ready when a limit condemns
 // the current one; in the host's process (isolation "in-process") it serves every plugin.
-const pool = new IsolatePool(1);
+const pool = new IsolatePool(1, loadPrelude);
 import { CpuLimitError, fromDescriptor, isWardenError, PluginError, type ErrorDescriptor, type WardenError } from "../errors.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
 import { createNodeFs } from "../sys/node-fs.ts";
