@@ -262,10 +262,6 @@ export class Sandbox {
     this.#refs.setConfig.applySync(undefined, [JSON.stringify(config ?? null)], { timeout: 1000 });
   }
 
-  /** CPU time the isolate has used so far, ns (for per-call accounting by the caller). */
-  get cpuTimeNs(): bigint {
-    return this.#disposed ? 0n : this.#isolate.cpuTime;
-  }
 
   /** Run the plugin's handler of channel subscription `subscriptionId` with one message, as a call. */
   deliver(subscriptionId: number, message: unknown, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}): Promise<unknown> {
