@@ -4,7 +4,7 @@
 // breaks the chain at the first bad record. Records are appended with synchronous writes (one per
 // record, or one per batch of records that arrived together), so nothing is held in memory across
 // turns of the event loop: a crash loses at most what was being written.
-import { createHash } from "node:crypto";
+import crypto, { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { escapeText } from "../escape-text.ts";
 
@@ -37,16 +37,26 @@ function escapeStrings(value: unknown): unknown {
   return value;
 }
 
+// crypto.hash (Node ≥ 20.12) is the one-shot form, about twice as fast for records this small.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
+
 /** Hash of a record's text up to (not including) its hash field. */
 export function hashBody(body: string): string {
-  return createHash("sha256").update(body).digest("hex");
+  return oneShot ? oneShot("sha256", body) : createHash("sha256").update(body).digest("hex");
 }
 
 /** Serialise one record, chained to `prev`. */
-export function formatRecord(seq: number, prev: string, input: AuditRecordInput, time: Date): string {
-  const { type, plugin, ...rest } = escapeStrings(input) as AuditRecordInput;
-  const body = JSON.stringify({ seq, time: time.toISOString(), type, plugin, ...rest, prev });
-  const open = body.slice(0, -1);
+export function formatRecord(seq: number, prev: string, input: AuditRecordInput, time: Date | string): string {
+  // Written field by field (the same text as JSON.stringify of the escaped record, without
+  // building copies of it): this runs once per capability use, on the host's thread.
+  let open = `{"seq":${seq},"time":${JSON.stringify(typeof time === "string" ? time : time.toISOString())},"type":${JSON.stringify(escapeText(String(input.type)))},"plugin":${JSON.stringify(escapeText(String(input.plugin)))}`;
+  for (const key in input) {
+    if (!Object.hasOwn(input, key) || key === "type" || key === "plugin" || key === "seq" || key === "time" || key === "prev" || key === "hash") continue;
+    const value = input[key];
+    if (value === undefined || typeof value === "function" || typeof value === "symbol") continue;
+    open += `,${JSON.stringify(escapeText(key))}:${typeof value === "string" ? JSON.stringify(escapeText(value)) : JSON.stringify(escapeStrings(value))}`;
+  }
+  open += `,"prev":${JSON.stringify(prev)}`;
   return `${open},"hash":"${hashBody(open)}"}`;
 }
 
@@ -73,7 +83,7 @@ export function openAuditLog(file: string, now: () => Date = () => new Date()): 
     },
     appendBatch(records) {
       if (closed || records.length === 0) return;
-      const time = now();
+      const time = now().toISOString();
       let text = "";
       for (const record of records) {
         seq += 1;
