@@ -110,12 +110,15 @@ export function memoryAuditLog(now: () => Date = () => new Date()): AuditWriter 
   return {
     lines,
     append(record) {
-      const line = formatRecord(lines.length + 1, hash, record, now());
-      hash = line.slice(-66, -2);
-      lines.push(line);
+      this.appendBatch([record]);
     },
     appendBatch(records) {
-      for (const record of records) this.append(record);
+      const time = now().toISOString();
+      for (const record of records) {
+        const line = formatRecord(lines.length + 1, hash, record, time);
+        hash = line.slice(-66, -2);
+        lines.push(line);
+      }
     },
     get head() {
       return hash;
