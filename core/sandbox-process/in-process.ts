@@ -41,6 +41,27 @@ export class InProcessChannel extends EventEmitter {
     return true;
   }
 
+  #direct = 0;
+  #nextDirectId = -1;
+
+  /** Calls made through invokeDirect and still running. */
+  get directInFlight(): number {
+    return this.#direct;
+  }
+
+  /** An invoke without the message layer; null when the runner must (re)build its sandbox first. */
+  invokeDirect(name: string, inputJson: string | undefined, caller: string, depth: number, timeoutMs?: number): Promise<{ value: unknown; cpuNs: number }> | null {
+    if (this.#gone) return null;
+    const p = this.#runner.invokeDirect(this.#nextDirectId--, name, inputJson, caller, depth, timeoutMs);
+    if (p === null) return null;
+    this.#direct++;
+    const done = () => {
+      this.#direct--;
+    };
+    p.then(done, done);
+    return p;
+  }
+
   /** End the runner at once (its isolate is disposed). */
   kill(): boolean {
     this.#end(null, "SIGKILL");

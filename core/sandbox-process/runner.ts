@@ -16,7 +16,16 @@ import { LogBuffer } from "./log-buffer.ts";
 import type { HostRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
 
 /** A plugin runner: give it the host's messages; it answers through `post`. */
-export type SandboxRunner = { receive(msg: ToChild): void; dispose(): void };
+export type SandboxRunner = {
+  receive(msg: ToChild): void;
+  /**
+   * An invoke without the message layer (isolation "in-process", when the sandbox is ready):
+   * the same call, limits, audit order and error conversion as through `receive`, or null if
+   * the sandbox must first be (re)built, which only the message path does.
+   */
+  invokeDirect(callId: number, name: string, inputJson: string | undefined, caller: string, depth: number, timeoutMs?: number): Promise<{ value: unknown; cpuNs: number }> | null;
+  dispose(): void;
+};
 
 /** Create the runner of one plugin. `fatal` is called when the isolate is beyond use. */
 export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message: string) => void): SandboxRunner {
@@ -149,6 +158,23 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
     });
   }
 
+  function invokeIn(s: Sandbox, id: number, name: string, inputJson: string | undefined, caller: string, depth: number, timeoutMs: number | undefined): Promise<WithCpu> {
+    depths.set(id, depth);
+    const stats = { cpuNs: 0 };
+    return s.callJson(name, inputJson, timeoutMs === undefined ? {} : { timeoutMs }, { caller }, stats).then(
+      (value) => {
+        depths.delete(id);
+        return new WithCpu(value, stats.cpuNs);
+      },
+      (e: unknown) => {
+        depths.delete(id);
+        const cause = s.condemnedBy;
+        if (cause !== null) post({ t: "limit", error: cause.toDescriptor() });
+        throw e;
+      },
+    );
+  }
+
   async function handle(msg: Exclude<ToChild, { t: "host-result" }>): Promise<unknown> {
     switch (msg.t) {
       case "load": {
@@ -180,21 +206,7 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
       }
       case "invoke": {
         const s = sandbox !== null && sandbox.isUsable ? sandbox : await ensureSandbox();
-        const id = msg.callId;
-        depths.set(id, msg.depth);
-        const stats = { cpuNs: 0 };
-        return s.callJson(msg.name, msg.inputJson, msg.timeoutMs === undefined ? {} : { timeoutMs: msg.timeoutMs }, { caller: msg.caller }, stats).then(
-          (value) => {
-            depths.delete(id);
-            return new WithCpu(value, stats.cpuNs);
-          },
-          (e: unknown) => {
-            depths.delete(id);
-            const cause = s.condemnedBy;
-            if (cause !== null) post({ t: "limit", error: cause.toDescriptor() });
-            throw e;
-          },
-        );
+        return invokeIn(s, msg.callId, msg.name, msg.inputJson, msg.caller, msg.depth, msg.timeoutMs);
       }
       case "hook": {
         const s = await ensureSandbox();
@@ -245,6 +257,23 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
           ? { t: "result", callId: msg.callId, ok: true, value: value.value ?? null, cpuNs: value.cpuNs }
           : { t: "result", callId: msg.callId, ok: true, value: value ?? null }),
         (e: unknown) => send({ t: "result", callId: msg.callId, ok: false, error: describe(e) }),
+      );
+    },
+    invokeDirect(callId, name, inputJson, caller, depth, timeoutMs) {
+      const s = sandbox;
+      if (s === null || !s.isUsable) return null;
+      return invokeIn(s, callId, name, inputJson, caller, depth, timeoutMs).then(
+        (r) => {
+          // As on the message path: the call's audit records and logs reach the host before its answer.
+          flushAudit();
+          logBuffer.flushNow();
+          return { value: r.value ?? null, cpuNs: r.cpuNs };
+        },
+        (e: unknown) => {
+          flushAudit();
+          logBuffer.flushNow();
+          throw fromDescriptor(describe(e));
+        },
       );
     },
     dispose() {

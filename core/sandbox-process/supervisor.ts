@@ -89,7 +89,7 @@ export class SandboxProcess {
 
   /** Requests (calls, hooks, deliveries) in flight. */
   get pending(): number {
-    return this.#pending.size;
+    return this.#pending.size + (this.#child instanceof InProcessChannel ? this.#child.directInFlight : 0);
   }
 
   /** Whether a child is running. */
@@ -292,6 +292,12 @@ export class SandboxProcess {
 
   /** Invoke an entry; the deadline covers a rebuild of the isolate plus the call itself. */
   invoke(name: string, inputJson: string | undefined, deadlineMs: number, o: { caller: string; depth: number; timeoutMs?: number }): Promise<{ value: unknown; cpuNs: number }> {
+    // In-process and ready: straight to the runner, without the message layer (the fast path).
+    const child = this.#child;
+    if (child instanceof InProcessChannel) {
+      const direct = child.invokeDirect(name, inputJson, o.caller, o.depth, o.timeoutMs);
+      if (direct !== null) return direct;
+    }
     return this.#request({ t: "invoke", name, ...(inputJson !== undefined ? { inputJson } : {}), caller: o.caller, depth: o.depth, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) }, deadlineMs + GRACE_MS, `${name}()`, true) as Promise<{ value: unknown; cpuNs: number }>;
   }
 
