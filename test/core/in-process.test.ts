@@ -53,6 +53,21 @@ export const where = () => [typeof process, typeof require];`,
     assert.deepEqual(await got, { topic: "ip.out", from: "test.inproc", dropped: 0, data: { got: { n: 1 } } });
   });
 
+  it("limit hits reach the host as events and quarantine the plugin, as with a sandbox process", async () => {
+    const s3 = scratch();
+    const dir = s3.plugin("q", manifest("test.q", { limits: { cpuMs: 50 } }), { "index.js": "export function spin() { for (;;) {} } export const ok = () => 'ok';" });
+    const events: string[] = [];
+    const q = await loadPlugin(dir, { audit: memoryAuditLog(), logger, isolation: "in-process", quarantine: { maxFailures: 2 }, onEvent: (e) => void events.push(e.type) });
+    try {
+      for (let i = 0; i < 2; i++) await assert.rejects(q.invoke("spin"), { code: "CPU_LIMIT" });
+      await assert.rejects(q.invoke("ok"), { code: "QUARANTINED" });
+      assert.deepEqual(events.filter((t) => t !== "invoke"), ["limit", "limit", "quarantine"]);
+    } finally {
+      await q.close();
+      s3.cleanup();
+    }
+  });
+
   it("createHost accepts isolation: in-process", async () => {
     const s2 = scratch();
     s2.plugin("a", manifest("test.a"), { "index.js": "export const x = () => 'a';" });
