@@ -13,6 +13,20 @@ export const MECHANISMS: Record<string, Mechanism> = {
   direct, vm: nodeVm, "ivm-sync": ivmSync, "ivm-async": ivmAsync, worker: workerThreads, child: childProcess, warden, "warden-inproc": wardenInProcess,
 };
 
+/**
+ * Memory of a process in MB: its proportional set size (shared pages such as Node's own code
+ * divided among the processes sharing them) where the kernel reports it, else its RSS.
+ */
+function pssMb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // no smaps_rollup
+  }
+  return rssMb(pid);
+}
+
 function rssMb(pid: number | "self"): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -129,7 +143,7 @@ async function memory(m: Mechanism, quick: boolean, count?: number): Promise<obj
   g?.();
   await sleep(300);
   const self = rssMb("self") - before;
-  const children = insts.flatMap((i) => i.pids ?? []).reduce((sum, pid) => sum + rssMb(pid), 0);
+  const children = insts.flatMap((i) => i.pids ?? []).reduce((sum, pid) => sum + pssMb(pid), 0);
   await Promise.all(insts.map((i) => i.close()));
   return { value: (self + children) / n, totalMb: self + children, loadMs, count: n, unit: "MB/plugin" };
 }
