@@ -4,20 +4,20 @@
 import { EventEmitter } from "node:events";
 import { existsSync, readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
-import semver from "semver";
 import { memoryAuditLog, openAuditLog, type AuditWriter } from "../audit/audit-log.ts";
 import { ChannelBus } from "../channels/bus.ts";
 import type { Concurrency } from "../containment/call-gate.ts";
 import type { QuarantinePolicy } from "../containment/quarantine.ts";
 import { escapeText } from "../escape-text.ts";
-import { BadInputError, DependencyError, isWardenError, PluginError, toWardenError, type ErrorDescriptor } from "../errors.ts";
+import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor } from "../errors.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
 import { loadPlugin, type PluginEvent, type PluginHandle } from "../plugin.ts";
 import type { ProcessLimits } from "../sandbox-process/protocol.ts";
 import type { Isolation } from "../sandbox-process/supervisor.ts";
 import { WARDEN_VERSION } from "../version.ts";
-import { readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
+import type { LoadedManifest } from "../../manifests/read-manifest.ts";
 import { dependentsOf, planDependencies, type DependencyNode } from "./dependency-order.ts";
+import { reloadTransaction } from "./reload.ts";
 import { discoverPlugins } from "./discovery.ts";
 
 /** How to create a host. */
@@ -80,7 +80,8 @@ export type HostEvent =
 /** A per-plugin result of invokeAll. */
 export type InvokeAllResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: ErrorDescriptor };
 
-type Entry = {
+/** The host's record of one plugin (exported for the reload transaction). */
+export type HostEntry = {
   id: string;
   dir: string;
   manifest: LoadedManifest | null;
@@ -102,7 +103,7 @@ export class Host {
   readonly #ownsAudit: boolean;
   readonly #logger: Logger;
   readonly #emitter = new EventEmitter();
-  readonly #plugins = new Map<string, Entry>();
+  readonly #plugins = new Map<string, HostEntry>();
   #watcher: FSWatcher | null = null;
   #healthTimer: NodeJS.Timeout | null = null;
   readonly #debounce = new Map<string, NodeJS.Timeout>();
@@ -188,7 +189,7 @@ export class Host {
     return this.status();
   }
 
-  #newEntry(id: string, dir: string, manifest: LoadedManifest | null, state: Entry["state"], reason: string | null): Entry {
+  #newEntry(id: string, dir: string, manifest: LoadedManifest | null, state: HostEntry["state"], reason: string | null): HostEntry {
     return { id, dir, manifest, handle: null, state, reason, health: "unknown", counters: { calls: 0, errors: 0, denials: 0, limitHits: 0, cpuMs: 0 } };
   }
 
@@ -239,7 +240,7 @@ export class Host {
     }
   }
 
-  #active(id: string): { entry: Entry; handle: PluginHandle } {
+  #active(id: string): { entry: HostEntry; handle: PluginHandle } {
     const entry = this.#plugins.get(id);
     if (entry === undefined) throw new PluginError(`no plugin ${id} is known to this host; plugins: ${[...this.#plugins.keys()].join(", ") || "(none)"}`, { pluginId: id });
     if (entry.state !== "active" || entry.handle === null) {
@@ -301,83 +302,16 @@ export class Host {
   reload(id: string): Promise<void> {
     const running = this.#reloading.get(id);
     if (running) return running.then(() => this.reload(id));
-    const p = this.#reload(id).finally(() => this.#reloading.delete(id));
+    const p = reloadTransaction({
+      entries: this.#plugins,
+      logger: this.#logger,
+      emit: (e) => this.#emit(e),
+      nodes: () => this.#nodes(),
+      spawn: (target, manifest, staged) => this.#spawn(target, manifest, staged),
+      retire: (handle) => this.#retire(handle),
+    }, id).finally(() => this.#reloading.delete(id));
     this.#reloading.set(id, p);
     return p;
-  }
-
-  async #reload(id: string): Promise<void> {
-    const current = this.#plugins.get(id);
-    if (current === undefined) throw new PluginError(`no plugin ${id} is known to this host`, { pluginId: id });
-    const fail = (reason: string): never => {
-      if (current.state === "active") current.reason = `reload refused, still running ${current.manifest?.manifest.version}: ${reason}`;
-      else current.reason = reason;
-      this.#logger.warn({ plugin: id }, escapeText(`reload failed: ${reason}`));
-      this.#emit({ type: "reload-failed", plugin: id, reason });
-      throw new PluginError(`plugin ${id}: reload failed: ${reason}`, { pluginId: id });
-    };
-    let fresh: LoadedManifest;
-    try {
-      fresh = await readManifest(current.dir, WARDEN_VERSION);
-    } catch (e) {
-      return fail(toWardenError(e).message);
-    }
-    if (fresh.manifest.id !== id) return fail(`plugin.json now says id ${fresh.manifest.id}; a reload cannot rename a plugin`);
-    // Dependencies of the new version must be satisfied by what runs now.
-    for (const [dep, range] of Object.entries(fresh.manifest.dependencies ?? {})) {
-      const d = this.#plugins.get(dep);
-      if (d?.state !== "active" || !semver.satisfies(d.manifest?.manifest.version ?? "0.0.0", range, { includePrerelease: true })) {
-        return fail(`needs ${dep} ${range}, which is not active at a matching version`);
-      }
-    }
-    const nodes = this.#nodes();
-    const dependents = dependentsOf(nodes, id).filter((d) => this.#plugins.get(d)?.state === "active");
-    // Stage: the plugin, then each active dependent, each in a fresh sandbox beside the old one.
-    const staged: Array<{ id: string; manifest: LoadedManifest; handle: PluginHandle }> = [];
-    const rollback = async (reason: string): Promise<never> => {
-      await Promise.all(staged.map((s) => s.handle.close().catch(() => undefined)));
-      return fail(reason);
-    };
-    for (const target of [id, ...dependents]) {
-      const manifest = target === id ? fresh : await readManifest((this.#plugins.get(target) as Entry).dir, WARDEN_VERSION).catch((e: unknown) => toWardenError(e));
-      if (isWardenError(manifest)) return rollback(`dependent ${target}: ${manifest.message}`);
-      if (target !== id) {
-        const range = manifest.manifest.dependencies?.[id];
-        if (range !== undefined && !semver.satisfies(fresh.manifest.version, range, { includePrerelease: true })) {
-          return rollback(`dependent ${target} needs ${id} ${range}, not ${fresh.manifest.version}`);
-        }
-      }
-      let handle: PluginHandle;
-      try {
-        handle = await this.#spawn(target, manifest, true);
-      } catch (e) {
-        return rollback(`${target === id ? "" : `dependent ${target}: `}${toWardenError(e).message}`);
-      }
-      staged.push({ id: target, manifest, handle });
-      try {
-        const healthy = await handle.hook("health");
-        if (healthy === false) return rollback(`${target}: health() answered false`);
-      } catch (e) {
-        return rollback(`${target}: health() failed: ${toWardenError(e).message}`);
-      }
-    }
-    // Commit: switch every staged plugin at once, then retire the old sandboxes.
-    const retired: Array<{ id: string; handle: PluginHandle; from: string }> = [];
-    for (const s of staged) {
-      const entry = this.#plugins.get(s.id) as Entry;
-      const from = entry.manifest?.manifest.version ?? "?";
-      // Each message goes to exactly one version: the old stops receiving as the new one starts.
-      entry.handle?.detachChannels();
-      s.handle.activate();
-      if (entry.handle) retired.push({ id: s.id, handle: entry.handle, from });
-      entry.handle = s.handle;
-      entry.manifest = s.manifest;
-      entry.state = "active";
-      entry.reason = null;
-      entry.health = "unknown";
-    }
-    for (const s of staged) this.#emit({ type: "reload", plugin: s.id, from: retired.find((r) => r.id === s.id)?.from ?? "?", to: s.manifest.manifest.version });
-    await Promise.all(retired.map((r) => this.#retire(r.handle)));
   }
 
   /** Let calls in flight on an old version finish (bounded by its timeout), then close it. */
