@@ -162,17 +162,27 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
     if (b === null || a.dev !== b.dev || a.ino !== b.ino) deny();
   }
 
+  /**
+   * The catch handler for opening what was checked: a symlink swapped in after the check is a
+   * denial (O_NOFOLLOW fails with ELOOP; with O_DIRECTORY, Linux says ENOTDIR), anything else an
+   * errno error. `opened` is the path that was opened, `what` names it in the reason.
+   */
+  function openFailed(api: string, access: FsAccess, value: string, real: string, opened: string, what = "it"): (e: unknown) => Promise<never> {
+    return async (e) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ELOOP" || (code === "ENOTDIR" && (await isSymlink(opened)))) {
+        return deny(api, access, value, real, `${what} was replaced by a symlink while being checked`);
+      }
+      throw fromErrno(e, `${api}: ${quote(value)}`);
+    };
+  }
+
   /** Open `real`'s parent directory and verify it is the checked one; the caller closes it. */
   async function holdParent(api: string, access: FsAccess, value: string, real: string): Promise<OpenedDir> {
     const parent = dirname(real);
-    const dir = await fs.openDir(parent).catch(async (e: unknown) => {
-      const code = (e as NodeJS.ErrnoException).code;
-      // O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR (Linux) or ELOOP.
-      if (code === "ELOOP" || (code === "ENOTDIR" && (await isSymlink(parent)))) {
-        return deny(api, access, value, real, "its parent directory was replaced by a symlink while being checked");
-      }
-      if (code === "ENOENT") throw new OperationError("NotFound", `${api}: ${quote(value)}: its parent directory does not exist`);
-      throw fromErrno(e, `${api}: ${quote(value)}`);
+    const dir = await fs.openDir(parent).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new OperationError("NotFound", `${api}: ${quote(value)}: its parent directory does not exist`);
+      return openFailed(api, access, value, real, parent, "its parent directory")(e);
     });
     try {
       await verify(dir, parent, () => deny(api, access, value, real, "its parent directory changed while being checked"));
@@ -227,11 +237,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       const value = String(path);
       const shown = quote(value);
       if (!checked.exists) throw new OperationError("NotFound", `${api}: ${shown}: no such file or directory`);
-      const file = await fs.openRead(checked.real).catch((e: unknown) => {
-        // ELOOP: the final component became a symlink after the check.
-        if ((e as NodeJS.ErrnoException).code === "ELOOP") return deny(api, "read", value, checked.real, "it was replaced by a symlink while being checked");
-        throw fromErrno(e, `${api}: ${shown}`);
-      });
+      const file = await fs.openRead(checked.real).catch(openFailed(api, "read", value, checked.real, checked.real));
       try {
         await verify(file, checked.real, () => deny(api, "read", value, checked.real, "it changed while being checked"));
         const info = await file.stat();
@@ -257,10 +263,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       const shown = quote(value);
       if (!checked.exists && !create) throw new OperationError("NotFound", `${api}: ${shown}: no such file (and create is false)`);
       await withParent(api, "write", value, checked.real, async (dir, name) => {
-        const file = await fs.openWrite(dir.entry(name), { create, append }).catch((e: unknown) => {
-          if ((e as NodeJS.ErrnoException).code === "ELOOP") return deny(api, "write", value, checked.real, "it was replaced by a symlink while being checked");
-          throw fromErrno(e, `${api}: ${shown}`);
-        });
+        const file = await fs.openWrite(dir.entry(name), { create, append }).catch(openFailed(api, "write", value, checked.real, checked.real));
         try {
           const info = await file.stat();
           if (info.isDirectory) throw new OperationError("IsDirectory", `${api}: ${shown}: is a directory`);
@@ -281,11 +284,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       const value = String(path);
       const shown = quote(value);
       if (!checked.exists) throw new OperationError("NotFound", `${api}: ${shown}: no such file or directory`);
-      const dir = await fs.openDir(checked.real).catch(async (e: unknown) => {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === "ELOOP" || (code === "ENOTDIR" && (await isSymlink(checked.real)))) return deny(api, "read", value, checked.real, "it was replaced by a symlink while being checked");
-        throw fromErrno(e, `${api}: ${shown}`);
-      });
+      const dir = await fs.openDir(checked.real).catch(openFailed(api, "read", value, checked.real, checked.real));
       try {
         await verify(dir, checked.real, () => deny(api, "read", value, checked.real, "it changed while being checked"));
         const entries = await dir.list();
