@@ -233,7 +233,7 @@ export class Sandbox {
   /** `call` with the input already as JSON text (the host checked and serialised it once). */
   callJson(name: string, inputJson: string | undefined, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}, context?: { readonly caller: string }, stats?: { cpuNs: number }): Promise<unknown> {
     if (!this.isUsable) {
-      return Promise.reject(this.#condemnedBy ?? new PluginError(`plugin ${this.#o.pluginId}: its sandbox is disposed`, { pluginId: this.#o.pluginId }));
+      return this.#refused();
     }
     if (!this.entries.includes(name) && !this.hooks.includes(name)) {
       return Promise.reject(new EntryNotFoundError(
@@ -250,10 +250,15 @@ export class Sandbox {
   /** Call a hook with several arguments (onConfigChange(next, previous)); a missing hook gives null. */
   hook(name: string, args: readonly unknown[], limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}): Promise<unknown> {
     if (!this.isUsable) {
-      return Promise.reject(this.#condemnedBy ?? new PluginError(`plugin ${this.#o.pluginId}: its sandbox is disposed`, { pluginId: this.#o.pluginId }));
+      return this.#refused();
     }
     const json = JSON.stringify(args);
     return this.#start(name, limits, (id) => [this.#refs.callHook, [id, name, json]]);
+  }
+
+  /** Why a sandbox that may no longer be used refuses a call: what condemned it, or its disposal. */
+  #refused(): Promise<never> {
+    return Promise.reject(this.#condemnedBy ?? new PluginError(`plugin ${this.#o.pluginId}: its sandbox is disposed`, { pluginId: this.#o.pluginId }));
   }
 
   /** Replace what the plugin sees as Warden.config. */
@@ -266,7 +271,7 @@ export class Sandbox {
   /** Run the plugin's handler of channel subscription `subscriptionId` with one message, as a call. */
   deliver(subscriptionId: number, message: unknown, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}): Promise<unknown> {
     if (!this.isUsable) {
-      return Promise.reject(this.#condemnedBy ?? new PluginError(`plugin ${this.#o.pluginId}: its sandbox is disposed`, { pluginId: this.#o.pluginId }));
+      return this.#refused();
     }
     const json = JSON.stringify(message);
     return this.#start("channel handler", limits, (id) => [this.#refs.callHandler, [id, subscriptionId, json]]);
