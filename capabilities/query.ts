@@ -43,7 +43,7 @@ export async function queryPermission(descriptor: unknown, grants: Grants, t: Qu
     case "exec":
       return t.exec.query(d["command"]);
     default:
-      return queryPermissionSync(d, grants, t, pluginId) as QueryResult;
+      return answerWithoutIo(d, grants, t, pluginId) as QueryResult;
   }
 }
 
@@ -52,7 +52,11 @@ export async function queryPermission(descriptor: unknown, grants: Grants, t: Qu
  * when it does (read, write, exec) and must go through `queryPermission`.
  */
 export function queryPermissionSync(descriptor: unknown, grants: Grants, t: QueryTargets, pluginId: string): QueryResult | null {
-  const d = validDescriptor(descriptor, pluginId);
+  return answerWithoutIo(validDescriptor(descriptor, pluginId), grants, t, pluginId);
+}
+
+/** The I/O-free kinds, for a descriptor already validated. */
+function answerWithoutIo(d: Record<string, unknown>, grants: Grants, t: QueryTargets, pluginId: string): QueryResult | null {
   const api = "Warden.permissions.query()";
   switch (d["name"]) {
     case "net":
