@@ -1,20 +1,16 @@
 // The effective grants of a plugin, one row per rule, in words a reviewer can check: what each
 // rule covers once relative paths, wildcards, ports and PATH lookups are resolved.
-import { isAbsolute, relative, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import ipaddr from "ipaddr.js";
+import { inside } from "./lint-manifest.ts";
 import type { Manifest } from "./schema.ts";
 
 /** One granted rule and what it covers. */
 export type GrantRow = { readonly kind: string; readonly rule: string; readonly source: string; readonly covers: string };
 
-function within(path: string, dir: string): boolean {
-  const rel = relative(dir, path);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
-}
-
 function pathCovers(rule: string, dir: string): string {
   const abs = resolve(dir, rule);
-  return `${abs}${within(abs, dir) ? " (inside the plugin)" : ""} and everything below it`;
+  return `${abs}${inside(abs, dir) ? " (inside the plugin)" : ""} and everything below it`;
 }
 
 function netCovers(rule: string): string {

@@ -14,7 +14,8 @@ const INTERPRETERS = new Set([
   "osascript", "awk", "gawk", "find",
 ]);
 
-function inside(path: string, dir: string): boolean {
+/** True when the absolute `path` is `dir` or lies below it. */
+export function inside(path: string, dir: string): boolean {
   const rel = relative(dir, path);
   return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
 }
