@@ -149,11 +149,15 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
     return fresh;
   }
 
-  /** Report a limit that condemned the sandbox, so the host can count it and log it. */
+  /** Report a limit that condemned the sandbox, if one did, so the host can count it and log it. */
+  function reportLimit(s: Sandbox): void {
+    const cause: WardenError | null = s.condemnedBy;
+    if (cause !== null) send({ t: "limit", error: cause.toDescriptor() });
+  }
+
   function watchLimits<T>(p: Promise<T>, s: Sandbox): Promise<T> {
     return p.catch((e: unknown) => {
-      const cause: WardenError | null = s.condemnedBy;
-      if (cause !== null) send({ t: "limit", error: cause.toDescriptor() });
+      reportLimit(s);
       throw e;
     });
   }
@@ -168,8 +172,7 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
       },
       (e: unknown) => {
         depths.delete(id);
-        const cause = s.condemnedBy;
-        if (cause !== null) post({ t: "limit", error: cause.toDescriptor() });
+        reportLimit(s);
         throw e;
       },
     );
