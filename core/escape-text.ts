@@ -26,3 +26,22 @@ export function quote(value: string, max = 200): string {
   const cut = escaped.length > max ? `${escaped.slice(0, max)}…` : escaped;
   return `"${cut.replace(/"/g, '\\"')}"`;
 }
+
+// What JSON.stringify leaves raw that a terminal or a log viewer acts on: DEL, C1 controls (CSI
+// is U+009B), bidi controls, line/paragraph separators, BOM. JSON.stringify escapes C0 itself.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/** JSON.stringify, with every character a terminal could act on written as a \uXXXX escape (same value). */
+export function safeJson(value: unknown, space?: number): string {
+  const text = JSON.stringify(value, null, space);
+  if (text === undefined) return "null";
+  return text.replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** A copy of a flat record (an event) with every string field escaped; other fields as they are. */
+export function escapeFields<T extends object>(record: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) out[key] = typeof value === "string" ? escapeText(value) : value;
+  return out as T;
+}

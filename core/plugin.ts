@@ -1,6 +1,6 @@
 // One loaded plugin, host side: read manifest → check engines → validate config → record grants →
 // start the supervised sandbox process → evaluate the module and run onLoad → ready for calls.
-import { escapeText, quote } from "./escape-text.ts";
+import { escapeFields, escapeText, quote } from "./escape-text.ts";
 import { EntryNotFoundError, PluginError, QuarantinedError, toWardenError, type WardenError } from "./errors.ts";
 import { CallGate, type Concurrency } from "./containment/call-gate.ts";
 import { Quarantine, type QuarantinePolicy } from "./containment/quarantine.ts";
@@ -125,7 +125,10 @@ export class PluginHandle {
   }
 
   /** Read, validate and start a plugin; throws MANIFEST_INVALID, BAD_INPUT (config) or PLUGIN_ERROR. */
-  static async load(dir: string, o: LoadPluginOptions): Promise<PluginHandle> {
+  static async load(dir: string, options: LoadPluginOptions): Promise<PluginHandle> {
+    // Events carry plugin text (denied values, error messages): escaped once, here, for every listener.
+    const onEvent = options.onEvent;
+    const o: LoadPluginOptions = onEvent === undefined ? options : { ...options, onEvent: (e) => onEvent(escapeFields(e)) };
     const loaded = o.manifest ?? (await readManifest(dir, WARDEN_VERSION));
     const m = loaded.manifest;
     const config = validatePluginConfig(m.config, o.config, m.id);
@@ -148,7 +151,7 @@ export class PluginHandle {
     o.audit.append({ type: "grant", plugin: m.id, version: m.version, dir: loaded.dir, manifestSha256: loaded.sha256, permissions: m.permissions ?? {}, limits });
     const logger = o.logger.child({ plugin: m.id, version: m.version });
     const denials = new DenialAggregator((records) => o.audit.appendBatch(records));
-    for (const w of loaded.warnings) logger.warn(`plugin.json ${w.field}: ${w.message}`);
+    for (const w of loaded.warnings) logger.warn(escapeText(`plugin.json ${w.field}: ${w.message}`));
     let handle: PluginHandle | undefined;
     const proc = new SandboxProcess(m.id, {
       // The plugin's id is stamped here, last, so nothing from the sandbox process can replace it.

@@ -6,3 +6,4 @@ export type { SandboxLimits } from "./limits.ts";
 export { classifyIvmError } from "./classify-error.ts";
 export { CpuWindow, DEFAULT_CPU_MS_PER_MINUTE } from "./cpu-window.ts";
 export { IsolatePool } from "./isolate-pool.ts";
+export { boundedPluginError, boundedPluginStack, boundedPluginText, jsonDepthExceeded, MAX_ERROR_MESSAGE_CHARS, MAX_VALUE_DEPTH, valueProblem } from "./plugin-values.ts";

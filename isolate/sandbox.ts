@@ -27,6 +27,7 @@ import type { CpuWindow } from "./cpu-window.ts";
 import type { IsolatePool } from "./isolate-pool.ts";
 import { MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, type SandboxLimits } from "./limits.ts";
 import { loadModuleGraph } from "./module-loader.ts";
+import { boundedPluginError, jsonDepthExceeded, MAX_ERROR_MESSAGE_CHARS, MAX_VALUE_DEPTH } from "./plugin-values.ts";
 import { PRELUDE_FILENAME, preludeSource } from "./prelude.ts";
 
 /** When the call behind an operation runs out of time, and a signal aborted when the sandbox goes. */
@@ -93,9 +94,25 @@ function urlParts(u: URL): Record<string, string> {
   };
 }
 
-/** The call or operation id at the head of a dispatch payload, read without parsing the (large) rest. */
-function payloadId(payload: string): number {
-  return Number(/^\{"id":(\d+)/.exec(payload)?.[1]);
+/**
+ * A settle text as the prelude writes it, `<callId> <1|0> <JSON>`: the id and the outcome come
+ * first, from numbers, so nothing in the JSON (the plugin's) can name another call. Null if malformed.
+ */
+function splitSettle(text: string): { id: number; ok: boolean; json: string } | null {
+  const m = /^(\d{1,15}) ([01]) /.exec(text);
+  return m === null ? null : { id: Number(m[1]), ok: m[2] === "1", json: text.slice(m[0].length) };
+}
+
+// Export names are shown in messages and used as entry names: only identifiers count (ES modules
+// may export any string, `export { x as "a\nb" }`).
+const EXPORT_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;
+const HOOK_NAMES = new Set(["onLoad", "onUnload", "onConfigChange", "health"]);
+
+/** The entries and hooks the prelude reported, keeping only names that can be what they claim. */
+function checkedExports(json: string): { entries: string[]; hooks: string[] } {
+  const raw = JSON.parse(json) as { entries?: unknown; hooks?: unknown };
+  const names = (list: unknown): string[] => (Array.isArray(list) ? list.filter((n): n is string => typeof n === "string" && EXPORT_NAME.test(n)) : []);
+  return { entries: names(raw.entries).filter((n) => !HOOK_NAMES.has(n)), hooks: names(raw.hooks).filter((n) => HOOK_NAMES.has(n)) };
 }
 
 function operationErrorDescriptor(e: unknown): { name: string; code: string; message: string } {
@@ -167,7 +184,7 @@ export class Sandbox {
       const preludeFn = fresh.prelude ?? loadPrelude(isolate, context);
       const internals = preludeFn.applySync(
         undefined,
-        [dispatch, JSON.stringify({ id: o.pluginId, version: o.version }), JSON.stringify(o.config ?? null), JSON.stringify({ maxTimers: MAX_TIMERS, maxOpArgsChars: MAX_OP_ARGS_CHARS })],
+        [dispatch, JSON.stringify({ id: o.pluginId, version: o.version }), JSON.stringify(o.config ?? null), JSON.stringify({ maxTimers: MAX_TIMERS, maxOpArgsChars: MAX_OP_ARGS_CHARS, maxErrorChars: MAX_ERROR_MESSAGE_CHARS })],
         { result: { reference: true }, timeout: o.limits.cpuMs },
       ) as ivm.Reference;
       const refs = {
@@ -186,7 +203,7 @@ export class Sandbox {
         throw Sandbox.#loadFailure(e, o);
       }
       const exportsJson = setModule.applySync(undefined, [root.namespace.derefInto()], { timeout: o.limits.cpuMs }) as string;
-      sandbox = new Sandbox(o, isolate, context, refs, JSON.parse(exportsJson) as { entries: string[]; hooks: string[] });
+      sandbox = new Sandbox(o, isolate, context, refs, checkedExports(exportsJson));
       // Building the isolate and evaluating the plugin's modules counts against its CPU budget too.
       o.cpuWindow?.charge(isolate.cpuTime);
       return sandbox;
@@ -480,29 +497,35 @@ export class Sandbox {
     }
   }
 
-  #settle(payload: string): void {
-    if (payload.length > this.#o.limits.resultChars + 1024) {
-      // The prelude enforces the cap too; this guards against a prelude that was tampered with.
-      const id = payloadId(payload);
-      const c = this.#calls.get(id);
-      if (c) this.#finish(id, c, new ResultInvalidError(`plugin ${this.#o.pluginId}: the result of ${c.name}() is larger than ${this.#o.limits.resultChars} characters`, { pluginId: this.#o.pluginId }));
-      return;
-    }
-    const msg = JSON.parse(payload) as { id: number; ok: boolean; value?: unknown; error?: Record<string, unknown> };
-    const c = this.#calls.get(msg.id);
+  #settle(text: string): void {
+    const parts = splitSettle(text);
+    if (parts === null) return;
+    const c = this.#calls.get(parts.id);
     if (c === undefined) return;
-    if (msg.ok) this.#finish(msg.id, c, null, msg.value ?? null);
-    else {
-      const described = msg.error ?? {};
-      // V8 rejects import() with a bare "Not supported" (isolated-vm has no dynamic-import hook);
-      // say what it means when it reaches the host.
-      const err = fromDescriptor(/^(\w*Error: )?Not supported$/.test(String(described["message"]))
-        ? { ...described, message: `${String(described["message"])}: dynamic import() is not available to warden plugins; load code with a static import (import x from "./x.js")` }
-        : described);
-      const stack = typeof msg.error?.["stack"] === "string" ? (msg.error["stack"] as string) : undefined;
-      const wrapped = Object.assign(err, { details: { ...err.details, pluginId: this.#o.pluginId, entry: c.name, ...(stack ? { pluginStack: stack } : {}) } });
-      this.#finish(msg.id, c, wrapped);
+    const { json } = parts;
+    const fail = (message: string) => this.#finish(parts.id, c, new ResultInvalidError(`plugin ${this.#o.pluginId}: the result of ${c.name}() ${message}`, { pluginId: this.#o.pluginId, entry: c.name }));
+    // The prelude enforces these caps too; the host checks again because the plugin can reach
+    // into the prelude's work (prototype setters) and this is the last code it cannot touch.
+    if (json.length > this.#o.limits.resultChars + 1024) {
+      if (!parts.ok) return this.#finish(parts.id, c, new PluginError(`plugin ${this.#o.pluginId}: ${c.name}() threw an error too large to report (${json.length} characters)`, { pluginId: this.#o.pluginId, entry: c.name }));
+      return fail(`is larger than ${this.#o.limits.resultChars} characters`);
     }
+    if (jsonDepthExceeded(json) >= 0) return fail(`is nested deeper than ${MAX_VALUE_DEPTH} levels`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      return fail("is not valid JSON");
+    }
+    if (parts.ok) return this.#finish(parts.id, c, null, parsed ?? null);
+    const described = boundedPluginError(parsed);
+    // V8 rejects import() with a bare "Not supported" (isolated-vm has no dynamic-import hook);
+    // say what it means when it reaches the host.
+    const err = fromDescriptor(/^(\w*Error: )?Not supported$/.test(described.message)
+      ? { ...described, message: `${described.message}: dynamic import() is not available to warden plugins; load code with a static import (import x from "./x.js")` }
+      : described);
+    const wrapped = Object.assign(err, { details: { ...err.details, pluginId: this.#o.pluginId, entry: c.name, ...(described.stack !== undefined ? { pluginStack: described.stack } : {}) } });
+    this.#finish(parts.id, c, wrapped);
   }
 
   #finish(id: number, c: PendingCall, error: WardenError | null, value?: unknown): void {
@@ -520,6 +543,10 @@ export class Sandbox {
   #operation(payload: string): string | undefined {
     if (payload.length > MAX_OP_PAYLOAD) {
       return JSON.stringify({ ok: false, error: { name: "BadInput", code: "BAD_INPUT", message: `the arguments of a Warden call are larger than ${MAX_OP_PAYLOAD} bytes` } });
+    }
+    // Two levels are the envelope and the argument list; each argument may nest MAX_VALUE_DEPTH deep.
+    if (jsonDepthExceeded(payload, MAX_VALUE_DEPTH + 2) >= 0) {
+      return JSON.stringify({ ok: false, error: { name: "BadInput", code: "BAD_INPUT", message: `an argument of a Warden call is nested deeper than ${MAX_VALUE_DEPTH} levels` } });
     }
     const { id, op, args } = JSON.parse(payload) as { id: number; op: string; args: unknown };
     if (this.#o.operationSync !== undefined) {

@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import semver from "semver";
 import type { z } from "zod";
 import { ManifestInvalidError } from "../core/errors.ts";
-import { quote } from "../core/escape-text.ts";
+import { escapeText, quote } from "../core/escape-text.ts";
 import { ManifestSchema, type Manifest } from "./schema.ts";
 import { lintManifest } from "./lint-manifest.ts";
 
@@ -26,8 +26,9 @@ export type LoadedManifest = {
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const key of path) {
+    // Keys come from the manifest (record keys, unknown keys): escaped, they cannot break a line.
     if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
+    else out += out === "" ? escapeText(String(key)) : `.${escapeText(String(key))}`;
   }
   return out === "" ? "(top level)" : out;
 }

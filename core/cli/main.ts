@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { openAuditLog } from "../audit/audit-log.ts";
 import { verifyAuditText } from "../audit/verify-audit.ts";
 import { BadInputError, isWardenError, toWardenError, type WardenError } from "../errors.ts";
-import { escapeText } from "../escape-text.ts";
+import { escapeText, safeJson } from "../escape-text.ts";
 import { loadPlugin } from "../plugin.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { formatProblems, readManifest } from "../../manifests/read-manifest.ts";
@@ -17,12 +17,20 @@ import { AUDIT_USAGE, CHECK_USAGE, MAIN_USAGE, RUN_USAGE } from "./usage.ts";
 /** Exit statuses of the CLI. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, tampered: 3 } as const;
 
+/** Lines of a message for a terminal: warden's own line breaks kept, every line escaped on its own. */
+function lines(text: string): string {
+  return text.split("\n").map(escapeText).join("\n");
+}
+
 function fail(e: WardenError, json: boolean): number {
   if (json) printJson({ ok: false, error: { code: e.code, message: e.message } });
   else {
-    process.stderr.write(`error ${e.code}: ${escapeText(e.message).replace(/\\n/g, "\n")}\n`);
+    // Plugin text reaches here already escaped onto one line (at the isolate boundary), so every
+    // real line break is warden's; escaping each line again keeps it that way whatever the source.
+    process.stderr.write(`error ${e.code}: ${lines(e.message)}\n`);
     const stack = (e.details as { pluginStack?: unknown }).pluginStack;
-    if (typeof stack === "string") process.stderr.write(`${escapeText(stack).replace(/\\n/g, "\n")}\n`);
+    // The plugin wrote its stack: each line is marked as the plugin's, so none can pass for warden's.
+    if (typeof stack === "string") process.stderr.write(`the plugin's stack:\n${stack.split("\n").map((l) => `  | ${escapeText(l)}`).join("\n")}\n`);
   }
   return EXIT.failed;
 }
@@ -67,7 +75,7 @@ async function runCommand(args: string[]): Promise<number> {
     try {
       const value = await plugin.invoke(entry, input);
       if (json) printJson({ ok: true, value });
-      else process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      else process.stdout.write(`${safeJson(value, 2)}\n`);
       return EXIT.ok;
     } finally {
       await plugin.close();
@@ -109,7 +117,7 @@ async function checkCommand(args: string[]): Promise<number> {
     if (values.json) printJson({ ok: true, id: loaded.manifest.id, version: loaded.manifest.version, grants, warnings });
     else {
       process.stdout.write(formatGrantTable(grants.map((g) => ({ ...g, rule: escapeText(g.rule) }))));
-      for (const w of warnings) process.stdout.write(`${formatProblems(loaded.dir, [w]).replace(/^/, "warning: ")}\n`);
+      for (const w of warnings) process.stdout.write(`warning: ${lines(formatProblems(loaded.dir, [w]))}\n`);
       process.stdout.write(`${loaded.manifest.id} ${loaded.manifest.version}: valid${warnings.length > 0 ? ` with ${warnings.length} warning(s)` : ""}\n`);
     }
     return EXIT.ok;
@@ -117,7 +125,7 @@ async function checkCommand(args: string[]): Promise<number> {
     const err = toWardenError(e);
     const problems = (err.details.problems ?? [err.message]) as string[];
     if (values.json) printJson({ ok: false, error: { code: err.code, message: err.message, problems } });
-    else process.stdout.write(`${problems.map((p) => `error: ${resolve(dir)}/plugin.json: ${p}`).join("\n")}\n`);
+    else process.stdout.write(`${problems.map((p) => `error: ${escapeText(resolve(dir))}/plugin.json: ${lines(p)}`).join("\n")}\n`);
     return EXIT.invalid;
   }
 }
@@ -145,7 +153,7 @@ function auditCommand(args: string[]): number {
     return verdict.ok ? EXIT.ok : EXIT.tampered;
   }
   if (!verdict.ok) {
-    process.stdout.write(`TAMPERED: ${escapeText(file)}: first bad record at line ${verdict.line}: ${verdict.reason}\n`);
+    process.stdout.write(`TAMPERED: ${escapeText(file)}: first bad record at line ${verdict.line}: ${escapeText(verdict.reason)}\n`);
     return EXIT.tampered;
   }
   process.stdout.write(`intact: ${verdict.records} record(s); head ${verdict.head}\n`);

@@ -8,7 +8,7 @@ import { memoryAuditLog, openAuditLog, type AuditWriter } from "../audit/audit-l
 import { ChannelBus } from "../channels/bus.ts";
 import type { Concurrency } from "../containment/call-gate.ts";
 import type { QuarantinePolicy } from "../containment/quarantine.ts";
-import { escapeText } from "../escape-text.ts";
+import { escapeFields, escapeText } from "../escape-text.ts";
 import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor } from "../errors.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
 import { loadPlugin, type PluginEvent, type PluginHandle } from "../plugin.ts";
@@ -147,7 +147,7 @@ export class Host {
       else if (e.type === "limit") entry.counters.limitHits++;
     }
     try {
-      this.#emitter.emit("event", e);
+      this.#emitter.emit("event", escapeFields(e));
     } catch (err) {
       this.#logger.error(`an event listener threw: ${escapeText(String(err))}`);
     }

@@ -4,7 +4,8 @@
 // child (SIGKILL) and fail the calls in flight with a coded error; the next call starts a new one.
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { fromDescriptor, MemoryLimitError, PluginError, TimeoutError, toWardenError, type WardenError } from "../errors.ts";
+import { BadInputError, fromDescriptor, MemoryLimitError, PluginError, ResultInvalidError, TimeoutError, toWardenError, type ErrorDescriptor, type WardenError } from "../errors.ts";
+import { boundedPluginStack, boundedPluginText, MAX_ERROR_MESSAGE_CHARS, valueProblem } from "../../isolate/index.ts";
 import type { ChannelBus, Subscription } from "../channels/bus.ts";
 import type { AuditEvent } from "../../capabilities/index.ts";
 import type { PluginLogLevel } from "../../isolate/index.ts";
@@ -24,6 +25,30 @@ const OOM_MARKERS = ["<--- Last few GCs --->", "Fatal JavaScript", "JavaScript h
 
 /** Time a child gets beyond a call's own limits before it is presumed stuck. */
 export const GRACE_MS = 2000;
+
+// What a sandbox process says is checked as if the plugin had written it: the child runs the
+// plugin's isolate, and a V8 bug there would put the plugin in charge of what it sends. Values are
+// walked without recursion before host code touches them; error text is bounded and escaped.
+// (Messages from the child's Sandbox are already bounded; the margin avoids cutting them twice.)
+const CHILD_TEXT_CHARS = 2 * MAX_ERROR_MESSAGE_CHARS;
+
+/** An error descriptor from a sandbox process, rebuilt with bounded, escaped text and plain details. */
+function fromChild(d: ErrorDescriptor | undefined): WardenError {
+  const o = (typeof d === "object" && d !== null ? d : {}) as Partial<ErrorDescriptor>;
+  const details: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(typeof o.details === "object" && o.details !== null ? o.details : {}).slice(0, 32)) {
+    if (key === "pluginStack" && typeof v === "string") details[key] = boundedPluginStack(v);
+    else if (typeof v === "string") details[key] = boundedPluginText(v, CHILD_TEXT_CHARS);
+    else if (typeof v === "number" || typeof v === "boolean") details[key] = v;
+    else if (Array.isArray(v)) details[key] = v.slice(0, 100).map((x) => boundedPluginText(String(x), 1024));
+  }
+  return fromDescriptor({
+    code: o.code,
+    message: typeof o.message === "string" ? boundedPluginText(o.message, CHILD_TEXT_CHARS) : undefined,
+    details,
+    ...(typeof o.stack === "string" ? { stack: boundedPluginStack(o.stack) } : {}),
+  });
+}
 
 /** Callbacks a supervisor reports through. */
 export type SupervisorEvents = {
@@ -154,19 +179,24 @@ export class SandboxProcess {
         if (!p) return;
         this.#pending.delete(msg.callId);
         if (p.watchdog) clearTimeout(p.watchdog);
-        if (msg.ok) p.resolve(p.withCpu ? { value: msg.value, cpuNs: msg.cpuNs ?? 0 } : msg.value);
-        else p.reject(fromDescriptor(msg.error));
+        if (!msg.ok) {
+          p.reject(fromChild(msg.error));
+          return;
+        }
+        const problem = valueProblem(msg.value);
+        if (problem !== null) p.reject(new ResultInvalidError(`plugin ${this.#pluginId}: ${p.what} returned ${problem}`, { pluginId: this.#pluginId }));
+        else p.resolve(p.withCpu ? { value: msg.value, cpuNs: typeof msg.cpuNs === "number" ? msg.cpuNs : 0 } : msg.value);
         return;
       }
       case "audit":
         this.#events.onAudit(msg.events);
         return;
       case "log":
-        for (const line of msg.lines) this.#events.onLog(line.level, line.text);
+        for (const line of msg.lines) this.#events.onLog(line.level, String(line.text).slice(0, 16 * 1024));
         if (msg.dropped > 0) this.#events.onLogDropped?.(msg.dropped);
         return;
       case "limit":
-        this.#events.onLimit(fromDescriptor(msg.error));
+        this.#events.onLimit(fromChild(msg.error));
         return;
       case "host-request":
         this.#onHostRequest(msg.reqId, msg.request);
@@ -180,8 +210,20 @@ export class SandboxProcess {
 
   /** A channel request of the plugin; the sender is this process's plugin id, never the message's. */
   #onHostRequest(reqId: number, r: HostRequest): void {
-    const reply = (ok: boolean, value?: unknown, error?: unknown) =>
-      this.#child?.send({ t: "host-result", reqId, ok, ...(ok ? { value } : { error: toWardenError(error).toDescriptor() }) } satisfies ToChild);
+    // A reply that cannot be sent (the value cannot be serialised) becomes an error reply; it
+    // never throws into the promise chain that produced it.
+    const reply = (ok: boolean, value?: unknown, error?: unknown): void => {
+      try {
+        this.#child?.send({ t: "host-result", reqId, ok, ...(ok ? { value } : { error: toWardenError(error).toDescriptor() }) } satisfies ToChild);
+      } catch (e) {
+        if (ok) reply(false, undefined, new PluginError(`the answer could not be passed to plugin ${this.#pluginId}: ${e instanceof Error ? e.message : String(e)}`, { pluginId: this.#pluginId }));
+      }
+    };
+    const problem = r.op === "publish" ? valueProblem(r.data) : r.op === "plugin-call" ? valueProblem(r.input) : null;
+    if (problem !== null) {
+      reply(false, undefined, new BadInputError(`plugin ${this.#pluginId}: ${r.op === "publish" ? "a channel message" : "the input of a plugin call"} is ${problem}`, { pluginId: this.#pluginId }));
+      return;
+    }
     try {
       switch (r.op) {
         case "publish":

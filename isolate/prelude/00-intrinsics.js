@@ -11,7 +11,6 @@ const ObjectGetOwnPropertyNames = Object.getOwnPropertyNames;
 const ObjectPrototype = Object.prototype;
 const ObjectHasOwn = Object.hasOwn;
 const ArrayIsArray = Array.isArray;
-const ArrayPrototypePush = Array.prototype.push;
 const ArrayPrototypeJoin = Array.prototype.join;
 const ArrayPrototypeMap = Array.prototype.map;
 const ArrayPrototypeSlice = Array.prototype.slice;
@@ -50,6 +49,11 @@ const globalObject = globalThis;
 
 function call(fn, thisArg, ...args) {
   return ReflectApply(fn, thisArg, args);
+}
+// Array.prototype.push assigns through [[Set]], which runs any setter a plugin installed on
+// Array.prototype for that index; defining the property does not.
+function append(array, value) {
+  ObjectDefineProperty(array, array.length, { value, writable: true, enumerable: true, configurable: true });
 }
 function then(promise, onFulfilled, onRejected) {
   return ReflectApply(PromisePrototypeThen, promise, [onFulfilled, onRejected]);

@@ -26,12 +26,19 @@ function pluginStack(err) {
     return undefined;
   }
   if (typeof stack !== "string") return undefined;
-  const lines = call(StringPrototypeSplit, stack, "\n");
+  // The first line repeats the message, which may be huge: split only what can be kept.
+  const lines = call(StringPrototypeSplit, call(StringPrototypeSlice, stack, 0, 64 * 1024), "\n");
   const kept = [];
   for (let i = 0; i < lines.length && kept.length < 30; i++) {
-    if (!call(StringPrototypeIncludes, lines[i], "warden:prelude")) call(ArrayPrototypePush, kept, lines[i]);
+    if (!call(StringPrototypeIncludes, lines[i], "warden:prelude")) append(kept, cutText(lines[i], 1024));
   }
   return call(ArrayPrototypeJoin, kept, "\n");
+}
+
+// A thrown error's text is cut here, before it is copied (a 20 MB message would otherwise be
+// copied several times over and come back as the wrong error); the host cuts it again.
+function cutText(text, max) {
+  return text.length > max ? `${call(StringPrototypeSlice, text, 0, max)}… [cut: the message was ${text.length} characters]` : text;
 }
 
 function describeError(err) {
@@ -50,11 +57,12 @@ function describeError(err) {
   } catch (e) {
     message = "an error whose properties cannot be read";
   }
+  name = cutText(name, 100);
+  const max = preludeCaps.maxErrorChars;
+  const length = message.length;
+  message = call(StringPrototypeSlice, message, 0, max);
   const contract = typeof code === "string" && call(ArrayPrototypeIncludes, CONTRACT_CODES, code);
-  return {
-    name,
-    code: contract ? code : "PLUGIN_ERROR",
-    message: contract ? message : name === "Uncaught" ? `uncaught ${message}` : `${name}: ${message}`,
-    stack: pluginStack(err),
-  };
+  let text = contract ? message : name === "Uncaught" ? `uncaught ${message}` : `${name}: ${message}`;
+  if (length > max || text.length > max) text = `${call(StringPrototypeSlice, text, 0, max)}… [cut: the message was ${length} characters]`;
+  return { name, code: contract ? code : "PLUGIN_ERROR", message: text, stack: pluginStack(err) };
 }

@@ -19,17 +19,18 @@ function invalid(path, what) {
 }
 
 function serializeStrict(value, maxChars) {
-  const parts = [];
-  let size = 0;
-  const ancestors = new SetCtor();
+  // The text is built by string concatenation and the ancestors kept in a Map through captured
+  // methods: an array's push or a Set's methods would run into setters and replacements the
+  // plugin may have installed on Array.prototype or Set.prototype.
+  let out = "";
+  const ancestors = new MapCtor();
   function emit(s) {
-    size += s.length;
-    if (size > maxChars) {
+    if (out.length + s.length > maxChars) {
       const err = new ErrorCtor(`the result is larger than the limit of ${maxChars} characters; return less data`);
       err.code = "RESULT_INVALID";
       throw err;
     }
-    call(ArrayPrototypePush, parts, s);
+    out += s;
   }
   function walk(v, path, depth) {
     if (v === null) return emit("null");
@@ -40,9 +41,9 @@ function serializeStrict(value, maxChars) {
       case "object": break;
       default: return invalid(path, describeKind(v));
     }
-    if (depth > 512) invalid(path, "a value nested deeper than 512 levels");
-    if (call(SetCtor.prototype.has, ancestors, v)) invalid(path, "a cycle");
-    call(SetCtor.prototype.add, ancestors, v);
+    if (depth >= 512) invalid(path, "a value nested deeper than 512 levels");
+    if (call(MapPrototypeHas, ancestors, v)) invalid(path, "a cycle");
+    call(MapPrototypeSet, ancestors, v, true);
     if (ArrayIsArray(v)) {
       emit("[");
       const n = v.length;
@@ -72,10 +73,10 @@ function serializeStrict(value, maxChars) {
       }
       emit("}");
     }
-    call(SetCtor.prototype.delete, ancestors, v);
+    call(MapPrototypeDelete, ancestors, v);
   }
   walk(value === undefined ? null : value, "result", 0);
-  return call(ArrayPrototypeJoin, parts, "");
+  return out;
 }
 
 // Arguments to host calls: copied to a JSON string here, inside the isolate, before the host looks

@@ -14,7 +14,7 @@ function setModule(ns) {
     let value;
     try { value = ns[name]; } catch { continue; }
     if (typeof value !== "function") continue;
-    call(ArrayPrototypePush, call(ArrayPrototypeIncludes, RESERVED_HOOKS, name) ? hooks : entries, name);
+    append(call(ArrayPrototypeIncludes, RESERVED_HOOKS, name) ? hooks : entries, name);
   }
   return JSONStringify({ entries, hooks });
 }
@@ -23,8 +23,10 @@ function setModule(ns) {
 // crossing's return value, saving a nested crossing; later settles go through dispatch.
 let returnSlot = null;
 
+// The text is `<callId> <1|0> <JSON>`: the id and the outcome are written by this code from numbers,
+// ahead of anything the plugin's value could contain, so no value can claim to settle another call.
 function settle(callId, ok, payload) {
-  const text = ok ? `{"id":${callId},"ok":true,"value":${payload}}` : JSONStringify({ id: callId, ok: false, error: payload });
+  const text = ok ? `${callId} 1 ${payload}` : `${callId} 0 ${JSONStringify(payload)}`;
   if (returnSlot !== null && returnSlot.id === callId && returnSlot.text === null) {
     returnSlot.text = text;
     return;

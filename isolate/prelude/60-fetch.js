@@ -65,7 +65,7 @@ class Headers {
     } else throw new TypeErrorCtor("Headers: expected an object, an array of pairs or Headers");
   }
   append(name, value) {
-    call(ArrayPrototypePush, headerLists.get(this), [normHeaderName(name), StringCtor(value)]);
+    append(headerLists.get(this), [normHeaderName(name), StringCtor(value)]);
   }
   set(name, value) {
     this.delete(name);
@@ -75,14 +75,14 @@ class Headers {
     const n = normHeaderName(name);
     const list = headerLists.get(this);
     const kept = [];
-    for (let i = 0; i < list.length; i++) if (list[i][0] !== n) call(ArrayPrototypePush, kept, list[i]);
+    for (let i = 0; i < list.length; i++) if (list[i][0] !== n) append(kept, list[i]);
     headerLists.set(this, kept);
   }
   get(name) {
     const n = normHeaderName(name);
     const list = headerLists.get(this);
     const values = [];
-    for (let i = 0; i < list.length; i++) if (list[i][0] === n) call(ArrayPrototypePush, values, list[i][1]);
+    for (let i = 0; i < list.length; i++) if (list[i][0] === n) append(values, list[i][1]);
     return values.length === 0 ? null : call(ArrayPrototypeJoin, values, ", ");
   }
   has(name) {
@@ -194,7 +194,7 @@ function fetchImpl(input, init) {
             opts.headers = opts.headers || [];
             let hasType = false;
             for (let i = 0; i < opts.headers.length; i++) if (opts.headers[i][0] === "content-type") hasType = true;
-            if (!hasType) call(ArrayPrototypePush, opts.headers, ["content-type", "application/x-www-form-urlencoded;charset=UTF-8"]);
+            if (!hasType) append(opts.headers, ["content-type", "application/x-www-form-urlencoded;charset=UTF-8"]);
           }
           opts.body = { text: StringCtor(body) };
         }
