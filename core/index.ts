@@ -13,6 +13,7 @@ export type { AuditWriter, AuditRecordInput } from "./audit/audit-log.ts";
 export { verifyAuditText } from "./audit/verify-audit.ts";
 export type { AuditVerdict, AuditSummary } from "./audit/verify-audit.ts";
 export { createDefaultLogger } from "./logger.ts";
+export { escapeText, safeJson } from "./escape-text.ts";
 export type { Logger } from "./logger.ts";
 export { WARDEN_VERSION } from "./version.ts";
 export {

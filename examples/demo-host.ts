@@ -8,14 +8,16 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createHost, isWardenError, verifyAuditText, type ChannelMessage, type HostEvent } from "../core/index.ts";
+import { createHost, escapeText, isWardenError, verifyAuditText, type ChannelMessage, type HostEvent } from "../core/index.ts";
 import { cliLogger } from "../core/cli/output.ts";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const work = join(repo, ".warden");
 const pluginsDir = join(work, "demo-plugins");
 const auditFile = join(work, "demo-audit.jsonl");
-const out = (s = "") => process.stdout.write(`${s}\n`);
+// Plugin results, chat messages and error texts are printed: each line escaped, so none of them can
+// drive the terminal or pass for a line of the demo's own.
+const out = (s = "") => process.stdout.write(`${s.split("\n").map(escapeText).join("\n")}\n`);
 const section = (title: string) => out(`\n── ${title} ${"─".repeat(Math.max(0, 70 - title.length))}`);
 
 // The demo works on a copy, so reloading a changed plugin never touches the repository.

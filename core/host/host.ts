@@ -353,7 +353,7 @@ export class Host {
       dir: e.dir,
       version: e.manifest?.manifest.version ?? null,
       state: e.state === "active" && e.handle?.quarantined ? "quarantined" : e.state,
-      reason: e.reason,
+      reason: e.reason === null ? null : escapeText(e.reason),
       health: e.health,
       entries: e.handle?.entries ?? [],
       limits: e.handle?.limits ?? null,

@@ -8,7 +8,8 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
-import { createDefaultLogger } from "../../core/logger.ts";
+import { pino } from "pino";
+import { createDefaultLogger, escapingHooks } from "../../core/logger.ts";
 import { isWardenError } from "../../core/errors.ts";
 import { jsonDepthExceeded, valueProblem } from "../../isolate/index.ts";
 import { manifest, REPO_ROOT, scratch, type Scratch } from "../helpers/plugin-dir.ts";
@@ -195,5 +196,19 @@ describe("the CLI shows plugin text as text", () => {
     assert.doesNotMatch(json.stdout, UNSAFE);
     // Control: the value itself is intact once parsed.
     assert.deepEqual(JSON.parse(json.stdout), { ok: true, value: { s: "\u001b]0;title\u0007\u009b31m\u202eevil\u2028" } });
+  });
+});
+
+describe("logs", () => {
+  it("warden's loggers escape every string argument, whichever call site forgot to", () => {
+    const lines: string[] = [];
+    const log = pino({ base: null, hooks: escapingHooks }, { write: (l: string) => void lines.push(l) });
+    log.warn("plugin said: %s", "ok\n{\"level\":60,\"msg\":\"forged\"}\u001b[2J\u202e");
+    log.info({ plugin: "t.x" }, "plain text stays plain");
+    assert.equal(lines.length, 2);
+    for (const l of lines) assert.doesNotMatch(l, UNSAFE);
+    const first = JSON.parse(lines[0] ?? "") as { msg: string };
+    assert.equal(first.msg, 'plugin said: ok\\n{"level":60,"msg":"forged"}\\u{001b}[2J\\u{202e}');
+    assert.equal((JSON.parse(lines[1] ?? "") as { msg: string }).msg, "plain text stays plain");
   });
 });
