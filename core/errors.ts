@@ -1,7 +1,7 @@
 // The one error catalogue of warden. This file is a leaf: it imports nothing from the project, so
 // manifests/, capabilities/ and isolate/ may all depend on it without depending on one another.
 
-/** The error codes the public contract (contract.md) lists, in its order. */
+/** The error codes of warden's contract, in the order docs/errors.md documents them. */
 export const CONTRACT_ERROR_CODES = [
   "PERMISSION_DENIED",
   "MANIFEST_INVALID",
