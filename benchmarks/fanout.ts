@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ivm from "isolated-vm";
+import ivm from "../isolate/ivm.ts";
 import { createHost } from "../core/host/host.ts";
 import { createDefaultLogger } from "../core/logger.ts";
 

@@ -4,6 +4,7 @@
 //   --json    machine-readable output instead of the table
 //   --only <name>  run one part (compare, decisions, capability-call, containment)
 import { parseArgs } from "node:util";
+import { IVM_VERSION } from "../isolate/ivm.ts";
 import { progress, type Row } from "./lib/measure.ts";
 import { capabilityCall } from "./scenarios/capability-call.ts";
 import { compare } from "./compare.ts";
@@ -50,6 +51,6 @@ for (const name of names) {
   rows.push(...(await scenario({ quick: values.quick })));
   progress(`${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
-const meta = { date: new Date().toISOString(), node: process.version, isolatedVm: (await import("isolated-vm/package.json", { with: { type: "json" } })).default.version, quick: values.quick };
+const meta = { date: new Date().toISOString(), node: process.version, isolatedVm: IVM_VERSION.version, quick: values.quick };
 if (values.json) process.stdout.write(`${JSON.stringify({ ...meta, rows })}\n`);
 else process.stdout.write(`warden benchmarks ${meta.date} node ${meta.node} isolated-vm ${meta.isolatedVm}${meta.quick ? " (quick)" : ""}\n\n${table(rows)}\n`);

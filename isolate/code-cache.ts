@@ -2,7 +2,7 @@
 // plugins' modules (keyed by the sha256 of their text, so an edited file is never served stale).
 // Bounded by lru-cache: a host that loads many plugin versions keeps only the recent ones.
 import { createHash } from "node:crypto";
-import ivm from "isolated-vm";
+import ivm from "./ivm.ts";
 import { LRUCache } from "lru-cache";
 
 const cache = new LRUCache<string, ivm.ExternalCopy<ArrayBuffer>>({ max: 512, maxSize: 64 * 1024 * 1024, sizeCalculation: (v) => Math.max(1, v.copy().byteLength) });

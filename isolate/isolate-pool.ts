@@ -2,7 +2,7 @@
 // (perf-floors.md: ~70%); a small pool per memory limit, refilled when the event loop is idle,
 // leaves a new plugin only the compile and the first call. A pooled isolate is handed out once
 // and never returned: a used (or condemned) sandbox is never reused.
-import ivm from "isolated-vm";
+import ivm from "./ivm.ts";
 
 /** A fresh isolate, its context, and what the pool's `prepare` made in it ahead of need. */
 export type Spare = { readonly isolate: ivm.Isolate; readonly context: ivm.Context; readonly prelude: ivm.Reference | undefined };

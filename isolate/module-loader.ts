@@ -4,7 +4,7 @@
 // everything else (node:, file:, data:, http:, absolute paths, ../ escapes) is refused by name.
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import type ivm from "isolated-vm";
+import type ivm from "./ivm.ts";
 import { cacheOptions, rememberCache } from "./code-cache.ts";
 import { PluginError } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";

@@ -7,7 +7,7 @@
 // settle while the host drives the isolate; no isolated-vm handle ever reaches plugin code: the
 // only host function the isolate sees is `dispatch`, captured inside the prelude's closure.
 import { randomBytes } from "node:crypto";
-import ivm from "isolated-vm";
+import ivm from "./ivm.ts";
 import {
   BadInputError,
   CpuLimitError,

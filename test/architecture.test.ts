@@ -35,6 +35,32 @@ describe("architecture", () => {
     for (const leaf of LEAVES) assert.doesNotMatch(readFileSync(join(REPO_ROOT, leaf), "utf8"), /from\s+"\./);
   });
 
+  it("isolated-vm is loaded only through isolate/ivm.ts (the build for the running Node line)", () => {
+    const offenders: string[] = [];
+    for (const dir of ["core", "isolate", "capabilities", "manifests", "test", "benchmarks", "examples"]) {
+      for (const file of tsFiles(dir)) {
+        const text = readFileSync(join(REPO_ROOT, file), "utf8");
+        for (const line of text.split("\n")) {
+          if (!/(?:from|import\(|require\()\s*["'`](?:isolated-vm|warden-isolated-vm-node20)/.test(line)) continue;
+          if (/^\s*(?:\/\/|\*)/.test(line) || (file === "isolate/ivm.ts" && line.startsWith("import type "))) continue;
+          offenders.push(`${file}: ${line.trim()}`);
+        }
+      }
+    }
+    assert.deepEqual(offenders, [], "import isolated-vm from isolate/ivm.ts, never by package name: each Node line has its own build");
+  });
+
+  it("no code or test reads outside the repository (a bare clone must pass)", () => {
+    const offenders: string[] = [];
+    for (const dir of ["core", "isolate", "capabilities", "manifests", "test", "benchmarks", "examples"]) {
+      for (const file of tsFiles(dir)) {
+        const text = readFileSync(join(REPO_ROOT, file), "utf8");
+        if (/["'`]\.\.\/shared\//.test(text) || /REPO_ROOT,\s*["'`]\.\./.test(text)) offenders.push(file);
+      }
+    }
+    assert.deepEqual(offenders, []);
+  });
+
   it("test processes run with --no-node-snapshot (isolated-vm needs it)", () => {
     assert.ok(process.execArgv.includes("--no-node-snapshot"), process.execArgv.join(" "));
   });

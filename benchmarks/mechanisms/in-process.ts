@@ -1,7 +1,7 @@
 // Baselines in the benchmark's own process: a direct call, node:vm, and raw isolated-vm (sync
 // applySync and async apply), each with JSON strings across the boundary where there is one.
 import vm from "node:vm";
-import ivm from "isolated-vm";
+import ivm from "../../isolate/ivm.ts";
 import { PLUGIN_BODY, type Instance, type Mechanism } from "./types.ts";
 
 /** A plain function in this process: the floor. */

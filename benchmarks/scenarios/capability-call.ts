@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ivm from "isolated-vm";
+import ivm from "../../isolate/ivm.ts";
 import { openAuditLog } from "../../core/audit/audit-log.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin } from "../../core/plugin.ts";
