@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { BadInputError, fromDescriptor, MemoryLimitError, PluginError, ResultInvalidError, TimeoutError, toWardenError, type ErrorDescriptor, type WardenError } from "../errors.ts";
+import { escapeText } from "../escape-text.ts";
 import { boundedPluginStack, boundedPluginText, MAX_ERROR_MESSAGE_CHARS, valueProblem } from "../../isolate/index.ts";
 import type { ChannelBus, Subscription } from "../channels/bus.ts";
 import type { AuditEvent } from "../../capabilities/index.ts";
@@ -146,7 +147,15 @@ export class SandboxProcess {
         this.#kill(this.#memoryError());
       }
     });
-    child.on("message", (raw: unknown) => this.#onMessage(raw as ToHost));
+    child.on("message", (raw: unknown) => {
+      // A message host code cannot handle ends the child, never the host (this is an event
+      // listener: a throw here would be an uncaught exception in the host's process).
+      try {
+        this.#onMessage(raw as ToHost);
+      } catch (e) {
+        if (this.#child === child) this.#kill(new PluginError(`plugin ${this.#pluginId}: its sandbox process sent a message the host could not handle (${escapeText(e instanceof Error ? e.message : String(e)).slice(0, 200)}); it was ended and will be restarted on the next call`, { pluginId: this.#pluginId }));
+      }
+    });
     child.on("exit", (code: number | null, signal: string | null) => {
       if (this.#child !== child) return;
       this.#child = null;
