@@ -1,6 +1,6 @@
 // Warden.exec and Warden.env against real commands and a controlled environment. Attacks (shell
 // metacharacters, LD_PRELOAD, PATH tricks, interpreters, enumeration) next to the granted use. The
-// env policy is attacked through the real runtime in test/attacks/exec-env-attacks.test.ts; here are
+// env policy is attacked through the real runtime in test/capabilities/exec-env-attacks.test.ts; here are
 // its data (one list, coherent, rendered for the docs) and the Node port's part of it.
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
