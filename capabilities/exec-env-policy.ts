@@ -149,8 +149,10 @@ export function refusedEnvName(name: string): EnvRefusal | null {
 /** The policy as markdown (a table of refused variables, then the exceptions), for README and docs/security.md. */
 export function execEnvPolicyMarkdown(): string {
   const code = (ps: readonly string[], kind: EnvRuleKind) => ps.map((p) => `\`${showPattern(kind, p)}\``).join(", ");
-  const rows = EXEC_ENV_POLICY.refused.map((r) => `| ${code(r.patterns, r.kind)} | ${r.reason.replaceAll("|", "\\|")} |`);
-  const exceptions = EXEC_ENV_POLICY.allowed.map((e) => `- ${code(e.names, "name")}: ${e.reason}`);
+  // Reasons are prose: a `*` (GIT_CONFIG_*) would start emphasis and a `|` would end the cell.
+  const prose = (t: string) => t.replace(/[*|]/g, (c) => `\\${c}`);
+  const rows = EXEC_ENV_POLICY.refused.map((r) => `| ${code(r.patterns, r.kind)} | ${prose(r.reason)} |`);
+  const exceptions = EXEC_ENV_POLICY.allowed.map((e) => `- ${code(e.names, "name")}: ${prose(e.reason)}`);
   return [
     "Names must match `^[A-Za-z_][A-Za-z0-9_]*$` and are compared in any case (`npm_config_x` is `NPM_CONFIG_X`);",
     "two names that differ only in case are refused, and so is a value containing NUL.",
