@@ -19,7 +19,8 @@ export type * from "./ports.ts";
 export { OperationError } from "./operation-error.ts";
 import { OperationError } from "./operation-error.ts";
 export { CheckedPath } from "./checked.ts";
-export { MINIMAL_PATH, refusedEnvName, type ExecRule } from "./exec-capability.ts";
+export { type ExecRule } from "./exec-capability.ts";
+export { checkExecEnv, EXEC_ENV_POLICY, execEnvPolicyMarkdown, isEnvName, MINIMAL_PATH, refusedEnvName, type EnvException, type EnvProblem, type EnvRefusal, type EnvRule } from "./exec-env-policy.ts";
 export { patternProblem, topicMatches, topicProblem, patternCovers } from "./topic-rules.ts";
 export { canonicalAddress, compileNetRules, decideAddress, matchName, specialRange } from "./net-rules.ts";
 export { matchChannel } from "./channel-capability.ts";
@@ -44,6 +45,9 @@ export const DEFAULT_CAPABILITY_LIMITS: CapabilityLimits = {
 
 /** Most fetches one plugin may have in flight. */
 export const MAX_CONCURRENT_FETCHES = 8;
+
+/** Most commands one plugin may have alive at once (each counts until it has exited and its process group was killed). */
+export const MAX_CONCURRENT_EXECS = 8;
 
 /** Everything needed to build the capabilities of one plugin. */
 export type CapabilityOptions = {
@@ -95,7 +99,7 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
   const { pluginId, grants, audit } = o;
   const fs = await createFsCapability({ pluginId, pluginDir: o.pluginDir, grants, fs: o.ports.fs, audit, readBytes: o.limits.readBytes });
   const net = createNetCapability({ pluginId, grants, dns: o.ports.dns, http: o.ports.http, audit, netBytes: o.limits.netBytes, maxConcurrent: MAX_CONCURRENT_FETCHES });
-  const exec = await createExecCapability({ pluginId, pluginDir: o.pluginDir, grants, exec: o.ports.exec, fs, audit, execOutputBytes: o.limits.execOutputBytes });
+  const exec = await createExecCapability({ pluginId, pluginDir: o.pluginDir, grants, exec: o.ports.exec, fs, audit, execOutputBytes: o.limits.execOutputBytes, maxConcurrent: MAX_CONCURRENT_EXECS });
   // A program the plugin may run must not be one it can rewrite (D20: binary hijack).
   for (const rule of exec.rules) {
     if (rule.path === null) continue;
