@@ -6,3 +6,4 @@ export type { SandboxLimits } from "./limits.ts";
 export { classifyIvmError } from "./classify-error.ts";
 export { CpuWindow, DEFAULT_CPU_MS_PER_MINUTE } from "./cpu-window.ts";
 export { IsolatePool } from "./isolate-pool.ts";
+export { isModuleFile, MODULE_EXTENSIONS, PACKAGES_DIR } from "./module-loader.ts";
