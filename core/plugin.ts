@@ -56,6 +56,21 @@ export type LoadPluginOptions = {
   readonly manifest?: LoadedManifest;
 };
 
+/** The limits a plugin runs under: its manifest's, else the host's defaults, else the contract's. */
+export function effectiveLimits(m: Manifest, defaults: Partial<ProcessLimits> = {}): ProcessLimits {
+  return {
+    memoryMb: m.limits?.memoryMb ?? defaults.memoryMb ?? DEFAULT_LIMITS.memoryMb,
+    cpuMs: m.limits?.cpuMs ?? defaults.cpuMs ?? DEFAULT_LIMITS.cpuMs,
+    timeoutMs: m.limits?.timeoutMs ?? defaults.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
+    cpuMsPerMinute: m.limits?.cpuMsPerMinute ?? defaults.cpuMsPerMinute ?? DEFAULT_CPU_MS_PER_MINUTE,
+    resultChars: DEFAULT_LIMITS.resultChars,
+    readBytes: m.limits?.readBytes ?? defaults.readBytes ?? DEFAULT_CAPABILITY_LIMITS.readBytes,
+    netBytes: m.limits?.netBytes ?? defaults.netBytes ?? DEFAULT_CAPABILITY_LIMITS.netBytes,
+    execOutputBytes: m.limits?.execOutputBytes ?? defaults.execOutputBytes ?? DEFAULT_CAPABILITY_LIMITS.execOutputBytes,
+    messageBytes: m.limits?.messageBytes ?? defaults.messageBytes ?? DEFAULT_CAPABILITY_LIMITS.messageBytes,
+  };
+}
+
 /** Default startup budget for onLoad (NEKO-19). */
 export const DEFAULT_STARTUP_TIMEOUT_MS = 10_000;
 
@@ -133,17 +148,7 @@ export class PluginHandle {
     const m = loaded.manifest;
     const config = validatePluginConfig(m.config, o.config, m.id);
     const entrySpecs = compileEntrySpecs(m);
-    const limits: ProcessLimits = {
-      memoryMb: m.limits?.memoryMb ?? o.defaultLimits?.memoryMb ?? DEFAULT_LIMITS.memoryMb,
-      cpuMs: m.limits?.cpuMs ?? o.defaultLimits?.cpuMs ?? DEFAULT_LIMITS.cpuMs,
-      timeoutMs: m.limits?.timeoutMs ?? o.defaultLimits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
-      cpuMsPerMinute: m.limits?.cpuMsPerMinute ?? o.defaultLimits?.cpuMsPerMinute ?? DEFAULT_CPU_MS_PER_MINUTE,
-      resultChars: DEFAULT_LIMITS.resultChars,
-      readBytes: m.limits?.readBytes ?? o.defaultLimits?.readBytes ?? DEFAULT_CAPABILITY_LIMITS.readBytes,
-      netBytes: m.limits?.netBytes ?? o.defaultLimits?.netBytes ?? DEFAULT_CAPABILITY_LIMITS.netBytes,
-      execOutputBytes: m.limits?.execOutputBytes ?? o.defaultLimits?.execOutputBytes ?? DEFAULT_CAPABILITY_LIMITS.execOutputBytes,
-      messageBytes: m.limits?.messageBytes ?? o.defaultLimits?.messageBytes ?? DEFAULT_CAPABILITY_LIMITS.messageBytes,
-    };
+    const limits = effectiveLimits(m, o.defaultLimits);
     const spec: LoadSpec = {
       pluginId: m.id, version: m.version, pluginDir: loaded.dir, main: loaded.main, grants: m.permissions ?? {}, config, limits,
       startupTimeoutMs: o.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS,

@@ -7,3 +7,4 @@ export { classifyIvmError } from "./classify-error.ts";
 export { CpuWindow, DEFAULT_CPU_MS_PER_MINUTE } from "./cpu-window.ts";
 export { IsolatePool } from "./isolate-pool.ts";
 export { boundedPluginError, boundedPluginStack, boundedPluginText, jsonDepthExceeded, MAX_ERROR_MESSAGE_CHARS, MAX_VALUE_DEPTH, valueProblem } from "./plugin-values.ts";
+export { isModuleFile, MODULE_EXTENSIONS, PACKAGES_DIR } from "./module-loader.ts";

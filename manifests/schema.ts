@@ -27,7 +27,7 @@ function grantList(item: z.ZodString, description: string) {
   return z.union([z.literal(true), z.array(item)]).optional().describe(description);
 }
 
-const pathGrant = checked(checkPathGrant, "A path; relative paths resolve against the plugin's own directory.");
+const pathGrant = checked(checkPathGrant, "A path; relative paths resolve against the plugin's own directory and must stay inside it, symlinks included.");
 
 /** Limits a manifest may ask for; a host may cap them further. */
 export const LimitsSchema = z
@@ -47,7 +47,7 @@ export const LimitsSchema = z
 export const PermissionsSchema = z
   .strictObject({
     read: grantList(pathGrant, "Paths the plugin may read. `true` grants everything (but never /proc, /sys, /dev) and makes `warden check` warn."),
-    write: grantList(pathGrant, "Paths the plugin may write. `true` grants everything and makes `warden check` warn."),
+    write: grantList(pathGrant, "Paths the plugin may write. `true` grants everything and makes `warden check` warn. Never the plugin's own plugin.json, .js/.mjs modules or node_modules."),
     net: grantList(
       checked(checkNetGrant, "host, host:port, *.domain, IPv4, [IPv6], or CIDR."),
       "Hosts the plugin may fetch from. No port means any port. `true` grants everything and makes `warden check` warn.",

@@ -11,7 +11,7 @@ import type { QuarantinePolicy } from "../containment/quarantine.ts";
 import { escapeFields, escapeText } from "../escape-text.ts";
 import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor } from "../errors.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
-import { loadPlugin, type PluginEvent, type PluginHandle } from "../plugin.ts";
+import { effectiveLimits, loadPlugin, type PluginEvent, type PluginHandle } from "../plugin.ts";
 import type { ProcessLimits } from "../sandbox-process/protocol.ts";
 import type { Isolation } from "../sandbox-process/supervisor.ts";
 import { WARDEN_VERSION } from "../version.ts";
@@ -309,6 +309,7 @@ export class Host {
       nodes: () => this.#nodes(),
       spawn: (target, manifest, staged) => this.#spawn(target, manifest, staged),
       retire: (handle) => this.#retire(handle),
+      limitsOf: (manifest) => effectiveLimits(manifest, this.#o.defaults?.limits),
     }, id).finally(() => this.#reloading.delete(id));
     this.#reloading.set(id, p);
     return p;

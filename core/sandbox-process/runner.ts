@@ -12,6 +12,7 @@ import { CpuLimitError, fromDescriptor, isWardenError, PluginError, type ErrorDe
 import { createNodeExec } from "../sys/node-exec.ts";
 import { createNodeFs } from "../sys/node-fs.ts";
 import { createNodeDns, createNodeHttp } from "../sys/node-net.ts";
+import { ownFileProtections } from "../own-files.ts";
 import { LogBuffer } from "./log-buffer.ts";
 import type { HostRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
 
@@ -203,6 +204,7 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
           },
           audit: { record: recordAudit },
           limits: spec.limits,
+          protect: ownFileProtections(spec.pluginDir),
         });
         const s = await ensureSandbox();
         return { entries: s.entries, hooks: s.hooks, unresolvedExec: capabilities.unresolvedExec.map((r) => r.field) };
