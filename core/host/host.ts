@@ -7,9 +7,11 @@ import { basename, join, relative, resolve, sep } from "node:path";
 import { memoryAuditLog, openAuditLog, type AuditWriter } from "../audit/audit-log.ts";
 import { ChannelBus } from "../channels/bus.ts";
 import type { Concurrency } from "../containment/call-gate.ts";
+import { PluginLedger } from "../containment/ledger.ts";
 import type { QuarantinePolicy } from "../containment/quarantine.ts";
 import { escapeFields, escapeText } from "../escape-text.ts";
 import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor } from "../errors.ts";
+import { limitPolicy, type ClampedLimit, type PluginLimits } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
 import { effectiveLimits, loadPlugin, type PluginEvent, type PluginHandle } from "../plugin.ts";
 import type { ProcessLimits } from "../sandbox-process/protocol.ts";
@@ -27,8 +29,13 @@ export type HostOptions = {
   /** An audit log file path, or a writer; default: in memory. */
   readonly auditLog?: string | AuditWriter;
   readonly logger?: Logger;
-  /** Limits for what a manifest leaves out. */
+  /** Limits for what a manifest leaves out (each at most its maxLimits, else BAD_INPUT). */
   readonly defaults?: { readonly limits?: Partial<ProcessLimits> };
+  /**
+   * The most any manifest may ask for, per limit; a manifest asking for more is clamped, with a
+   * warning and a note in its audit grant record. Default: DEFAULT_MAX_LIMITS (core/limits.ts).
+   */
+  readonly maxLimits?: Partial<PluginLimits>;
   /** Config per plugin id; otherwise `<pluginsDir>/<id>.config.json` is read if it exists. */
   readonly config?: Readonly<Record<string, unknown>>;
   /** Reload a plugin when its plugin.json or a module file changes (debounced). */
@@ -60,7 +67,12 @@ export type PluginStatus = {
   readonly reason: string | null;
   readonly health: "ok" | "degraded" | "unknown";
   readonly entries: readonly string[];
+  /** The limits the plugin runs under: its manifest's, capped by the host's maxLimits. */
   readonly limits: ProcessLimits | null;
+  /** Limits its manifest asked more of than maxLimits allows, and what it got instead. */
+  readonly limitsClamped: readonly ClampedLimit[];
+  /** CPU the plugin used in the last 60 s (its limits.cpuMsPerMinute window), across reloads and restarts, ms. */
+  readonly cpuUsedMs: number;
   readonly counters: { readonly calls: number; readonly errors: number; readonly denials: number; readonly limitHits: number; readonly cpuMs: number };
   readonly load: { readonly running: number; readonly queued: number };
 };
@@ -108,10 +120,15 @@ export class Host {
   #healthTimer: NodeJS.Timeout | null = null;
   readonly #debounce = new Map<string, NodeJS.Timeout>();
   readonly #reloading = new Map<string, Promise<void>>();
+  readonly #maxLimits: PluginLimits;
+  // Quarantine and CPU budget per plugin id, kept for the host's life: reloads, restarts and an
+  // unload followed by a load all find the same record (only release() or time clears them).
+  readonly #ledgers = new Map<string, PluginLedger>();
   #closed = false;
 
   constructor(o: HostOptions) {
     this.#o = o;
+    this.#maxLimits = limitPolicy(o.defaults?.limits, o.maxLimits, "createHost");
     this.#dir = resolve(o.pluginsDir);
     this.#ownsAudit = typeof o.auditLog === "string";
     this.#audit = typeof o.auditLog === "string" ? openAuditLog(o.auditLog) : (o.auditLog ?? memoryAuditLog());
@@ -204,6 +221,21 @@ export class Host {
     }
   }
 
+  #ledgerFor(id: string): PluginLedger {
+    let ledger = this.#ledgers.get(id);
+    if (ledger === undefined) {
+      ledger = new PluginLedger({
+        pluginId: id,
+        audit: this.#audit,
+        logger: this.#logger.child({ plugin: id }),
+        ...(this.#o.quarantine ? { quarantine: this.#o.quarantine } : {}),
+        onEvent: (e) => this.#emit(e),
+      });
+      this.#ledgers.set(id, ledger);
+    }
+    return ledger;
+  }
+
   /** Load one plugin (a new sandbox) without touching the running version. */
   async #spawn(id: string, l: LoadedManifest, staged = false): Promise<PluginHandle> {
     return loadPlugin(l.dir, {
@@ -215,9 +247,10 @@ export class Host {
       config: this.#configFor(id),
       startupTimeoutMs: this.#o.startupTimeoutMs ?? 10_000,
       ...(this.#o.defaults?.limits ? { defaultLimits: this.#o.defaults.limits } : {}),
+      maxLimits: this.#maxLimits,
+      ledger: this.#ledgerFor(id),
       ...(this.#o.concurrency ? { concurrency: this.#o.concurrency } : {}),
       ...(this.#o.isolation ? { isolation: this.#o.isolation } : {}),
-      ...(this.#o.quarantine ? { quarantine: this.#o.quarantine } : {}),
       onEvent: (e) => this.#emit(e),
       onPluginCall: (caller, target, entry, input, depth) => this.#pluginCall(caller, target, entry, input, depth),
     });
@@ -309,7 +342,7 @@ export class Host {
       nodes: () => this.#nodes(),
       spawn: (target, manifest, staged) => this.#spawn(target, manifest, staged),
       retire: (handle) => this.#retire(handle),
-      limitsOf: (manifest) => effectiveLimits(manifest, this.#o.defaults?.limits),
+      limitsOf: (manifest) => effectiveLimits(manifest, this.#o.defaults?.limits, this.#maxLimits),
     }, id).finally(() => this.#reloading.delete(id));
     this.#reloading.set(id, p);
     return p;
@@ -358,6 +391,8 @@ export class Host {
       health: e.health,
       entries: e.handle?.entries ?? [],
       limits: e.handle?.limits ?? null,
+      limitsClamped: e.handle?.limitsClamped ?? [],
+      cpuUsedMs: this.#ledgers.get(e.id)?.cpuUsedMs ?? 0,
       counters: { ...e.counters },
       load: e.handle?.load ?? { running: 0, queued: 0 },
     }));
@@ -416,6 +451,7 @@ export class Host {
     await Promise.allSettled(this.#reloading.values());
     const order = planDependencies(this.#nodes()).order.filter((id) => this.#plugins.get(id)?.state === "active");
     for (const id of order.reverse()) await this.unload(id, "the host closed").catch((e: unknown) => this.#logger.warn(escapeText(String(e))));
+    for (const ledger of this.#ledgers.values()) ledger.dispose();
     if (this.#ownsAudit) this.#audit.close();
   }
 

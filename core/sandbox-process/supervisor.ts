@@ -62,6 +62,8 @@ export type SupervisorEvents = {
   readonly onLimit: (error: WardenError) => void;
   /** The sandbox process exited without being asked to (a crash, not a limit warden enforced). */
   readonly onCrash?: (error: WardenError) => void;
+  /** CPU the plugin's isolate spent (charged to its cpuMsPerMinute window), ns, as reported. */
+  readonly onCpu?: (ns: number) => void;
   /** The bus the plugin's channel grants reach. */
   readonly bus: ChannelBus;
   /** How long one channel handler may take, before the grace period. */
@@ -184,6 +186,8 @@ export class SandboxProcess {
   #onMessage(msg: ToHost): void {
     switch (msg.t) {
       case "result": {
+        // The CPU a call spent reaches the plugin's budget before its caller sees the answer.
+        if (msg.charged !== undefined && msg.charged > 0) this.#events.onCpu?.(msg.charged);
         const p = this.#pending.get(msg.callId);
         if (!p) return;
         this.#pending.delete(msg.callId);
@@ -199,6 +203,9 @@ export class SandboxProcess {
       }
       case "audit":
         this.#events.onAudit(msg.events);
+        return;
+      case "cpu":
+        if (msg.ns > 0) this.#events.onCpu?.(msg.ns);
         return;
       case "log":
         for (const line of msg.lines) this.#events.onLog(line.level, String(line.text).slice(0, 16 * 1024));
@@ -347,9 +354,19 @@ export class SandboxProcess {
     const child = this.#child;
     if (child instanceof InProcessChannel) {
       const direct = child.invokeDirect(name, inputJson, o.caller, o.depth, o.timeoutMs);
-      if (direct !== null) return direct;
+      if (direct !== null) {
+        return direct.then((r) => {
+          if (r.charged > 0) this.#events.onCpu?.(r.charged);
+          return r;
+        });
+      }
     }
     return this.#request({ t: "invoke", name, ...(inputJson !== undefined ? { inputJson } : {}), caller: o.caller, depth: o.depth, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) }, deadlineMs + GRACE_MS, `${name}()`, true) as Promise<{ value: unknown; cpuNs: number }>;
+  }
+
+  /** Tell the plugin's sandbox about CPU another of its sandboxes spent (a version beside it). */
+  shareCpu(ns: number): void {
+    this.#child?.send({ t: "cpu", ns } satisfies ToChild);
   }
 
   /** Call a hook (health, onConfigChange...) with its arguments, bounded by `timeoutMs`. */

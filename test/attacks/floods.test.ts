@@ -1,11 +1,16 @@
 // Floods a hostile plugin can try: timers, microtask loops, CPU a little at a time, logging
-// loops, denial storms, oversized arguments, too many calls, and failing again and again. Each is
-// contained, and each has the normal use next to it that must keep working.
+// loops, denial storms, oversized arguments, too many calls, failing again and again, and channel
+// messages piling up in the host behind subscribers that never settle. Each is contained, and
+// each has the normal use next to it that must keep working.
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
+import type { ChannelMessage } from "../../capabilities/index.ts";
 import { memoryAuditLog } from "../../core/audit/audit-log.ts";
+import { DEFAULT_OWNER_QUEUE_BYTES, DEFAULT_QUEUE_BYTES } from "../../core/channels/bus.ts";
+import { createHost } from "../../core/host/host.ts";
+import { DEFAULT_MAX_LIMITS } from "../../core/limits.ts";
 import { createDefaultLogger, type Logger } from "../../core/logger.ts";
 import { loadPlugin, type PluginEvent, type PluginHandle } from "../../core/plugin.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
@@ -185,4 +190,73 @@ describe("budgets and queues", () => {
   });
 
   after(() => s.cleanup());
+});
+
+describe("the bus holds a bounded number of bytes", () => {
+  it("a publisher flooding a subscriber that never settles, and one subscribing twenty times, keeps the host's queued bytes bounded; what was dropped is reported to the subscriber (positive control: a normal subscriber gets every message in order)", async () => {
+    const sc = scratch();
+    const N = 40;
+    const SIZE = 200 * 1024;
+    // The publisher gets all the time it may have: on a busy machine 40 messages of 200 KiB to 22
+    // subscriptions across processes take a while.
+    sc.plugin("pub", manifest("t.pub", { permissions: { channels: { publish: ["flood.*"] } }, limits: { messageBytes: 16 * 1024 * 1024, timeoutMs: 60_000 } }), {
+      "index.js": `
+export async function flood({ n, size }) {
+  const pad = "x".repeat(size);
+  for (let i = 0; i < n; i++) await Warden.channels.publish("flood.x", { i, pad });
+  return n;
+}
+export async function tooBig(size) { try { await Warden.channels.publish("flood.x", { pad: "x".repeat(size) }); return "sent"; } catch (e) { return e.code; } }
+`,
+    });
+    sc.plugin("stuck", manifest("t.stuck", { permissions: { channels: { subscribe: ["flood.*"] } }, limits: { timeoutMs: 3_600_000 } }), {
+      "index.js": `
+let open;
+const gate = new Promise((r) => (open = r));
+const seen = [];
+export async function onLoad() {
+  await Warden.channels.subscribe("flood.x", async (m) => { seen.push({ i: m.data.i, dropped: m.dropped }); await gate; });
+}
+export function release() { open(); return true; }
+export function received() { return seen; }
+`,
+    });
+    sc.plugin("hog", manifest("t.hog", { permissions: { channels: { subscribe: ["flood.*"] } }, limits: { timeoutMs: 3_600_000 } }), {
+      "index.js": `export async function onLoad() { for (let k = 0; k < 20; k++) await Warden.channels.subscribe("flood.x", () => new Promise(() => {})); }`,
+    });
+    const host = await createHost({ pluginsDir: sc.root, logger: silent, healthIntervalMs: 0 });
+    try {
+      await host.loadAll();
+      assert.equal(host.status().find((p) => p.id === "t.stuck")?.limits?.timeoutMs, DEFAULT_MAX_LIMITS.timeoutMs, "an hour asked, a minute given");
+      assert.equal(host.status().find((p) => p.id === "t.pub")?.limits?.messageBytes, DEFAULT_MAX_LIMITS.messageBytes);
+      assert.equal(await host.invoke("t.pub", "tooBig", 2 * 1024 * 1024), "TooLarge", "a message past the clamped messageBytes is refused");
+      const got: number[] = [];
+      let peak = 0;
+      host.bus.subscribe("flood.x", (m: ChannelMessage) => {
+        got.push((m.data as { i: number }).i);
+        peak = Math.max(peak, host.bus.queuedBytes);
+      });
+      assert.equal(await host.invoke("t.pub", "flood", { n: N, size: SIZE }), N);
+      peak = Math.max(peak, host.bus.queuedBytes);
+      assert.ok(host.bus.queuedBytesOf("t.stuck") <= DEFAULT_QUEUE_BYTES, `one stuck subscription holds ${host.bus.queuedBytesOf("t.stuck")} bytes`);
+      assert.ok(host.bus.queuedBytesOf("t.hog") <= DEFAULT_OWNER_QUEUE_BYTES, `twenty stuck subscriptions hold ${host.bus.queuedBytesOf("t.hog")} bytes together`);
+      assert.ok(host.bus.queuedBytesOf("t.hog") > DEFAULT_QUEUE_BYTES, "the hog's queues did fill (the bound is what stopped them)");
+      assert.ok(peak <= DEFAULT_OWNER_QUEUE_BYTES + 2 * DEFAULT_QUEUE_BYTES, `peak ${peak} bytes queued in the host`);
+      for (let i = 0; i < 500 && got.length < N; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(got, Array.from({ length: N }, (_, i) => i), "positive control: a subscriber that keeps up gets every message, in order");
+      await host.invoke("t.stuck", "release");
+      let seen: Array<{ i: number; dropped: number }> = [];
+      for (let i = 0; i < 500 && seen.at(-1)?.i !== N - 1; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        seen = (await host.invoke("t.stuck", "received")) as typeof seen;
+      }
+      assert.equal(seen.at(-1)?.i, N - 1, "the newest message was kept");
+      assert.ok(seen.some((m) => m.dropped > 0), "the subscriber is told it missed messages");
+      assert.equal(seen.length + seen.reduce((n, m) => n + m.dropped, 0), N, "every message was delivered or counted as dropped");
+      assert.ok(seen.every((m, k) => k === 0 || m.i > (seen[k - 1]?.i ?? -1)), "in order");
+    } finally {
+      await host.close();
+      sc.cleanup();
+    }
+  });
 });

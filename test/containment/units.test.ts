@@ -1,10 +1,15 @@
-// The containment building blocks, with injected clocks: CPU window, quarantine breaker, call
-// gate, console buffer, denial aggregation. Each attack shape next to the normal use.
+// The containment building blocks, with injected clocks: CPU window, plugin ledger, quarantine
+// breaker, call gate, console buffer, denial aggregation, limit policy. Each attack shape next to
+// the normal use.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DenialAggregator } from "../../core/audit/denial-aggregator.ts";
 import type { AuditRecordInput } from "../../core/audit/audit-log.ts";
+import { memoryAuditLog } from "../../core/audit/audit-log.ts";
 import { CallGate } from "../../core/containment/call-gate.ts";
+import { PluginLedger, type ContainmentEvent } from "../../core/containment/ledger.ts";
+import { DEFAULT_MAX_LIMITS, limitPolicy, resolvePluginLimits } from "../../core/limits.ts";
+import { createDefaultLogger } from "../../core/logger.ts";
 import { Quarantine } from "../../core/containment/quarantine.ts";
 import { LogBuffer, type LogLine } from "../../core/sandbox-process/log-buffer.ts";
 import { CpuWindow } from "../../isolate/cpu-window.ts";
@@ -24,6 +29,101 @@ describe("CPU window", () => {
     now = 60_001;
     assert.equal(w.remainingMs(), 20, "the first 40 ms left the window");
     assert.equal(w.msUntilAvailable(), 0);
+  });
+});
+
+describe("CPU window carried between processes", () => {
+  it("a window seeded with another's recent charges (as ages) refuses as the original would; only its own charges are reported", () => {
+    let now = 0;
+    const reported: number[] = [];
+    const first = new CpuWindow(100, 60_000, () => now, (ns) => reported.push(ns));
+    first.charge(30e6);
+    now = 20_000;
+    first.charge(50e6);
+    now = 30_000;
+    // A second process with its own clock, started later: only ages cross.
+    let later = 5_000_000;
+    const seeded = new CpuWindow(100, 60_000, () => later, (ns) => reported.push(ns));
+    for (const [ago, ns] of first.recent()) seeded.record(ns, ago);
+    assert.deepEqual(reported, [30e6, 50e6], "seeds are not reported again");
+    assert.equal(seeded.remainingMs(), first.remainingMs());
+    assert.equal(seeded.msUntilAvailable(), 0, "positive control: 20 ms are left");
+    seeded.charge(25e6);
+    assert.ok(seeded.remainingMs() < 0);
+    assert.equal(seeded.msUntilAvailable(), 30_000, "the oldest seed leaves 60 s after it was charged, not after it was copied");
+    later += 30_001;
+    assert.equal(seeded.remainingMs(), 100 - 75);
+  });
+
+  it("charges recorded out of order (a sibling's, late) are kept in time order; seeds older than the window are ignored", () => {
+    let now = 10_000;
+    const w = new CpuWindow(100, 60_000, () => now);
+    w.charge(10e6);
+    w.record(20e6, 5_000);
+    w.record(40e6, 70_000);
+    assert.deepEqual(w.recent(), [[5_000, 20e6], [0, 10e6]]);
+    now += 55_001;
+    assert.equal(w.usedMs(), 10, "the older charge left the window first");
+  });
+});
+
+describe("plugin ledger", () => {
+  const silent = createDefaultLogger("silent");
+
+  it("versions side by side charge one window and each hears what the others spend; refusal follows the running version's limit", () => {
+    const ledger = new PluginLedger({ pluginId: "t.twin", audit: memoryAuditLog(), logger: silent });
+    const heardByOld: number[] = [];
+    const heardByNew: number[] = [];
+    const old = ledger.join((ns) => heardByOld.push(ns));
+    const fresh = ledger.join((ns) => heardByNew.push(ns));
+    old.charge(60e6);
+    fresh.charge(50e6);
+    assert.deepEqual(heardByOld, [50e6]);
+    assert.deepEqual(heardByNew, [60e6]);
+    assert.doesNotThrow(() => ledger.refuseIfOverBudget("x", 200), "positive control: 110 of 200 ms");
+    assert.throws(() => ledger.refuseIfOverBudget("x", 100), (e: Error & { code?: string }) => e.code === "CPU_LIMIT" && /x\(\) refused: the plugin used its CPU budget of 100 ms per 60 s/.test(e.message));
+    old.leave();
+    fresh.charge(1e6);
+    assert.deepEqual(heardByOld, [50e6], "a version that left hears nothing more");
+    assert.equal(ledger.cpuHistory().reduce((n, [, ns]) => n + ns, 0), 111e6, "the history is the plugin's, whoever charged it");
+  });
+
+  it("failures from any version count toward one quarantine, reported once; release ends it", () => {
+    const events: ContainmentEvent[] = [];
+    const audit = memoryAuditLog();
+    const ledger = new PluginLedger({ pluginId: "t.twin", audit, logger: silent, quarantine: { maxFailures: 3 }, onEvent: (e) => events.push(e) });
+    for (let i = 0; i < 5; i++) ledger.failed(`CPU_LIMIT ${i}`);
+    assert.equal(ledger.quarantined, true);
+    assert.throws(() => ledger.refuseIfQuarantined("ok"), { code: "QUARANTINED" });
+    ledger.release();
+    assert.doesNotThrow(() => ledger.refuseIfQuarantined("ok"));
+    assert.deepEqual(events.map((e) => e.type), ["quarantine", "release"]);
+    ledger.dispose();
+  });
+});
+
+describe("limit policy", () => {
+  it("a manifest's wishes are capped field by field and the cut is reported; values within the maxima are kept", () => {
+    const max = limitPolicy(undefined, { timeoutMs: 500 }, "test");
+    assert.equal(max.timeoutMs, 500);
+    assert.equal(max.memoryMb, DEFAULT_MAX_LIMITS.memoryMb, "unset maxima are the built-in ones");
+    const r = resolvePluginLimits({ timeoutMs: 3_600_000, memoryMb: 4096, cpuMs: 200 }, { messageBytes: 1000 }, max);
+    assert.equal(r.limits.timeoutMs, 500);
+    assert.equal(r.limits.memoryMb, 512);
+    assert.equal(r.limits.cpuMs, 200);
+    assert.equal(r.limits.messageBytes, 1000, "the host's default");
+    assert.deepEqual(r.clamped, [
+      { field: "limits.memoryMb", asked: 4096, allowed: 512 },
+      { field: "limits.timeoutMs", asked: 3_600_000, allowed: 500 },
+    ]);
+  });
+
+  it("host defaults above the maxima, or maxima that are not positive integers, are BAD_INPUT naming the field", () => {
+    assert.throws(() => limitPolicy({ netBytes: 128 * 1024 * 1024 }, undefined, "createHost"), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /createHost: defaults\.limits\.netBytes \(134217728\) is above maxLimits\.netBytes/.test(e.message));
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => limitPolicy(undefined, { cpuMs: bad }, "createHost"), /maxLimits\.cpuMs must be a positive integer/, String(bad));
+    }
+    assert.doesNotThrow(() => limitPolicy({ netBytes: 1024 }, { netBytes: 1024 }, "createHost"), "positive control: a default equal to its maximum");
   });
 });
 
