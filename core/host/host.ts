@@ -102,6 +102,12 @@ export type HostEntry = {
   reason: string | null;
   health: PluginStatus["health"];
   counters: { calls: number; errors: number; denials: number; limitHits: number; cpuMs: number };
+  /**
+   * The manifest whose grants and limits this host last accepted for this id (at start, or by a
+   * reload): a reload may not grant more, whether the plugin is running, failed or crashed. Only
+   * an operator's unload clears it, so that the next load is a first load again.
+   */
+  baseline: LoadedManifest["manifest"] | null;
 };
 
 const WATCHED = /(^plugin\.json$|\.(m?js)$)/;
@@ -207,7 +213,7 @@ export class Host {
   }
 
   #newEntry(id: string, dir: string, manifest: LoadedManifest | null, state: HostEntry["state"], reason: string | null): HostEntry {
-    return { id, dir, manifest, handle: null, state, reason, health: "unknown", counters: { calls: 0, errors: 0, denials: 0, limitHits: 0, cpuMs: 0 } };
+    return { id, dir, manifest, handle: null, state, reason, health: "unknown", counters: { calls: 0, errors: 0, denials: 0, limitHits: 0, cpuMs: 0 }, baseline: manifest?.manifest ?? null };
   }
 
   #configFor(id: string): unknown {
@@ -370,6 +376,13 @@ export class Host {
     for (const d of dependentsOf(this.#nodes(), id).reverse()) {
       if (this.#plugins.get(d)?.state === "active") await this.unload(d, `its dependency ${id} was unloaded`);
     }
+    // The operator's decision: what the plugin's next load asks for is judged afresh.
+    entry.baseline = null;
+    if (entry.state === "failed") {
+      entry.state = "stopped";
+      entry.reason = reason;
+      return;
+    }
     if (entry.handle === null || entry.state !== "active") return;
     entry.state = "stopping";
     const handle = entry.handle;
@@ -431,7 +444,8 @@ export class Host {
       const [top] = rel.split(sep);
       if (top === undefined || !WATCHED.test(basename(rel)) || rel.split(sep).includes("node_modules")) return;
       const entry = [...this.#plugins.values()].find((e) => basename(e.dir) === top);
-      if (entry === undefined) return;
+      // A plugin the host stopped stays stopped: a file change does not start it again.
+      if (entry === undefined || entry.state === "stopped") return;
       clearTimeout(this.#debounce.get(entry.id));
       this.#debounce.set(entry.id, setTimeout(() => {
         this.#debounce.delete(entry.id);

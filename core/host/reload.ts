@@ -35,17 +35,18 @@ export type ReloadContext = {
 
 /**
  * Why loading `next` in place of the running version of `target` needs approval (what grew, field
- * by field), or null when it grants nothing more. A plugin that is not running has nothing to
- * compare with: loading it is a first load, as at host start.
+ * by field), or null when it grants nothing more. The comparison is with what the host last
+ * accepted for the id (entry.baseline), running or not; after an operator's unload there is
+ * nothing to compare with, and loading it is a first load, as at host start.
  */
 async function growth(ctx: ReloadContext, target: string, next: LoadedManifest): Promise<string | null> {
   const entry = ctx.entries.get(target);
-  if (entry === undefined || entry.state !== "active" || entry.handle === null || entry.manifest === null) return null;
-  const before = entry.manifest.manifest;
+  if (entry === undefined || entry.baseline === null) return null;
+  const before = entry.baseline;
   const realPaths = await grantRealPaths([before, next.manifest], entry.dir);
   const permissions = permissionGrowth(before, next.manifest, { dir: entry.dir, realPaths });
   const limits = limitGrowth(
-    { limits: entry.handle.limits, entryTimeouts: entryTimeouts(before) },
+    { limits: entry.state === "active" && entry.handle !== null ? entry.handle.limits : ctx.limitsOf(before), entryTimeouts: entryTimeouts(before) },
     { limits: ctx.limitsOf(next.manifest), entryTimeouts: entryTimeouts(next.manifest) },
   );
   if (permissions.length === 0 && limits.length === 0) return null;
@@ -125,6 +126,7 @@ export async function reloadTransaction(ctx: ReloadContext, id: string): Promise
     entry.handle = s.handle;
     entry.manifest = s.manifest;
     entry.state = "active";
+    entry.baseline = s.manifest.manifest;
     entry.reason = null;
     entry.health = "unknown";
   }

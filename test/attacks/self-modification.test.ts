@@ -307,3 +307,51 @@ describe("a dependent whose permissions grew blocks the reload of what it depend
     }
   });
 });
+
+describe("the baseline of a reload is what the host last accepted, running or not", () => {
+  it("a plugin that failed to start cannot come back through the watcher with more permissions; the same permissions can (control)", async () => {
+    const s = scratch();
+    const dir = s.plugin("flaky", manifest("t.flaky", { permissions: { read: ["data/"] } }), { "index.js": "export function onLoad() { throw new Error('not yet'); } export const v = () => 1;", "data/a.txt": "a" });
+    const host = await createHost({ pluginsDir: s.root, logger, watch: true, healthIntervalMs: 0 });
+    const events: HostEvent[] = [];
+    host.on("event", (e) => events.push(e));
+    try {
+      await host.loadAll();
+      assert.equal(host.status().find((p) => p.id === "t.flaky")?.state, "failed");
+      writeFileSync(join(dir, "plugin.json"), JSON.stringify(manifest("t.flaky", { version: "1.0.1", permissions: { read: true, net: true } })));
+      writeFileSync(join(dir, "index.js"), "export const v = () => 2;");
+      const failed = await eventually(events, (e) => e.type === "reload-failed" && e.plugin === "t.flaky");
+      assert.ok(failed.type === "reload-failed" && /^permissions grew: permissions\.read: true/.test(failed.reason), JSON.stringify(failed));
+      assert.notEqual(host.status().find((p) => p.id === "t.flaky")?.state, "active");
+      events.length = 0;
+      writeFileSync(join(dir, "plugin.json"), JSON.stringify(manifest("t.flaky", { version: "1.0.2", permissions: { read: ["data/"] } })));
+      await eventually(events, (e) => e.type === "reload" && e.plugin === "t.flaky");
+      assert.equal(await host.invoke("t.flaky", "v"), 2);
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+
+  it("a plugin the host stopped is not started again by a file change; the operator's reload starts it (control)", async () => {
+    const s = scratch();
+    const dir = s.plugin("stopped", manifest("t.stopped"), { "index.js": "export const v = () => 1;" });
+    const host = await createHost({ pluginsDir: s.root, logger, watch: true, healthIntervalMs: 0 });
+    const events: HostEvent[] = [];
+    host.on("event", (e) => events.push(e));
+    try {
+      await host.loadAll();
+      await host.unload("t.stopped");
+      writeFileSync(join(dir, "plugin.json"), JSON.stringify(manifest("t.stopped", { version: "2.0.0", permissions: { read: true } })));
+      writeFileSync(join(dir, "index.js"), "export const v = () => 2;");
+      await new Promise((r) => setTimeout(r, 600));
+      assert.ok(!events.some((e) => (e.type === "reload" || e.type === "reload-failed") && e.plugin === "t.stopped"), JSON.stringify(events));
+      assert.equal(host.status().find((p) => p.id === "t.stopped")?.state, "stopped");
+      await host.reload("t.stopped");
+      assert.equal(await host.invoke("t.stopped", "v"), 2);
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+});

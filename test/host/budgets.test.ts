@@ -101,26 +101,32 @@ describe("CPU budget across reloads", () => {
     }
   });
 
-  it("a plugin that rewrites its own files (watched) to reload, and asks for a bigger budget in its new plugin.json, still has only what is left of the operator's budget", async () => {
+  it("reloads by the file watcher do not reset a spent budget: the plugin cannot rewrite its own files to trigger one, a new version does not get a fresh window, and one asking for more is refused", async () => {
     const s = scratch();
     const grants = { permissions: { write: ["./"] } };
-    s.plugin("rewriter", manifest("t.rewriter", { ...grants, limits: LIMITS }), { "index.js": source });
+    const dir = s.plugin("rewriter", manifest("t.rewriter", { ...grants, limits: LIMITS }), { "index.js": source });
     const host = await createHost({ pluginsDir: s.root, logger: silent, healthIntervalMs: 0, watch: true, quarantine: { maxFailures: 1000 }, maxLimits: { cpuMsPerMinute: 400 } });
     const reloads: string[] = [];
+    const refused: string[] = [];
     host.on("event", (e: HostEvent) => {
       if (e.type === "reload" && e.plugin === "t.rewriter") reloads.push(e.to);
+      if (e.type === "reload-failed" && e.plugin === "t.rewriter") refused.push(e.reason);
     });
     try {
       await host.loadAll();
+      // The plugin's own attempt to trigger a reload: its manifest and modules are not writable.
+      await assert.rejects(host.invoke("t.rewriter", "rewrite", { file: "index.js", text: `${source}\n// rewritten by the plugin` }), /PERMISSION_DENIED|own manifest and code/);
+      assert.equal(await host.invoke("t.rewriter", "rewrite", { file: "notes.txt", text: "data" }), true, "positive control: it writes its data");
       await spend(() => host.invoke("t.rewriter", "spinFor", 40), () => used(host, "t.rewriter"), SPENT);
-      await host.invoke("t.rewriter", "rewrite", { file: "plugin.json", text: JSON.stringify(manifest("t.rewriter", { ...grants, version: "1.0.1", limits: { cpuMs: 300, cpuMsPerMinute: 3_600_000 } })) });
-      await host.invoke("t.rewriter", "rewrite", { file: "index.js", text: `${source}\n// rewritten by the plugin` });
+      // Someone else changes the code on disk: the watcher reloads it, the window stays spent.
+      writeFileSync(join(dir, "index.js"), `${source}\n// v2`);
       await until("the watcher reloaded the plugin", () => reloads.length > 0);
-      assert.deepEqual(reloads, ["1.0.1"]);
-      const st = host.status().find((p) => p.id === "t.rewriter");
-      assert.equal(st?.limits?.cpuMsPerMinute, 400, "the manifest's wish is capped by the host");
-      assert.deepEqual(st?.limitsClamped, [{ field: "limits.cpuMsPerMinute", asked: 3_600_000, allowed: 400 }]);
       await assert.rejects(host.invoke("t.rewriter", "spin"), budgetRefusal);
+      await assert.rejects(host.invoke("t.rewriter", "ok"), budgetRefusal);
+      // A new plugin.json asking for a bigger budget is growth: refused, and nothing is reset.
+      writeFileSync(join(dir, "plugin.json"), JSON.stringify(manifest("t.rewriter", { ...grants, version: "1.0.1", limits: { cpuMs: 300, cpuMsPerMinute: 3_600_000 } })));
+      await until("the watcher tried the new version", () => refused.length > 0);
+      assert.match(refused[0] ?? "", /grew|budget/);
       await assert.rejects(host.invoke("t.rewriter", "ok"), budgetRefusal);
     } finally {
       await host.close();

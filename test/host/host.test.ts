@@ -124,7 +124,7 @@ export const seenReady = () => seen;`,
     assert.deepEqual(shown.seenAtLoad, { greeting: "hi", times: 1 });
     assert.deepEqual(await host.invoke("t.file-config", "show"), { n: 7 });
     assert.equal(status("t.bad-config")?.state, "failed");
-    assert.match(status("t.bad-config")?.reason ?? "", /BAD_INPUT: plugin t\.bad-config: invalid config:\nconfig\.port: must have required property 'port'/);
+    assert.match(status("t.bad-config")?.reason ?? "", /BAD_INPUT: plugin t\.bad-config: invalid config:\\nconfig\.port: must have required property 'port'/, "one line: the reason is escaped");
   });
 
   it("MAI-33: updateConfig swaps the config, then onConfigChange(next, previous) sees it; an invalid update changes nothing", async () => {
