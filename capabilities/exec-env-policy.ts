@@ -146,7 +146,14 @@ export function refusedEnvName(name: string): EnvRefusal | null {
   return null;
 }
 
-/** The policy as markdown (a table of refused variables, then the exceptions), for README and docs/security.md. */
+/** The refused names and families as one markdown line (`PATH`, `LD_*`, ...), for README and docs/security.md. */
+export function execEnvPolicyPatterns(): string {
+  const refused = EXEC_ENV_POLICY.refused.flatMap((r) => r.patterns.map((p) => `\`${showPattern(r.kind, p)}\``)).join(", ");
+  const allowed = EXEC_ENV_POLICY.allowed.flatMap((e) => e.names.map((n) => `\`${n}\``)).join(", ");
+  return `Refused, in any case: ${refused}. Allowed although their family is refused: ${allowed}.`;
+}
+
+/** The policy as markdown (a table of refused variables, then the exceptions), for docs/exec-env-policy.md. */
 export function execEnvPolicyMarkdown(): string {
   const code = (ps: readonly string[], kind: EnvRuleKind) => ps.map((p) => `\`${showPattern(kind, p)}\``).join(", ");
   // Reasons are prose: a `*` (GIT_CONFIG_*) would start emphasis and a `|` would end the cell.

@@ -22,7 +22,7 @@ import { OperationError } from "./operation-error.ts";
 export { CheckedPath } from "./checked.ts";
 export { justThis, protectionOf, type Protection } from "./protected-paths.ts";
 export { type ExecRule } from "./exec-capability.ts";
-export { checkExecEnv, EXEC_ENV_POLICY, execEnvPolicyMarkdown, isEnvName, MINIMAL_PATH, refusedEnvName, type EnvException, type EnvProblem, type EnvRefusal, type EnvRule } from "./exec-env-policy.ts";
+export { checkExecEnv, EXEC_ENV_POLICY, execEnvPolicyMarkdown, execEnvPolicyPatterns, isEnvName, MINIMAL_PATH, refusedEnvName, type EnvException, type EnvProblem, type EnvRefusal, type EnvRule } from "./exec-env-policy.ts";
 export { patternProblem, topicMatches, topicProblem, patternCovers } from "./topic-rules.ts";
 export { canonicalAddress, compileNetRules, decideAddress, matchName, specialRange } from "./net-rules.ts";
 export { matchChannel } from "./channel-capability.ts";
