@@ -8,6 +8,8 @@ import { toJsonText } from "./json-value.ts";
 import type { Logger } from "./logger.ts";
 import type { AuditWriter } from "./audit/audit-log.ts";
 import { SandboxProcess, type Isolation } from "./sandbox-process/supervisor.ts";
+import { AuditBudget } from "./audit/audit-budget.ts";
+import { boundEvent, clipText } from "./audit/bounded-record.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
 import { LOG_DEFAULTS } from "./sandbox-process/log-buffer.ts";
 import type { LoadSpec, ProcessLimits } from "./sandbox-process/protocol.ts";
@@ -83,6 +85,7 @@ export class PluginHandle {
   readonly #logger: Logger;
   readonly #o: LoadPluginOptions;
   readonly #denials: DenialAggregator;
+  readonly #budget: AuditBudget;
   readonly #entrySpecs: EntrySpecs;
   /** The manifest as read, with its directory, main module and hash. */
   readonly loaded: LoadedManifest;
@@ -95,7 +98,7 @@ export class PluginHandle {
   #entries: readonly string[] = [];
   #closed = false;
 
-  private constructor(loaded: LoadedManifest, spec: LoadSpec, process: SandboxProcess, logger: Logger, o: LoadPluginOptions, denials: DenialAggregator, entrySpecs: EntrySpecs) {
+  private constructor(loaded: LoadedManifest, spec: LoadSpec, process: SandboxProcess, logger: Logger, o: LoadPluginOptions, denials: DenialAggregator, budget: AuditBudget, entrySpecs: EntrySpecs) {
     this.#entrySpecs = entrySpecs;
     this.loaded = loaded;
     this.manifest = loaded.manifest;
@@ -105,6 +108,7 @@ export class PluginHandle {
     this.#logger = logger;
     this.#o = o;
     this.#denials = denials;
+    this.#budget = budget;
     this.#gate = new CallGate(loaded.manifest.id, o.concurrency);
     this.#quarantine = new Quarantine(o.quarantine);
   }
@@ -147,26 +151,31 @@ export class PluginHandle {
     };
     o.audit.append({ type: "grant", plugin: m.id, version: m.version, dir: loaded.dir, manifestSha256: loaded.sha256, permissions: m.permissions ?? {}, limits });
     const logger = o.logger.child({ plugin: m.id, version: m.version });
-    const denials = new DenialAggregator((records) => o.audit.appendBatch(records));
+    // What the plugin causes (uses, denials) is bounded three ways before it reaches the log: each
+    // text clipped, denials aggregated per kind, and bytes per minute budgeted.
+    const budget = new AuditBudget((records) => o.audit.appendBatch(records));
+    const denials = new DenialAggregator((records) => budget.write(records));
     for (const w of loaded.warnings) logger.warn(`plugin.json ${w.field}: ${w.message}`);
     let handle: PluginHandle | undefined;
     const proc = new SandboxProcess(m.id, {
-      // The plugin's id is stamped here, last, so nothing from the sandbox process can replace it.
+      // Whitelisted, clipped and stamped with the plugin's id (last, so nothing from the sandbox
+      // process can replace it) before anything else sees the events.
       onAudit: (events) => {
-        denials.append(events.map((event) => ({ ...event, type: event.type, plugin: m.id })));
-        if (o.onEvent) for (const e of events) if (e.type === "deny") o.onEvent({ type: "denied", plugin: m.id, permission: e.permission, value: e.value, op: e.op });
+        const records = events.map((event) => boundEvent(event, m.id));
+        denials.append(records);
+        if (o.onEvent) for (const r of records) if (r.type === "deny") o.onEvent({ type: "denied", plugin: m.id, permission: String(r["permission"]), value: String(r["value"]), op: String(r["op"]) });
       },
       onLog: (level, text) => logger[level](escapeText(text)),
       onLogDropped: (count) => logger.warn({ dropped: count }, `${count} console line(s) of the plugin were dropped (over its rate of ${LOG_DEFAULTS.ratePerSecond} lines/s or its buffer of ${LOG_DEFAULTS.maxLines} lines)`),
       onLimit: (error) => {
-        o.audit.append({ type: "limit", plugin: m.id, code: error.code, message: error.message });
+        o.audit.append({ type: "limit", plugin: m.id, code: clipText(error.code), message: clipText(error.message) });
         logger.warn({ code: error.code }, escapeText(error.message));
         o.onLimit?.(error);
         o.onEvent?.({ type: "limit", plugin: m.id, code: error.code, message: error.message });
         if (handle !== undefined) handle.#failed(`${error.code}: ${error.message}`);
       },
       onCrash: (error) => {
-        o.audit.append({ type: "crash", plugin: m.id, message: error.message });
+        o.audit.append({ type: "crash", plugin: m.id, message: clipText(error.message) });
         logger.warn(escapeText(error.message));
         o.onEvent?.({ type: "crash", plugin: m.id, message: error.message });
         if (handle !== undefined) handle.#failed(`crash: ${error.message}`);
@@ -180,7 +189,7 @@ export class PluginHandle {
       ...(o.isolation ? { isolation: o.isolation } : {}),
       ...(o.onPluginCall ? { onPluginCall: (target: string, entry: string, input: unknown, depth: number) => (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, depth) } : {}),
     });
-    handle = new PluginHandle(loaded, spec, proc, logger, o, denials, entrySpecs);
+    handle = new PluginHandle(loaded, spec, proc, logger, o, denials, budget, entrySpecs);
     await handle.#start();
     return handle;
   }
@@ -191,7 +200,7 @@ export class PluginHandle {
     if (!change.quarantined) return;
     this.#wasQuarantined = true;
     const until = new Date(change.until).toISOString();
-    this.#o.audit.append({ type: "quarantine", plugin: this.id, until, failures: change.failures, periodMs: change.periodMs, cause });
+    this.#o.audit.append({ type: "quarantine", plugin: this.id, until, failures: change.failures, periodMs: change.periodMs, cause: clipText(cause) });
     this.#logger.warn({ until, failures: change.failures }, `quarantined until ${until} after ${change.failures} failures in ${this.#quarantine.policy.windowMs / 1000} s (last: ${escapeText(cause)})`);
     this.#o.onEvent?.({ type: "quarantine", plugin: this.id, until, failures: change.failures, cause });
     // The end of a quarantine is an event of its own, when it happens (not at the next call).
@@ -349,7 +358,9 @@ export class PluginHandle {
     this.#closed = true;
     if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
     await this.#process.close(this.#spec.limits.timeoutMs);
+    // Held-back denials go through the budget, then the budget's own summary: nothing is left unsaid.
     this.#denials.flush();
+    this.#budget.flush();
     this.#logger.debug("unloaded");
   }
 }
