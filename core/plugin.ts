@@ -10,6 +10,8 @@ import { toJsonText } from "./json-value.ts";
 import type { Logger } from "./logger.ts";
 import type { AuditWriter } from "./audit/audit-log.ts";
 import { SandboxProcess, type Isolation } from "./sandbox-process/supervisor.ts";
+import { AuditBudget } from "./audit/audit-budget.ts";
+import { boundEvent, clipText } from "./audit/bounded-record.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
 import { LOG_DEFAULTS } from "./sandbox-process/log-buffer.ts";
 import type { LoadSpec, ProcessLimits } from "./sandbox-process/protocol.ts";
@@ -98,6 +100,7 @@ export class PluginHandle {
   readonly #logger: Logger;
   readonly #o: LoadPluginOptions;
   readonly #denials: DenialAggregator;
+  readonly #budget: AuditBudget;
   readonly #entrySpecs: EntrySpecs;
   /** The manifest as read, with its directory, main module and hash. */
   readonly loaded: LoadedManifest;
@@ -113,7 +116,7 @@ export class PluginHandle {
   #entries: readonly string[] = [];
   #closed = false;
 
-  private constructor(loaded: LoadedManifest, spec: LoadSpec, process: SandboxProcess, logger: Logger, o: LoadPluginOptions, denials: DenialAggregator, entrySpecs: EntrySpecs,
+  private constructor(loaded: LoadedManifest, spec: LoadSpec, process: SandboxProcess, logger: Logger, o: LoadPluginOptions, denials: DenialAggregator, budget: AuditBudget, entrySpecs: EntrySpecs,
     ledger: { ledger: PluginLedger; owned: boolean; member: LedgerMember }, max: PluginLimits, clamped: readonly ClampedLimit[]) {
     this.#entrySpecs = entrySpecs;
     this.loaded = loaded;
@@ -124,6 +127,7 @@ export class PluginHandle {
     this.#logger = logger;
     this.#o = o;
     this.#denials = denials;
+    this.#budget = budget;
     this.#gate = new CallGate(loaded.manifest.id, o.concurrency);
     this.#ledger = ledger.ledger;
     this.#ownsLedger = ledger.owned;
@@ -166,29 +170,34 @@ export class PluginHandle {
     };
     o.audit.append({ type: "grant", plugin: m.id, version: m.version, dir: loaded.dir, manifestSha256: loaded.sha256, permissions: m.permissions ?? {}, limits, ...(clamped.length > 0 ? { limitsClamped: clamped } : {}) });
     const logger = o.logger.child({ plugin: m.id, version: m.version });
-    const denials = new DenialAggregator((records) => o.audit.appendBatch(records));
+    // What the plugin causes (uses, denials) is bounded three ways before it reaches the log: each
+    // text clipped, denials aggregated per kind, and bytes per minute budgeted.
+    const budget = new AuditBudget((records) => o.audit.appendBatch(records));
+    const denials = new DenialAggregator((records) => budget.write(records));
     for (const w of loaded.warnings) logger.warn(escapeText(`plugin.json ${w.field}: ${w.message}`));
     for (const c of clamped) {
       logger.warn({ field: c.field, asked: c.asked, allowed: c.allowed }, `plugin ${m.id}: plugin.json ${c.field} asks for ${c.asked}, more than this host allows (${c.allowed}); it runs with ${c.allowed}`);
     }
     const ledger = o.ledger ?? new PluginLedger({ pluginId: m.id, audit: o.audit, logger, ...(o.quarantine ? { quarantine: o.quarantine } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
     const proc = new SandboxProcess(m.id, {
-      // The plugin's id is stamped here, last, so nothing from the sandbox process can replace it.
+      // Whitelisted, clipped and stamped with the plugin's id (last, so nothing from the sandbox
+      // process can replace it) before anything else sees the events.
       onAudit: (events) => {
-        denials.append(events.map((event) => ({ ...event, type: event.type, plugin: m.id })));
-        if (o.onEvent) for (const e of events) if (e.type === "deny") o.onEvent({ type: "denied", plugin: m.id, permission: e.permission, value: e.value, op: e.op });
+        const records = events.map((event) => boundEvent(event, m.id));
+        denials.append(records);
+        if (o.onEvent) for (const r of records) if (r.type === "deny") o.onEvent({ type: "denied", plugin: m.id, permission: String(r["permission"]), value: String(r["value"]), op: String(r["op"]) });
       },
       onLog: (level, text) => logger[level](escapeText(text)),
       onLogDropped: (count) => logger.warn({ dropped: count }, `${count} console line(s) of the plugin were dropped (over its rate of ${LOG_DEFAULTS.ratePerSecond} lines/s or its buffer of ${LOG_DEFAULTS.maxLines} lines)`),
       onLimit: (error) => {
-        o.audit.append({ type: "limit", plugin: m.id, code: error.code, message: error.message });
+        o.audit.append({ type: "limit", plugin: m.id, code: clipText(error.code), message: clipText(error.message) });
         logger.warn({ code: error.code }, escapeText(error.message));
         o.onLimit?.(error);
         o.onEvent?.({ type: "limit", plugin: m.id, code: error.code, message: error.message });
         ledger.failed(`${error.code}: ${error.message}`);
       },
       onCrash: (error) => {
-        o.audit.append({ type: "crash", plugin: m.id, message: error.message });
+        o.audit.append({ type: "crash", plugin: m.id, message: clipText(error.message) });
         logger.warn(escapeText(error.message));
         o.onEvent?.({ type: "crash", plugin: m.id, message: error.message });
         ledger.failed(`crash: ${error.message}`);
@@ -204,7 +213,7 @@ export class PluginHandle {
       ...(o.onPluginCall ? { onPluginCall: (target: string, entry: string, input: unknown, depth: number) => (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, depth) } : {}),
     });
     const member = ledger.join((ns) => proc.shareCpu(ns));
-    const handle = new PluginHandle(loaded, spec, proc, logger, o, denials, entrySpecs, { ledger, owned: o.ledger === undefined, member }, max, clamped);
+    const handle = new PluginHandle(loaded, spec, proc, logger, o, denials, budget, entrySpecs, { ledger, owned: o.ledger === undefined, member }, max, clamped);
     try {
       await handle.#start();
     } catch (e) {
@@ -356,7 +365,9 @@ export class PluginHandle {
     this.#closed = true;
     await this.#process.close(this.#spec.limits.timeoutMs);
     this.#leaveLedger();
+    // Held-back denials go through the budget, then the budget's own summary: nothing is left unsaid.
     this.#denials.flush();
+    this.#budget.flush();
     this.#logger.debug("unloaded");
   }
 }

@@ -6,6 +6,7 @@
 // handle. Versions running side by side during a reload all charge the same ledger, and each hears
 // of what the others spend, so the sandbox that enforces the window inside can stop a running
 // isolate on the plugin's total.
+import { clipText } from "../audit/bounded-record.ts";
 import type { AuditWriter } from "../audit/audit-log.ts";
 import { QuarantinedError } from "../errors.ts";
 import { escapeText } from "../escape-text.ts";
@@ -107,7 +108,7 @@ export class PluginLedger {
     if (!change.quarantined) return;
     this.#wasQuarantined = true;
     const until = new Date(change.until).toISOString();
-    this.#o.audit.append({ type: "quarantine", plugin: this.pluginId, until, failures: change.failures, periodMs: change.periodMs, cause });
+    this.#o.audit.append({ type: "quarantine", plugin: this.pluginId, until, failures: change.failures, periodMs: change.periodMs, cause: clipText(cause) });
     this.#o.logger.warn({ until, failures: change.failures }, `quarantined until ${until} after ${change.failures} failures in ${this.#quarantine.policy.windowMs / 1000} s (last: ${escapeText(cause)})`);
     this.#o.onEvent?.({ type: "quarantine", plugin: this.pluginId, until, failures: change.failures, cause });
     // The end of a quarantine is an event of its own, when it happens (not at the next call).

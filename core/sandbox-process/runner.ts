@@ -13,6 +13,8 @@ import { createNodeExec } from "../sys/node-exec.ts";
 import { createNodeFs } from "../sys/node-fs.ts";
 import { createNodeDns, createNodeHttp } from "../sys/node-net.ts";
 import { ownFileProtections } from "../own-files.ts";
+import { AUDIT_LIMITS } from "../audit/audit-limits.ts";
+import { clipEvent } from "../audit/bounded-record.ts";
 import { LogBuffer } from "./log-buffer.ts";
 import type { HostRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
 
@@ -52,8 +54,14 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
     post({ t: "audit", events } satisfies ToHost);
   }
 
+  // Clipped here, so a 1 MiB value never crosses to the host (which clips again: it trusts nothing
+  // from this process); a batch is sent early when full, so one message stays bounded.
   function recordAudit(event: AuditEvent): void {
-    auditBatch.push(event);
+    auditBatch.push(clipEvent(event));
+    if (auditBatch.length >= AUDIT_LIMITS.eventsPerBatch) {
+      flushAudit();
+      return;
+    }
     if (!auditFlushScheduled) {
       auditFlushScheduled = true;
       setImmediate(flushAudit);

@@ -3,6 +3,8 @@
 // the normal use.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { AuditBudget } from "../../core/audit/audit-budget.ts";
+import { clipText, sha256Text } from "../../core/audit/bounded-record.ts";
 import { DenialAggregator } from "../../core/audit/denial-aggregator.ts";
 import type { AuditRecordInput } from "../../core/audit/audit-log.ts";
 import { memoryAuditLog } from "../../core/audit/audit-log.ts";
@@ -198,7 +200,7 @@ describe("console buffer", () => {
 describe("denial aggregation", () => {
   it("writes the first denial at once and repeats as one counted record", () => {
     const written: AuditRecordInput[] = [];
-    const agg = new DenialAggregator((r) => written.push(...r), 10_000, () => 0);
+    const agg = new DenialAggregator((r) => written.push(...r), { now: () => 0 });
     const deny = { type: "deny", plugin: "test.storm", op: "Warden.fs.readTextFile()", permission: "read", value: "/etc/passwd" };
     agg.append([deny]);
     for (let i = 0; i < 9_999; i++) agg.append([deny]);
@@ -210,5 +212,71 @@ describe("denial aggregation", () => {
     assert.equal(repeat?.["count"], 9_999);
     assert.equal(repeat?.["value"], "/etc/passwd");
     assert.equal(written.length, 4, "a denial that did not repeat gets no repeat record");
+  });
+});
+
+describe("audit floods: clipping, aggregation by kind, byte budget (issue 11, class 8)", () => {
+  const big = (i: number) => `/x/${"a".repeat(1 << 20)}${i}`;
+  const deny = (value: string, op = "Warden.fs.readTextFile()", permission = "read") => ({ type: "deny", plugin: "test.flood", op, permission, value, resolved: value, decision: "denied", reason: `no rule in permissions.read covers ${value}` });
+
+  it("clipText cuts a long text to its limit with a marker and the whole text's sha256; short texts and clipped ones are left alone", () => {
+    const text = big(7);
+    const clipped = clipText(text, 1024);
+    assert.equal(clipped.length <= 1024, true);
+    assert.ok(clipped.startsWith("/x/aaaa"));
+    assert.ok(clipped.endsWith(`…[truncated: ${text.length} characters, sha256 ${sha256Text(text)}]`), clipped.slice(-120));
+    assert.equal(clipText(clipped, 1024), clipped, "idempotent: the host clipping again changes nothing");
+    assert.equal(clipText("/etc/passwd", 1024), "/etc/passwd", "positive control");
+    const astral = clipText("😀".repeat(2000), 500);
+    assert.ok(!/[\ud800-\udbff]…/.test(astral), "never ends on half a surrogate pair");
+  });
+
+  it("distinct denials of one kind past the first N are one deny-aggregate with a count and bounded samples; other kinds keep their own N", () => {
+    const written: AuditRecordInput[] = [];
+    const agg = new DenialAggregator((r) => written.push(...r), { now: () => 0, distinctPerKind: 4 });
+    for (let i = 0; i < 100; i++) agg.append([deny(clipText(big(i)))]);
+    agg.append([deny("HOME", "Warden.env.get()", "env"), deny("PATH", "Warden.env.get()", "env")]);
+    assert.equal(written.length, 6, "4 fs denials and both env denials in full");
+    agg.flush();
+    const aggregate = written.find((r) => r.type === "deny-aggregate");
+    assert.equal(aggregate?.["count"], 96);
+    assert.equal(aggregate?.["permission"], "read");
+    assert.equal(aggregate?.["op"], "Warden.fs.readTextFile()");
+    const samples = aggregate?.["samples"] as string[];
+    assert.equal(samples.length, 3);
+    assert.ok(samples.every((x) => x.length <= 256 && /sha256 [0-9a-f]{64}\]$/.test(x)));
+    assert.equal(written.filter((r) => r.type === "deny-repeat").length, 0, "no denial repeated");
+  });
+
+  it("the tracked state stays small: kinds are capped, keys are hashes, samples are short", () => {
+    const written: AuditRecordInput[] = [];
+    const agg = new DenialAggregator((r) => written.push(...r), { now: () => 0, distinctPerKind: 2, maxKinds: 3 });
+    // A sandbox process that makes up a permission per denial.
+    for (let i = 0; i < 1000; i++) agg.append([deny(`v${i}`, `op${i}`, `perm${i}`)]);
+    agg.flush();
+    const kinds = new Set(written.filter((r) => r.type === "deny-aggregate").map((r) => `${String(r["permission"])}/${String(r["op"])}`));
+    assert.deepEqual([...kinds], ["*/*"]);
+    const total = written.filter((r) => r.type === "deny").length + written.filter((r) => r.type === "deny-aggregate").reduce((n, r) => n + (r["count"] as number), 0);
+    assert.equal(total, 1000, "every denial is a record or part of a count");
+  });
+
+  it("the byte budget writes what fits, then counts the rest per (type, permission, op, rule) in one audit-suppressed record", () => {
+    const written: AuditRecordInput[] = [];
+    let now = 0;
+    const budget = new AuditBudget((r) => written.push(...r), { bytesPerWindow: 10_000, windowMs: 60_000, now: () => now });
+    const use = (i: number) => ({ type: "use", plugin: "test.flood", op: "Warden.fs.readTextFile()", permission: "read", value: `data/${i}`, decision: "granted", rule: "data/", source: "permissions.read[0]" });
+    for (let i = 0; i < 200; i++) budget.write([use(i)]);
+    budget.write([{ ...deny("/etc/passwd"), type: "deny-repeat", count: 50 }]);
+    const kept = written.length;
+    assert.ok(kept > 10 && kept < 100, `${kept} records fit in 10 000 bytes`);
+    now = 60_001;
+    budget.write([use(999)]);
+    const summary = written.find((r) => r.type === "audit-suppressed");
+    assert.equal(summary?.["records"], 200 - kept + 1);
+    assert.deepEqual(summary?.["counts"], [
+      { type: "use", permission: "read", op: "Warden.fs.readTextFile()", rule: "data/", records: 200 - kept, count: 200 - kept },
+      { type: "deny-repeat", permission: "read", op: "Warden.fs.readTextFile()", records: 1, count: 50 },
+    ]);
+    assert.equal(written.at(-1)?.["value"], "data/999", "positive control: a new window writes again");
   });
 });
