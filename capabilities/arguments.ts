@@ -43,14 +43,17 @@ export function stringArrayArg(api: string, what: string, v: unknown, pluginId: 
   return v.map((item, i) => stringArg(api, `${what}[${i}]`, item, pluginId, true));
 }
 
-/** An object of string values. */
-export function stringRecordArg(api: string, what: string, v: unknown, pluginId: string): Record<string, string> {
-  if (v === undefined || v === null) return {};
+/**
+ * An object of string values, as a Map: there is no prototype to pollute, and a key such as
+ * `__proto__` or `constructor` is an ordinary key. Keys and NUL in values are the caller's to judge.
+ */
+export function stringMapArg(api: string, what: string, v: unknown, pluginId: string): Map<string, string> {
+  if (v === undefined || v === null) return new Map();
   if (typeof v !== "object" || Array.isArray(v)) throw new BadInputError(`${api}: ${what} must be an object of strings, got ${kindOf(v)}`, { pluginId });
-  const out: Record<string, string> = {};
+  const out = new Map<string, string>();
   for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-    stringArg(api, `${what} name`, k, pluginId);
-    out[k] = stringArg(api, `${what}.${k}`, val, pluginId, true);
+    if (typeof val !== "string") throw new BadInputError(`${api}: ${what}[${quote(k)}] must be a string, got ${kindOf(val)}`, { pluginId });
+    out.set(k, val);
   }
   return out;
 }

@@ -12,6 +12,8 @@ export type DenialFacts = {
   readonly resolved?: string | undefined;
   readonly reason?: string | undefined;
   readonly field: string;
+  /** How to allow it, when that is not "add it to <field>" (a protected path: nothing can). */
+  readonly fix?: string;
 };
 
 /** Build the PermissionDenied error a plugin sees. */
@@ -21,7 +23,7 @@ export function permissionDenied(f: DenialFacts): PermissionDeniedError {
     : quote(f.value);
   const why = f.reason !== undefined ? `; ${f.reason}` : "";
   return new PermissionDeniedError(
-    `${f.api} requires ${f.permission} access to ${what}${why}; to allow it, add it to ${f.field} in plugin.json of ${f.pluginId}`,
+    `${f.api} requires ${f.permission} access to ${what}${why}; ${f.fix ?? `to allow it, add it to ${f.field} in plugin.json of ${f.pluginId}`}`,
     { pluginId: f.pluginId, permission: f.permission, value: f.value, field: f.field },
   );
 }

@@ -1,19 +1,18 @@
 // exec: run a granted command, never through a shell. Grants are resolved through the HOST's PATH
 // once, when the plugin loads; at call time the requested command is resolved the same way and
-// the two absolute paths must be equal. The child gets only the environment the plugin passes plus
-// a minimal PATH, and the whole process group is killed when the call's time runs out.
+// the two absolute paths must be equal. The child gets only the environment the plugin passes (as
+// far as exec-env-policy.ts allows) plus a minimal PATH, and the whole process group is killed when
+// the call's time runs out. A plugin has at most `maxConcurrent` commands alive at once.
 import { isAbsolute, normalize } from "node:path";
 import { BadInputError } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
-import { optionsArg, stringArg, stringArrayArg, stringRecordArg } from "./arguments.ts";
+import { optionsArg, stringArg, stringArrayArg, stringMapArg } from "./arguments.ts";
 import { permissionDenied } from "./denial.ts";
+import { checkExecEnv, MINIMAL_PATH } from "./exec-env-policy.ts";
 import type { FsCapability } from "./fs-capability.ts";
 import type { Grants } from "./grants.ts";
 import { OperationError } from "./operation-error.ts";
 import type { AuditSink, CallContext, ExecPort } from "./ports.ts";
-
-/** The PATH a child process gets. The plugin cannot change it. */
-export const MINIMAL_PATH = "/usr/local/bin:/usr/bin:/bin";
 
 /** One exec grant, resolved at load: what was written, where, and the executable it names (null: not found). */
 export type ExecRule = { readonly source: string; readonly field: string; readonly path: string | null };
@@ -28,6 +27,8 @@ export type ExecCapabilityOptions = {
   readonly audit: AuditSink;
   /** Cap on stdout and on stderr, each, in bytes. */
   readonly execOutputBytes: number;
+  /** Most commands of this plugin alive at once (a command counts until it has exited and its group was killed). */
+  readonly maxConcurrent: number;
 };
 
 /** The exec capability of one plugin. */
@@ -39,14 +40,6 @@ export type ExecCapability = {
   run(cmd: unknown, args: unknown, options: unknown, ctx: CallContext): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
   query(command: unknown): Promise<{ state: "granted" | "denied"; rule?: string; source?: string }>;
 };
-
-/** An environment variable name the child must never receive from a plugin, or null if it is fine. */
-export function refusedEnvName(name: string): string | null {
-  if (name.startsWith("LD_") || name.startsWith("DYLD_")) return `${name} changes how the dynamic linker loads code`;
-  if (name === "NODE_OPTIONS") return "NODE_OPTIONS changes what a node child runs";
-  if (name === "PATH") return `PATH is set by warden (${MINIMAL_PATH}); commands are resolved through the host's PATH`;
-  return null;
-}
 
 /** Build the exec capability; resolves every granted command name now. */
 export async function createExecCapability(o: ExecCapabilityOptions): Promise<ExecCapability> {
@@ -76,6 +69,10 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
     return rule ? { ok: true, resolved, rule: rule.source, source: rule.field } : { ok: false, resolved };
   }
 
+  // Commands of this plugin between the check of the cap and the end of the port's run(), which
+  // settles only once the command has exited and its process group was killed.
+  let running = 0;
+
   function deny(api: string, cmd: string, resolved: string | undefined, reason: string): never {
     o.audit.record({ type: "deny", op: api, permission: "exec", value: cmd, ...(resolved ? { resolved } : {}), decision: "denied", reason });
     throw permissionDenied({ pluginId: o.pluginId, api, permission: "exec", value: cmd, resolved, reason, field: "permissions.exec" });
@@ -90,10 +87,17 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
       const cmd = validateCommand(api, cmdArg);
       const args = stringArrayArg(api, "args", argsArg, o.pluginId);
       const opts = optionsArg(api, optionsArg_, ["cwd", "env", "stdin"], o.pluginId);
-      const env = stringRecordArg(api, "options.env", opts["env"], o.pluginId);
-      for (const name of Object.keys(env)) {
-        const why = refusedEnvName(name);
-        if (why !== null) throw new BadInputError(`${api}: options.env cannot set ${name}: ${why}`, { pluginId: o.pluginId, permission: "exec" });
+      const env = stringMapArg(api, "options.env", opts["env"], o.pluginId);
+      // One rule for everything the env policy refuses (a malformed name such as "NODE_OPTIONS=x",
+      // a refused variable such as LD_PRELOAD, two names differing only in case, NUL in a value):
+      // the plugin gets BAD_INPUT, since no grant could allow it and PERMISSION_DENIED would tell
+      // it to add one; and the operator gets a deny record of exec naming the variable, since an
+      // attempt to steer a granted command is exactly what the audit log is for. Shape errors
+      // (options.env not an object, a value not a string) are plain BAD_INPUT, like any argument.
+      const problem = checkExecEnv(env);
+      if (problem !== null) {
+        o.audit.record({ type: "deny", op: api, permission: "exec", value: cmd, decision: "denied", reason: problem.message, envKey: problem.name });
+        throw new BadInputError(`${api}: ${problem.message}`, { pluginId: o.pluginId, permission: "exec" });
       }
       const stdin = opts["stdin"] === undefined || opts["stdin"] === null ? null : new TextEncoder().encode(stringArg(api, "options.stdin", opts["stdin"], o.pluginId, true));
       const d = await decide(cmd);
@@ -104,11 +108,23 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
       }
       // The working directory must be readable by the plugin; it is checked like any read.
       const cwd = opts["cwd"] === undefined || opts["cwd"] === null ? o.pluginDir : (await o.fs.check(opts["cwd"], "read", api)).real;
-      const result = await o.exec.run({ file: d.resolved, argv0: cmd, args, cwd, env: { ...env, PATH: MINIMAL_PATH }, stdin, maxOutputBytes: o.execOutputBytes, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, Math.ceil(ctx.deadline - Date.now())))]) })
-        .catch((e: unknown) => {
-          throw new OperationError("Io", `${api}: ${quote(cmd)} could not be started (${(e as NodeJS.ErrnoException).code ?? "error"})`);
-        });
-      o.audit.record({ type: "use", op: api, permission: "exec", value: [cmd, ...args].map((a) => JSON.stringify(a)).join(" "), resolved: d.resolved, decision: "granted", rule: d.rule, source: d.source });
+      // No await between this check and the increment, so concurrent calls cannot all pass it.
+      if (running >= o.maxConcurrent) {
+        throw new OperationError("Busy", `${api}: this plugin already has ${o.maxConcurrent} commands running (the most it may have at once); wait for one to finish`);
+      }
+      running++;
+      let result: Awaited<ReturnType<ExecPort["run"]>>;
+      try {
+        const childEnv = new Map([...env, ["PATH", MINIMAL_PATH]]);
+        result = await o.exec.run({ file: d.resolved, argv0: cmd, args, cwd, env: childEnv, stdin, maxOutputBytes: o.execOutputBytes, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, Math.ceil(ctx.deadline - Date.now())))]) });
+      } catch (e) {
+        throw new OperationError("Io", `${api}: ${quote(cmd)} could not be started (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+      } finally {
+        running--;
+      }
+      // The names the plugin passed, never their values (a value may be a secret).
+      const envKeys = [...env.keys()].sort();
+      o.audit.record({ type: "use", op: api, permission: "exec", value: [cmd, ...args].map((a) => JSON.stringify(a)).join(" "), resolved: d.resolved, decision: "granted", rule: d.rule, source: d.source, envKeys });
       if (result.overflow) throw new OperationError("TooLarge", `${api}: ${quote(cmd)} wrote more than limits.execOutputBytes (${o.execOutputBytes} bytes) to stdout or stderr and was killed`);
       if (result.signal === "SIGKILL" && (ctx.signal.aborted || Date.now() >= ctx.deadline)) {
         throw new OperationError("Timeout", `${api}: ${quote(cmd)} was still running when the call's time ran out; its process group was killed`);

@@ -10,8 +10,9 @@ import { cachedDecision } from "./decision-cache.ts";
 import { permissionDenied } from "./denial.ts";
 import type { Grants } from "./grants.ts";
 import { fromErrno, OperationError } from "./operation-error.ts";
-import { compilePathRules, matchPath, normalizePath, specialRoot, type PathRules } from "./path-rules.ts";
+import { compilePathRules, isWithin, matchPath, normalizePath, specialRoot, type PathRule, type PathRules } from "./path-rules.ts";
 import type { AuditSink, DirEntry, FsPort, Opened, OpenedDir } from "./ports.ts";
+import { protectionOf, type Protection } from "./protected-paths.ts";
 
 /** The access kinds of the filesystem. */
 export type FsAccess = "read" | "write";
@@ -30,9 +31,14 @@ export type FsCapabilityOptions = {
 /** The answer to "may this path be accessed", with the rule that decided it. */
 export type PathDecision =
   | { readonly ok: true; readonly checked: CheckedPath }
-  | { readonly ok: false; readonly resolved: string; readonly reason?: string };
+  | { readonly ok: false; readonly resolved: string; readonly reason?: string; readonly fix?: string };
 
-type Compiled = { lexical: PathRules; real: PathRules };
+// `leftOut`: grants written inside the plugin whose real path was outside its real directory when
+// the capability was built; they cover nothing, and a denial says why (by field).
+type Compiled = { lexical: PathRules; real: PathRules; leftOut: Map<string, string> };
+
+// What a denial of a protected path says instead of "add it to permissions.write".
+const NO_GRANT_COVERS = "no write grant can allow it";
 
 // readDir refuses directories with more entries than this instead of building a huge answer.
 const MAX_DIR_ENTRIES = 65_536;
@@ -64,19 +70,34 @@ export async function realPathOrNearest(fs: FsPort, path: string, depth = 0): Pr
   }
 }
 
-async function compileReal(fs: FsPort, rules: PathRules): Promise<PathRules> {
-  const real = await Promise.all(
-    rules.rules.map(async (r) => ({ ...r, path: (await realPathOrNearest(fs, r.path).catch(() => ({ real: r.path }))).real })),
-  );
-  return { all: rules.all, field: rules.field, rules: real };
+/**
+ * The real-path rules of `lexical`, resolved once, now: a grant is judged by where it led when the
+ * plugin loaded, so a link swapped in later does not move it. A grant written inside the plugin
+ * (`data/`) must lead to a path inside the plugin's real directory and is confined to it; one that
+ * leads out (the manifest check refuses it, but links can change between that check and this
+ * moment) is left out and grants nothing.
+ */
+async function compileReal(fs: FsPort, lexical: PathRules, pluginDir: string, pluginReal: string): Promise<Compiled> {
+  const rules: PathRule[] = [];
+  const leftOut = new Map<string, string>();
+  for (const r of lexical.rules) {
+    const real = (await realPathOrNearest(fs, r.path).catch(() => ({ real: r.path }))).real;
+    if (!isWithin(r.path, pluginDir)) rules.push({ ...r, path: real });
+    else if (isWithin(real, pluginReal)) rules.push({ ...r, path: real, confine: pluginReal });
+    else leftOut.set(r.field, real);
+  }
+  return { lexical, real: { all: lexical.all, field: lexical.field, rules }, leftOut };
 }
 
 /** The filesystem capability of one plugin. */
 export type FsCapability = {
   /** Check `path` for `access`; throws PermissionDenied (audited) or returns the checked path. */
   check(path: unknown, access: FsAccess, api: string): Promise<CheckedPath>;
-  /** Refuse writes to `path` (a program the plugin may exec: replacing it would run new code, D20). */
-  protect(path: string, because: string): void;
+  /**
+   * Refuse every write (write, mkdir, remove, a recursive remove of an ancestor) to what `p` covers,
+   * judged on both the lexical and the real path; register a root's real path as well when it differs.
+   */
+  protect(p: Protection): void;
   /** Decide without auditing or throwing (for permission queries). */
   decide(path: string, access: FsAccess): Promise<PathDecision>;
   readTextFile(path: unknown): Promise<string>;
@@ -90,24 +111,26 @@ export type FsCapability = {
 /** Build the fs capability for one plugin; resolves the real paths of its grants once. */
 export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapability> {
   const { fs, pluginId } = o;
+  const pluginDir = resolve(o.pluginDir);
+  const pluginReal = await fs.realpath(pluginDir).catch(() => pluginDir);
   const compiled: Record<FsAccess, Compiled> = {
-    read: { lexical: compilePathRules(o.grants.read, o.pluginDir, "permissions.read"), real: { all: false, field: "permissions.read", rules: [] } },
-    write: { lexical: compilePathRules(o.grants.write, o.pluginDir, "permissions.write"), real: { all: false, field: "permissions.write", rules: [] } },
+    read: await compileReal(fs, compilePathRules(o.grants.read, pluginDir, "permissions.read"), pluginDir, pluginReal),
+    write: await compileReal(fs, compilePathRules(o.grants.write, pluginDir, "permissions.write"), pluginDir, pluginReal),
   };
-  compiled.read.real = await compileReal(fs, compiled.read.lexical);
-  compiled.write.real = await compileReal(fs, compiled.write.lexical);
-  const protectedPaths = new Map<string, string>();
+  const protections: Protection[] = [];
+  /** Why the plugin may not write `lexical` (or its real path `real`), or null. */
+  const guarded = (lexical: string, real: string): string | null => protectionOf(protections, lexical) ?? protectionOf(protections, real);
   // The matching itself is pure; only resolving real paths touches the filesystem (never cached).
   const match = {
     read: { lexical: cachedDecision((p) => matchPath(compiled.read.lexical, p)), real: cachedDecision((p) => matchPath(compiled.read.real, p)) },
     write: { lexical: cachedDecision((p) => matchPath(compiled.write.lexical, p)), real: cachedDecision((p) => matchPath(compiled.write.real, p)) },
   };
 
-  function deny(api: string, access: FsAccess, value: string, resolved: string, reason?: string): never {
+  function deny(api: string, access: FsAccess, value: string, resolved: string, reason?: string, fix?: string): never {
     const special = specialRoot(resolved);
     const why = reason ?? (special ? `paths under ${special} are covered only by a grant that names a path under ${special}` : `no rule in permissions.${access} covers it`);
     o.audit.record({ type: "deny", op: api, permission: access, value, resolved, decision: "denied", reason: why });
-    throw permissionDenied({ pluginId, api, permission: access, value, resolved, reason: why, field: `permissions.${access}` });
+    throw permissionDenied({ pluginId, api, permission: access, value, resolved, reason: why, field: `permissions.${access}`, ...(fix !== undefined ? { fix } : {}) });
   }
 
   /**
@@ -115,8 +138,9 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
    * its target); without it, the entry itself is what is checked and acted on (remove, mkdir).
    */
   async function decide(value: string, access: FsAccess, follow = true): Promise<PathDecision> {
-    const lexical = normalizePath(value, o.pluginDir);
-    if (match[access].lexical(lexical) === null) return { ok: false, resolved: lexical };
+    const lexical = normalizePath(value, pluginDir);
+    const lexicalRule = match[access].lexical(lexical);
+    if (lexicalRule === null) return { ok: false, resolved: lexical };
     let resolved: { real: string; exists: boolean };
     try {
       if (follow || dirname(lexical) === lexical) resolved = await realPathOrNearest(fs, lexical);
@@ -129,16 +153,20 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       return { ok: false, resolved: lexical, reason: `its real path cannot be resolved (${(e as NodeJS.ErrnoException).code ?? "error"})` };
     }
     const realRule = match[access].real(resolved.real);
-    if (realRule === null) return { ok: false, resolved: resolved.real };
-    const guarded = access === "write" ? protectedPaths.get(resolved.real) ?? protectedPaths.get(lexical) : undefined;
-    if (guarded !== undefined) return { ok: false, resolved: resolved.real, reason: guarded };
+    if (realRule === null) {
+      const led = compiled[access].leftOut.get(lexicalRule.field);
+      if (led === undefined) return { ok: false, resolved: resolved.real };
+      return { ok: false, resolved: resolved.real, reason: `${lexicalRule.field} ${quote(lexicalRule.source)} led outside the plugin's directory (to ${quote(led)}) when the plugin loaded, so it grants nothing; a grant written inside the plugin must stay inside it` };
+    }
+    const reason = access === "write" ? guarded(lexical, resolved.real) : null;
+    if (reason !== null) return { ok: false, resolved: resolved.real, reason, fix: NO_GRANT_COVERS };
     return { ok: true, checked: new CheckedPath(lexical, resolved.real, resolved.exists, realRule.source, realRule.field) };
   }
 
   async function check(path: unknown, access: FsAccess, api: string, follow = true): Promise<CheckedPath> {
     const value = stringArg(api, "the path", path, pluginId);
     const d = await decide(value, access, follow);
-    if (!d.ok) return deny(api, access, value, d.resolved, d.reason);
+    if (!d.ok) return deny(api, access, value, d.resolved, d.reason, d.fix);
     return d.checked;
   }
 
@@ -202,7 +230,37 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
     }
   }
 
-  async function removeEntry(api: string, value: string, dir: OpenedDir, name: string, real: string, recursive: boolean): Promise<void> {
+  /** Deny removing one entry below what a recursive remove was asked for, if it may not go. */
+  function refuseRemoval(api: string, value: string, lexical: string, real: string): void {
+    // Grants only add, so everything below a granted path is granted; this re-check keeps that an
+    // explicit invariant (and holds /proc-style carve-outs and confinement) rather than an assumption.
+    if (matchPath(compiled.write.real, real) === null) deny(api, "write", value, real, "a recursive remove needs write access to every path it removes");
+    const reason = guarded(lexical, real);
+    if (reason !== null) deny(api, "write", value, real, `a recursive remove would delete a protected path: ${reason}`, NO_GRANT_COVERS);
+  }
+
+  /**
+   * Check everything below `real` before a recursive remove deletes anything, so a directory that
+   * holds a protected file (the plugin's own directory, a lib/ of modules) is refused whole rather
+   * than half-emptied. The removal checks each entry again as it goes.
+   */
+  async function checkTree(api: string, value: string, lexical: string, real: string): Promise<void> {
+    if (!(await fs.lstat(real).catch(() => null))?.isDirectory) return;
+    const dir = await fs.openDir(real).catch(() => null);
+    if (dir === null) return; // the removal itself reports why it cannot open it
+    let entries: DirEntry[];
+    try {
+      entries = await dir.list();
+    } finally {
+      await dir.close();
+    }
+    for (const entry of entries) {
+      refuseRemoval(api, value, join(lexical, entry.name), join(real, entry.name));
+      if (entry.isDirectory) await checkTree(api, value, join(lexical, entry.name), join(real, entry.name));
+    }
+  }
+
+  async function removeEntry(api: string, value: string, dir: OpenedDir, name: string, lexical: string, real: string, recursive: boolean): Promise<void> {
     const path = dir.entry(name);
     const info = await fs.lstat(path).catch((e: unknown) => { throw fromErrno(e, `${api}: ${quote(value)}`); });
     if (!info.isDirectory) {
@@ -213,11 +271,10 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       const sub = await fs.openDir(path).catch((e: unknown) => { throw fromErrno(e, `${api}: ${quote(value)}`); });
       try {
         for (const entry of await sub.list()) {
+          const childLexical = join(lexical, entry.name);
           const childReal = join(real, entry.name);
-          // Grants only add, so everything below a granted path is granted; this re-check keeps
-          // that an explicit invariant (and holds /proc-style carve-outs) rather than an assumption.
-          if (matchPath(compiled.write.real, childReal) === null) deny(api, "write", value, childReal, "a recursive remove needs write access to every path it removes");
-          await removeEntry(api, value, sub, entry.name, childReal, true);
+          refuseRemoval(api, value, childLexical, childReal);
+          await removeEntry(api, value, sub, entry.name, childLexical, childReal, true);
         }
       } finally {
         await sub.close();
@@ -228,7 +285,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
 
   return {
     check: (path, access, api) => check(path, access, api),
-    protect: (path, because) => void protectedPaths.set(path, because),
+    protect: (p) => void protections.push(p),
     decide: (path, access) => decide(path, access),
 
     async readTextFile(path) {
@@ -331,6 +388,8 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       }
       for (const dirPath of chain) {
         if (matchPath(compiled.write.real, dirPath) === null) deny(api, "write", value, dirPath, "a recursive mkdir needs write access to every directory it creates");
+        const reason = protectionOf(protections, dirPath);
+        if (reason !== null) deny(api, "write", value, dirPath, reason, NO_GRANT_COVERS);
         await withParent(api, "write", value, dirPath, (dir, name) =>
           fs.mkdir(dir.entry(name)).catch((e: unknown) => {
             if ((e as NodeJS.ErrnoException).code === "EEXIST" && recursive) return;
@@ -350,7 +409,8 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       const value = String(path);
       if (!checked.exists) throw new OperationError("NotFound", `${api}: ${quote(value)}: no such file or directory`);
       if (dirname(checked.real) === checked.real) throw new OperationError("AccessDenied", `${api}: refusing to remove /`);
-      await withParent(api, "write", value, checked.real, (dir, name) => removeEntry(api, value, dir, name, checked.real, recursive));
+      if (recursive) await checkTree(api, value, checked.lexical, checked.real);
+      await withParent(api, "write", value, checked.real, (dir, name) => removeEntry(api, value, dir, name, checked.lexical, checked.real, recursive));
       used(api, "write", value, checked);
       return null;
     },

@@ -12,6 +12,7 @@ import type { Grants } from "./grants.ts";
 import { createNetCapability } from "./net-capability.ts";
 import { createPluginsCapability } from "./plugins-capability.ts";
 import type { AuditSink, CallContext, Ports } from "./ports.ts";
+import { justThis, type Protection } from "./protected-paths.ts";
 import { queryPermission, queryPermissionSync } from "./query.ts";
 
 export type { Grants, GrantList } from "./grants.ts";
@@ -19,7 +20,9 @@ export type * from "./ports.ts";
 export { OperationError } from "./operation-error.ts";
 import { OperationError } from "./operation-error.ts";
 export { CheckedPath } from "./checked.ts";
-export { MINIMAL_PATH, refusedEnvName, type ExecRule } from "./exec-capability.ts";
+export { justThis, protectionOf, type Protection } from "./protected-paths.ts";
+export { type ExecRule } from "./exec-capability.ts";
+export { checkExecEnv, EXEC_ENV_POLICY, execEnvPolicyMarkdown, execEnvPolicyPatterns, isEnvName, MINIMAL_PATH, refusedEnvName, type EnvException, type EnvProblem, type EnvRefusal, type EnvRule } from "./exec-env-policy.ts";
 export { patternProblem, topicMatches, topicProblem, patternCovers } from "./topic-rules.ts";
 export { canonicalAddress, compileNetRules, decideAddress, matchName, specialRange } from "./net-rules.ts";
 export { matchChannel } from "./channel-capability.ts";
@@ -45,6 +48,9 @@ export const DEFAULT_CAPABILITY_LIMITS: CapabilityLimits = {
 /** Most fetches one plugin may have in flight. */
 export const MAX_CONCURRENT_FETCHES = 8;
 
+/** Most commands one plugin may have alive at once (each counts until it has exited and its process group was killed). */
+export const MAX_CONCURRENT_EXECS = 8;
+
 /** Everything needed to build the capabilities of one plugin. */
 export type CapabilityOptions = {
   readonly pluginId: string;
@@ -53,6 +59,8 @@ export type CapabilityOptions = {
   readonly ports: Ports;
   readonly audit: AuditSink;
   readonly limits: CapabilityLimits;
+  /** Paths no write grant covers (the plugin's own manifest and code; core decides which). */
+  readonly protect?: readonly Protection[];
 };
 
 /** The operations a plugin can ask for, by name, with their [min, max] argument counts. */
@@ -95,14 +103,16 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
   const { pluginId, grants, audit } = o;
   const fs = await createFsCapability({ pluginId, pluginDir: o.pluginDir, grants, fs: o.ports.fs, audit, readBytes: o.limits.readBytes });
   const net = createNetCapability({ pluginId, grants, dns: o.ports.dns, http: o.ports.http, audit, netBytes: o.limits.netBytes, maxConcurrent: MAX_CONCURRENT_FETCHES });
-  const exec = await createExecCapability({ pluginId, pluginDir: o.pluginDir, grants, exec: o.ports.exec, fs, audit, execOutputBytes: o.limits.execOutputBytes });
-  // A program the plugin may run must not be one it can rewrite (D20: binary hijack).
-  for (const rule of exec.rules) {
-    if (rule.path === null) continue;
-    const because = `it is the program granted in ${rule.field}; a plugin may not replace a command it can run`;
-    fs.protect(rule.path, because);
-    const real = await o.ports.fs.realpath(rule.path).catch(() => null);
-    if (real !== null) fs.protect(real, because);
+  const exec = await createExecCapability({ pluginId, pluginDir: o.pluginDir, grants, exec: o.ports.exec, fs, audit, execOutputBytes: o.limits.execOutputBytes, maxConcurrent: MAX_CONCURRENT_EXECS });
+  // A program the plugin may run must not be one it can rewrite (D20: binary hijack); nor may the
+  // plugin rewrite what it was loaded from. Each root is guarded by its lexical and its real path.
+  const programs = exec.rules.flatMap((rule): Protection[] => rule.path === null ? [] : [{
+    path: rule.path, covers: justThis, because: `it is the program granted in ${rule.field}; a plugin may not replace a command it can run`,
+  }]);
+  for (const p of [...(o.protect ?? []), ...programs]) {
+    fs.protect(p);
+    const real = await o.ports.fs.realpath(p.path).catch(() => null);
+    if (real !== null && real !== p.path) fs.protect({ ...p, path: real });
   }
   const env = createEnvCapability({ pluginId, grants, env: o.ports.env, audit });
   const channels = createChannelCapability({ pluginId, grants, channels: o.ports.channels, audit, messageBytes: o.limits.messageBytes });

@@ -108,13 +108,17 @@ export interface ExecPort {
   which(name: string): Promise<string | null>;
   /** Whether `path` is an executable regular file; its real path if so. */
   executable(path: string): Promise<string | null>;
-  /** Run without a shell in a new process group; kills the whole group on abort or overflow. */
+  /**
+   * Run without a shell in a new process group; kills the whole group on abort or overflow. Settles
+   * only once the command has exited and its group was killed (exec counts commands alive by it).
+   */
   run(r: {
     readonly file: string;
     readonly argv0: string;
     readonly args: readonly string[];
     readonly cwd: string;
-    readonly env: Readonly<Record<string, string>>;
+    /** The child's whole environment (a Map, so no prototype can add to it). */
+    readonly env: ReadonlyMap<string, string>;
     readonly stdin: Uint8Array | null;
     readonly maxOutputBytes: number;
     readonly signal: AbortSignal;
@@ -166,6 +170,10 @@ export type AuditEvent = {
   /** Where that grant is, e.g. permissions.net[1]. */
   readonly source?: string;
   readonly reason?: string;
+  /** exec use: the names of the variables the plugin passed in options.env, sorted (never the values). */
+  readonly envKeys?: readonly string[];
+  /** exec denial by the env policy: the variable name as the plugin wrote it. */
+  readonly envKey?: string;
 };
 
 /** Where capability decisions are recorded. `record` must not throw and must not block for long. */

@@ -3,11 +3,14 @@
 // line or the audit log, so that ANSI/OSC escapes, bidi overrides and newlines cannot rewrite what
 // an operator reads (permission-models.md §2: D5, D6, D30).
 
-// C0 and C1 controls, DEL, bidi embeddings/overrides/isolates, line/paragraph separators, BOM.
+// C0 and C1 controls, DEL, bidi marks/embeddings/overrides/isolates, line/paragraph separators,
+// BOM, and the invisible characters that make two different names look the same (zero-width
+// space/joiners, word joiner, invisible operators, soft hyphen, Mongolian vowel separator,
+// interlinear annotation marks).
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/g;
 // eslint-disable-next-line no-control-regex -- same set, without /g, for the common clean case
-const HAS_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
+const HAS_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/;
 
 /** Escape control, ANSI and bidi characters as \n, \t or \u{XXXX}; the result is printable on one line. */
 export function escapeText(text: string): string {
@@ -27,10 +30,10 @@ export function quote(value: string, max = 200): string {
   return `"${cut.replace(/"/g, '\\"')}"`;
 }
 
-// What JSON.stringify leaves raw that a terminal or a log viewer acts on: DEL, C1 controls (CSI
-// is U+009B), bidi controls, line/paragraph separators, BOM. JSON.stringify escapes C0 itself.
+// What JSON.stringify leaves raw that a terminal or a log viewer acts on or hides: the same set as
+// UNSAFE without C0, which JSON.stringify escapes itself (CSI is U+009B, a C1 control).
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const JSON_UNSAFE = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/g;
 
 /** JSON.stringify, with every character a terminal could act on written as a \uXXXX escape (same value). */
 export function safeJson(value: unknown, space?: number): string {

@@ -4,10 +4,14 @@ export type { HostEvent, HostOptions, InvokeAllResult, PluginState, PluginStatus
 export { loadPlugin, PluginHandle } from "./plugin.ts";
 export type { InvokeOptions, LoadPluginOptions, PluginEvent } from "./plugin.ts";
 export type { Isolation } from "./sandbox-process/supervisor.ts";
-export { ChannelBus, createChannelBus, HOST_SENDER } from "./channels/bus.ts";
+export { ChannelBus, createChannelBus, DEFAULT_OWNER_QUEUE_BYTES, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_LENGTH, HOST_SENDER } from "./channels/bus.ts";
 export type { ChannelBusOptions, Subscription } from "./channels/bus.ts";
 export type { ChannelMessage } from "../capabilities/index.ts";
 export { DEFAULT_CAPABILITY_LIMITS } from "../capabilities/index.ts";
+export { DEFAULT_MAX_LIMITS, DEFAULT_PLUGIN_LIMITS } from "./limits.ts";
+export { PluginLedger } from "./containment/ledger.ts";
+export type { ContainmentEvent, LedgerOptions } from "./containment/ledger.ts";
+export type { ClampedLimit, PluginLimits } from "./limits.ts";
 export { openAuditLog, memoryAuditLog } from "./audit/audit-log.ts";
 export type { AuditWriter, AuditRecordInput } from "./audit/audit-log.ts";
 export { verifyAuditText } from "./audit/verify-audit.ts";

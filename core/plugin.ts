@@ -1,13 +1,17 @@
 // One loaded plugin, host side: read manifest → check engines → validate config → record grants →
 // start the supervised sandbox process → evaluate the module and run onLoad → ready for calls.
 import { escapeFields, escapeText, quote } from "./escape-text.ts";
-import { EntryNotFoundError, PluginError, QuarantinedError, toWardenError, type WardenError } from "./errors.ts";
+import { EntryNotFoundError, PluginError, toWardenError, type WardenError } from "./errors.ts";
 import { CallGate, type Concurrency } from "./containment/call-gate.ts";
-import { Quarantine, type QuarantinePolicy } from "./containment/quarantine.ts";
+import { PluginLedger, type ContainmentEvent, type LedgerMember } from "./containment/ledger.ts";
+import type { QuarantinePolicy } from "./containment/quarantine.ts";
+import { clampedEntryTimeouts, limitPolicy, resolvePluginLimits, type ClampedLimit, type PluginLimits } from "./limits.ts";
 import { toJsonText } from "./json-value.ts";
 import type { Logger } from "./logger.ts";
 import type { AuditWriter } from "./audit/audit-log.ts";
 import { SandboxProcess, type Isolation } from "./sandbox-process/supervisor.ts";
+import { AuditBudget } from "./audit/audit-budget.ts";
+import { boundEvent, clipText } from "./audit/bounded-record.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
 import { LOG_DEFAULTS } from "./sandbox-process/log-buffer.ts";
 import type { LoadSpec, ProcessLimits } from "./sandbox-process/protocol.ts";
@@ -16,9 +20,8 @@ import { readManifest, type LoadedManifest } from "../manifests/read-manifest.ts
 import { validatePluginConfig } from "../manifests/plugin-config.ts";
 import { compileEntrySpecs, type EntrySpecs } from "../manifests/entry-input.ts";
 import type { Manifest } from "../manifests/schema.ts";
-import { DEFAULT_CAPABILITY_LIMITS, type Grants } from "../capabilities/index.ts";
+import type { Grants } from "../capabilities/index.ts";
 import { ChannelBus } from "./channels/bus.ts";
-import { DEFAULT_CPU_MS_PER_MINUTE, DEFAULT_LIMITS } from "../isolate/index.ts";
 
 
 /** How to load one plugin. */
@@ -52,9 +55,24 @@ export type LoadPluginOptions = {
   readonly staged?: boolean;
   /** Limits for what the manifest leaves out (the host's defaults; the contract's otherwise). */
   readonly defaultLimits?: Partial<ProcessLimits>;
+  /**
+   * The most the manifest may ask for, per limit (default DEFAULT_MAX_LIMITS, core/limits.ts);
+   * more is clamped, with a warning and a note in the grant record.
+   */
+  readonly maxLimits?: Partial<PluginLimits>;
+  /**
+   * The plugin's quarantine and CPU budget, shared by its versions (createHost keeps one per
+   * plugin id); without one the handle keeps its own, across restarts of its sandbox process.
+   */
+  readonly ledger?: PluginLedger;
   /** An already-read manifest (createHost reads them once, for discovery and ordering). */
   readonly manifest?: LoadedManifest;
 };
+
+/** The limits a plugin runs under: its manifest's, else the host's defaults, else the contract's, capped by the host's maxima. */
+export function effectiveLimits(m: Manifest, defaults?: Partial<ProcessLimits>, maxLimits?: Partial<PluginLimits>): ProcessLimits {
+  return resolvePluginLimits(m.limits, defaults, limitPolicy(defaults, maxLimits, `plugin ${m.id}`)).limits;
+}
 
 /** Default startup budget for onLoad (NEKO-19). */
 export const DEFAULT_STARTUP_TIMEOUT_MS = 10_000;
@@ -66,8 +84,7 @@ export type InvokeOptions = { readonly caller?: string; readonly depth?: number 
 export type PluginEvent =
   | { readonly type: "limit"; readonly plugin: string; readonly code: string; readonly message: string }
   | { readonly type: "crash"; readonly plugin: string; readonly message: string }
-  | { readonly type: "quarantine"; readonly plugin: string; readonly until: string; readonly failures: number; readonly cause: string }
-  | { readonly type: "release"; readonly plugin: string; readonly by: "operator" | "timeout" }
+  | ContainmentEvent
   | { readonly type: "invoke"; readonly plugin: string; readonly entry: string; readonly caller: string; readonly ms: number; readonly cpuMs: number; readonly ok: boolean; readonly code?: string }
   | { readonly type: "denied"; readonly plugin: string; readonly permission: string; readonly value: string; readonly op: string };
 
@@ -83,19 +100,24 @@ export class PluginHandle {
   readonly #logger: Logger;
   readonly #o: LoadPluginOptions;
   readonly #denials: DenialAggregator;
+  readonly #budget: AuditBudget;
   readonly #entrySpecs: EntrySpecs;
   /** The manifest as read, with its directory, main module and hash. */
   readonly loaded: LoadedManifest;
   #spec: LoadSpec;
   #hooks: readonly string[] = [];
   readonly #gate: CallGate;
-  readonly #quarantine: Quarantine;
-  #wasQuarantined = false;
-  #releaseTimer: NodeJS.Timeout | null = null;
+  readonly #ledger: PluginLedger;
+  readonly #ownsLedger: boolean;
+  readonly #member: LedgerMember;
+  readonly #maxTimeoutMs: number;
+  /** Limits the manifest asked more of than the host allows, and what they got instead. */
+  readonly limitsClamped: readonly ClampedLimit[];
   #entries: readonly string[] = [];
   #closed = false;
 
-  private constructor(loaded: LoadedManifest, spec: LoadSpec, process: SandboxProcess, logger: Logger, o: LoadPluginOptions, denials: DenialAggregator, entrySpecs: EntrySpecs) {
+  private constructor(loaded: LoadedManifest, spec: LoadSpec, process: SandboxProcess, logger: Logger, o: LoadPluginOptions, denials: DenialAggregator, budget: AuditBudget, entrySpecs: EntrySpecs,
+    ledger: { ledger: PluginLedger; owned: boolean; member: LedgerMember }, max: PluginLimits, clamped: readonly ClampedLimit[]) {
     this.#entrySpecs = entrySpecs;
     this.loaded = loaded;
     this.manifest = loaded.manifest;
@@ -105,8 +127,13 @@ export class PluginHandle {
     this.#logger = logger;
     this.#o = o;
     this.#denials = denials;
+    this.#budget = budget;
     this.#gate = new CallGate(loaded.manifest.id, o.concurrency);
-    this.#quarantine = new Quarantine(o.quarantine);
+    this.#ledger = ledger.ledger;
+    this.#ownsLedger = ledger.owned;
+    this.#member = ledger.member;
+    this.#maxTimeoutMs = max.timeoutMs;
+    this.limitsClamped = clamped;
   }
 
   /** The plugin's id. */
@@ -119,7 +146,7 @@ export class PluginHandle {
     return this.#entries;
   }
 
-  /** The limits the plugin runs under. */
+  /** The limits the plugin runs under (after the host's maxima). */
   get limits(): ProcessLimits {
     return this.#spec.limits;
   }
@@ -133,47 +160,49 @@ export class PluginHandle {
     const m = loaded.manifest;
     const config = validatePluginConfig(m.config, o.config, m.id);
     const entrySpecs = compileEntrySpecs(m);
-    const limits: ProcessLimits = {
-      memoryMb: m.limits?.memoryMb ?? o.defaultLimits?.memoryMb ?? DEFAULT_LIMITS.memoryMb,
-      cpuMs: m.limits?.cpuMs ?? o.defaultLimits?.cpuMs ?? DEFAULT_LIMITS.cpuMs,
-      timeoutMs: m.limits?.timeoutMs ?? o.defaultLimits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
-      cpuMsPerMinute: m.limits?.cpuMsPerMinute ?? o.defaultLimits?.cpuMsPerMinute ?? DEFAULT_CPU_MS_PER_MINUTE,
-      resultChars: DEFAULT_LIMITS.resultChars,
-      readBytes: m.limits?.readBytes ?? o.defaultLimits?.readBytes ?? DEFAULT_CAPABILITY_LIMITS.readBytes,
-      netBytes: m.limits?.netBytes ?? o.defaultLimits?.netBytes ?? DEFAULT_CAPABILITY_LIMITS.netBytes,
-      execOutputBytes: m.limits?.execOutputBytes ?? o.defaultLimits?.execOutputBytes ?? DEFAULT_CAPABILITY_LIMITS.execOutputBytes,
-      messageBytes: m.limits?.messageBytes ?? o.defaultLimits?.messageBytes ?? DEFAULT_CAPABILITY_LIMITS.messageBytes,
-    };
+    // The host's policy caps the manifest's wishes (core/limits.ts).
+    const max = limitPolicy(o.defaultLimits, o.maxLimits, `plugin ${m.id}`);
+    const { limits, clamped: clampedLimits } = resolvePluginLimits(m.limits, o.defaultLimits, max);
+    const clamped = [...clampedLimits, ...clampedEntryTimeouts(m.entries, max)];
     const spec: LoadSpec = {
       pluginId: m.id, version: m.version, pluginDir: loaded.dir, main: loaded.main, grants: m.permissions ?? {}, config, limits,
       startupTimeoutMs: o.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS,
     };
-    o.audit.append({ type: "grant", plugin: m.id, version: m.version, dir: loaded.dir, manifestSha256: loaded.sha256, permissions: m.permissions ?? {}, limits });
+    o.audit.append({ type: "grant", plugin: m.id, version: m.version, dir: loaded.dir, manifestSha256: loaded.sha256, permissions: m.permissions ?? {}, limits, ...(clamped.length > 0 ? { limitsClamped: clamped } : {}) });
     const logger = o.logger.child({ plugin: m.id, version: m.version });
-    const denials = new DenialAggregator((records) => o.audit.appendBatch(records));
+    // What the plugin causes (uses, denials) is bounded three ways before it reaches the log: each
+    // text clipped, denials aggregated per kind, and bytes per minute budgeted.
+    const budget = new AuditBudget((records) => o.audit.appendBatch(records));
+    const denials = new DenialAggregator((records) => budget.write(records));
     for (const w of loaded.warnings) logger.warn(escapeText(`plugin.json ${w.field}: ${w.message}`));
-    let handle: PluginHandle | undefined;
+    for (const c of clamped) {
+      logger.warn({ field: c.field, asked: c.asked, allowed: c.allowed }, `plugin ${m.id}: plugin.json ${c.field} asks for ${c.asked}, more than this host allows (${c.allowed}); it runs with ${c.allowed}`);
+    }
+    const ledger = o.ledger ?? new PluginLedger({ pluginId: m.id, audit: o.audit, logger, ...(o.quarantine ? { quarantine: o.quarantine } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
     const proc = new SandboxProcess(m.id, {
-      // The plugin's id is stamped here, last, so nothing from the sandbox process can replace it.
+      // Whitelisted, clipped and stamped with the plugin's id (last, so nothing from the sandbox
+      // process can replace it) before anything else sees the events.
       onAudit: (events) => {
-        denials.append(events.map((event) => ({ ...event, type: event.type, plugin: m.id })));
-        if (o.onEvent) for (const e of events) if (e.type === "deny") o.onEvent({ type: "denied", plugin: m.id, permission: e.permission, value: e.value, op: e.op });
+        const records = events.map((event) => boundEvent(event, m.id));
+        denials.append(records);
+        if (o.onEvent) for (const r of records) if (r.type === "deny") o.onEvent({ type: "denied", plugin: m.id, permission: String(r["permission"]), value: String(r["value"]), op: String(r["op"]) });
       },
       onLog: (level, text) => logger[level](escapeText(text)),
       onLogDropped: (count) => logger.warn({ dropped: count }, `${count} console line(s) of the plugin were dropped (over its rate of ${LOG_DEFAULTS.ratePerSecond} lines/s or its buffer of ${LOG_DEFAULTS.maxLines} lines)`),
       onLimit: (error) => {
-        o.audit.append({ type: "limit", plugin: m.id, code: error.code, message: error.message });
+        o.audit.append({ type: "limit", plugin: m.id, code: clipText(error.code), message: clipText(error.message) });
         logger.warn({ code: error.code }, escapeText(error.message));
         o.onLimit?.(error);
         o.onEvent?.({ type: "limit", plugin: m.id, code: error.code, message: error.message });
-        if (handle !== undefined) handle.#failed(`${error.code}: ${error.message}`);
+        ledger.failed(`${error.code}: ${error.message}`);
       },
       onCrash: (error) => {
-        o.audit.append({ type: "crash", plugin: m.id, message: error.message });
+        o.audit.append({ type: "crash", plugin: m.id, message: clipText(error.message) });
         logger.warn(escapeText(error.message));
         o.onEvent?.({ type: "crash", plugin: m.id, message: error.message });
-        if (handle !== undefined) handle.#failed(`crash: ${error.message}`);
+        ledger.failed(`crash: ${error.message}`);
       },
+      onCpu: (ns) => member.charge(ns),
       bus: o.bus ?? new ChannelBus({
         messageBytes: limits.messageBytes,
         onDeliveryError: (owner, topic, e) => logger.warn(`channel handler of ${owner} for ${escapeText(topic)} failed: ${escapeText(toWardenError(e).message)}`),
@@ -183,38 +212,31 @@ export class PluginHandle {
       ...(o.isolation ? { isolation: o.isolation } : {}),
       ...(o.onPluginCall ? { onPluginCall: (target: string, entry: string, input: unknown, depth: number) => (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, depth) } : {}),
     });
-    handle = new PluginHandle(loaded, spec, proc, logger, o, denials, entrySpecs);
-    await handle.#start();
+    const member = ledger.join((ns) => proc.shareCpu(ns));
+    const handle = new PluginHandle(loaded, spec, proc, logger, o, denials, budget, entrySpecs, { ledger, owned: o.ledger === undefined, member }, max, clamped);
+    try {
+      await handle.#start();
+    } catch (e) {
+      handle.#leaveLedger();
+      throw e;
+    }
     return handle;
   }
 
-  /** Count a limit hit or a crash; quarantine the plugin if it fails too often. */
-  #failed(cause: string): void {
-    const change = this.#quarantine.fail(cause);
-    if (!change.quarantined) return;
-    this.#wasQuarantined = true;
-    const until = new Date(change.until).toISOString();
-    this.#o.audit.append({ type: "quarantine", plugin: this.id, until, failures: change.failures, periodMs: change.periodMs, cause });
-    this.#logger.warn({ until, failures: change.failures }, `quarantined until ${until} after ${change.failures} failures in ${this.#quarantine.policy.windowMs / 1000} s (last: ${escapeText(cause)})`);
-    this.#o.onEvent?.({ type: "quarantine", plugin: this.id, until, failures: change.failures, cause });
-    // The end of a quarantine is an event of its own, when it happens (not at the next call).
-    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
-    this.#releaseTimer = setTimeout(() => this.#releasedByTimeout(), change.periodMs + 1);
-    this.#releaseTimer.unref();
-  }
-
-  #releasedByTimeout(): void {
-    this.#releaseTimer = null;
-    if (!this.#wasQuarantined || this.#quarantine.isQuarantined() || this.#closed) return;
-    this.#wasQuarantined = false;
-    this.#o.audit.append({ type: "release", plugin: this.id, by: "timeout" });
-    this.#logger.info("quarantine ended");
-    this.#o.onEvent?.({ type: "release", plugin: this.id, by: "timeout" });
+  /** This version no longer charges or hears the plugin's ledger (and disposes it if it owns it). */
+  #leaveLedger(): void {
+    this.#member.leave();
+    if (this.#ownsLedger) this.#ledger.dispose();
   }
 
   /** Whether the plugin is quarantined now. */
   get quarantined(): boolean {
-    return this.#quarantine.isQuarantined();
+    return this.#ledger.quarantined;
+  }
+
+  /** CPU the plugin used in its cpuMsPerMinute window (last 60 s), across versions and restarts, ms. */
+  get cpuUsedMs(): number {
+    return this.#ledger.cpuUsedMs;
   }
 
   /** Calls of this plugin running and waiting now. */
@@ -244,30 +266,19 @@ export class PluginHandle {
 
   /** An operator re-enables a quarantined plugin now. */
   release(): void {
-    if (!this.#quarantine.isQuarantined()) return;
-    this.#quarantine.release();
-    this.#wasQuarantined = false;
-    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
-    this.#releaseTimer = null;
-    this.#o.audit.append({ type: "release", plugin: this.id, by: "operator" });
-    this.#logger.info("released from quarantine by the operator");
-    this.#o.onEvent?.({ type: "release", plugin: this.id, by: "operator" });
+    this.#ledger.release();
   }
 
-  #refuseIfQuarantined(name: string): void {
-    if (this.#quarantine.isQuarantined()) {
-      const until = new Date(this.#quarantine.until).toISOString();
-      throw new QuarantinedError(
-        `plugin ${this.id} is quarantined until ${until} after failing ${this.#quarantine.policy.maxFailures} times in ${this.#quarantine.policy.windowMs / 1000} s (last: ${this.#quarantine.lastCause}); ${name}() was not run. Fix the plugin, then release it, or wait`,
-        { pluginId: this.id, entry: name, until },
-      );
-    }
-    if (this.#wasQuarantined) this.#releasedByTimeout();
+  /** Refuse `name`() while the plugin is quarantined or has spent its CPU budget. */
+  #refuse(name: string): void {
+    this.#ledger.refuseIfQuarantined(name);
+    this.#ledger.refuseIfOverBudget(name, this.#spec.limits.cpuMsPerMinute);
   }
 
   async #start(): Promise<void> {
     try {
-      const { entries, hooks, unresolvedExec } = await this.#process.load(this.#spec);
+      // The new sandbox process starts with what the plugin spent in the window so far.
+      const { entries, hooks, unresolvedExec } = await this.#process.load({ ...this.#spec, cpuHistory: this.#ledger.cpuHistory() });
       this.#entries = entries;
       this.#hooks = hooks;
       for (const field of unresolvedExec) this.#logger.warn(`plugin.json ${field}: the command is not on the host's PATH, so this grant allows nothing`);
@@ -304,18 +315,20 @@ export class PluginHandle {
     const checked = this.#entrySpecs.validate(name, input);
     // Checked and turned into JSON once, here: the sandbox receives the text.
     const inputJson = checked === undefined ? undefined : toJsonText(checked);
-    const timeoutMs = this.#entrySpecs.timeoutMs(name);
+    // An entry's own timeoutMs is capped by the host's maximum too (clamped at load, with a warning).
+    const asked = this.#entrySpecs.timeoutMs(name);
+    const timeoutMs = asked === undefined ? undefined : Math.min(asked, this.#maxTimeoutMs);
     const caller = opts.caller ?? "host";
-    this.#refuseIfQuarantined(name);
+    this.#refuse(name);
     const t0 = performance.now();
     try {
       const { value, cpuNs } = await this.#gate.run(async () => {
-        this.#refuseIfQuarantined(name);
+        this.#refuse(name);
         // A crashed sandbox process is restarted (and the plugin reloaded) before the call.
         if (!this.#process.alive) await this.#start();
         return this.#process.invoke(name, inputJson, (timeoutMs ?? this.#spec.limits.timeoutMs) * 2, { caller, depth: opts.depth ?? 0, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
       });
-      this.#quarantine.succeeded();
+      this.#ledger.succeeded();
       this.#o.onEvent?.({ type: "invoke", plugin: this.id, entry: name, caller, ms: performance.now() - t0, cpuMs: cpuNs / 1e6, ok: true });
       return value;
     } catch (e) {
@@ -329,7 +342,7 @@ export class PluginHandle {
   async hook(name: string, args: readonly unknown[] = [], timeoutMs = this.#spec.limits.timeoutMs): Promise<unknown> {
     if (this.#closed) throw new PluginError(`plugin ${this.id} is closed`, { pluginId: this.id });
     if (!this.#hooks.includes(name)) return null;
-    this.#refuseIfQuarantined(name);
+    this.#refuse(name);
     if (!this.#process.alive) await this.#start();
     return this.#process.hook(name, args, timeoutMs);
   }
@@ -350,9 +363,11 @@ export class PluginHandle {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
     await this.#process.close(this.#spec.limits.timeoutMs);
+    this.#leaveLedger();
+    // Held-back denials go through the budget, then the budget's own summary: nothing is left unsaid.
     this.#denials.flush();
+    this.#budget.flush();
     this.#logger.debug("unloaded");
   }
 }

@@ -4,6 +4,8 @@ export type { HostOperation, PluginLogLevel, SandboxOptions } from "./sandbox.ts
 export { DEFAULT_LIMITS, MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, resolveLimits } from "./limits.ts";
 export type { SandboxLimits } from "./limits.ts";
 export { classifyIvmError } from "./classify-error.ts";
-export { CpuWindow, DEFAULT_CPU_MS_PER_MINUTE } from "./cpu-window.ts";
+export { CpuWindow, cpuBudgetError, DEFAULT_CPU_MS_PER_MINUTE } from "./cpu-window.ts";
+export type { CpuCharge } from "./cpu-window.ts";
 export { IsolatePool } from "./isolate-pool.ts";
 export { boundedPluginError, boundedPluginStack, boundedPluginText, jsonDepthExceeded, MAX_ERROR_MESSAGE_CHARS, MAX_VALUE_DEPTH, valueProblem } from "./plugin-values.ts";
+export { isModuleFile, MODULE_EXTENSIONS, PACKAGES_DIR } from "./module-loader.ts";

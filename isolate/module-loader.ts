@@ -11,6 +11,17 @@ import { quote } from "../core/escape-text.ts";
 
 const CONDITIONS = ["import", "module", "browser", "default"];
 
+/** The file extensions the loader runs as modules (and tries, in order, for a specifier without one). */
+export const MODULE_EXTENSIONS: readonly string[] = [".js", ".mjs"];
+
+/** The directory name bare specifiers resolve in, at any level from the importing file up to the plugin root. */
+export const PACKAGES_DIR = "node_modules";
+
+/** Whether a file name has an extension the loader runs as a module. */
+export function isModuleFile(name: string): boolean {
+  return MODULE_EXTENSIONS.includes(extname(name));
+}
+
 /** Raised for an import the loader refuses; becomes PLUGIN_ERROR naming the file and specifier. */
 class ImportRefused extends Error {}
 
@@ -109,7 +120,7 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
   }
 
   function withExtensions(base: string): string | null {
-    for (const candidate of [base, `${base}.js`, `${base}.mjs`, join(base, "index.js"), join(base, "index.mjs")]) {
+    for (const candidate of [base, ...MODULE_EXTENSIONS.map((e) => `${base}${e}`), ...MODULE_EXTENSIONS.map((e) => join(base, `index${e}`))]) {
       if (isFile(candidate)) return candidate;
     }
     return null;
@@ -122,7 +133,7 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
     }
     if (ext === ".json") throw new ImportRefused(`${from} imports ${quote(specifier)}: JSON modules are not supported; read the file with Warden.fs.readTextFile() or inline it in a .js module`);
     if (ext === ".node") throw new ImportRefused(`${from} imports ${quote(specifier)}: native addons cannot run inside a plugin`);
-    if (ext !== ".js" && ext !== ".mjs") throw new ImportRefused(`${from} imports ${quote(specifier)}: only .js and .mjs files can be imported`);
+    if (!isModuleFile(real)) throw new ImportRefused(`${from} imports ${quote(specifier)}: only .js and .mjs files can be imported`);
   }
 
   function resolveBare(specifier: string, referrerReal: string, from: string): string {
@@ -136,7 +147,7 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
     // Walk up from the importing file to the plugin root, as Node does, but never above it.
     let dir = dirname(referrerReal);
     for (;;) {
-      const pkgDir = join(dir, "node_modules", name);
+      const pkgDir = join(dir, PACKAGES_DIR, name);
       if (existsSync(pkgDir)) {
         const pkg = readPackageJson(pkgDir) ?? {};
         let target: string | null = null;

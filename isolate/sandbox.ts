@@ -23,7 +23,7 @@ import {
 import { quote } from "../core/escape-text.ts";
 import { classifyIvmError } from "./classify-error.ts";
 import { cacheOptions, rememberCache } from "./code-cache.ts";
-import type { CpuWindow } from "./cpu-window.ts";
+import { cpuBudgetError, type CpuWindow } from "./cpu-window.ts";
 import type { IsolatePool } from "./isolate-pool.ts";
 import { MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, type SandboxLimits } from "./limits.ts";
 import { loadModuleGraph } from "./module-loader.ts";
@@ -419,11 +419,8 @@ export class Sandbox {
   /** The error for a plugin that spent its CPU budget of the window. */
   budgetError(name: string): CpuLimitError {
     const w = this.#o.cpuWindow;
-    const again = w ? (w.msUntilAvailable() / 1000).toFixed(1) : "?";
-    return new CpuLimitError(
-      `plugin ${this.#o.pluginId}: ${name}() refused: the plugin used its CPU budget of ${w?.limitMs ?? "?"} ms per ${((w?.windowMs ?? 60_000) / 1000).toFixed(0)} s (limits.cpuMsPerMinute); it can run again in ${again} s`,
-      { pluginId: this.#o.pluginId, entry: name, budget: true },
-    );
+    if (w !== undefined) return cpuBudgetError(this.#o.pluginId, name, w);
+    return new CpuLimitError(`plugin ${this.#o.pluginId}: ${name}() refused: the plugin used its CPU budget (limits.cpuMsPerMinute)`, { pluginId: this.#o.pluginId, entry: name, budget: true });
   }
 
   #timeoutError(name: string, timeoutMs: number): TimeoutError {

@@ -1,9 +1,11 @@
 // Entry input schemas (a warden extension of the contract): plugin.json may declare, per entry, a
 // JSON Schema for its input and its own timeoutMs. Inputs are validated before the call, so a
-// mismatch is BAD_INPUT with field paths and the plugin never sees the bad input.
+// mismatch is BAD_INPUT with field paths and the plugin never sees the bad input. The input may
+// come from another plugin (Warden.plugins.call), and validation runs on the host's thread: the
+// compiler (plugin-config.ts) keeps its cost linear in the input and bounded.
 import type { ValidateFunction } from "ajv";
 import { BadInputError, ManifestInvalidError } from "../core/errors.ts";
-import { fieldPath, schemaValidator } from "./plugin-config.ts";
+import { problemsOf, schemaCompiler } from "./plugin-config.ts";
 import type { Manifest } from "./schema.ts";
 
 /** Validators and timeouts of the entries a manifest declares. */
@@ -16,11 +18,12 @@ export type EntrySpecs = {
 
 /** Compile the `entries` of a manifest; an invalid schema is MANIFEST_INVALID naming the entry. */
 export function compileEntrySpecs(m: Manifest): EntrySpecs {
+  const compiler = schemaCompiler({ allErrors: false });
   const validators = new Map<string, ValidateFunction>();
   for (const [name, spec] of Object.entries(m.entries ?? {})) {
     if (spec.input === undefined) continue;
     try {
-      validators.set(name, schemaValidator().compile(spec.input));
+      validators.set(name, compiler.ajv.compile(spec.input));
     } catch (e) {
       throw new ManifestInvalidError(`plugin ${m.id}: entries.${name}.input: the JSON Schema is invalid: ${(e as Error).message}`, { pluginId: m.id, field: `entries.${name}.input` });
     }
@@ -30,8 +33,8 @@ export function compileEntrySpecs(m: Manifest): EntrySpecs {
       const v = validators.get(entry);
       if (v === undefined) return input;
       const value = input === undefined ? undefined : structuredClone(input);
-      if (v(value)) return value;
-      const problems = (v.errors ?? []).map((e) => `${fieldPath(e, "input")}: ${e.message ?? "invalid"}`);
+      const problems = problemsOf(v, compiler, value, "input");
+      if (problems.length === 0) return value;
       throw new BadInputError(`plugin ${m.id}: invalid input for ${entry}():\n${problems.join("\n")}`, { pluginId: m.id, entry, problems });
     },
     timeoutMs: (entry) => m.entries?.[entry]?.timeoutMs,

@@ -1,5 +1,5 @@
 // Warnings for `warden check`: things that are allowed but that a reviewer should look at twice.
-import { isAbsolute, relative, resolve, basename } from "node:path";
+import { isAbsolute, relative, resolve, basename, sep } from "node:path";
 import type { Manifest } from "./schema.ts";
 
 /** A non-fatal finding: where it is and why it deserves a look. */
@@ -14,10 +14,10 @@ const INTERPRETERS = new Set([
   "osascript", "awk", "gawk", "find",
 ]);
 
-/** True when the absolute `path` is `dir` or lies below it. */
+/** True when the absolute `path` is `dir` or lies below it (a name such as `..data` is below it). */
 export function inside(path: string, dir: string): boolean {
   const rel = relative(dir, path);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 /** Whether an exec grant names an interpreter or another command that runs arbitrary code. */
@@ -57,7 +57,7 @@ export function lintManifest(manifest: Manifest, dir?: string): ManifestWarning[
     if (readsOutside && p?.net === true) {
       warnings.push({ field: "permissions", message: "the plugin can both read files outside its own directory and reach any network host: it could send those files anywhere; list the hosts it needs in permissions.net" });
     }
-    const ownCode = "covers the plugin's own code: it could rewrite itself; grant a data directory instead";
+    const ownCode = "covers the plugin's own code: warden refuses writes to its plugin.json, .js/.mjs modules and node_modules, but everything else there is writable; grant a data directory instead";
     const mainPath = resolve(dir, manifest.main ?? "index.js");
     if (p?.write === true) warnings.push({ field: "permissions.write", message: ownCode });
     else {

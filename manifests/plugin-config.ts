@@ -1,33 +1,91 @@
 // Validates a host-supplied plugin configuration against the JSON Schema the manifest declares
-// (ajv, with the schema's defaults filled in). Errors name the config field path.
-import { Ajv, type ErrorObject } from "ajv";
+// (ajv, with the schema's defaults filled in). Errors name the config field path. It also makes the
+// ajv instances every plugin-declared schema is compiled with (entry inputs use them too): one per
+// plugin, so one plugin's `$id` can neither clash with nor stand in for another's, with RE2 for
+// patterns and a linear uniqueItems, because these schemas run on the host's thread.
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { BadInputError, ManifestInvalidError } from "../core/errors.ts";
+import { escapeText } from "../core/escape-text.ts";
+import { createPatternEngine, PatternBudgetError, type PatternEngine } from "./schema-patterns.ts";
+import { uniqueItemsKeyword } from "./unique-items.ts";
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+/** Most problems one BAD_INPUT lists (an input can fail in millions of places). */
+export const MAX_PROBLEMS = 20;
 
-/** The field path of an ajv error, under `root` ("config", "input"). */
+/** Longest field path segment a problem shows (the keys come from whoever sent the input). */
+const MAX_SEGMENT = 100;
+
+/** The field path of an ajv error, under `root` ("config", "input"); keys escaped and cut. */
 export function fieldPath(e: ErrorObject, root = "config"): string {
   const base = e.instancePath.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
   const extra = e.keyword === "required" ? [(e.params as { missingProperty: string }).missingProperty] : [];
-  return [root, ...base, ...extra].map((p, i) => (/^\d+$/.test(p) && i > 0 ? `[${p}]` : i > 0 ? `.${p}` : p)).join("");
+  const shown = (p: string) => {
+    const escaped = escapeText(p);
+    return escaped.length > MAX_SEGMENT ? `${escaped.slice(0, MAX_SEGMENT)}…` : escaped;
+  };
+  return [root, ...base, ...extra].map((p, i) => (/^\d+$/.test(p) && i > 0 ? `[${p}]` : i > 0 ? `.${shown(p)}` : p)).join("");
 }
 
-/** The ajv instance warden validates plugin-declared schemas with (defaults applied). */
-export function schemaValidator(): Ajv {
-  return ajv;
+/** The ajv instance and pattern engine of one plugin's schemas. */
+export type SchemaCompiler = { readonly ajv: Ajv; readonly patterns: PatternEngine };
+
+/**
+ * A fresh compiler for one plugin's schemas. `allErrors` lists every problem (for the host's own
+ * config); without it validation stops at the first, so a hostile input cannot make ajv build
+ * millions of error objects (entry inputs, which other plugins send).
+ */
+export function schemaCompiler(o: { readonly allErrors: boolean }): SchemaCompiler {
+  const patterns = createPatternEngine();
+  const ajv = new Ajv({
+    allErrors: o.allErrors,
+    useDefaults: true,
+    strict: false,
+    // The strict-mode check that tests properties against patterns uses RegExp: keep it off.
+    allowMatchingProperties: true,
+    code: { regExp: patterns.regExp },
+    // ajv's warnings quote the schema (an unknown format's name): escaped before a terminal.
+    logger: {
+      log: (...args: unknown[]) => console.log(...args.map((a) => escapeText(String(a)))),
+      warn: (...args: unknown[]) => console.warn(...args.map((a) => escapeText(String(a)))),
+      error: (...args: unknown[]) => console.error(...args.map((a) => escapeText(String(a)))),
+    },
+  });
+  ajv.removeKeyword("uniqueItems");
+  ajv.addKeyword(uniqueItemsKeyword);
+  return { ajv, patterns };
+}
+
+/**
+ * Run `validate` on `value` under the plugin's pattern budget: [] when valid, else the problems
+ * (field path: message), at most MAX_PROBLEMS and a count of the rest.
+ */
+export function problemsOf(validate: ValidateFunction, compiler: SchemaCompiler, value: unknown, root: string): string[] {
+  let valid: boolean;
+  try {
+    valid = compiler.patterns.metered(() => validate(value) === true);
+  } catch (e) {
+    if (e instanceof PatternBudgetError) return [`${root}: ${e.message}`];
+    throw e;
+  }
+  if (valid) return [];
+  const errors = validate.errors ?? [];
+  const problems = errors.slice(0, MAX_PROBLEMS).map((e) => `${fieldPath(e, root)}: ${e.message ?? "invalid"}`);
+  if (errors.length > MAX_PROBLEMS) problems.push(`(and ${errors.length - MAX_PROBLEMS} more)`);
+  return problems.length > 0 ? problems : [`${root}: invalid`];
 }
 
 /** Validate `config` against `schema`; returns the config with defaults applied, or throws BAD_INPUT. */
 export function validatePluginConfig(schema: Record<string, unknown> | undefined, config: unknown, pluginId: string): unknown {
   if (schema === undefined) return config ?? null;
+  const compiler = schemaCompiler({ allErrors: true });
   let validate;
   try {
-    validate = ajv.compile(schema);
+    validate = compiler.ajv.compile(schema);
   } catch (e) {
     throw new ManifestInvalidError(`plugin ${pluginId}: config: the JSON Schema is invalid: ${(e as Error).message}`, { pluginId, field: "config" });
   }
   const value = structuredClone(config ?? {});
-  if (validate(value)) return value;
-  const problems = (validate.errors ?? []).map((e) => `${fieldPath(e)}: ${e.message ?? "invalid"}`);
+  const problems = problemsOf(validate, compiler, value, "config");
+  if (problems.length === 0) return value;
   throw new BadInputError(`plugin ${pluginId}: invalid config:\n${problems.join("\n")}`, { pluginId, problems });
 }

@@ -9,6 +9,10 @@ import { ManifestInvalidError } from "../core/errors.ts";
 import { escapeText, quote } from "../core/escape-text.ts";
 import { ManifestSchema, type Manifest } from "./schema.ts";
 import { lintManifest } from "./lint-manifest.ts";
+import { checkGrantRoots } from "./grant-roots.ts";
+
+/** The manifest's file name in a plugin directory. */
+export const MANIFEST_FILE = "plugin.json";
 
 /** One problem in a manifest: where it is and what is wrong there. */
 export type ManifestProblem = { readonly field: string; readonly message: string };
@@ -112,7 +116,10 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return cur;
 }
 
-/** Validate already-parsed JSON as a manifest (`dir` enables directory-aware warnings); returns it or the problems. */
+/**
+ * Validate already-parsed JSON as a manifest (`dir` enables directory-aware warnings); returns it
+ * or the problems. Pure: where path grants lead on disk is checked by readManifest.
+ */
 export function validateManifest(
   json: unknown,
   wardenVersion: string,
@@ -133,10 +140,14 @@ export function validateManifest(
 
 /** Render problems as lines `<dir>/plugin.json: <field>: <message>`. */
 export function formatProblems(dir: string, problems: readonly ManifestProblem[]): string {
-  return problems.map((p) => `${join(dir, "plugin.json")}: ${p.field}: ${p.message}`).join("\n");
+  return problems.map((p) => `${join(dir, MANIFEST_FILE)}: ${p.field}: ${p.message}`).join("\n");
 }
 
-/** Read and validate <dir>/plugin.json; throws MANIFEST_INVALID naming the directory and every problem. */
+/**
+ * Read and validate <dir>/plugin.json, including where its path grants lead on disk (a grant
+ * written inside the plugin must stay inside its real directory); throws MANIFEST_INVALID naming
+ * the directory and every problem. Loading, reloading, discovery and `warden check` all use it.
+ */
 export async function readManifest(dirInput: string, wardenVersion: string): Promise<LoadedManifest> {
   const dir = resolve(dirInput);
   const fail = (problems: ManifestProblem[]): never => {
@@ -150,7 +161,7 @@ export async function readManifest(dirInput: string, wardenVersion: string): Pro
   else if (!info.isDirectory()) fail([{ field: "(directory)", message: `${quote(dir)} is not a directory; pass the plugin's directory, which holds plugin.json` }]);
   let raw: Buffer;
   try {
-    raw = await readFile(join(dir, "plugin.json"));
+    raw = await readFile(join(dir, MANIFEST_FILE));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return fail([{ field: "(file)", message: code === "ENOENT" ? "plugin.json not found; every plugin directory needs one" : `cannot read plugin.json (${code ?? "error"})` }]);
@@ -163,6 +174,8 @@ export async function readManifest(dirInput: string, wardenVersion: string): Pro
   }
   const result = validateManifest(json, wardenVersion, dir);
   if (!result.ok) return fail(result.problems);
+  const roots = await checkGrantRoots(result.manifest, dir);
+  if (roots.problems.length > 0) return fail(roots.problems);
   const sha256 = createHash("sha256").update(raw).digest("hex");
-  return { dir, manifest: result.manifest, main: result.manifest.main ?? "index.js", sha256, warnings: result.warnings };
+  return { dir, manifest: result.manifest, main: result.manifest.main ?? "index.js", sha256, warnings: [...result.warnings, ...roots.warnings] };
 }

@@ -27,7 +27,7 @@ function grantList(item: z.ZodString, description: string) {
   return z.union([z.literal(true), z.array(item)]).optional().describe(description);
 }
 
-const pathGrant = checked(checkPathGrant, "A path; relative paths resolve against the plugin's own directory.");
+const pathGrant = checked(checkPathGrant, "A path; relative paths resolve against the plugin's own directory and must stay inside it, symlinks included.");
 
 /** Limits a manifest may ask for; a host may cap them further. */
 export const LimitsSchema = z
@@ -47,7 +47,7 @@ export const LimitsSchema = z
 export const PermissionsSchema = z
   .strictObject({
     read: grantList(pathGrant, "Paths the plugin may read. `true` grants everything (but never /proc, /sys, /dev) and makes `warden check` warn."),
-    write: grantList(pathGrant, "Paths the plugin may write. `true` grants everything and makes `warden check` warn."),
+    write: grantList(pathGrant, "Paths the plugin may write. `true` grants everything and makes `warden check` warn. Never the plugin's own plugin.json, .js/.mjs modules or node_modules."),
     net: grantList(
       checked(checkNetGrant, "host, host:port, *.domain, IPv4, [IPv6], or CIDR."),
       "Hosts the plugin may fetch from. No port means any port. `true` grants everything and makes `warden check` warn.",
@@ -116,12 +116,12 @@ export const ManifestSchema = z
     config: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe("A JSON Schema for the plugin's configuration; the host validates its config against it."),
+      .describe("A JSON Schema (draft-07) for the plugin's configuration; the host validates its config against it. Patterns are RE2 syntax (linear-time matching): no backreferences or lookaround."),
     entries: z
       .record(
         z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, { message: "expected the name of an exported function" }),
         z.strictObject({
-          input: z.record(z.string(), z.unknown()).optional().describe("A JSON Schema the entry's input must match; a mismatch is BAD_INPUT naming the field."),
+          input: z.record(z.string(), z.unknown()).optional().describe("A JSON Schema (draft-07) the entry's input must match; a mismatch is BAD_INPUT naming the field. Patterns are RE2 syntax (linear-time matching): no backreferences or lookaround; one validation may spend at most 16 Mi steps (characters × pattern instructions) on patterns, so give long strings a maxLength."),
           timeoutMs: z.number().int().min(1).max(3_600_000).optional().describe("This entry's own wall-clock limit, ms (instead of limits.timeoutMs)."),
         }),
       )

@@ -1,32 +1,80 @@
-// Denial storms: a plugin that asks for the same forbidden thing in a loop must not fill the audit
-// log (or the disk). The first denial of each kind is always written at once; identical repeats
-// within a window are counted and written as one `deny-repeat` record when the window ends (or
-// the plugin closes). Nothing is dropped: every denial is either a record or part of a count.
+// Denial storms: a plugin that asks for forbidden things in a loop must not fill the audit log (or
+// the disk, or the host's memory). Denials are counted per kind, (permission, operation), which
+// warden names, not per value or reason, which the plugin chooses (a reason often quotes the
+// value): so asking for a million distinct paths is one storm, not a million first denials.
+// Per window, the first `distinctDenialsPerKind` distinct denials of a kind are written at once,
+// in full; identical repeats of one of those are counted into a `deny-repeat` record, and every
+// denial past them into one `deny-aggregate` record of the kind with its count and a few sample
+// values. Both are written when the window ends or the plugin closes. Nothing is dropped: every
+// denial is a record or part of a count. What is held is bounded: at most maxKinds kinds, each
+// with its written denials keyed by a sha256 and a few short samples.
 import type { AuditRecordInput } from "./audit-log.ts";
+import { AUDIT_LIMITS } from "./audit-limits.ts";
+import { clipText, sha256Text } from "./bounded-record.ts";
 
-/** Default window over which identical denials are counted, ms. */
-export const DENIAL_WINDOW_MS = 10_000;
+/** Bounds of one aggregator (defaults: AUDIT_LIMITS). */
+export type DenialAggregatorOptions = {
+  readonly windowMs?: number;
+  readonly distinctPerKind?: number;
+  readonly maxKinds?: number;
+  readonly samples?: number;
+  readonly sampleChars?: number;
+  readonly now?: () => number;
+};
 
-/** Most distinct denials tracked at once; past it, denials are written one by one. */
-export const MAX_TRACKED_DENIALS = 10_000;
+type Written = { readonly sample: AuditRecordInput; count: number; readonly since: number };
+type Kind = {
+  readonly permission: string;
+  readonly op: string;
+  readonly written: Map<string, Written>;
+  overflow: number;
+  overflowSince: number;
+  readonly samples: string[];
+};
 
-type Tracked = { readonly sample: AuditRecordInput; count: number; since: number };
+// The catch-all kind once maxKinds kinds are tracked (only a sandbox process sending made-up
+// permissions or operations gets there).
+const ANY = "*";
 
-/** Aggregates identical denials of one plugin. */
+/** Aggregates the denials of one plugin by kind. */
 export class DenialAggregator {
   readonly #write: (records: readonly AuditRecordInput[]) => void;
   readonly #windowMs: number;
+  readonly #distinctPerKind: number;
+  readonly #maxKinds: number;
+  readonly #samples: number;
+  readonly #sampleChars: number;
   readonly #now: () => number;
-  readonly #tracked = new Map<string, Tracked>();
+  readonly #kinds = new Map<string, Kind>();
+  #plugin = "";
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(write: (records: readonly AuditRecordInput[]) => void, windowMs = DENIAL_WINDOW_MS, now: () => number = Date.now) {
+  constructor(write: (records: readonly AuditRecordInput[]) => void, o: DenialAggregatorOptions = {}) {
     this.#write = write;
-    this.#windowMs = windowMs;
-    this.#now = now;
+    this.#windowMs = o.windowMs ?? AUDIT_LIMITS.denialWindowMs;
+    this.#distinctPerKind = o.distinctPerKind ?? AUDIT_LIMITS.distinctDenialsPerKind;
+    this.#maxKinds = o.maxKinds ?? AUDIT_LIMITS.maxKinds;
+    this.#samples = o.samples ?? AUDIT_LIMITS.samples;
+    this.#sampleChars = o.sampleChars ?? AUDIT_LIMITS.sampleChars;
+    this.#now = o.now ?? Date.now;
   }
 
-  /** Write `records` in order, holding back repeats of a denial already written in this window. */
+  #kindOf(r: AuditRecordInput): Kind {
+    const permission = clipText(String(r["permission"] ?? ""), 128);
+    const op = clipText(String(r["op"] ?? ""), 128);
+    const key = JSON.stringify([permission, op]);
+    let kind = this.#kinds.get(key);
+    if (kind !== undefined) return kind;
+    const full = this.#kinds.size >= this.#maxKinds;
+    const anyKey = JSON.stringify([ANY, ANY]);
+    kind = full ? this.#kinds.get(anyKey) : undefined;
+    if (kind !== undefined) return kind;
+    kind = { permission: full ? ANY : permission, op: full ? ANY : op, written: new Map(), overflow: 0, overflowSince: 0, samples: [] };
+    this.#kinds.set(full ? anyKey : key, kind);
+    return kind;
+  }
+
+  /** Write `records` in order, holding back repeats and the denials past a kind's share of the window. */
   append(records: readonly AuditRecordInput[]): void {
     const out: AuditRecordInput[] = [];
     for (const r of records) {
@@ -34,17 +82,26 @@ export class DenialAggregator {
         out.push(r);
         continue;
       }
-      const key = JSON.stringify([r.plugin, r["op"], r["permission"], r["value"], r["resolved"], r["reason"]]);
-      const seen = this.#tracked.get(key);
+      this.#plugin = r.plugin;
+      const kind = this.#kindOf(r);
+      // A small key: the values themselves can be KiBs (already clipped) and are kept once, in the sample.
+      const key = sha256Text(JSON.stringify([r["permission"], r["op"], r["value"], r["resolved"], r["reason"]]));
+      const seen = kind.written.get(key);
       if (seen !== undefined) {
         seen.count++;
         continue;
       }
-      if (this.#tracked.size < MAX_TRACKED_DENIALS) this.#tracked.set(key, { sample: r, count: 0, since: this.#now() });
-      out.push(r);
+      if (kind.written.size < this.#distinctPerKind) {
+        kind.written.set(key, { sample: r, count: 0, since: this.#now() });
+        out.push(r);
+        continue;
+      }
+      if (kind.overflow === 0) kind.overflowSince = this.#now();
+      kind.overflow++;
+      if (kind.samples.length < this.#samples) kind.samples.push(clipText(String(r["value"] ?? ""), this.#sampleChars));
     }
     if (out.length > 0) this.#write(out);
-    if (this.#tracked.size > 0 && this.#timer === null) {
+    if (this.#kinds.size > 0 && this.#timer === null) {
       this.#timer = setTimeout(() => this.#endWindow(), this.#windowMs);
       this.#timer.unref();
     }
@@ -55,7 +112,7 @@ export class DenialAggregator {
     this.flush();
   }
 
-  /** Write the counts of repeats held back so far and start over. */
+  /** Write the counts held back so far (deny-repeat, deny-aggregate) and start a new window. */
   flush(): void {
     if (this.#timer !== null) {
       clearTimeout(this.#timer);
@@ -63,12 +120,27 @@ export class DenialAggregator {
     }
     const out: AuditRecordInput[] = [];
     const now = this.#now();
-    for (const t of this.#tracked.values()) {
-      if (t.count === 0) continue;
-      const { type: _type, ...rest } = t.sample;
-      out.push({ ...rest, type: "deny-repeat", plugin: t.sample.plugin, count: t.count, sinceMs: now - t.since });
+    for (const kind of this.#kinds.values()) {
+      for (const t of kind.written.values()) {
+        if (t.count === 0) continue;
+        const { type: _type, ...rest } = t.sample;
+        out.push({ ...rest, type: "deny-repeat", plugin: t.sample.plugin, count: t.count, sinceMs: now - t.since });
+      }
+      if (kind.overflow > 0) {
+        out.push({
+          type: "deny-aggregate",
+          plugin: this.#plugin,
+          op: kind.op,
+          permission: kind.permission,
+          decision: "denied",
+          count: kind.overflow,
+          samples: kind.samples,
+          sinceMs: now - kind.overflowSince,
+          reason: `more than ${this.#distinctPerKind} distinct denials of this kind within ${this.#windowMs / 1000} s: the first ${this.#distinctPerKind} were written in full, these are counted`,
+        });
+      }
     }
-    this.#tracked.clear();
+    this.#kinds.clear();
     if (out.length > 0) this.#write(out);
   }
 }

@@ -24,7 +24,7 @@ export function verifyAuditText(text: string): AuditVerdict {
     if (!tail) return { ok: false, line: n, reason: "the record has no hash field at its end (edited or truncated)" };
     const body = line.slice(0, tail.index);
     if (hashBody(body) !== tail[1]) return { ok: false, line: n, reason: "the record's content does not match its hash (edited)" };
-    let record: { seq?: unknown; prev?: unknown; type?: unknown; plugin?: unknown; count?: unknown };
+    let record: { seq?: unknown; prev?: unknown; type?: unknown; plugin?: unknown; count?: unknown; counts?: unknown };
     try {
       record = JSON.parse(line) as typeof record;
     } catch {
@@ -38,9 +38,17 @@ export function verifyAuditText(text: string): AuditVerdict {
     if (record.type === "grant") s.grants++;
     else if (record.type === "use") s.uses++;
     else if (record.type === "deny") s.denials++;
-    // Identical denials held back by the aggregator are written once, with their count.
-    else if (record.type === "deny-repeat") s.denials += typeof record.count === "number" ? record.count : 1;
-    else s.other++;
+    // Denials held back by the aggregator are written once per kind or value, with their count.
+    else if (record.type === "deny-repeat" || record.type === "deny-aggregate") s.denials += typeof record.count === "number" ? record.count : 1;
+    // Records past the plugin's byte budget are counted per type in one record.
+    else if (record.type === "audit-suppressed" && Array.isArray(record.counts)) {
+      for (const c of record.counts as Array<{ type?: unknown; count?: unknown }>) {
+        const n = typeof c.count === "number" ? c.count : 1;
+        if (c.type === "use") s.uses += n;
+        else if (c.type === "deny" || c.type === "deny-repeat" || c.type === "deny-aggregate") s.denials += n;
+        else s.other += n;
+      }
+    } else s.other++;
   }
   return { ok: true, records: lines.length, head: prev, summary };
 }

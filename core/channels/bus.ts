@@ -1,7 +1,12 @@
 // The host's message bus. Senders are stamped by the bus from who called it (a plugin's id bound
 // when its sandbox was started, or "host"), never from the message. Each subscription has its own
 // bounded queue (drop-oldest, counting what it dropped) and is delivered one message at a time,
-// so a slow or stuck subscriber cannot grow host memory or hold up publishers.
+// so a slow or stuck subscriber cannot grow host memory or hold up publishers. Queues are bounded
+// in messages and in bytes (a count alone lets 256 messages of 16 MiB wait), per subscription and
+// per subscriber across all its subscriptions (one plugin subscribing a thousand times to a topic
+// it never answers crowds out only itself). So the bus holds at most, in queued JSON bytes,
+// ownerQueueBytes × (subscribing plugins + the host), plus the one message each subscription is
+// delivering.
 import { BadInputError } from "../errors.ts";
 import { quote } from "../escape-text.ts";
 import { patternProblem, topicMatches, topicProblem, type ChannelMessage } from "../../capabilities/index.ts";
@@ -11,6 +16,12 @@ export const HOST_SENDER = "host";
 
 /** Default length of each subscription's queue. */
 export const DEFAULT_QUEUE_LENGTH = 256;
+
+/** Default bytes (of JSON) each subscription's queue may hold: four of the largest messages (1 MiB). */
+export const DEFAULT_QUEUE_BYTES = 4 * 1024 * 1024;
+
+/** Default bytes the queues of one subscriber (a plugin id, or the host) may hold together. */
+export const DEFAULT_OWNER_QUEUE_BYTES = 16 * 1024 * 1024;
 
 /** Delivers one message to a subscriber; the bus waits for it before sending the next. */
 export type Deliver = (message: ChannelMessage) => Promise<void>;
@@ -26,11 +37,16 @@ export type Subscription = {
   resume(): void;
 };
 
+/** A queued message with its size, measured once when it was published. */
+type Queued = { readonly message: ChannelMessage; readonly bytes: number };
+
 type Sub = {
   owner: string;
   pattern: string;
   deliver: Deliver;
-  queue: ChannelMessage[];
+  queue: Queued[];
+  /** JSON bytes of the messages in `queue`. */
+  bytes: number;
   droppedTotal: number;
   droppedSinceLast: number;
   pumping: boolean;
@@ -40,7 +56,12 @@ type Sub = {
 
 /** Options of a bus. */
 export type ChannelBusOptions = {
+  /** Messages each subscription's queue holds (default 256). */
   readonly queueLength?: number;
+  /** JSON bytes each subscription's queue holds (default 4 MiB; a larger message still fits alone). */
+  readonly queueBytes?: number;
+  /** JSON bytes all the queues of one subscriber hold together (default 16 MiB). */
+  readonly ownerQueueBytes?: number;
   readonly messageBytes?: number;
   /** Called when a delivery fails (a throwing handler); the bus goes on. */
   readonly onDeliveryError?: (owner: string, topic: string, error: unknown) => void;
@@ -50,11 +71,17 @@ export type ChannelBusOptions = {
 export class ChannelBus {
   readonly #subs = new Set<Sub>();
   readonly #queueLength: number;
+  readonly #queueBytes: number;
+  readonly #ownerQueueBytes: number;
+  readonly #ownerBytes = new Map<string, number>();
+  #queuedBytes = 0;
   readonly #messageBytes: number;
   readonly #onDeliveryError: ChannelBusOptions["onDeliveryError"];
 
   constructor(o: ChannelBusOptions = {}) {
     this.#queueLength = o.queueLength ?? DEFAULT_QUEUE_LENGTH;
+    this.#queueBytes = o.queueBytes ?? DEFAULT_QUEUE_BYTES;
+    this.#ownerQueueBytes = o.ownerQueueBytes ?? DEFAULT_OWNER_QUEUE_BYTES;
     this.#messageBytes = o.messageBytes ?? 64 * 1024;
     this.#onDeliveryError = o.onDeliveryError;
   }
@@ -64,10 +91,11 @@ export class ChannelBus {
     const problem = topicProblem(topic);
     if (problem) throw new BadInputError(`channels: ${quote(topic)}: ${problem}`);
     const json = JSON.stringify(data ?? null);
-    if (json === undefined || Buffer.byteLength(json) > this.#messageBytes) {
+    const bytes = json === undefined ? 0 : Buffer.byteLength(json);
+    if (json === undefined || bytes > this.#messageBytes) {
       throw new BadInputError(`channels: the message to ${quote(topic)} is not JSON or is larger than ${this.#messageBytes} bytes`);
     }
-    return this.publishAs(HOST_SENDER, topic, JSON.parse(json));
+    return this.#publish(HOST_SENDER, topic, JSON.parse(json), bytes);
   }
 
   /** Subscribe as the host application; `handler` errors are reported, never thrown into the bus. */
@@ -81,19 +109,71 @@ export class ChannelBus {
 
   /** Publish with `from` stamped by the caller that owns the identity (core only; data already checked). */
   publishAs(from: string, topic: string, data: unknown): number {
+    return this.#publish(from, topic, data, undefined);
+  }
+
+  #publish(from: string, topic: string, data: unknown, size: number | undefined): number {
     let queued = 0;
+    let bytes = size;
     for (const sub of this.#subs) {
       if (!sub.active || sub.paused || !topicMatches(sub.pattern, topic)) continue;
-      if (sub.queue.length >= this.#queueLength) {
-        sub.queue.shift();
-        sub.droppedTotal++;
-        sub.droppedSinceLast++;
-      }
-      sub.queue.push({ topic, data, from, dropped: 0 });
-      queued++;
+      // Measured once for every subscriber, and only if there is one.
+      bytes ??= Buffer.byteLength(JSON.stringify(data ?? null));
+      if (this.#enqueue(sub, { message: { topic, data, from, dropped: 0 }, bytes })) queued++;
       void this.#pump(sub);
     }
     return queued;
+  }
+
+  /** Queue `q` for `sub`, dropping its oldest messages to stay within every bound; false if `q` itself was dropped. */
+  #enqueue(sub: Sub, q: Queued): boolean {
+    while (sub.queue.length > 0 && (sub.queue.length >= this.#queueLength || sub.bytes + q.bytes > this.#queueBytes)) this.#dropOldest(sub);
+    // The subscriber's share across its subscriptions: its other queues keep what they hold.
+    while (sub.queue.length > 0 && this.queuedBytesOf(sub.owner) + q.bytes > this.#ownerQueueBytes) this.#dropOldest(sub);
+    if (this.queuedBytesOf(sub.owner) + q.bytes > this.#ownerQueueBytes) {
+      sub.droppedTotal++;
+      sub.droppedSinceLast++;
+      return false;
+    }
+    sub.queue.push(q);
+    this.#account(sub, q.bytes);
+    return true;
+  }
+
+  #dropOldest(sub: Sub): void {
+    this.#take(sub);
+    sub.droppedTotal++;
+    sub.droppedSinceLast++;
+  }
+
+  /** Remove and return the oldest message of `sub`'s queue, releasing its bytes. */
+  #take(sub: Sub): ChannelMessage | undefined {
+    const q = sub.queue.shift();
+    if (q !== undefined) this.#account(sub, -q.bytes);
+    return q?.message;
+  }
+
+  #clear(sub: Sub): void {
+    this.#account(sub, -sub.bytes);
+    sub.queue.length = 0;
+  }
+
+  #account(sub: Sub, delta: number): void {
+    sub.bytes += delta;
+    this.#queuedBytes += delta;
+    const owned = (this.#ownerBytes.get(sub.owner) ?? 0) + delta;
+    if (owned > 0) this.#ownerBytes.set(sub.owner, owned);
+    else this.#ownerBytes.delete(sub.owner);
+  }
+
+  /** JSON bytes waiting in all subscription queues now (messages being delivered excluded). */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** JSON bytes waiting in the queues of `owner`'s subscriptions now. */
+  queuedBytesOf(owner: string): number {
+    return this.#ownerBytes.get(owner) ?? 0;
   }
 
   /**
@@ -101,7 +181,7 @@ export class ChannelBus {
    * receives nothing, not even later, until resumed (a version being staged for a reload).
    */
   subscribeAs(owner: string, pattern: string, deliver: Deliver, opts: { readonly paused?: boolean } = {}): Subscription {
-    const sub: Sub = { owner, pattern, deliver, queue: [], droppedTotal: 0, droppedSinceLast: 0, pumping: false, active: true, paused: opts.paused ?? false };
+    const sub: Sub = { owner, pattern, deliver, queue: [], bytes: 0, droppedTotal: 0, droppedSinceLast: 0, pumping: false, active: true, paused: opts.paused ?? false };
     this.#subs.add(sub);
     return {
       owner,
@@ -111,7 +191,7 @@ export class ChannelBus {
       },
       unsubscribe: () => {
         sub.active = false;
-        sub.queue.length = 0;
+        this.#clear(sub);
         this.#subs.delete(sub);
       },
       resume: () => {
@@ -126,7 +206,7 @@ export class ChannelBus {
     for (const sub of [...this.#subs]) {
       if (sub.owner !== owner) continue;
       sub.active = false;
-      sub.queue.length = 0;
+      this.#clear(sub);
       this.#subs.delete(sub);
       n++;
     }
@@ -143,7 +223,7 @@ export class ChannelBus {
     sub.pumping = true;
     try {
       while (sub.active && sub.queue.length > 0) {
-        const next = sub.queue.shift() as ChannelMessage;
+        const next = this.#take(sub) as ChannelMessage;
         const message = { ...next, dropped: sub.droppedSinceLast };
         sub.droppedSinceLast = 0;
         try {

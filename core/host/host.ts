@@ -7,11 +7,13 @@ import { basename, join, relative, resolve, sep } from "node:path";
 import { memoryAuditLog, openAuditLog, type AuditWriter } from "../audit/audit-log.ts";
 import { ChannelBus } from "../channels/bus.ts";
 import type { Concurrency } from "../containment/call-gate.ts";
+import { PluginLedger } from "../containment/ledger.ts";
 import type { QuarantinePolicy } from "../containment/quarantine.ts";
 import { escapeFields, escapeText } from "../escape-text.ts";
 import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor } from "../errors.ts";
+import { limitPolicy, type ClampedLimit, type PluginLimits } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
-import { loadPlugin, type PluginEvent, type PluginHandle } from "../plugin.ts";
+import { effectiveLimits, loadPlugin, type PluginEvent, type PluginHandle } from "../plugin.ts";
 import type { ProcessLimits } from "../sandbox-process/protocol.ts";
 import type { Isolation } from "../sandbox-process/supervisor.ts";
 import { WARDEN_VERSION } from "../version.ts";
@@ -27,8 +29,13 @@ export type HostOptions = {
   /** An audit log file path, or a writer; default: in memory. */
   readonly auditLog?: string | AuditWriter;
   readonly logger?: Logger;
-  /** Limits for what a manifest leaves out. */
+  /** Limits for what a manifest leaves out (each at most its maxLimits, else BAD_INPUT). */
   readonly defaults?: { readonly limits?: Partial<ProcessLimits> };
+  /**
+   * The most any manifest may ask for, per limit; a manifest asking for more is clamped, with a
+   * warning and a note in its audit grant record. Default: DEFAULT_MAX_LIMITS (core/limits.ts).
+   */
+  readonly maxLimits?: Partial<PluginLimits>;
   /** Config per plugin id; otherwise `<pluginsDir>/<id>.config.json` is read if it exists. */
   readonly config?: Readonly<Record<string, unknown>>;
   /** Reload a plugin when its plugin.json or a module file changes (debounced). */
@@ -60,7 +67,12 @@ export type PluginStatus = {
   readonly reason: string | null;
   readonly health: "ok" | "degraded" | "unknown";
   readonly entries: readonly string[];
+  /** The limits the plugin runs under: its manifest's, capped by the host's maxLimits. */
   readonly limits: ProcessLimits | null;
+  /** Limits its manifest asked more of than maxLimits allows, and what it got instead. */
+  readonly limitsClamped: readonly ClampedLimit[];
+  /** CPU the plugin used in the last 60 s (its limits.cpuMsPerMinute window), across reloads and restarts, ms. */
+  readonly cpuUsedMs: number;
   readonly counters: { readonly calls: number; readonly errors: number; readonly denials: number; readonly limitHits: number; readonly cpuMs: number };
   readonly load: { readonly running: number; readonly queued: number };
 };
@@ -90,6 +102,12 @@ export type HostEntry = {
   reason: string | null;
   health: PluginStatus["health"];
   counters: { calls: number; errors: number; denials: number; limitHits: number; cpuMs: number };
+  /**
+   * The manifest whose grants and limits this host last accepted for this id (at start, or by a
+   * reload): a reload may not grant more, whether the plugin is running, failed or crashed. Only
+   * an operator's unload clears it, so that the next load is a first load again.
+   */
+  baseline: LoadedManifest["manifest"] | null;
 };
 
 const WATCHED = /(^plugin\.json$|\.(m?js)$)/;
@@ -108,10 +126,15 @@ export class Host {
   #healthTimer: NodeJS.Timeout | null = null;
   readonly #debounce = new Map<string, NodeJS.Timeout>();
   readonly #reloading = new Map<string, Promise<void>>();
+  readonly #maxLimits: PluginLimits;
+  // Quarantine and CPU budget per plugin id, kept for the host's life: reloads, restarts and an
+  // unload followed by a load all find the same record (only release() or time clears them).
+  readonly #ledgers = new Map<string, PluginLedger>();
   #closed = false;
 
   constructor(o: HostOptions) {
     this.#o = o;
+    this.#maxLimits = limitPolicy(o.defaults?.limits, o.maxLimits, "createHost");
     this.#dir = resolve(o.pluginsDir);
     this.#ownsAudit = typeof o.auditLog === "string";
     this.#audit = typeof o.auditLog === "string" ? openAuditLog(o.auditLog) : (o.auditLog ?? memoryAuditLog());
@@ -190,7 +213,7 @@ export class Host {
   }
 
   #newEntry(id: string, dir: string, manifest: LoadedManifest | null, state: HostEntry["state"], reason: string | null): HostEntry {
-    return { id, dir, manifest, handle: null, state, reason, health: "unknown", counters: { calls: 0, errors: 0, denials: 0, limitHits: 0, cpuMs: 0 } };
+    return { id, dir, manifest, handle: null, state, reason, health: "unknown", counters: { calls: 0, errors: 0, denials: 0, limitHits: 0, cpuMs: 0 }, baseline: manifest?.manifest ?? null };
   }
 
   #configFor(id: string): unknown {
@@ -204,6 +227,21 @@ export class Host {
     }
   }
 
+  #ledgerFor(id: string): PluginLedger {
+    let ledger = this.#ledgers.get(id);
+    if (ledger === undefined) {
+      ledger = new PluginLedger({
+        pluginId: id,
+        audit: this.#audit,
+        logger: this.#logger.child({ plugin: id }),
+        ...(this.#o.quarantine ? { quarantine: this.#o.quarantine } : {}),
+        onEvent: (e) => this.#emit(e),
+      });
+      this.#ledgers.set(id, ledger);
+    }
+    return ledger;
+  }
+
   /** Load one plugin (a new sandbox) without touching the running version. */
   async #spawn(id: string, l: LoadedManifest, staged = false): Promise<PluginHandle> {
     return loadPlugin(l.dir, {
@@ -215,9 +253,10 @@ export class Host {
       config: this.#configFor(id),
       startupTimeoutMs: this.#o.startupTimeoutMs ?? 10_000,
       ...(this.#o.defaults?.limits ? { defaultLimits: this.#o.defaults.limits } : {}),
+      maxLimits: this.#maxLimits,
+      ledger: this.#ledgerFor(id),
       ...(this.#o.concurrency ? { concurrency: this.#o.concurrency } : {}),
       ...(this.#o.isolation ? { isolation: this.#o.isolation } : {}),
-      ...(this.#o.quarantine ? { quarantine: this.#o.quarantine } : {}),
       onEvent: (e) => this.#emit(e),
       onPluginCall: (caller, target, entry, input, depth) => this.#pluginCall(caller, target, entry, input, depth),
     });
@@ -309,6 +348,7 @@ export class Host {
       nodes: () => this.#nodes(),
       spawn: (target, manifest, staged) => this.#spawn(target, manifest, staged),
       retire: (handle) => this.#retire(handle),
+      limitsOf: (manifest) => effectiveLimits(manifest, this.#o.defaults?.limits, this.#maxLimits),
     }, id).finally(() => this.#reloading.delete(id));
     this.#reloading.set(id, p);
     return p;
@@ -336,6 +376,13 @@ export class Host {
     for (const d of dependentsOf(this.#nodes(), id).reverse()) {
       if (this.#plugins.get(d)?.state === "active") await this.unload(d, `its dependency ${id} was unloaded`);
     }
+    // The operator's decision: what the plugin's next load asks for is judged afresh.
+    entry.baseline = null;
+    if (entry.state === "failed") {
+      entry.state = "stopped";
+      entry.reason = reason;
+      return;
+    }
     if (entry.handle === null || entry.state !== "active") return;
     entry.state = "stopping";
     const handle = entry.handle;
@@ -357,6 +404,8 @@ export class Host {
       health: e.health,
       entries: e.handle?.entries ?? [],
       limits: e.handle?.limits ?? null,
+      limitsClamped: e.handle?.limitsClamped ?? [],
+      cpuUsedMs: this.#ledgers.get(e.id)?.cpuUsedMs ?? 0,
       counters: { ...e.counters },
       load: e.handle?.load ?? { running: 0, queued: 0 },
     }));
@@ -395,7 +444,8 @@ export class Host {
       const [top] = rel.split(sep);
       if (top === undefined || !WATCHED.test(basename(rel)) || rel.split(sep).includes("node_modules")) return;
       const entry = [...this.#plugins.values()].find((e) => basename(e.dir) === top);
-      if (entry === undefined) return;
+      // A plugin the host stopped stays stopped: a file change does not start it again.
+      if (entry === undefined || entry.state === "stopped") return;
       clearTimeout(this.#debounce.get(entry.id));
       this.#debounce.set(entry.id, setTimeout(() => {
         this.#debounce.delete(entry.id);
@@ -415,6 +465,7 @@ export class Host {
     await Promise.allSettled(this.#reloading.values());
     const order = planDependencies(this.#nodes()).order.filter((id) => this.#plugins.get(id)?.state === "active");
     for (const id of order.reverse()) await this.unload(id, "the host closed").catch((e: unknown) => this.#logger.warn(escapeText(String(e))));
+    for (const ledger of this.#ledgers.values()) ledger.dispose();
     if (this.#ownsAudit) this.#audit.close();
   }
 

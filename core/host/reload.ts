@@ -2,14 +2,20 @@
 // first, LURK-19): the new versions are loaded into fresh sandboxes beside the old ones and
 // health-checked; only if all of them are fine are they switched in at once, channel
 // subscriptions included, and the old versions retired. Otherwise everything staged is closed and
-// the old versions keep serving, with the reason in their status.
+// the old versions keep serving, with the reason in their status. A reload never widens what a
+// running plugin may do: a new version whose permissions or limits grew is refused until someone
+// approves it (today: by unloading the plugin and loading it again).
 import semver from "semver";
 import { escapeText } from "../escape-text.ts";
 import { isWardenError, PluginError, toWardenError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { PluginHandle } from "../plugin.ts";
+import type { ProcessLimits } from "../sandbox-process/protocol.ts";
 import { WARDEN_VERSION } from "../version.ts";
+import { grantRealPaths } from "../../manifests/grant-roots.ts";
+import { entryTimeouts, limitGrowth, permissionGrowth } from "../../manifests/permission-diff.ts";
 import { readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
+import type { Manifest } from "../../manifests/schema.ts";
 import { dependentsOf, type DependencyNode } from "./dependency-order.ts";
 import type { HostEntry, HostEvent } from "./host.ts";
 
@@ -23,7 +29,30 @@ export type ReloadContext = {
   spawn(id: string, manifest: LoadedManifest, staged: boolean): Promise<PluginHandle>;
   /** Let a replaced version finish its calls, then close it. */
   retire(handle: PluginHandle): Promise<void>;
+  /** The limits a manifest would run under on this host (its defaults applied). */
+  limitsOf(manifest: Manifest): ProcessLimits;
 };
+
+/**
+ * Why loading `next` in place of the running version of `target` needs approval (what grew, field
+ * by field), or null when it grants nothing more. The comparison is with what the host last
+ * accepted for the id (entry.baseline), running or not; after an operator's unload there is
+ * nothing to compare with, and loading it is a first load, as at host start.
+ */
+async function growth(ctx: ReloadContext, target: string, next: LoadedManifest): Promise<string | null> {
+  const entry = ctx.entries.get(target);
+  if (entry === undefined || entry.baseline === null) return null;
+  const before = entry.baseline;
+  const realPaths = await grantRealPaths([before, next.manifest], entry.dir);
+  const permissions = permissionGrowth(before, next.manifest, { dir: entry.dir, realPaths });
+  const limits = limitGrowth(
+    { limits: entry.state === "active" && entry.handle !== null ? entry.handle.limits : ctx.limitsOf(before), entryTimeouts: entryTimeouts(before) },
+    { limits: ctx.limitsOf(next.manifest), entryTimeouts: entryTimeouts(next.manifest) },
+  );
+  if (permissions.length === 0 && limits.length === 0) return null;
+  const what = [permissions.length > 0 ? "permissions" : "", limits.length > 0 ? "limits" : ""].filter(Boolean).join(" and ");
+  return `${what} grew: ${[...permissions, ...limits].join("; ")}; needs approval: a reload never widens what a running plugin may do. To accept the change, unload the plugin and load it again (host.unload("${target}") then host.reload("${target}")), or restart the host`;
+}
 
 /** Reload plugin `id` and its active dependents, or leave everything as it was and throw why. */
 export async function reloadTransaction(ctx: ReloadContext, id: string): Promise<void> {
@@ -43,6 +72,8 @@ export async function reloadTransaction(ctx: ReloadContext, id: string): Promise
     return fail(toWardenError(e).message);
   }
   if (fresh.manifest.id !== id) return fail(`plugin.json now says id ${fresh.manifest.id}; a reload cannot rename a plugin`);
+  const grew = await growth(ctx, id, fresh);
+  if (grew !== null) return fail(grew);
   // Dependencies of the new version must be satisfied by what runs now.
   for (const [dep, range] of Object.entries(fresh.manifest.dependencies ?? {})) {
     const d = ctx.entries.get(dep);
@@ -66,6 +97,8 @@ export async function reloadTransaction(ctx: ReloadContext, id: string): Promise
       if (range !== undefined && !semver.satisfies(fresh.manifest.version, range, { includePrerelease: true })) {
         return rollback(`dependent ${target} needs ${id} ${range}, not ${fresh.manifest.version}`);
       }
+      const dependentGrew = await growth(ctx, target, manifest);
+      if (dependentGrew !== null) return rollback(`dependent ${target}: ${dependentGrew}`);
     }
     let handle: PluginHandle;
     try {
@@ -93,6 +126,7 @@ export async function reloadTransaction(ctx: ReloadContext, id: string): Promise
     entry.handle = s.handle;
     entry.manifest = s.manifest;
     entry.state = "active";
+    entry.baseline = s.manifest.manifest;
     entry.reason = null;
     entry.health = "unknown";
   }

@@ -6,7 +6,7 @@
 // watch: the default is a sandbox process.
 import { EventEmitter } from "node:events";
 import type { ToChild, ToHost } from "./protocol.ts";
-import { createSandboxRunner, type SandboxRunner } from "./runner.ts";
+import { createSandboxRunner, type DirectResult, type SandboxRunner } from "./runner.ts";
 
 /** A ChildProcess look-alike whose "child" is a runner in this process. */
 export class InProcessChannel extends EventEmitter {
@@ -50,7 +50,7 @@ export class InProcessChannel extends EventEmitter {
   }
 
   /** An invoke without the message layer; null when the runner must (re)build its sandbox first. */
-  invokeDirect(name: string, inputJson: string | undefined, caller: string, depth: number, timeoutMs?: number): Promise<{ value: unknown; cpuNs: number }> | null {
+  invokeDirect(name: string, inputJson: string | undefined, caller: string, depth: number, timeoutMs?: number): Promise<DirectResult> | null {
     if (this.#gone) return null;
     const p = this.#runner.invokeDirect(this.#nextDirectId--, name, inputJson, caller, depth, timeoutMs);
     if (p === null) return null;

@@ -1,7 +1,7 @@
 // Messages between a host and its sandbox process (JSON over the fork IPC channel).
 import type { ErrorDescriptor } from "../errors.ts";
 import type { AuditEvent, ChannelMessage, Grants } from "../../capabilities/index.ts";
-import type { PluginLogLevel } from "../../isolate/index.ts";
+import type { CpuCharge, PluginLogLevel } from "../../isolate/index.ts";
 
 /** Limits a sandbox process applies to one plugin. */
 export type ProcessLimits = {
@@ -27,6 +27,11 @@ export type LoadSpec = {
   readonly limits: ProcessLimits;
   /** Time onLoad may take, its own budget (NEKO-19), ms. */
   readonly startupTimeoutMs: number;
+  /**
+   * The plugin's CPU charges still inside its cpuMsPerMinute window, from its earlier sandboxes
+   * (before a reload or a restart), as (ms ago, ns): ages, so the two processes' clocks never meet.
+   */
+  readonly cpuHistory?: readonly CpuCharge[];
 };
 
 export type ToChild =
@@ -36,7 +41,9 @@ export type ToChild =
   | { readonly t: "config"; readonly callId: number; readonly config: unknown; readonly timeoutMs: number }
   | { readonly t: "unload"; readonly callId: number }
   | { readonly t: "deliver"; readonly callId: number; readonly subscriptionId: number; readonly message: ChannelMessage }
-  | { readonly t: "host-result"; readonly reqId: number; readonly ok: boolean; readonly value?: unknown; readonly error?: ErrorDescriptor };
+  | { readonly t: "host-result"; readonly reqId: number; readonly ok: boolean; readonly value?: unknown; readonly error?: ErrorDescriptor }
+  /** CPU another sandbox of the same plugin spent (the version beside it during a reload), ns. */
+  | { readonly t: "cpu"; readonly ns: number };
 
 /** A request from the sandbox process to the host's channel bus. The host stamps the sender. */
 export type HostRequest =
@@ -46,9 +53,13 @@ export type HostRequest =
   | { readonly op: "reset" }
   | { readonly op: "plugin-call"; readonly target: string; readonly entry: string; readonly input: unknown; readonly depth: number };
 
+// `charged` on a result: CPU charged to the plugin's window since the last report (this call's and
+// any background work's), folded into the answer so no extra message crosses per call.
 export type ToHost =
-  | { readonly t: "result"; readonly callId: number; readonly ok: true; readonly value: unknown; readonly cpuNs?: number }
-  | { readonly t: "result"; readonly callId: number; readonly ok: false; readonly error: ErrorDescriptor }
+  | { readonly t: "result"; readonly callId: number; readonly ok: true; readonly value: unknown; readonly cpuNs?: number; readonly charged?: number }
+  | { readonly t: "result"; readonly callId: number; readonly ok: false; readonly error: ErrorDescriptor; readonly charged?: number }
+  /** CPU charged to the plugin's window by work no result answers yet (timers, handlers), ns. */
+  | { readonly t: "cpu"; readonly ns: number }
   | { readonly t: "audit"; readonly events: readonly AuditEvent[] }
   | { readonly t: "log"; readonly lines: readonly { readonly level: PluginLogLevel; readonly text: string }[]; readonly dropped: number }
   | { readonly t: "limit"; readonly error: ErrorDescriptor }

@@ -3,15 +3,18 @@
 // protocol messages, so it can live in a sandbox process (child-main.ts, the default) or, for
 // hosts that accept the risk, in the host's own process (isolation: "in-process").
 import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort } from "../../capabilities/index.ts";
-import { CpuWindow, IsolatePool, loadPrelude, Sandbox } from "../../isolate/index.ts";
+import { cpuBudgetError, CpuWindow, IsolatePool, loadPrelude, Sandbox } from "../../isolate/index.ts";
 
 // One pool per process: in a sandbox process it has the next isolate ready when a limit condemns
 // the current one; in the host's process (isolation "in-process") it serves every plugin.
 const pool = new IsolatePool(1, loadPrelude);
-import { CpuLimitError, fromDescriptor, isWardenError, PluginError, type ErrorDescriptor, type WardenError } from "../errors.ts";
+import { fromDescriptor, isWardenError, PluginError, type ErrorDescriptor, type WardenError } from "../errors.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
 import { createNodeFs } from "../sys/node-fs.ts";
 import { createNodeDns, createNodeHttp } from "../sys/node-net.ts";
+import { ownFileProtections } from "../own-files.ts";
+import { AUDIT_LIMITS } from "../audit/audit-limits.ts";
+import { clipEvent } from "../audit/bounded-record.ts";
 import { LogBuffer } from "./log-buffer.ts";
 import type { HostRequest, LoadSpec, ToChild, ToHost } from "./protocol.ts";
 
@@ -23,9 +26,15 @@ export type SandboxRunner = {
    * the same call, limits, audit order and error conversion as through `receive`, or null if
    * the sandbox must first be (re)built, which only the message path does.
    */
-  invokeDirect(callId: number, name: string, inputJson: string | undefined, caller: string, depth: number, timeoutMs?: number): Promise<{ value: unknown; cpuNs: number }> | null;
+  invokeDirect(callId: number, name: string, inputJson: string | undefined, caller: string, depth: number, timeoutMs?: number): Promise<DirectResult> | null;
   dispose(): void;
 };
+
+/** Longest a charge to the plugin's CPU window waits before it is reported to the host, ms. */
+const CPU_REPORT_MS = 50;
+
+/** An in-process invoke's answer: its value, its CPU, and the CPU charged to the window since the last report. */
+export type DirectResult = { readonly value: unknown; readonly cpuNs: number; readonly charged: number };
 
 /** Create the runner of one plugin. `fatal` is called when the isolate is beyond use. */
 export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message: string) => void): SandboxRunner {
@@ -45,17 +54,52 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
     post({ t: "audit", events } satisfies ToHost);
   }
 
+  // Clipped here, so a 1 MiB value never crosses to the host (which clips again: it trusts nothing
+  // from this process); a batch is sent early when full, so one message stays bounded.
   function recordAudit(event: AuditEvent): void {
-    auditBatch.push(event);
+    auditBatch.push(clipEvent(event));
+    if (auditBatch.length >= AUDIT_LIMITS.eventsPerBatch) {
+      flushAudit();
+      return;
+    }
     if (!auditFlushScheduled) {
       auditFlushScheduled = true;
       setImmediate(flushAudit);
     }
   }
 
+  // CPU charged to the plugin's window is reported to the host, which keeps the plugin's budget
+  // across reloads and restarts: folded into the next result, or, for work no result answers
+  // (timers, channel handlers), in one message every CPU_REPORT_MS at most (a timer chain that
+  // crosses into the isolate every turn must not become a message per turn for the host).
+  let cpuUnreported = 0;
+  let cpuFlushScheduled = false;
+
+  function takeCpu(): number {
+    const ns = cpuUnreported;
+    cpuUnreported = 0;
+    return ns;
+  }
+
+  function flushCpu(): void {
+    cpuFlushScheduled = false;
+    if (cpuUnreported > 0) post({ t: "cpu", ns: takeCpu() } satisfies ToHost);
+  }
+
+  function reportCpu(ns: number): void {
+    cpuUnreported += ns;
+    if (!cpuFlushScheduled) {
+      cpuFlushScheduled = true;
+      setTimeout(flushCpu, CPU_REPORT_MS).unref();
+    }
+  }
+
   function send(msg: ToHost): void {
     flushAudit();
-    if (msg.t === "result") logBuffer.flushNow();
+    if (msg.t === "result") {
+      logBuffer.flushNow();
+      if (cpuUnreported > 0) msg = { ...msg, charged: takeCpu() };
+    }
     post(msg);
   }
 
@@ -113,15 +157,11 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
   let sandbox: Sandbox | null = null;
 
   /** A usable sandbox, rebuilt (and its onLoad run again) after a limit condemned the last one. */
-  async function ensureSandbox(): Promise<Sandbox> {
+  async function ensureSandbox(what: string): Promise<Sandbox> {
     if (sandbox?.isUsable) return sandbox;
     if (spec === null || capabilities === null) throw new PluginError("no plugin is loaded in this sandbox process");
-    if (cpuWindow !== null && cpuWindow.remainingMs() <= 0) {
-      throw new CpuLimitError(
-        `plugin ${spec.pluginId} used its CPU budget of ${cpuWindow.limitMs} ms per 60 s (limits.cpuMsPerMinute); it can run again in ${(cpuWindow.msUntilAvailable() / 1000).toFixed(1)} s`,
-        { pluginId: spec.pluginId, budget: true },
-      );
-    }
+    // Building an isolate runs plugin code (its modules, onLoad): not with a spent budget.
+    if (cpuWindow !== null && cpuWindow.remainingMs() <= 0) throw cpuBudgetError(spec.pluginId, what, cpuWindow);
     // The old isolate's channel handlers are gone with it: drop its subscriptions before onLoad
     // subscribes again.
     if (sandbox !== null) await hostRequest({ op: "reset" });
@@ -178,11 +218,13 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
     );
   }
 
-  async function handle(msg: Exclude<ToChild, { t: "host-result" }>): Promise<unknown> {
+  async function handle(msg: Exclude<ToChild, { t: "host-result" } | { t: "cpu" }>): Promise<unknown> {
     switch (msg.t) {
       case "load": {
         spec = msg.spec;
-        cpuWindow = new CpuWindow(spec.limits.cpuMsPerMinute);
+        cpuWindow = new CpuWindow(spec.limits.cpuMsPerMinute, 60_000, undefined, reportCpu);
+        // The plugin's budget, not this process's: what its earlier sandboxes spent still counts.
+        for (const [agoMs, ns] of spec.cpuHistory ?? []) cpuWindow.record(ns, agoMs);
         capabilities = await createCapabilities({
           pluginId: spec.pluginId,
           pluginDir: spec.pluginDir,
@@ -203,16 +245,17 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
           },
           audit: { record: recordAudit },
           limits: spec.limits,
+          protect: ownFileProtections(spec.pluginDir),
         });
-        const s = await ensureSandbox();
+        const s = await ensureSandbox("load");
         return { entries: s.entries, hooks: s.hooks, unresolvedExec: capabilities.unresolvedExec.map((r) => r.field) };
       }
       case "invoke": {
-        const s = sandbox !== null && sandbox.isUsable ? sandbox : await ensureSandbox();
+        const s = sandbox !== null && sandbox.isUsable ? sandbox : await ensureSandbox(msg.name);
         return invokeIn(s, msg.callId, msg.name, msg.inputJson, msg.caller, msg.depth, msg.timeoutMs);
       }
       case "hook": {
-        const s = await ensureSandbox();
+        const s = await ensureSandbox(msg.name);
         return watchLimits(s.hook(msg.name, msg.args, { timeoutMs: msg.timeoutMs }), s);
       }
       case "config": {
@@ -255,6 +298,10 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
         else pending.reject(fromDescriptor(msg.error ?? {}));
         return;
       }
+      if (msg.t === "cpu") {
+        cpuWindow?.record(msg.ns);
+        return;
+      }
       handle(msg).then(
         (value) => send(value instanceof WithCpu
           ? { t: "result", callId: msg.callId, ok: true, value: value.value ?? null, cpuNs: value.cpuNs }
@@ -270,11 +317,12 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
           // As on the message path: the call's audit records and logs reach the host before its answer.
           flushAudit();
           logBuffer.flushNow();
-          return { value: r.value ?? null, cpuNs: r.cpuNs };
+          return { value: r.value ?? null, cpuNs: r.cpuNs, charged: takeCpu() };
         },
         (e: unknown) => {
           flushAudit();
           logBuffer.flushNow();
+          flushCpu();
           throw fromDescriptor(describe(e));
         },
       );

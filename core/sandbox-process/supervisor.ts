@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { BadInputError, fromDescriptor, MemoryLimitError, PluginError, ResultInvalidError, TimeoutError, toWardenError, type ErrorDescriptor, type WardenError } from "../errors.ts";
+import { escapeText } from "../escape-text.ts";
 import { boundedPluginStack, boundedPluginText, MAX_ERROR_MESSAGE_CHARS, valueProblem } from "../../isolate/index.ts";
 import type { ChannelBus, Subscription } from "../channels/bus.ts";
 import type { AuditEvent } from "../../capabilities/index.ts";
@@ -61,6 +62,8 @@ export type SupervisorEvents = {
   readonly onLimit: (error: WardenError) => void;
   /** The sandbox process exited without being asked to (a crash, not a limit warden enforced). */
   readonly onCrash?: (error: WardenError) => void;
+  /** CPU the plugin's isolate spent (charged to its cpuMsPerMinute window), ns, as reported. */
+  readonly onCpu?: (ns: number) => void;
   /** The bus the plugin's channel grants reach. */
   readonly bus: ChannelBus;
   /** How long one channel handler may take, before the grace period. */
@@ -146,7 +149,15 @@ export class SandboxProcess {
         this.#kill(this.#memoryError());
       }
     });
-    child.on("message", (raw: unknown) => this.#onMessage(raw as ToHost));
+    child.on("message", (raw: unknown) => {
+      // A message host code cannot handle ends the child, never the host (this is an event
+      // listener: a throw here would be an uncaught exception in the host's process).
+      try {
+        this.#onMessage(raw as ToHost);
+      } catch (e) {
+        if (this.#child === child) this.#kill(new PluginError(`plugin ${this.#pluginId}: its sandbox process sent a message the host could not handle (${escapeText(e instanceof Error ? e.message : String(e)).slice(0, 200)}); it was ended and will be restarted on the next call`, { pluginId: this.#pluginId }));
+      }
+    });
     child.on("exit", (code: number | null, signal: string | null) => {
       if (this.#child !== child) return;
       this.#child = null;
@@ -175,6 +186,8 @@ export class SandboxProcess {
   #onMessage(msg: ToHost): void {
     switch (msg.t) {
       case "result": {
+        // The CPU a call spent reaches the plugin's budget before its caller sees the answer.
+        if (msg.charged !== undefined && msg.charged > 0) this.#events.onCpu?.(msg.charged);
         const p = this.#pending.get(msg.callId);
         if (!p) return;
         this.#pending.delete(msg.callId);
@@ -190,6 +203,9 @@ export class SandboxProcess {
       }
       case "audit":
         this.#events.onAudit(msg.events);
+        return;
+      case "cpu":
+        if (msg.ns > 0) this.#events.onCpu?.(msg.ns);
         return;
       case "log":
         for (const line of msg.lines) this.#events.onLog(line.level, String(line.text).slice(0, 16 * 1024));
@@ -338,9 +354,19 @@ export class SandboxProcess {
     const child = this.#child;
     if (child instanceof InProcessChannel) {
       const direct = child.invokeDirect(name, inputJson, o.caller, o.depth, o.timeoutMs);
-      if (direct !== null) return direct;
+      if (direct !== null) {
+        return direct.then((r) => {
+          if (r.charged > 0) this.#events.onCpu?.(r.charged);
+          return r;
+        });
+      }
     }
     return this.#request({ t: "invoke", name, ...(inputJson !== undefined ? { inputJson } : {}), caller: o.caller, depth: o.depth, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) }, deadlineMs + GRACE_MS, `${name}()`, true) as Promise<{ value: unknown; cpuNs: number }>;
+  }
+
+  /** Tell the plugin's sandbox about CPU another of its sandboxes spent (a version beside it). */
+  shareCpu(ns: number): void {
+    this.#child?.send({ t: "cpu", ns } satisfies ToChild);
   }
 
   /** Call a hook (health, onConfigChange...) with its arguments, bounded by `timeoutMs`. */

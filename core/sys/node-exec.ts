@@ -29,6 +29,14 @@ function killGroup(pid: number | undefined): void {
   }
 }
 
+// Node's spawn copies every enumerable key of `env`, inherited ones included: a null prototype
+// keeps anything added to Object.prototype out of the child's environment.
+function childEnv(env: ReadonlyMap<string, string>): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const [k, v] of env) out[k] = v;
+  return out;
+}
+
 /** The ExecPort warden uses outside tests. `hostPath` is the host's PATH at load time. */
 export function createNodeExec(hostPath: string = process.env["PATH"] ?? "", tracker?: ProcessGroupTracker): ExecPort {
   const dirs = hostPath.split(delimiter).filter((d) => d !== "" && isAbsolute(d));
@@ -48,7 +56,7 @@ export function createNodeExec(hostPath: string = process.env["PATH"] ?? "", tra
         const child = spawn(r.file, [...r.args], {
           argv0: r.argv0,
           cwd: r.cwd,
-          env: { ...r.env },
+          env: childEnv(r.env),
           shell: false,
           detached: true,
           stdio: ["pipe", "pipe", "pipe"],

@@ -1,11 +1,20 @@
 // Floods a hostile plugin can try: timers, microtask loops, CPU a little at a time, logging
-// loops, denial storms, oversized arguments, too many calls, and failing again and again. Each is
-// contained, and each has the normal use next to it that must keep working.
+// loops, denial storms, oversized arguments, too many calls, failing again and again, and channel
+// messages piling up in the host behind subscribers that never settle. Each is contained, and
+// each has the normal use next to it that must keep working.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
-import { memoryAuditLog } from "../../core/audit/audit-log.ts";
+import { memoryAuditLog, openAuditLog } from "../../core/audit/audit-log.ts";
+import { verifyAuditText } from "../../core/audit/verify-audit.ts";
+import type { ChannelMessage } from "../../capabilities/index.ts";
+import { DEFAULT_OWNER_QUEUE_BYTES, DEFAULT_QUEUE_BYTES } from "../../core/channels/bus.ts";
+import { createHost } from "../../core/host/host.ts";
+import { DEFAULT_MAX_LIMITS } from "../../core/limits.ts";
 import { createDefaultLogger, type Logger } from "../../core/logger.ts";
 import { loadPlugin, type PluginEvent, type PluginHandle } from "../../core/plugin.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
@@ -185,4 +194,201 @@ describe("budgets and queues", () => {
   });
 
   after(() => s.cleanup());
+});
+
+describe("the bus holds a bounded number of bytes", () => {
+  it("a publisher flooding a subscriber that never settles, and one subscribing twenty times, keeps the host's queued bytes bounded; what was dropped is reported to the subscriber (positive control: a normal subscriber gets every message in order)", async () => {
+    const sc = scratch();
+    const N = 40;
+    const SIZE = 200 * 1024;
+    // The publisher gets all the time it may have: on a busy machine 40 messages of 200 KiB to 22
+    // subscriptions across processes take a while.
+    sc.plugin("pub", manifest("t.pub", { permissions: { channels: { publish: ["flood.*"] } }, limits: { messageBytes: 16 * 1024 * 1024, timeoutMs: 60_000 } }), {
+      "index.js": `
+export async function flood({ n, size }) {
+  const pad = "x".repeat(size);
+  for (let i = 0; i < n; i++) await Warden.channels.publish("flood.x", { i, pad });
+  return n;
+}
+export async function tooBig(size) { try { await Warden.channels.publish("flood.x", { pad: "x".repeat(size) }); return "sent"; } catch (e) { return e.code; } }
+`,
+    });
+    sc.plugin("stuck", manifest("t.stuck", { permissions: { channels: { subscribe: ["flood.*"] } }, limits: { timeoutMs: 3_600_000 } }), {
+      "index.js": `
+let open;
+const gate = new Promise((r) => (open = r));
+const seen = [];
+export async function onLoad() {
+  await Warden.channels.subscribe("flood.x", async (m) => { seen.push({ i: m.data.i, dropped: m.dropped }); await gate; });
+}
+export function release() { open(); return true; }
+export function received() { return seen; }
+`,
+    });
+    sc.plugin("hog", manifest("t.hog", { permissions: { channels: { subscribe: ["flood.*"] } }, limits: { timeoutMs: 3_600_000 } }), {
+      "index.js": `export async function onLoad() { for (let k = 0; k < 20; k++) await Warden.channels.subscribe("flood.x", () => new Promise(() => {})); }`,
+    });
+    const host = await createHost({ pluginsDir: sc.root, logger: silent, healthIntervalMs: 0 });
+    try {
+      await host.loadAll();
+      assert.equal(host.status().find((p) => p.id === "t.stuck")?.limits?.timeoutMs, DEFAULT_MAX_LIMITS.timeoutMs, "an hour asked, a minute given");
+      assert.equal(host.status().find((p) => p.id === "t.pub")?.limits?.messageBytes, DEFAULT_MAX_LIMITS.messageBytes);
+      assert.equal(await host.invoke("t.pub", "tooBig", 2 * 1024 * 1024), "TooLarge", "a message past the clamped messageBytes is refused");
+      const got: number[] = [];
+      let peak = 0;
+      host.bus.subscribe("flood.x", (m: ChannelMessage) => {
+        got.push((m.data as { i: number }).i);
+        peak = Math.max(peak, host.bus.queuedBytes);
+      });
+      assert.equal(await host.invoke("t.pub", "flood", { n: N, size: SIZE }), N);
+      peak = Math.max(peak, host.bus.queuedBytes);
+      assert.ok(host.bus.queuedBytesOf("t.stuck") <= DEFAULT_QUEUE_BYTES, `one stuck subscription holds ${host.bus.queuedBytesOf("t.stuck")} bytes`);
+      assert.ok(host.bus.queuedBytesOf("t.hog") <= DEFAULT_OWNER_QUEUE_BYTES, `twenty stuck subscriptions hold ${host.bus.queuedBytesOf("t.hog")} bytes together`);
+      assert.ok(host.bus.queuedBytesOf("t.hog") > DEFAULT_QUEUE_BYTES, "the hog's queues did fill (the bound is what stopped them)");
+      assert.ok(peak <= DEFAULT_OWNER_QUEUE_BYTES + 2 * DEFAULT_QUEUE_BYTES, `peak ${peak} bytes queued in the host`);
+      for (let i = 0; i < 500 && got.length < N; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(got, Array.from({ length: N }, (_, i) => i), "positive control: a subscriber that keeps up gets every message, in order");
+      await host.invoke("t.stuck", "release");
+      let seen: Array<{ i: number; dropped: number }> = [];
+      for (let i = 0; i < 500 && seen.at(-1)?.i !== N - 1; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        seen = (await host.invoke("t.stuck", "received")) as typeof seen;
+      }
+      assert.equal(seen.at(-1)?.i, N - 1, "the newest message was kept");
+      assert.ok(seen.some((m) => m.dropped > 0), "the subscriber is told it missed messages");
+      assert.equal(seen.length + seen.reduce((n, m) => n + m.dropped, 0), N, "every message was delivered or counted as dropped");
+      assert.ok(seen.every((m, k) => k === 0 || m.i > (seen[k - 1]?.i ?? -1)), "in order");
+    } finally {
+      await host.close();
+      sc.cleanup();
+    }
+  });
+});
+
+describe("audit floods: big distinct values (issue 11, class 8)", () => {
+  // One hundred distinct 1 MiB denials per kind: before, every one was written whole (a 200 MiB
+  // log) and kept by the host (850 MB of growth). Now each text is clipped with its sha256, past
+  // the first 16 distinct denials of a kind they are counted, and bytes per minute are budgeted.
+  const bigSource = `
+const A = "a".repeat(1 << 20);
+const denied = async (f) => { try { await f(); return 0; } catch (e) { return e.code === "PERMISSION_DENIED" ? 1 : 0; } };
+const asks = {
+  fs: (v) => Warden.fs.readTextFile("/x/" + v),
+  env: (v) => Warden.env.get("A" + v),
+  net: (v) => fetch("http://blocked.example/" + v),
+  channels: (v) => Warden.channels.publish("t." + v, {}),
+};
+export async function bigDenials({ kind, n }) {
+  let count = 0;
+  for (let i = 0; i < n; i++) count += await denied(() => asks[kind](A + i));
+  return count;
+}
+export async function ordinary() {
+  const read = [];
+  for (let i = 0; i < 5; i++) read.push(await Warden.fs.readTextFile("data/x"));
+  let count = 0;
+  for (const p of ["/etc/passwd", "/etc/shadow", "/root/.ssh/id_rsa", "/proc/self/environ", "/var/log/syslog"]) count += await denied(() => Warden.fs.readTextFile(p));
+  count += await denied(() => Warden.env.get("SECRET_TOKEN"));
+  return { read, count };
+}`;
+  let s2: Scratch;
+  before(() => {
+    s2 = scratch();
+  });
+  after(() => s2.cleanup());
+
+  async function run(calls: ReadonlyArray<readonly [string, unknown?]>): Promise<{ values: unknown[]; lines: string[]; size: number; events: PluginEvent[]; heapGrowth: number }> {
+    const dir = s2.plugin("big", manifest("test.big", { permissions: { read: ["data/"] }, limits: { cpuMs: 30_000, timeoutMs: 120_000, cpuMsPerMinute: 600_000 } }), { "index.js": bigSource, "data/x": "x" });
+    const file = join(s2.root, `audit-${calls[0]?.[0] ?? ""}.jsonl`);
+    const audit = openAuditLog(file);
+    const events: PluginEvent[] = [];
+    const heapBefore = process.memoryUsage().heapUsed;
+    const p = await loadPlugin(dir, { audit, logger: silent, onEvent: (e) => events.push(e) });
+    const values: unknown[] = [];
+    try {
+      for (const [entry, arg] of calls) values.push(await p.invoke(entry, arg));
+    } finally {
+      await p.close();
+      audit.close();
+    }
+    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    const text = readFileSync(file, "utf8");
+    const v = verifyAuditText(text);
+    assert.equal(v.ok, true, v.ok ? "" : `line ${v.line}: ${v.reason}`);
+    return { values, lines: text.trimEnd().split("\n"), size: statSync(file).size, events, heapGrowth };
+  }
+
+  it("100 distinct 1 MiB denials (paths; and env names, URLs, topics): a log of a few MiB that verifies, with the first denials clipped and the rest counted", async () => {
+    // 100 paths (the finding), and past the per-kind share for env names, URLs and topics (each
+    // 1 MiB string costs the plugin's own process ~50 ms to send, so fewer of those).
+    const plan = [["fs", 100], ["env", 24], ["net", 24], ["channels", 24]] as const;
+    const { values, lines, size, events, heapGrowth } = await run(plan.map(([kind, n]) => ["bigDenials", { kind, n }] as const));
+    assert.deepEqual(values, plan.map(([, n]) => n), "every request was denied");
+    assert.ok(size < 3 * 1024 * 1024, `the audit log is ${size} bytes`);
+    assert.ok(heapGrowth < 200 * 1024 * 1024, `the host's heap grew by ${(heapGrowth / 1e6).toFixed(0)} MB`);
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(lines.every((l) => l.length < 16 * 1024), "no record is big");
+    // The first fs denial, clipped, with the sha256 of the whole value.
+    const firstValue = `/x/${"a".repeat(1 << 20)}0`;
+    const first = records.find((r) => r["type"] === "deny" && r["permission"] === "read");
+    assert.ok(String(first?.["value"]).startsWith("/x/aaaa"));
+    assert.ok(String(first?.["value"]).endsWith(`…[truncated: ${firstValue.length} characters, sha256 ${createHash("sha256").update(firstValue).digest("hex")}]`), String(first?.["value"]).slice(-120));
+    assert.ok(String(first?.["reason"]).length <= 1024);
+    // Every denial is either a record or counted: per kind, written in full + aggregated (+ suppressed) = 100.
+    const verdict = verifyAuditText(`${lines.join("\n")}\n`);
+    assert.equal(verdict.ok && verdict.summary["test.big"]?.denials, 172);
+    const aggregates = records.filter((r) => r["type"] === "deny-aggregate");
+    // Per kind: the first 16 distinct denials of each window in full, the rest counted (a slow
+    // machine may see the 10 s window end mid-flood, so the split is not fixed; the sum is).
+    for (const [permission, n] of [["read", 100], ["env", 24], ["net", 24], ["channels.publish", 24]] as const) {
+      const full = records.filter((r) => r["type"] === "deny" && r["permission"] === permission).length;
+      const counted = aggregates.filter((a) => a["permission"] === permission).reduce((sum, a) => sum + (a["count"] as number), 0);
+      assert.ok(full >= 16 && counted > 0, `${permission}: ${full} in full, ${counted} counted`);
+      assert.equal(full + counted, n, permission);
+    }
+    for (const a of aggregates) assert.ok((a["samples"] as string[]).every((x) => x.length <= 256));
+    // Host events carry the bounded value too.
+    const denied = events.filter((e) => e.type === "denied");
+    assert.equal(denied.length, 172);
+    assert.ok(denied.every((e) => e.type === "denied" && e.value.length <= 1024));
+  });
+
+  it("granted uses past 1 MiB a minute are counted per (permission, op, rule) in one audit-suppressed record, not dropped", async () => {
+    const name = "n".repeat(200);
+    const dir = s2.plugin("busy", manifest("test.busy", { permissions: { read: ["data/"] }, limits: { cpuMs: 30_000, timeoutMs: 120_000, cpuMsPerMinute: 600_000 } }), {
+      "index.js": `export async function readMany(n) { let ok = 0; for (let i = 0; i < n; i++) if ((await Warden.fs.readTextFile("data/${name}")) === "x") ok++; return ok; }`,
+      [`data/${name}`]: "x",
+    });
+    const file = join(s2.root, "audit-busy.jsonl");
+    const audit = openAuditLog(file);
+    const p = await loadPlugin(dir, { audit, logger: silent });
+    try {
+      assert.equal(await p.invoke("readMany", 2500), 2500);
+    } finally {
+      await p.close();
+      audit.close();
+    }
+    const text = readFileSync(file, "utf8");
+    const verdict = verifyAuditText(text);
+    assert.equal(verdict.ok && verdict.summary["test.busy"]?.uses, 2500, "every use is a record or counted");
+    assert.ok(statSync(file).size < 1.5 * 1024 * 1024, `${statSync(file).size} bytes`);
+    const records = text.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const suppressed = records.filter((r) => r["type"] === "audit-suppressed");
+    assert.equal(suppressed.length, 1);
+    const counts = suppressed[0]?.["counts"] as Array<Record<string, unknown>>;
+    assert.deepEqual(counts.map((c) => [c["type"], c["permission"], c["op"], c["rule"]]), [["use", "read", "Warden.fs.readTextFile()", "data/"]]);
+    assert.equal(records.filter((r) => r["type"] === "use").length + (counts[0]?.["count"] as number), 2500);
+  });
+
+  it("positive control: ordinary granted uses and a handful of distinct small denials are each a record of their own, in full", async () => {
+    const { values, lines } = await run([["ordinary"]]);
+    assert.deepEqual(values[0], { read: ["x", "x", "x", "x", "x"], count: 6 });
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const uses = records.filter((r) => r["type"] === "use");
+    assert.equal(uses.length, 5);
+    assert.ok(uses.every((r) => r["rule"] === "data/" && String(r["value"]) === "data/x"));
+    const denials = records.filter((r) => r["type"] === "deny").map((r) => r["value"]);
+    assert.deepEqual(denials, ["/etc/passwd", "/etc/shadow", "/root/.ssh/id_rsa", "/proc/self/environ", "/var/log/syslog", "SECRET_TOKEN"]);
+    assert.equal(records.filter((r) => ["deny-aggregate", "deny-repeat", "audit-suppressed"].includes(String(r["type"]))).length, 0);
+  });
 });

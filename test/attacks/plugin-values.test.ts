@@ -16,7 +16,7 @@ import { manifest, REPO_ROOT, scratch, type Scratch } from "../helpers/plugin-di
 
 const logger = createDefaultLogger("silent");
 // Characters that would let text act on a terminal or pass for another line.
-const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
+const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/;
 
 const FORGER = `
 // Array.prototype setters run whenever code assigns to an index an array does not own yet (push
@@ -41,7 +41,7 @@ export function evilStack() {
   e.stack = "Error: short\\n[warden] info: nothing to see\\u001b[31m";
   throw e;
 }
-export function evilValue() { return { s: "\\u001b]0;title\\u0007\\u009b31m\\u202eevil\\u2028" }; }
+export function evilValue() { return { s: "\\u001b]0;title\\u0007\\u009b31m\\u202eevil\\u2028LD_PRE\\u200bLOAD\\u00ad" }; }
 const weird = () => 1;
 export { weird as "evil\\nname", weird as "ok_name" };
 `;
@@ -195,7 +195,7 @@ describe("the CLI shows plugin text as text", () => {
     const json = run("evilValue", "--json");
     assert.doesNotMatch(json.stdout, UNSAFE);
     // Control: the value itself is intact once parsed.
-    assert.deepEqual(JSON.parse(json.stdout), { ok: true, value: { s: "\u001b]0;title\u0007\u009b31m\u202eevil\u2028" } });
+    assert.deepEqual(JSON.parse(json.stdout), { ok: true, value: { s: "\u001b]0;title\u0007\u009b31m\u202eevil\u2028LD_PRE\u200bLOAD\u00ad" } });
   });
 });
 

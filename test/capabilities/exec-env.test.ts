@@ -1,10 +1,12 @@
 // Warden.exec and Warden.env against real commands and a controlled environment. Attacks (shell
-// metacharacters, LD_PRELOAD, PATH tricks, interpreters, enumeration) next to the granted use.
+// metacharacters, LD_PRELOAD, PATH tricks, interpreters, enumeration) next to the granted use. The
+// env policy is attacked through the real runtime in test/capabilities/exec-env-attacks.test.ts; here are
+// its data (one list, coherent, rendered for the docs) and the Node port's part of it.
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createCapabilities, MINIMAL_PATH, type AuditEvent, type Capabilities, type Grants } from "../../capabilities/index.ts";
+import { createCapabilities, EXEC_ENV_POLICY, execEnvPolicyMarkdown, MINIMAL_PATH, refusedEnvName, type AuditEvent, type Capabilities, type Grants } from "../../capabilities/index.ts";
 import { createNodeExec } from "../../core/sys/node-exec.ts";
 import { isRunning, nodePorts, TEST_LIMITS } from "../helpers/ports.ts";
 import { scratch, type Scratch } from "../helpers/plugin-dir.ts";
@@ -64,14 +66,62 @@ describe("exec capability", () => {
     assert.deepEqual(r.stdout.trim().split("\n").sort(), [`GREETING=hi`, `PATH=${MINIMAL_PATH}`]);
   });
 
-  it("refuses LD_PRELOAD, DYLD_*, NODE_OPTIONS and PATH in the child's environment (D3)", async () => {
+  it("refuses LD_PRELOAD, DYLD_*, NODE_OPTIONS and PATH in the child's environment (D3), and records the attempt as a denial of exec", async () => {
     const c = await caps({ exec: ["env"] });
     for (const name of ["LD_PRELOAD", "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES", "NODE_OPTIONS", "PATH"]) {
+      const before = events.length;
       await assert.rejects(c.call("exec", ["env", [], { env: { [name]: "/tmp/evil.so" } }]), (e: Error & { code?: string }) => {
         assert.equal(e.code, "BAD_INPUT");
-        assert.match(e.message, new RegExp(`cannot set ${name}`));
+        assert.match(e.message, new RegExp(`cannot set "${name}"`));
         return true;
       });
+      const deny = events.slice(before).find((e) => e.type === "deny");
+      assert.equal(deny?.permission, "exec");
+      assert.equal(deny?.value, "env");
+      assert.equal(deny?.envKey, name);
+    }
+  });
+
+  it("the env policy is one coherent list: upper-case patterns, exceptions only inside a refused family, every pattern rendered for the docs", () => {
+    const exact = EXEC_ENV_POLICY.refused.filter((r) => r.kind === "name").flatMap((r) => r.patterns);
+    for (const rule of EXEC_ENV_POLICY.refused) {
+      assert.ok(rule.reason.length > 10 && !rule.reason.includes("\n"), `a one-line reason for ${rule.patterns.join(", ")}`);
+      for (const p of rule.patterns) {
+        assert.equal(p, p.toUpperCase(), `${p} is written in upper case (names are compared in upper case)`);
+        assert.match(p, /^[A-Z0-9_]+$/, p);
+        const example = rule.kind === "prefix" ? `${p}X` : rule.kind === "suffix" ? `X${p}` : p;
+        assert.equal(refusedEnvName(example)?.rule, rule, `${example} is refused by its own rule`);
+        assert.equal(refusedEnvName(example.toLowerCase())?.rule, rule, `${example.toLowerCase()} too`);
+      }
+    }
+    for (const e of EXEC_ENV_POLICY.allowed) {
+      for (const name of e.names) {
+        assert.ok(!exact.includes(name), `${name} is an exception, so no exact rule may name it`);
+        const family = EXEC_ENV_POLICY.refused.some((r) => r.patterns.some((p) => (r.kind === "prefix" && name.startsWith(p)) || (r.kind === "suffix" && name.endsWith(p))));
+        assert.ok(family, `${name} is an exception to a family that is refused`);
+        assert.equal(refusedEnvName(name), null);
+      }
+    }
+    for (const name of ["GREETING", "LANG", "TMPDIR", "SSL_CERT_FILE", "LESSON", "NODEJS", "__proto__"]) assert.equal(refusedEnvName(name), null, name);
+    const md = execEnvPolicyMarkdown();
+    assert.equal(md.split("\n").filter((l) => l.startsWith("| `")).length, EXEC_ENV_POLICY.refused.length, "one table row per rule");
+    for (const r of EXEC_ENV_POLICY.refused) for (const p of r.patterns) assert.ok(md.includes(p), p);
+    for (const e of EXEC_ENV_POLICY.allowed) for (const n of e.names) assert.ok(md.includes(`\`${n}\``), n);
+  });
+
+  it("the Node port builds the child's environment without a prototype: nothing added to Object.prototype reaches the child", async () => {
+    const polluted = Object.prototype as Record<string, unknown>;
+    polluted["LD_PRELOAD"] = "/tmp/evil.so";
+    try {
+      const which = await createNodeExec(HOST_PATH).which("env");
+      assert.ok(which);
+      const r = await createNodeExec(HOST_PATH).run({
+        file: which, argv0: "env", args: [], cwd: dir, env: new Map([["GREETING", "hi"], ["__proto__", "plain"]]),
+        stdin: null, maxOutputBytes: 4096, signal: new AbortController().signal,
+      });
+      assert.deepEqual(Buffer.from(r.stdout).toString("utf8").trim().split("\n").sort(), ["GREETING=hi", "__proto__=plain"]);
+    } finally {
+      delete polluted["LD_PRELOAD"];
     }
   });
 

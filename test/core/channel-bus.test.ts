@@ -106,6 +106,47 @@ describe("channel bus", () => {
     assert.equal(got[2]?.dropped, 0);
   });
 
+  it("queues are bounded in bytes too: a stuck subscriber of big messages keeps the newest that fit, counted; a subscriber that keeps up gets all, in order", async () => {
+    const bus = new ChannelBus({ queueBytes: 1000, messageBytes: 10_000 });
+    const stuck: ChannelMessage[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    bus.subscribeAs("test.stuck", "t", async (m) => {
+      stuck.push(m);
+      await gate;
+    });
+    const fast: number[] = [];
+    bus.subscribeAs("test.fast", "t", async (m) => void fast.push((m.data as { i: number }).i));
+    const pad = "x".repeat(290); // about 300 bytes of JSON each: three fit in 1000
+    for (let i = 0; i < 20; i++) {
+      bus.publish("t", { i, pad });
+      assert.ok(bus.queuedBytesOf("test.stuck") <= 1000, `${bus.queuedBytesOf("test.stuck")} bytes queued`);
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.deepEqual(fast, Array.from({ length: 20 }, (_, i) => i), "positive control");
+    assert.equal(bus.queuedBytesOf("test.fast"), 0);
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(stuck.map((m) => (m.data as { i: number }).i), [0, 17, 18, 19]);
+    assert.equal(stuck[1]?.dropped, 16, "the subscriber sees how many it missed");
+    assert.equal(bus.queuedBytes, 0, "drained");
+  });
+
+  it("one subscriber's queues share a byte budget: subscribing many times multiplies nothing (positive control: another subscriber keeps its own share)", async () => {
+    const bus = new ChannelBus({ queueBytes: 1000, ownerQueueBytes: 2500 });
+    const never = () => new Promise<void>(() => {});
+    const subs = Array.from({ length: 10 }, () => bus.subscribeAs("test.hog", "t", never));
+    const other = bus.subscribeAs("test.other", "t", never);
+    const pad = "x".repeat(290);
+    for (let i = 0; i < 50; i++) bus.publishAs("test.pub", "t", { i, pad });
+    assert.ok(bus.queuedBytesOf("test.hog") <= 2500, `${bus.queuedBytesOf("test.hog")} bytes for ten subscriptions`);
+    assert.ok(bus.queuedBytesOf("test.other") > 600 && bus.queuedBytesOf("test.other") <= 1000, "the other subscriber's queue is its own");
+    assert.ok(subs.every((s) => s.dropped > 0));
+    for (const s of subs) s.unsubscribe();
+    other.unsubscribe();
+    assert.equal(bus.queuedBytes, 0, "unsubscribing releases the bytes");
+  });
+
   it("a throwing handler is reported and the bus goes on", async () => {
     const errors: string[] = [];
     const bus = new ChannelBus({ onDeliveryError: (owner, topic) => errors.push(`${owner}:${topic}`) });

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { after, before, describe, it } from "node:test";
 import { planDependencies } from "../../core/host/dependency-order.ts";
 import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
@@ -124,7 +125,7 @@ export const seenReady = () => seen;`,
     assert.deepEqual(shown.seenAtLoad, { greeting: "hi", times: 1 });
     assert.deepEqual(await host.invoke("t.file-config", "show"), { n: 7 });
     assert.equal(status("t.bad-config")?.state, "failed");
-    assert.match(status("t.bad-config")?.reason ?? "", /BAD_INPUT: plugin t\.bad-config: invalid config:\nconfig\.port: must have required property 'port'/);
+    assert.match(status("t.bad-config")?.reason ?? "", /BAD_INPUT: plugin t\.bad-config: invalid config:\\nconfig\.port: must have required property 'port'/, "one line: the reason is escaped");
   });
 
   it("MAI-33: updateConfig swaps the config, then onConfigChange(next, previous) sees it; an invalid update changes nothing", async () => {
@@ -235,5 +236,142 @@ describe("createHost: startup budget", () => {
       await host.close();
       s.cleanup();
     }
+  });
+});
+
+describe("createHost: plugin-declared patterns and other costly schema constructs (issue 11, class 6)", () => {
+  // The attacker writes the schema and sends the input: one plugin declares `^(a+)+$` for its
+  // entry, another (or the host) sends "aaaa…a!". With JavaScript's backtracking RegExp this held
+  // the host's event loop for minutes (26 a's: ~6 s, doubling per character), charged to nobody.
+  let s: Scratch;
+  let host: Host;
+  const status = (id: string) => host.status().find((p) => p.id === id);
+  const evil = "^(a+)+$";
+
+  before(async () => {
+    s = scratch();
+    s.plugin("regex", manifest("t.regex", {
+      entries: {
+        check: { input: { type: "object", properties: { word: { type: "string", pattern: evil }, tag: { type: "string", pattern: "^[a-z]{1,8}$" } }, required: ["word"] } },
+        keys: { input: { type: "object", patternProperties: { "^(x+x+)+y$": { type: "number" } }, propertyNames: { pattern: "^(b|bb)+$|^(x+x+)+y$" } } },
+        big: { input: { type: "object", properties: { s: { type: "string", pattern: "^a[ab]{1000}$" } } } },
+        unique: { input: { type: "array", uniqueItems: true } },
+        many: { input: { type: "array", items: { type: "string" } } },
+      },
+    }), { "index.js": "export const check = (i) => i; export const keys = (i) => Object.keys(i).length; export const big = (i) => i.s.length; export const unique = (a) => a.length; export const many = (a) => a.length;" });
+    s.plugin("regex-caller", manifest("t.regex-caller", { permissions: { plugins: ["t.regex"] } }), {
+      "index.js": `const call = async (entry, input) => { try { return { ok: await Warden.plugins.call("t.regex", entry, input) }; } catch (e) { return { code: e.code, message: e.message }; } };
+export const attack = (n) => call("check", { word: "a".repeat(n) + "!" });
+export const attackKeys = (n) => call("keys", { ["x".repeat(n)]: 1, ["b".repeat(n) + "!"]: 2 });
+export const attackBig = (n) => call("big", { s: "ab".repeat(n) + "!" });
+export const attackUnique = (n) => call("unique", Array.from({ length: n }, (_, i) => ({ i })));
+export const attackMany = (n) => call("many", new Array(n).fill(0));
+export const legit = () => call("check", { word: "aaaa", tag: "ok" });
+export const legitWrong = () => call("check", { word: "aaab" });`,
+    });
+    s.plugin("backref", manifest("t.backref", { entries: { go: { input: { type: "string", pattern: "^(a)\\1$" } } } }), { "index.js": "export const go = () => 1;" });
+    s.plugin("lookahead", manifest("t.lookahead", { entries: { go: { input: { type: "object", patternProperties: { "^(?=x)": { type: "number" } } } } } }), { "index.js": "export const go = () => 1;" });
+    s.plugin("lookbehind-config", manifest("t.lookbehind-config", { config: { type: "object", properties: { name: { type: "string", pattern: "(?<!a)b" } } } }), { "index.js": "export const go = () => 1;" });
+    s.plugin("huge-pattern", manifest("t.huge-pattern", { entries: { go: { input: { type: "string", pattern: "[ab]{1000}[cd]{1000}[ef]{1000}[gh]{1000}[ij]{1000}" } } } }), { "index.js": "export const go = () => 1;" });
+    s.plugin("same-id-a", manifest("t.same-id-a", { entries: { go: { input: { $id: "https://example.org/shared", type: "string" } } } }), { "index.js": "export const go = (x) => x;" });
+    s.plugin("same-id-b", manifest("t.same-id-b", { entries: { go: { input: { $id: "https://example.org/shared", type: "number" } } } }), { "index.js": "export const go = (x) => x;" });
+    host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0, quarantine: { maxFailures: 1000 } });
+    await host.loadAll();
+  });
+  after(async () => {
+    await host.close();
+    s.cleanup();
+  });
+
+  /** The longest the host's event loop was held while `run` ran, in ms. */
+  async function maxLagDuring(run: () => Promise<unknown>): Promise<number> {
+    const h = monitorEventLoopDelay({ resolution: 10 });
+    h.enable();
+    try {
+      await run();
+      await new Promise((r) => setTimeout(r, 30));
+    } finally {
+      h.disable();
+    }
+    return h.max / 1e6;
+  }
+
+  it("an exponential pattern against 32 a's and a '!' holds the host's loop well under a second, from the host and from another plugin", async () => {
+    let fromHost: unknown;
+    let fromPlugin: { code?: string; message?: string } = {};
+    const lag = await maxLagDuring(async () => {
+      fromHost = await host.invoke("t.regex", "check", { word: `${"a".repeat(32)}!` }).catch((e: Error & { code?: string }) => e);
+      fromPlugin = (await host.invoke("t.regex-caller", "attack", 32)) as typeof fromPlugin;
+    });
+    assert.ok(lag < 1000, `the host's event loop was held for ${lag.toFixed(0)} ms`);
+    assert.equal((fromHost as { code?: string }).code, "BAD_INPUT");
+    assert.match((fromHost as Error).message, /input\.word: must match pattern "\^\(a\+\)\+\$"/);
+    assert.equal(fromPlugin.code, "BAD_INPUT");
+    assert.match(fromPlugin.message ?? "", /input\.word: must match pattern/);
+  });
+
+  it("positive control: a matching input is accepted and runs; a non-matching one is BAD_INPUT naming the field", async () => {
+    assert.deepEqual(await host.invoke("t.regex", "check", { word: "aaaa", tag: "ok" }), { word: "aaaa", tag: "ok" });
+    assert.deepEqual(await host.invoke("t.regex-caller", "legit"), { ok: { word: "aaaa", tag: "ok" } });
+    const wrong = (await host.invoke("t.regex-caller", "legitWrong")) as { code?: string; message?: string };
+    assert.equal(wrong.code, "BAD_INPUT");
+    assert.match(wrong.message ?? "", /invalid input for check\(\):\ninput\.word: must match pattern "\^\(a\+\)\+\$"/);
+    await assert.rejects(host.invoke("t.regex", "check", { word: "aaaa", tag: "NOT-LOWER" }), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /input\.tag: must match pattern/.test(e.message));
+  });
+
+  it("the same through patternProperties and propertyNames (keys are tested too)", async () => {
+    const lag = await maxLagDuring(async () => {
+      const r = (await host.invoke("t.regex-caller", "attackKeys", 40)) as { code?: string };
+      assert.equal(r.code, "BAD_INPUT");
+    });
+    assert.ok(lag < 1000, `the host's event loop was held for ${lag.toFixed(0)} ms`);
+    assert.equal(await host.invoke("t.regex", "keys", { xxy: 1, bbb: 2 }), 2, "positive control: matching keys pass");
+    await assert.rejects(host.invoke("t.regex", "keys", { xxy: "not a number" }), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /input\.xxy: must be number/.test(e.message));
+  });
+
+  it("linear is not enough: a big pattern program against a long string is refused by a step budget, not run for minutes", async () => {
+    // ^a[ab]{1000}$ is about 1000 RE2 instructions; 1 MiB of "ab" would be ~10^9 steps on the host's thread.
+    let r: { code?: string; message?: string } = {};
+    const lag = await maxLagDuring(async () => {
+      r = (await host.invoke("t.regex-caller", "attackBig", 512 * 1024)) as typeof r;
+    });
+    assert.ok(lag < 1000, `the host's event loop was held for ${lag.toFixed(0)} ms`);
+    assert.equal(r.code, "BAD_INPUT");
+    assert.match(r.message ?? "", /against pattern "\^a\[ab\]\{1000\}\$" \(\d+ RE2 instructions\) would take this validation past 16777216 steps/);
+    assert.equal(await host.invoke("t.regex", "big", { s: `a${"b".repeat(1000)}` }), 1001, "positive control: a string of the pattern's own size passes");
+  });
+
+  it("uniqueItems on objects is linear (ajv compares every pair), and a failing input yields one problem, not one per item", async () => {
+    // 100 000 distinct objects: ~5·10^9 deep comparisons with ajv's uniqueItems.
+    const r = (await host.invoke("t.regex-caller", "attackUnique", 100_000)) as { ok?: number };
+    assert.equal(r.ok, 100_000);
+    await assert.rejects(host.invoke("t.regex", "unique", [{ a: 1, b: [1, { c: 2 }] }, 3, { b: [1, { c: 2 }], a: 1 }]), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /must NOT have duplicate items \(items ## 0 and 2 are identical\)/.test(e.message));
+    assert.equal(await host.invoke("t.regex", "unique", [1, "1", [1], { 1: 1 }, null, true, "true", 0.5]), 8, "positive control: different kinds of equal-looking items are distinct");
+    // A million wrong items: allErrors would build a million error objects on the host.
+    const many = (await host.invoke("t.regex-caller", "attackMany", 1_000_000)) as { code?: string; message?: string };
+    assert.equal(many.code, "BAD_INPUT");
+    assert.equal((many.message ?? "").split("\n").length, 2, many.message?.slice(0, 300));
+    assert.equal(await host.invoke("t.regex", "many", ["a", "b"]), 2);
+  });
+
+  it("a schema with backreferences, lookaround or an oversized pattern fails at load with MANIFEST_INVALID naming the field and saying RE2 is required", () => {
+    for (const [id, field, what] of [
+      ["t.backref", "entries.go.input", /pattern "\^\(a\)\\1\$" is not RE2 syntax \(.*invalid escape sequence/],
+      ["t.lookahead", "entries.go.input", /pattern "\^\(\?=x\)" is not RE2 syntax/],
+      ["t.lookbehind-config", "config", /pattern "\(\?<!a\)b" is not RE2 syntax/],
+      ["t.huge-pattern", "entries.go.input", /compiles to \d+ RE2 instructions, more than 4096/],
+    ] as const) {
+      const st = status(id);
+      assert.equal(st?.state, "failed", id);
+      assert.match(st?.reason ?? "", new RegExp(`^MANIFEST_INVALID: plugin ${id.replace(/\./g, "\\.")}: ${field.replace(/\./g, "\\.")}: the JSON Schema is invalid: `), id);
+      assert.match(st?.reason ?? "", what, id);
+      if (!/huge/.test(id)) assert.match(st?.reason ?? "", /RE2 so that matching takes linear time: backreferences \(\\1\), lookahead and lookbehind/, id);
+    }
+  });
+
+  it("two plugins may use the same $id: each plugin's schemas are compiled apart", async () => {
+    assert.equal(await host.invoke("t.same-id-a", "go", "text"), "text");
+    assert.equal(await host.invoke("t.same-id-b", "go", 5), 5);
+    await assert.rejects(host.invoke("t.same-id-b", "go", "text"), { code: "BAD_INPUT" });
   });
 });

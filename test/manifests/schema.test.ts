@@ -4,6 +4,10 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { manifestJsonSchema, SCHEMA_FILE } from "../../manifests/gen-schema.ts";
 import { readManifest, validateManifest, type ManifestProblem } from "../../manifests/read-manifest.ts";
+import { compileEntrySpecs } from "../../manifests/entry-input.ts";
+import { validatePluginConfig } from "../../manifests/plugin-config.ts";
+import { PATTERN_LIMITS } from "../../manifests/schema-patterns.ts";
+import type { Manifest } from "../../manifests/schema.ts";
 import { manifest, scratch } from "../helpers/plugin-dir.ts";
 
 const valid = {
@@ -126,5 +130,78 @@ describe("manifest schema", () => {
 
   it("keeps the committed schema/plugin.schema.json in sync (run npm run gen:schema)", () => {
     assert.equal(readFileSync(SCHEMA_FILE, "utf8"), manifestJsonSchema());
+  });
+});
+
+describe("plugin-declared JSON Schemas: RE2 patterns and bounded validation (issue 11, class 6)", () => {
+  const withEntry = (input: object) => ({ ...valid, id: "t.schemas", entries: { go: { input } } }) as Manifest;
+  const refusal = (input: object) => {
+    try {
+      compileEntrySpecs(withEntry(input));
+    } catch (e) {
+      return e as Error & { code?: string; details?: { field?: string } };
+    }
+    return null;
+  };
+
+  it("every place ajv runs a pattern uses RE2: pattern, patternProperties, propertyNames, nested and in config", () => {
+    for (const [schema, where] of [
+      [{ type: "string", pattern: "(?=a)" }, "pattern"],
+      [{ type: "object", patternProperties: { "(?!a)": { type: "number" } } }, "patternProperties"],
+      [{ type: "object", propertyNames: { pattern: "(a)\\1" } }, "propertyNames"],
+      [{ type: "object", properties: { deep: { type: "array", items: { type: "string", pattern: "(?<=a)b" } } } }, "nested"],
+      [{ type: "object", additionalProperties: false, patternProperties: { "\\k<x>": {} } }, "additionalProperties"],
+    ] as const) {
+      const e = refusal(schema);
+      assert.equal(e?.code, "MANIFEST_INVALID", where);
+      assert.equal(e?.details?.field, "entries.go.input", where);
+      assert.match(e?.message ?? "", /is not RE2 syntax .*matching takes linear time/, where);
+    }
+    assert.throws(() => validatePluginConfig({ type: "object", properties: { a: { type: "string", pattern: "(?=a)" } } }, {}, "t.schemas"), (e: Error & { code?: string }) => e.code === "MANIFEST_INVALID" && /^plugin t\.schemas: config: the JSON Schema is invalid: pattern "\(\?=a\)" is not RE2 syntax/.test(e.message));
+    // Positive control: ordinary patterns, RE2 escapes, Unicode classes, named groups and case-insensitive flags compile and match.
+    const specs = compileEntrySpecs(withEntry({ type: "object", properties: { id: { type: "string", pattern: "^[a-z0-9-]+(\\.[a-z0-9-]+)+$" }, word: { type: "string", pattern: "^\\p{L}+$" }, hex: { type: "string", pattern: "^(?i)(?P<h>[0-9a-f]+)\\x{21}?$" } } }));
+    assert.deepEqual(specs.validate("go", { id: "acme.weather", word: "Grüße", hex: "BEEF!" }), { id: "acme.weather", word: "Grüße", hex: "BEEF!" });
+    assert.throws(() => specs.validate("go", { word: "x1" }), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /input\.word: must match pattern/.test(e.message));
+    assert.equal(validatePluginConfig({ type: "object", properties: { a: { type: "string", pattern: "^b+$", default: "bb" } } }, {}, "t.schemas") !== null, true);
+  });
+
+  it("a pattern's program and all of a plugin's patterns together are capped at load", () => {
+    assert.match(refusal({ type: "string", pattern: "[ab]{1000}[cd]{1000}[ef]{1000}[gh]{1000}[ij]{1000}" })?.message ?? "", new RegExp(`compiles to \\d+ RE2 instructions, more than ${PATTERN_LIMITS.maxProgramSize}`));
+    const properties: Record<string, object> = {};
+    for (let i = 0; i < 30; i++) properties[`p${i}`] = { type: "string", pattern: `^${i}[ab]{1000}[cd]{1000}[ef]{1000}$` };
+    assert.match(refusal({ type: "object", properties })?.message ?? "", new RegExp(`RE2 instructions, more than ${PATTERN_LIMITS.maxTotalProgramSize} in all`));
+    // Positive control: the same pattern used many times is one program.
+    const reused: Record<string, object> = {};
+    for (let i = 0; i < 100; i++) reused[`p${i}`] = { type: "string", pattern: "^[ab]{1000}[cd]{1000}[ef]{1000}$" };
+    assert.equal(refusal({ type: "object", properties: reused }), null);
+  });
+
+  it("the step budget is per validation: one input past it is BAD_INPUT, the next ordinary input passes", () => {
+    const specs = compileEntrySpecs(withEntry({ type: "object", properties: { s: { type: "string", pattern: "^a[ab]{100}$" } } }));
+    assert.throws(() => specs.validate("go", { s: "a".repeat(PATTERN_LIMITS.maxStepsPerValidation / 50) }), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /would take this validation past \d+ steps/.test(e.message));
+    const ok = `a${"b".repeat(100)}`;
+    for (let i = 0; i < 3; i++) assert.deepEqual(specs.validate("go", { s: ok }), { s: ok }, "the budget does not accumulate across validations");
+  });
+
+  it("uniqueItems compares like ajv (deep, key order ignored) without comparing every pair", () => {
+    const specs = compileEntrySpecs(withEntry({ type: "array", uniqueItems: true }));
+    assert.throws(() => specs.validate("go", [{ a: 1, b: { c: [1, 2] } }, { b: { c: [1, 2] }, a: 1 }]), /items ## 0 and 1 are identical/);
+    assert.throws(() => specs.validate("go", [0, -0]), /items ## 0 and 1 are identical/);
+    assert.equal((specs.validate("go", [1, "1", [1], ["1"], { a: 1 }, { a: "1" }, null, false, "null"]) as unknown[]).length, 9);
+  });
+
+  it("a failing input lists at most 20 problems, field names escaped and cut", () => {
+    const config = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "x"]));
+    assert.throws(() => validatePluginConfig({ type: "object", additionalProperties: { type: "number" } }, config, "t.schemas"), (e: Error & { details?: { problems?: string[] } }) => {
+      assert.equal(e.details?.problems?.length, 21);
+      assert.equal(e.details?.problems?.at(-1), "(and 30 more)");
+      return true;
+    });
+    const specs = compileEntrySpecs(withEntry({ type: "object", additionalProperties: { type: "number" } }));
+    assert.throws(() => specs.validate("go", { [`\u001b[2J${"k".repeat(5000)}`]: "x" }), (e: Error) => {
+      assert.ok(!e.message.includes("\u001b"), "escaped");
+      assert.ok(e.message.length < 300, `cut: ${e.message.length} characters`);
+      return true;
+    });
   });
 });

@@ -1,0 +1,114 @@
+// The one place a plugin's effective limits are decided, and the host's ceiling on them. A
+// manifest is written by the plugin's author (or rewritten by the plugin itself, if it may write
+// its own directory), so what it asks for is a wish, not a policy: the host's maxima cap every
+// field. A manifest asking for more is clamped, with a warning and a note in the audit grant
+// record, rather than refused: a plugin written for a generous host still runs on a strict one,
+// and the operator sees exactly what was cut (status().limitsClamped). The host's own defaults
+// are trusted configuration, so a default above a maximum is a mistake reported at once.
+import { BadInputError } from "./errors.ts";
+import type { ProcessLimits } from "./sandbox-process/protocol.ts";
+import { DEFAULT_CAPABILITY_LIMITS } from "../capabilities/index.ts";
+import { DEFAULT_CPU_MS_PER_MINUTE, DEFAULT_LIMITS } from "../isolate/index.ts";
+import type { ManifestLimits } from "../manifests/schema.ts";
+
+/** Every limit a manifest may ask for, with a value. */
+export type PluginLimits = { readonly [K in keyof Required<ManifestLimits>]: number };
+
+/** The limits of a plugin whose manifest and host say nothing (the contract's defaults). */
+export const DEFAULT_PLUGIN_LIMITS: PluginLimits = Object.freeze({
+  memoryMb: DEFAULT_LIMITS.memoryMb,
+  cpuMs: DEFAULT_LIMITS.cpuMs,
+  timeoutMs: DEFAULT_LIMITS.timeoutMs,
+  cpuMsPerMinute: DEFAULT_CPU_MS_PER_MINUTE,
+  ...DEFAULT_CAPABILITY_LIMITS,
+});
+
+const MiB = 1024 * 1024;
+
+/**
+ * The built-in maxima: the most a manifest gets on a host that sets no `maxLimits` (and in
+ * `warden run`). Each is generous for a legitimate plugin and bounded for the host.
+ */
+export const DEFAULT_MAX_LIMITS: PluginLimits = Object.freeze({
+  // 8× the default heap; each plugin has its own sandbox process, so this is per plugin, and a
+  // host loading ten such plugins must still fit on an ordinary server.
+  memoryMb: 512,
+  // 30 s of CPU in one call already blocks the plugin's isolate for that long.
+  cpuMs: 30_000,
+  // A call (and a channel handler: its delivery deadline is this timeout) holds a concurrency
+  // slot and its queue for at most a minute.
+  timeoutMs: 60_000,
+  // One full core: an isolate runs on one thread, so a busy plugin cannot use more anyway; beyond
+  // it the number only hides a plugin that spins.
+  cpuMsPerMinute: 60_000,
+  // File contents and response bodies are held whole in the sandbox process and copied into the
+  // isolate as a string: 4× the default, well under the 512 MiB heap cap.
+  readBytes: 64 * MiB,
+  netBytes: 64 * MiB,
+  // Each of stdout and stderr, buffered in the sandbox process: 16× the default.
+  execOutputBytes: 16 * MiB,
+  // Channel messages wait in the *host's* memory, in every matching subscription's queue (4 MiB
+  // each by default): 1 MiB keeps at least four of the largest in each queue.
+  messageBytes: 1 * MiB,
+});
+
+/** The fields of PluginLimits, in a fixed order. */
+export const LIMIT_FIELDS = Object.keys(DEFAULT_MAX_LIMITS) as ReadonlyArray<keyof PluginLimits>;
+
+/** A limit the manifest asked for above the host's maximum, and what it got instead. */
+export type ClampedLimit = { readonly field: string; readonly asked: number; readonly allowed: number };
+
+function positiveInteger(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 1;
+}
+
+/**
+ * The host's maxima (built-in ones where `max` says nothing), checked together with its
+ * defaults: a malformed value, or a default above its maximum, is BAD_INPUT naming the field.
+ */
+export function limitPolicy(defaults: Partial<ProcessLimits> | undefined, max: Partial<PluginLimits> | undefined, where: string): PluginLimits {
+  const out: Record<string, number> = {};
+  for (const field of LIMIT_FIELDS) {
+    const m = max?.[field];
+    if (m !== undefined && !positiveInteger(m)) {
+      throw new BadInputError(`${where}: maxLimits.${field} must be a positive integer, got ${JSON.stringify(m) ?? String(m)}`, { field: `maxLimits.${field}` });
+    }
+    const ceiling = m ?? DEFAULT_MAX_LIMITS[field];
+    const d = defaults?.[field];
+    if (d !== undefined && !positiveInteger(d)) {
+      throw new BadInputError(`${where}: defaults.limits.${field} must be a positive integer, got ${JSON.stringify(d) ?? String(d)}`, { field: `defaults.limits.${field}` });
+    }
+    if (d !== undefined && d > ceiling) {
+      throw new BadInputError(
+        `${where}: defaults.limits.${field} (${d}) is above maxLimits.${field} (${ceiling}${m === undefined ? ", the built-in maximum" : ""}); lower the default or raise maxLimits.${field}`,
+        { field: `defaults.limits.${field}` },
+      );
+    }
+    out[field] = ceiling;
+  }
+  return out as PluginLimits;
+}
+
+/**
+ * A plugin's effective limits: what its manifest asks for, else the host's default, else the
+ * contract's, each capped by `max`; with the fields the manifest asked more of than `max` allows.
+ */
+export function resolvePluginLimits(asked: ManifestLimits | undefined, defaults: Partial<ProcessLimits> | undefined, max: PluginLimits): { limits: ProcessLimits; clamped: ClampedLimit[] } {
+  const clamped: ClampedLimit[] = [];
+  const values: Record<string, number> = {};
+  for (const field of LIMIT_FIELDS) {
+    const wish = asked?.[field];
+    if (wish !== undefined && wish > max[field]) clamped.push({ field: `limits.${field}`, asked: wish, allowed: max[field] });
+    // A built-in default above an operator's lower maximum follows the maximum, silently: no
+    // manifest asked for it.
+    values[field] = Math.min(wish ?? defaults?.[field] ?? DEFAULT_PLUGIN_LIMITS[field], max[field]);
+  }
+  return { limits: { ...(values as PluginLimits), resultChars: DEFAULT_LIMITS.resultChars }, clamped };
+}
+
+/** Entry timeouts (`entries.<name>.timeoutMs`) above the maximum timeoutMs, as clamped limits. */
+export function clampedEntryTimeouts(entries: Readonly<Record<string, { readonly timeoutMs?: number | undefined }>> | undefined, max: PluginLimits): ClampedLimit[] {
+  return Object.entries(entries ?? {})
+    .filter(([, e]) => e.timeoutMs !== undefined && e.timeoutMs > max.timeoutMs)
+    .map(([name, e]) => ({ field: `entries.${name}.timeoutMs`, asked: e.timeoutMs as number, allowed: max.timeoutMs }));
+}

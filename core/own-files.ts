@@ -1,0 +1,26 @@
+// What a plugin may never write, whatever its write grants say: its plugin.json and everything its
+// module loader could load. Otherwise a plugin granted its own directory (`write: ["."]`, or a
+// link such as `data -> .`) could rewrite its manifest and be reloaded with permissions nobody
+// approved, or rewrite its code, which runs again whenever its isolate is rebuilt.
+//
+// Protected is every .js/.mjs file and every node_modules directory under the plugin, not only the
+// files loaded now: the loader tries several names for one specifier (`./lib/x` is lib/x.js, then
+// lib/x.mjs, then lib/x/index.js...) and looks for packages in node_modules at every level up to
+// the plugin root, so a NEW file (lib/x.js beside a loaded lib/x.mjs, lib/node_modules/pkg) can
+// take over an import. Other new files (data, notes, a .json or .txt) remain writable as granted.
+import { join } from "node:path";
+import { justThis, type Protection } from "../capabilities/index.ts";
+import { isModuleFile, MODULE_EXTENSIONS, PACKAGES_DIR } from "../isolate/index.ts";
+import { MANIFEST_FILE } from "../manifests/read-manifest.ts";
+
+/** The reason a denial of the plugin's own files gives. */
+export const OWN_FILES_REASON =
+  `the plugin's own manifest and code cannot be written by the plugin (${MANIFEST_FILE}, its ${MODULE_EXTENSIONS.join("/")} modules and ${PACKAGES_DIR} are what warden loads; only whoever installs the plugin changes them)`;
+
+/** The protections of the plugin in `pluginDir` (its lexical path; capabilities add the real one). */
+export function ownFileProtections(pluginDir: string): Protection[] {
+  return [
+    { path: join(pluginDir, MANIFEST_FILE), covers: justThis, because: OWN_FILES_REASON },
+    { path: pluginDir, covers: (below) => below.includes(PACKAGES_DIR) || isModuleFile(below.at(-1) ?? ""), because: OWN_FILES_REASON },
+  ];
+}

@@ -1,0 +1,357 @@
+// Issue 11, class 3: self-modification. A plugin whose write grant reaches its own directory
+// (`write: ["."]`, or a link such as `data -> .`) must not rewrite its plugin.json, its modules or
+// its node_modules, by any spelling; and a reload whose permissions or limits grew (whoever edited
+// plugin.json) is refused while the old version keeps serving. Real runtime throughout: loadPlugin
+// and createHost with a real plugins directory and the file watcher.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { memoryAuditLog } from "../../core/audit/audit-log.ts";
+import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
+import { createDefaultLogger } from "../../core/logger.ts";
+import { loadPlugin, type PluginHandle } from "../../core/plugin.ts";
+import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+
+const logger = createDefaultLogger("silent");
+const OWN = /the plugin's own manifest and code cannot be written by the plugin/;
+
+const FS_ENTRIES = `
+export const write = ({ path, text }) => Warden.fs.writeTextFile(path, text);
+export const read = (path) => Warden.fs.readTextFile(path);
+export const mkdir = ({ path, recursive }) => Warden.fs.mkdir(path, { recursive: !!recursive });
+export const remove = ({ path, recursive }) => Warden.fs.remove(path, { recursive: !!recursive });`;
+
+const FILES = {
+  "index.js": `import { x } from "./lib/x.js"; import { y } from "./lib/y.mjs"; import { p } from "pkg";
+export const parts = () => [x, y, p];${FS_ENTRIES}`,
+  "lib/x.js": "export const x = 'x';",
+  "lib/y.mjs": "export const y = 'y';",
+  "node_modules/pkg/package.json": JSON.stringify({ name: "pkg", type: "module", exports: "./index.js" }),
+  "node_modules/pkg/index.js": "export const p = 'p';",
+  "notes.txt": "notes",
+};
+
+/** Every file under `dir` with its content, to prove an attempt changed nothing. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) out[join(e.parentPath, e.name).slice(dir.length + 1)] = readFileSync(join(e.parentPath, e.name), "utf8");
+  }
+  return out;
+}
+
+describe("self-modification: write grants never cover the plugin's own manifest and code (issue 11, class 3a)", () => {
+  let s: Scratch;
+  let dir: string;
+  let p: PluginHandle;
+  let audit: ReturnType<typeof memoryAuditLog>;
+
+  async function denied(entry: string, input: unknown, expect: RegExp = OWN): Promise<void> {
+    await assert.rejects(p.invoke(entry, input), (e: Error & { code?: string }) => {
+      assert.equal(e.code, "PERMISSION_DENIED", `${JSON.stringify(input)}: ${e.message}`);
+      assert.match(e.message, expect);
+      return true;
+    }, JSON.stringify(input));
+  }
+
+  before(async () => {
+    s = scratch();
+    dir = s.plugin("selfish", manifest("t.selfish", { permissions: { read: ["."], write: ["."] } }), { ...FILES, "data/keep.txt": "keep" });
+    audit = memoryAuditLog();
+    p = await loadPlugin(dir, { audit, logger });
+  });
+  after(async () => {
+    await p.close();
+    s.cleanup();
+  });
+
+  it("positive controls: with write: [\".\"] the plugin still writes, makes and removes its data and notes", async () => {
+    assert.deepEqual(await p.invoke("parts"), ["x", "y", "p"]);
+    await p.invoke("write", { path: "notes.txt", text: "new notes" });
+    assert.equal(readFileSync(join(dir, "notes.txt"), "utf8"), "new notes");
+    await p.invoke("write", { path: "data/report.json", text: "{}" });
+    await p.invoke("write", { path: "data/script.sh", text: "echo" });
+    await p.invoke("mkdir", { path: "data/sub/deeper", recursive: true });
+    await p.invoke("write", { path: "data/sub/deeper/f.txt", text: "f" });
+    await p.invoke("remove", { path: "data/sub", recursive: true });
+    await p.invoke("write", { path: "scratch.txt", text: "tmp" });
+    await p.invoke("remove", { path: "scratch.txt" });
+    assert.equal(existsSync(join(dir, "data/sub")), false);
+    assert.equal(await p.invoke("read", "plugin.json"), readFileSync(join(dir, "plugin.json"), "utf8"), "reading its own files is still a read grant's business");
+    // Linux is case-sensitive: PLUGIN.JSON is another file, and warden reads only plugin.json.
+    await p.invoke("write", { path: "PLUGIN.JSON", text: "{}" });
+    assert.equal(JSON.parse(readFileSync(join(dir, "plugin.json"), "utf8")).id, "t.selfish");
+  });
+
+  it("plugin.json cannot be written, by any spelling", async () => {
+    const before = snapshot(dir);
+    const grown = JSON.stringify(manifest("t.selfish", { permissions: { read: true, write: true, net: true } }));
+    for (const path of ["plugin.json", "./plugin.json", "data/../plugin.json", "lib/../plugin.json", join(dir, "plugin.json"), `${dir}//plugin.json`]) {
+      await denied("write", { path, text: grown });
+    }
+    assert.deepEqual(snapshot(dir), before);
+  });
+
+  it("the plugin's modules cannot be written: main, its relative imports (.js and .mjs), by any spelling", async () => {
+    const before = snapshot(dir);
+    for (const path of ["index.js", "./index.js", "data/../index.js", "lib/x.js", "lib/y.mjs", join(dir, "lib/x.js")]) {
+      await denied("write", { path, text: "export const parts = () => 'pwned';" });
+    }
+    assert.deepEqual(snapshot(dir), before);
+    assert.deepEqual(await p.invoke("parts"), ["x", "y", "p"]);
+  });
+
+  it("new module files that an import could pick up next time are refused too (shadowing)", async () => {
+    // ./lib/y.mjs is imported with its extension, but "./lib" would try lib.js before lib/index.js,
+    // and a bare "pkg" is looked up in lib/node_modules before node_modules for a file in lib/.
+    for (const path of ["lib/new.js", "lib.js", "lib/index.mjs", "data/tool.mjs", "lib/node_modules/pkg/index.js"]) {
+      await denied("write", { path, text: "export const p = 'shadow';" });
+    }
+    assert.equal(existsSync(join(dir, "lib.js")), false);
+    assert.equal(existsSync(join(dir, "lib/node_modules")), false);
+  });
+
+  it("node_modules is protected as a whole subtree: no write, no mkdir, no remove", async () => {
+    const before = snapshot(dir);
+    await denied("write", { path: "node_modules/pkg/index.js", text: "export const p = 'pwned';" });
+    await denied("write", { path: "node_modules/pkg/package.json", text: "{}" });
+    await denied("write", { path: "node_modules/pkg/README", text: "not code, still the package" });
+    await denied("mkdir", { path: "node_modules/evil" });
+    await denied("mkdir", { path: "node_modules/evil/lib", recursive: true });
+    await denied("mkdir", { path: "data/node_modules/evil", recursive: true });
+    await denied("remove", { path: "node_modules/pkg/index.js" });
+    await denied("remove", { path: "node_modules", recursive: true });
+    assert.equal(existsSync(join(dir, "node_modules/evil")), false);
+    assert.equal(existsSync(join(dir, "data/node_modules")), false);
+    assert.deepEqual(snapshot(dir), before);
+  });
+
+  it("removing plugin.json (to write a new one) or a module is refused", async () => {
+    await denied("remove", { path: "plugin.json" });
+    await denied("remove", { path: "./index.js" });
+    await denied("remove", { path: "lib/y.mjs" });
+    assert.ok(existsSync(join(dir, "plugin.json")) && existsSync(join(dir, "lib/y.mjs")));
+  });
+
+  it("a recursive remove of a directory holding protected files is refused before anything is deleted", async () => {
+    const before = snapshot(dir);
+    await denied("remove", { path: ".", recursive: true }, /a recursive remove would delete a protected path: the plugin's own manifest and code/);
+    await denied("remove", { path: dir, recursive: true });
+    await denied("remove", { path: "lib", recursive: true });
+    assert.deepEqual(snapshot(dir), before, "nothing was half-removed (notes.txt and data/ are still there)");
+  });
+
+  it("each refusal is audited with the rule, and says no grant can allow it", async () => {
+    await denied("write", { path: "plugin.json", text: "{}" }, /no write grant can allow it/);
+    const records = audit.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const denial = records.filter((r) => r["type"] === "deny" && r["value"] === "plugin.json").at(-1);
+    assert.ok(denial, "the denial is in the audit log");
+    assert.match(String(denial["reason"]), OWN);
+    assert.equal(denial["resolved"], join(dir, "plugin.json"));
+  });
+});
+
+describe("self-modification through links inside the plugin", () => {
+  let s: Scratch;
+  let p: PluginHandle;
+  let dir: string;
+  before(async () => {
+    s = scratch();
+    dir = s.plugin("linked", manifest("t.linked", { permissions: { read: ["data/", "cache/"], write: ["data/", "cache/"] } }), FILES, { data: ".", cache: "node_modules/pkg" });
+    p = await loadPlugin(dir, { audit: memoryAuditLog(), logger });
+  });
+  after(async () => {
+    await p.close();
+    s.cleanup();
+  });
+
+  it("data -> . with write: [\"data/\"] cannot reach plugin.json or the modules (judged by real path); its other files stay writable", async () => {
+    const before = readFileSync(join(dir, "plugin.json"), "utf8");
+    for (const path of ["data/plugin.json", "data/index.js", "data/lib/x.js", "data/data/plugin.json", "data/node_modules/pkg/index.js"]) {
+      await assert.rejects(p.invoke("write", { path, text: "{}" }), (e: Error & { code?: string }) => e.code === "PERMISSION_DENIED" && OWN.test(e.message), path);
+    }
+    await assert.rejects(p.invoke("remove", { path: "data/plugin.json" }), { code: "PERMISSION_DENIED" });
+    assert.equal(readFileSync(join(dir, "plugin.json"), "utf8"), before);
+    await p.invoke("write", { path: "data/notes.txt", text: "through the link" });
+    assert.equal(readFileSync(join(dir, "notes.txt"), "utf8"), "through the link", "positive control");
+  });
+
+  it("cache -> node_modules/pkg: any file there is the package's, refused even without a module extension", async () => {
+    await assert.rejects(p.invoke("write", { path: "cache/README", text: "x" }), (e: Error & { code?: string }) => e.code === "PERMISSION_DENIED" && OWN.test(e.message));
+    await assert.rejects(p.invoke("write", { path: "cache/index.js", text: "x" }), { code: "PERMISSION_DENIED" });
+    assert.equal(await p.invoke("read", "cache/index.js"), "export const p = 'p';", "positive control: reading through it is fine");
+  });
+});
+
+/** Wait (bounded) until `events` has one matching `test`; the assertion is on what arrived, not on when. */
+async function eventually(events: HostEvent[], test: (e: HostEvent) => boolean): Promise<HostEvent> {
+  for (let i = 0; i < 200; i++) {
+    const hit = events.find(test);
+    if (hit) return hit;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`no such event; got ${JSON.stringify(events.map((e) => e.type))}`);
+}
+
+describe("a reload whose permissions grew is refused (issue 11, class 3b)", () => {
+  let s: Scratch;
+  let host: Host;
+  let dir: string;
+  let outside: string;
+  const events: HostEvent[] = [];
+  const code = (v: string) => `export const version = () => "${v}";
+export const peek = (path) => Warden.fs.readTextFile(path);
+export const grow = () => Warden.fs.writeTextFile("plugin.json", ${JSON.stringify(JSON.stringify(manifest("t.grower", { version: "9.0.0", permissions: { read: true, write: ["."], net: true } })))});`;
+  const writeManifest = (version: string, extra: object) => writeFileSync(join(dir, "plugin.json"), JSON.stringify(manifest("t.grower", { version, ...extra })));
+  const status = () => host.status().find((x) => x.id === "t.grower");
+
+  before(async () => {
+    s = scratch();
+    // Outside the watched plugins directory, as a host's other files would be.
+    outside = mkdtempSync(join(tmpdir(), "warden-outside-"));
+    writeFileSync(join(outside, "secret.txt"), "outside secret");
+    dir = s.plugin("grower", manifest("t.grower", { permissions: { read: ["data/"], write: ["."] } }), { "index.js": code("v1"), "data/a.txt": "a" });
+    host = await createHost({ pluginsDir: s.root, logger, watch: true, healthIntervalMs: 0 });
+    host.on("event", (e) => events.push(e));
+    await host.loadAll();
+  });
+  after(async () => {
+    await host.close();
+    s.cleanup();
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it("the plugin cannot grow its own permissions through the watcher: its write to plugin.json is refused", async () => {
+    const before = readFileSync(join(dir, "plugin.json"), "utf8");
+    await assert.rejects(host.invoke("t.grower", "grow"), (e: Error & { code?: string }) => e.code === "PERMISSION_DENIED" && OWN.test(e.message));
+    assert.equal(readFileSync(join(dir, "plugin.json"), "utf8"), before);
+    assert.equal(status()?.version, "1.0.0");
+    assert.equal(await host.invoke("t.grower", "version"), "v1");
+  });
+
+  it("plugin.json edited on disk with new grants: the watcher's reload fails, the reason says what grew, the old version serves with its old permissions", async () => {
+    writeManifest("1.1.0", { permissions: { read: ["data/", outside], write: ["."], net: ["evil.example"] } });
+    writeFileSync(join(dir, "index.js"), code("v2"));
+    const failed = await eventually(events, (e) => e.type === "reload-failed" && e.plugin === "t.grower");
+    assert.ok(failed.type === "reload-failed");
+    assert.match(failed.reason, /^permissions grew: permissions\.read\[1\] ".*warden-outside-[^"]*" is new; permissions\.net\[0\] "evil\.example" is new; needs approval/);
+    assert.match(failed.reason, /unload the plugin and load it again \(host\.unload\("t\.grower"\) then host\.reload\("t\.grower"\)\), or restart the host/);
+    assert.match(status()?.reason ?? "", /^reload refused, still running 1\.0\.0: permissions grew: permissions\.read\[1\]/);
+    assert.equal(status()?.state, "active");
+    assert.equal(status()?.version, "1.0.0");
+    assert.equal(await host.invoke("t.grower", "version"), "v1", "the old version keeps serving");
+    await assert.rejects(host.invoke("t.grower", "peek", join(outside, "secret.txt")), { code: "PERMISSION_DENIED" }, "with its old permissions");
+    assert.equal(await host.invoke("t.grower", "peek", "data/a.txt"), "a");
+    assert.ok(!events.some((e) => e.type === "reload" && e.plugin === "t.grower"));
+  });
+
+  it("positive control: identical permissions and new code reload through the watcher", async () => {
+    events.length = 0;
+    writeManifest("1.2.0", { permissions: { read: ["./data"], write: ["."] } });
+    writeFileSync(join(dir, "index.js"), code("v2"));
+    const reload = await eventually(events, (e) => e.type === "reload" && e.plugin === "t.grower");
+    assert.ok(reload.type === "reload" && reload.to === "1.2.0", JSON.stringify(events));
+    assert.equal(await host.invoke("t.grower", "version"), "v2");
+    assert.equal(status()?.reason, null);
+  });
+
+  it("positive control: fewer permissions reload", async () => {
+    writeManifest("1.3.0", { permissions: { write: ["data/"] } });
+    await host.reload("t.grower");
+    assert.equal(status()?.version, "1.3.0");
+    await assert.rejects(host.invoke("t.grower", "peek", "data/a.txt"), { code: "PERMISSION_DENIED" }, "the read grant is gone");
+  });
+
+  it("raised limits and `true` where there was a list are refused the same way", async () => {
+    writeManifest("1.4.0", { permissions: { write: ["data/"] }, limits: { memoryMb: 128 } });
+    await assert.rejects(host.reload("t.grower"), /limits grew: limits\.memoryMb 64 → 128; needs approval/);
+    writeManifest("1.4.0", { permissions: { write: true } });
+    await assert.rejects(host.reload("t.grower"), /permissions grew: permissions\.write: true \(the running version has \["data\/"\]\)/);
+    assert.equal(status()?.version, "1.3.0");
+  });
+
+  it("the operator's way forward: unload, then load again, takes the new permissions", async () => {
+    writeManifest("2.0.0", { permissions: { read: ["data/", outside], write: ["data/"] } });
+    writeFileSync(join(dir, "index.js"), code("v3"));
+    await assert.rejects(host.reload("t.grower"), /permissions grew/);
+    await host.unload("t.grower");
+    await host.reload("t.grower");
+    assert.equal(status()?.state, "active");
+    assert.equal(await host.invoke("t.grower", "version"), "v3");
+    assert.equal(await host.invoke("t.grower", "peek", join(outside, "secret.txt")), "outside secret");
+  });
+});
+
+describe("a dependent whose permissions grew blocks the reload of what it depends on", () => {
+  it("the whole transaction rolls back and names the dependent", async () => {
+    const s = scratch();
+    const baseDir = s.plugin("base", manifest("t.base", { version: "1.0.0" }), { "index.js": "export const v = () => 'base 1';" });
+    const depDir = s.plugin("dep", manifest("t.dep", { dependencies: { "t.base": "^1.0.0" } }), { "index.js": "export const v = () => 'dep 1';" });
+    const host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0 });
+    try {
+      await host.loadAll();
+      writeFileSync(join(baseDir, "plugin.json"), JSON.stringify(manifest("t.base", { version: "1.1.0" })));
+      writeFileSync(join(baseDir, "index.js"), "export const v = () => 'base 1.1';");
+      writeFileSync(join(depDir, "plugin.json"), JSON.stringify(manifest("t.dep", { dependencies: { "t.base": "^1.0.0" }, permissions: { env: ["HOME"] } })));
+      await assert.rejects(host.reload("t.base"), /dependent t\.dep: permissions grew: permissions\.env\[0\] "HOME" is new/);
+      assert.equal(await host.invoke("t.base", "v"), "base 1", "the base rolled back too");
+      // Positive control: once the dependent's manifest is back, the same reload goes through.
+      writeFileSync(join(depDir, "plugin.json"), JSON.stringify(manifest("t.dep", { dependencies: { "t.base": "^1.0.0" } })));
+      await host.reload("t.base");
+      assert.equal(await host.invoke("t.base", "v"), "base 1.1");
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+});
+
+describe("the baseline of a reload is what the host last accepted, running or not", () => {
+  it("a plugin that failed to start cannot come back through the watcher with more permissions; the same permissions can (control)", async () => {
+    const s = scratch();
+    const dir = s.plugin("flaky", manifest("t.flaky", { permissions: { read: ["data/"] } }), { "index.js": "export function onLoad() { throw new Error('not yet'); } export const v = () => 1;", "data/a.txt": "a" });
+    const host = await createHost({ pluginsDir: s.root, logger, watch: true, healthIntervalMs: 0 });
+    const events: HostEvent[] = [];
+    host.on("event", (e) => events.push(e));
+    try {
+      await host.loadAll();
+      assert.equal(host.status().find((p) => p.id === "t.flaky")?.state, "failed");
+      writeFileSync(join(dir, "plugin.json"), JSON.stringify(manifest("t.flaky", { version: "1.0.1", permissions: { read: true, net: true } })));
+      writeFileSync(join(dir, "index.js"), "export const v = () => 2;");
+      const failed = await eventually(events, (e) => e.type === "reload-failed" && e.plugin === "t.flaky");
+      assert.ok(failed.type === "reload-failed" && /^permissions grew: permissions\.read: true/.test(failed.reason), JSON.stringify(failed));
+      assert.notEqual(host.status().find((p) => p.id === "t.flaky")?.state, "active");
+      events.length = 0;
+      writeFileSync(join(dir, "plugin.json"), JSON.stringify(manifest("t.flaky", { version: "1.0.2", permissions: { read: ["data/"] } })));
+      await eventually(events, (e) => e.type === "reload" && e.plugin === "t.flaky");
+      assert.equal(await host.invoke("t.flaky", "v"), 2);
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+
+  it("a plugin the host stopped is not started again by a file change; the operator's reload starts it (control)", async () => {
+    const s = scratch();
+    const dir = s.plugin("stopped", manifest("t.stopped"), { "index.js": "export const v = () => 1;" });
+    const host = await createHost({ pluginsDir: s.root, logger, watch: true, healthIntervalMs: 0 });
+    const events: HostEvent[] = [];
+    host.on("event", (e) => events.push(e));
+    try {
+      await host.loadAll();
+      await host.unload("t.stopped");
+      writeFileSync(join(dir, "plugin.json"), JSON.stringify(manifest("t.stopped", { version: "2.0.0", permissions: { read: true } })));
+      writeFileSync(join(dir, "index.js"), "export const v = () => 2;");
+      await new Promise((r) => setTimeout(r, 600));
+      assert.ok(!events.some((e) => (e.type === "reload" || e.type === "reload-failed") && e.plugin === "t.stopped"), JSON.stringify(events));
+      assert.equal(host.status().find((p) => p.id === "t.stopped")?.state, "stopped");
+      await host.reload("t.stopped");
+      assert.equal(await host.invoke("t.stopped", "v"), 2);
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+});
