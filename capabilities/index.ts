@@ -119,7 +119,7 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
   const plugins = createPluginsCapability({ pluginId, grants, plugins: o.ports.plugins, audit });
   const targets = { fs, net, exec, env, channels };
 
-  const handlers: Record<Operation, (a: unknown[], ctx: CallContext) => Promise<unknown> | unknown> = {
+  const handlers: Record<Operation, (a: unknown[], ctx: CallContext) => unknown> = {
     "fs.readTextFile": (a) => fs.readTextFile(a[0]),
     "fs.writeTextFile": (a) => fs.writeTextFile(a[0], a[1], a[2]),
     "fs.readDir": (a) => fs.readDir(a[0]),

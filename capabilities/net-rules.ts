@@ -106,7 +106,7 @@ export function matchAddressRule(rules: NetRules, addr: Addr, port: number): Rul
     if (r.kind === "address" && portOk(r, port) && r.addr.kind() === addr.kind() && r.addr.toNormalizedString() === addr.toNormalizedString()) {
       return { rule: r.source, source: r.field };
     }
-    if (r.kind === "cidr" && r.range[0].kind() === addr.kind() && addr.match(r.range as never)) return { rule: r.source, source: r.field };
+    if (r.kind === "cidr" && r.range[0].kind() === addr.kind() && addr.match(r.range)) return { rule: r.source, source: r.field };
   }
   return null;
 }

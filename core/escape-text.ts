@@ -32,7 +32,6 @@ export function quote(value: string, max = 200): string {
 
 // What JSON.stringify leaves raw that a terminal or a log viewer acts on or hides: the same set as
 // UNSAFE without C0, which JSON.stringify escapes itself (CSI is U+009B, a C1 control).
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const JSON_UNSAFE = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/g;
 
 /** JSON.stringify, with every character a terminal could act on written as a \uXXXX escape (same value). */

@@ -16,7 +16,7 @@ export function assertJsonCompatible(value: unknown, path = "input", depth = 0, 
   if (Array.isArray(value)) value.forEach((v, i) => assertJsonCompatible(v, `${path}[${i}]`, depth + 1, seen));
   else {
     const proto = Object.getPrototypeOf(value) as unknown;
-    if (proto !== Object.prototype && proto !== null) throw new BadInputError(`${path}: a ${(value as object).constructor?.name ?? "non-plain object"} is not JSON-compatible (use a plain object)`);
+    if (proto !== Object.prototype && proto !== null) throw new BadInputError(`${path}: a ${value.constructor?.name ?? "non-plain object"} is not JSON-compatible (use a plain object)`);
     for (const [k, v] of Object.entries(value)) if (v !== undefined) assertJsonCompatible(v, `${path}.${k}`, depth + 1, seen);
   }
   seen.delete(value);

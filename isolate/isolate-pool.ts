@@ -24,8 +24,7 @@ export class IsolatePool {
   }
 
   #make(memoryMb: number): Spare {
-    let isolate!: ivm.Isolate;
-    isolate = new ivm.Isolate({
+    const isolate: ivm.Isolate = new ivm.Isolate({
       memoryLimit: memoryMb,
       onCatastrophicError: (message: string) => this.#onCatastrophic.get(isolate)?.(message),
     });

@@ -407,6 +407,7 @@ export class Sandbox {
       }
       // The prelude catches everything the plugin throws, so this is the prelude itself failing
       // (for example a stack overflow inside it): the isolate's state is suspect.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- isolated-vm throws Errors; anything else is shown as String gives it
       return this.#condemn(new PluginError(`plugin ${this.#o.pluginId}: ${failure instanceof Error ? failure.message : String(failure)}`, { pluginId: this.#o.pluginId }));
     }
     // A call that settled during the crossing returned its result instead of a nested dispatch.

@@ -22,6 +22,7 @@ function hostCall(): Promise<void> {
 async function onMessage(m: Msg): Promise<void> {
   switch (m.t) {
     case "init":
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call -- this child process runs the benchmark's plugin code as-is
       handle = new Function(`${m.source}\nreturn handle;`)() as typeof handle;
       post({ t: "ready" });
       return;

@@ -10,6 +10,7 @@ export const direct: Mechanism = {
   async create(nonce) {
     let hostCalls = 0;
     const host = () => ++hostCalls;
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call -- the in-process baseline is plain code in the host realm
     const fns = new Function("host", `${PLUGIN_BODY}\n// ${nonce}\nreturn { handle, hostLoop(n) { let r; for (let i = 0; i < n; i++) r = host(); return r; } };`)(host) as {
       handle: (i: unknown) => unknown;
       hostLoop: (n: number) => unknown;
@@ -26,7 +27,7 @@ export const nodeVm: Mechanism = {
     vm.runInContext(`${PLUGIN_BODY}\n// ${nonce}\nfunction call(json) { return JSON.stringify(handle(JSON.parse(json))); }\nfunction hostLoop(n) { let r; for (let i = 0; i < n; i++) r = host(); return r; }`, context);
     const call = context["call"] as (j: string) => string;
     const hostLoop = context["hostLoop"] as (n: number) => unknown;
-    return { call: async (input) => JSON.parse(call(JSON.stringify(input))), hostLoop: async (n) => void hostLoop(n), close: async () => undefined };
+    return { call: async (input) => JSON.parse(call(JSON.stringify(input))) as unknown, hostLoop: async (n) => void hostLoop(n), close: async () => undefined };
   },
 };
 
@@ -38,7 +39,7 @@ function ivmInstance(nonce: string, async: boolean): Instance {
   const call = context.global.getSync("call", { reference: true }) as ivm.Reference;
   const hostLoop = context.global.getSync("hostLoop", { reference: true }) as ivm.Reference;
   return {
-    call: async (input) => JSON.parse((async ? await call.apply(undefined, [JSON.stringify(input)]) : call.applySync(undefined, [JSON.stringify(input)])) as string),
+    call: async (input) => (JSON.parse((async ? await call.apply(undefined, [JSON.stringify(input)]) : call.applySync(undefined, [JSON.stringify(input)])) as string) as unknown),
     hostLoop: async (n) => void (async ? await hostLoop.apply(undefined, [n]) : hostLoop.applySync(undefined, [n])),
     close: async () => {
       context.release();

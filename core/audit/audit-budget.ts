@@ -71,6 +71,7 @@ export class AuditBudget {
   }
 
   #count(r: AuditRecordInput): void {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value a record carries becomes text; an object as "[object Object]" is acceptable here
     const part = (v: unknown) => clipText(String(v ?? ""), 128);
     const line: SuppressedCount = { type: part(r.type), permission: part(r["permission"]), op: part(r["op"]), records: 0, count: 0 };
     if (r.type === "use") line.rule = part(r["rule"]);

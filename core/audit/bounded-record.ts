@@ -53,6 +53,7 @@ export function boundEvent(event: unknown, plugin: string, max: number = AUDIT_L
   for (const key of EVENT_FIELDS) {
     const v = e[key];
     if (v === undefined || v === null) continue;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value a record carries becomes text; an object as "[object Object]" is acceptable here
     out[key] = clipText(typeof v === "string" ? v : String(v), max);
   }
   return { ...out, type, plugin };

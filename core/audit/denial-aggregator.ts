@@ -60,7 +60,9 @@ export class DenialAggregator {
   }
 
   #kindOf(r: AuditRecordInput): Kind {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value a record carries becomes text; an object as "[object Object]" is acceptable here
     const permission = clipText(String(r["permission"] ?? ""), 128);
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value a record carries becomes text; an object as "[object Object]" is acceptable here
     const op = clipText(String(r["op"] ?? ""), 128);
     const key = JSON.stringify([permission, op]);
     let kind = this.#kinds.get(key);
@@ -98,6 +100,7 @@ export class DenialAggregator {
       }
       if (kind.overflow === 0) kind.overflowSince = this.#now();
       kind.overflow++;
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value a record carries becomes text; an object as "[object Object]" is acceptable here
       if (kind.samples.length < this.#samples) kind.samples.push(clipText(String(r["value"] ?? ""), this.#sampleChars));
     }
     if (out.length > 0) this.#write(out);

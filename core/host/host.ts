@@ -289,12 +289,8 @@ export class Host {
   }
 
   /** Call an entry of a plugin; resolves to its value or rejects with a coded WardenError. */
-  invoke(id: string, entry: string, input?: unknown): Promise<unknown> {
-    try {
-      return this.#active(id).handle.invoke(entry, input);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async invoke(id: string, entry: string, input?: unknown): Promise<unknown> {
+    return this.#active(id).handle.invoke(entry, input);
   }
 
   /**

@@ -4,12 +4,10 @@
 "use strict";
 const ObjectFreeze = Object.freeze;
 const ObjectKeys = Object.keys;
-const ObjectCreate = Object.create;
 const ObjectDefineProperty = Object.defineProperty;
 const ObjectGetPrototypeOf = Object.getPrototypeOf;
 const ObjectGetOwnPropertyNames = Object.getOwnPropertyNames;
 const ObjectPrototype = Object.prototype;
-const ObjectHasOwn = Object.hasOwn;
 const ArrayIsArray = Array.isArray;
 const ArrayPrototypeJoin = Array.prototype.join;
 const ArrayPrototypeMap = Array.prototype.map;

@@ -56,7 +56,6 @@ function parseUrl(input, base) {
   if (!r.ok) throw new TypeErrorCtor(`Invalid URL: ${JSONStringify(StringCtor(input))}`);
   return r.parts;
 }
-const urlParts = new WeakMap();
 const paramsOwner = new WeakMap();
 
 class URLSearchParams {

@@ -16,6 +16,7 @@ import { manifest, REPO_ROOT, scratch, type Scratch } from "../helpers/plugin-di
 
 const logger = createDefaultLogger("silent");
 // Characters that would let text act on a terminal or pass for another line.
+// eslint-disable-next-line no-control-regex -- looking for control characters is the point
 const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/;
 
 const FORGER = `

@@ -82,7 +82,7 @@ describe("self-modification: write grants never cover the plugin's own manifest 
     assert.equal(await p.invoke("read", "plugin.json"), readFileSync(join(dir, "plugin.json"), "utf8"), "reading its own files is still a read grant's business");
     // Linux is case-sensitive: PLUGIN.JSON is another file, and warden reads only plugin.json.
     await p.invoke("write", { path: "PLUGIN.JSON", text: "{}" });
-    assert.equal(JSON.parse(readFileSync(join(dir, "plugin.json"), "utf8")).id, "t.selfish");
+    assert.equal((JSON.parse(readFileSync(join(dir, "plugin.json"), "utf8")) as { id: string }).id, "t.selfish");
   });
 
   it("plugin.json cannot be written, by any spelling", async () => {

@@ -43,6 +43,7 @@ describe("bypass catalogue (permission-models.md §2)", () => {
   it("D6/D30: control and bidi characters in a path are escaped in the denial, and the check uses the normalised path", async () => {
     const c = await caps({ read: ["data/"] });
     const msg = await isDenied(c.call("fs.readTextFile", ["data/hello\u001b[/../../../etc/hosts"]));
+// eslint-disable-next-line no-control-regex -- looking for control characters is the point
     assert.doesNotMatch(msg, /\u001b/, "no raw escape reaches a terminal");
     assert.match(msg, /\\u\{001b\}/);
     assert.match(msg, /requires read access to ".*\/etc\/hosts"/, "the value checked is the normalised one shown");

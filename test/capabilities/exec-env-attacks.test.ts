@@ -175,6 +175,7 @@ describe("exec environment attacks (issue 11, class 1)", () => {
       const key = keys[i]!;
       const message = refused(a, JSON.stringify(key));
       assert.match(message, /is not a variable name: it must match \^\[A-Za-z_\]\[A-Za-z0-9_\]\*\$/);
+// eslint-disable-next-line no-control-regex -- looking for control characters is the point
       assert.doesNotMatch(message, /[\u0000\u202e\n\t]/, "the key is escaped in the message");
       // The audit log escapes what a plugin wrote, as everywhere.
       assert.ok(denials.some((d) => d.envKey === escapeText(key) && d.permission === "exec" && d.value === "env"), `a deny record names ${JSON.stringify(key)}`);

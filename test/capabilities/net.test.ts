@@ -172,7 +172,7 @@ describe("fetch capability", () => {
   it("drops credentials on a cross-origin redirect", async () => {
     const c = await caps([`127.0.0.1:${port}`, `localhost:${port}`], { localhost: ["127.0.0.1"] });
     const r = await fetchOk(c, `http://127.0.0.1:${port}/redirect?to=${encodeURIComponent(`http://localhost:${port}/echo`)}`, { headers: [["authorization", "secret"]] });
-    assert.equal(JSON.parse(r.text ?? "").auth, null);
+    assert.equal((JSON.parse(r.text ?? "") as { auth: unknown }).auth, null);
   });
 
   it("caps the response body at limits.netBytes", async () => {

@@ -11,11 +11,14 @@ const BIN = join(REPO_ROOT, "bin/warden.js");
 let s: Scratch;
 let auditFile: string;
 
-function warden(...args: string[]): { status: number | null; stdout: string; stderr: string; json: { ok: boolean; value?: unknown; error?: { code: string; message: string } } | null } {
+/** What `warden run --json` prints. */
+type JsonOutput = { ok: boolean; value?: unknown; error?: { code: string; message: string } };
+
+function warden(...args: string[]): { status: number | null; stdout: string; stderr: string; json: JsonOutput | null } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: s.root, env: { ...process.env, WARDEN_LOG_LEVEL: "info" } });
-  let json = null;
+  let json: JsonOutput | null = null;
   try {
-    json = JSON.parse(r.stdout);
+    json = JSON.parse(r.stdout) as JsonOutput;
   } catch {
     // not JSON output
   }
