@@ -343,7 +343,9 @@ export class Host {
    */
   reload(id: string): Promise<void> {
     const running = this.#reloading.get(id);
-    if (running) return running.then(() => this.reload(id));
+    // Queued behind the reload in progress, whatever its outcome: that one may have read a file
+    // still being written, and this one is the caller's own request.
+    if (running) return running.then(() => this.reload(id), () => this.reload(id));
     const p = reloadTransaction({
       entries: this.#plugins,
       logger: this.#logger,
