@@ -11,6 +11,7 @@ import type { Logger } from "./logger.ts";
 import type { AuditWriter } from "./audit/audit-log.ts";
 import { SandboxProcess, type Isolation } from "./sandbox-process/supervisor.ts";
 import { AuditBudget } from "./audit/audit-budget.ts";
+import type { AuditLimits } from "./audit/audit-limits.ts";
 import { boundEvent, clipText } from "./audit/bounded-record.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
 import { LOG_DEFAULTS } from "./sandbox-process/log-buffer.ts";
@@ -67,6 +68,8 @@ export type LoadPluginOptions = {
   readonly ledger?: PluginLedger;
   /** An already-read manifest (createHost reads them once, for discovery and ordering). */
   readonly manifest?: LoadedManifest;
+  /** Bounds on the audit records this plugin causes (default AUDIT_LIMITS): how many distinct denials of a kind are written in full per window, bytes per minute. */
+  readonly auditLimits?: Partial<Pick<AuditLimits, "distinctDenialsPerKind" | "denialWindowMs" | "bytesPerWindow" | "budgetWindowMs">>;
 };
 
 /** The limits a plugin runs under: its manifest's, else the host's defaults, else the contract's, capped by the host's maxima. */
@@ -172,8 +175,15 @@ export class PluginHandle {
     const logger = o.logger.child({ plugin: m.id, version: m.version });
     // What the plugin causes (uses, denials) is bounded three ways before it reaches the log: each
     // text clipped, denials aggregated per kind, and bytes per minute budgeted.
-    const budget = new AuditBudget((records) => o.audit.appendBatch(records));
-    const denials = new DenialAggregator((records) => budget.write(records));
+    const al = o.auditLimits ?? {};
+    const budget = new AuditBudget((records) => o.audit.appendBatch(records), {
+      ...(al.bytesPerWindow !== undefined ? { bytesPerWindow: al.bytesPerWindow } : {}),
+      ...(al.budgetWindowMs !== undefined ? { windowMs: al.budgetWindowMs } : {}),
+    });
+    const denials = new DenialAggregator((records) => budget.write(records), {
+      ...(al.distinctDenialsPerKind !== undefined ? { distinctPerKind: al.distinctDenialsPerKind } : {}),
+      ...(al.denialWindowMs !== undefined ? { windowMs: al.denialWindowMs } : {}),
+    });
     for (const w of loaded.warnings) logger.warn(escapeText(`plugin.json ${w.field}: ${w.message}`));
     for (const c of clamped) {
       logger.warn({ field: c.field, asked: c.asked, allowed: c.allowed }, `plugin ${m.id}: plugin.json ${c.field} asks for ${c.asked}, more than this host allows (${c.allowed}); it runs with ${c.allowed}`);

@@ -38,8 +38,11 @@ export function clipEvent(event: AuditEvent, max: number = AUDIT_LIMITS.textChar
   return (clipped ?? event) as AuditEvent;
 }
 
-// What an audit event may carry (capabilities/ports.ts AuditEvent), besides its type.
-const EVENT_FIELDS = ["op", "permission", "value", "resolved", "decision", "rule", "source", "reason"] as const;
+// What an audit event may carry (capabilities/ports.ts AuditEvent), besides its type: text fields,
+// and list fields (exec's envKeys), whose length is bounded too.
+const EVENT_FIELDS = ["op", "permission", "value", "resolved", "decision", "rule", "source", "reason", "envKey"] as const;
+const LIST_FIELDS = ["envKeys"] as const;
+const MAX_LIST_ITEMS = 256;
 
 /**
  * The record the host writes for one event from the sandbox process: its type (use or deny; any
@@ -55,6 +58,12 @@ export function boundEvent(event: unknown, plugin: string, max: number = AUDIT_L
     if (v === undefined || v === null) continue;
     // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value a record carries becomes text; an object as "[object Object]" is acceptable here
     out[key] = clipText(typeof v === "string" ? v : String(v), max);
+  }
+  for (const key of LIST_FIELDS) {
+    const v = e[key];
+    if (!Array.isArray(v)) continue;
+    const items = v.slice(0, MAX_LIST_ITEMS).map((x) => clipText(typeof x === "string" ? x : String(x), max));
+    out[key] = v.length > MAX_LIST_ITEMS ? [...items, `…[${v.length - MAX_LIST_ITEMS} more]`] : items;
   }
   return { ...out, type, plugin };
 }

@@ -13,7 +13,7 @@ import { escapeFields, escapeText } from "../escape-text.ts";
 import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor } from "../errors.ts";
 import { limitPolicy, type ClampedLimit, type PluginLimits } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
-import { effectiveLimits, loadPlugin, type PluginEvent, type PluginHandle } from "../plugin.ts";
+import { effectiveLimits, loadPlugin, type LoadPluginOptions, type PluginEvent, type PluginHandle } from "../plugin.ts";
 import type { ProcessLimits } from "../sandbox-process/protocol.ts";
 import type { Isolation } from "../sandbox-process/supervisor.ts";
 import { WARDEN_VERSION } from "../version.ts";
@@ -52,6 +52,8 @@ export type HostOptions = {
   readonly isolation?: Isolation;
   /** A bus to share with the application; default: a new one (`host.bus`). */
   readonly bus?: ChannelBus;
+  /** Bounds on the audit records each plugin causes (see LoadPluginOptions.auditLimits). */
+  readonly auditLimits?: LoadPluginOptions["auditLimits"];
 };
 
 /** A plugin's lifecycle state. */
@@ -254,6 +256,7 @@ export class Host {
       startupTimeoutMs: this.#o.startupTimeoutMs ?? 10_000,
       ...(this.#o.defaults?.limits ? { defaultLimits: this.#o.defaults.limits } : {}),
       maxLimits: this.#maxLimits,
+      ...(this.#o.auditLimits ? { auditLimits: this.#o.auditLimits } : {}),
       ledger: this.#ledgerFor(id),
       ...(this.#o.concurrency ? { concurrency: this.#o.concurrency } : {}),
       ...(this.#o.isolation ? { isolation: this.#o.isolation } : {}),
@@ -336,7 +339,9 @@ export class Host {
    */
   reload(id: string): Promise<void> {
     const running = this.#reloading.get(id);
-    if (running) return running.then(() => this.reload(id));
+    // Queued behind the reload in progress, whatever its outcome: that one may have read a file
+    // still being written, and this one is the caller's own request.
+    if (running) return running.then(() => this.reload(id), () => this.reload(id));
     const p = reloadTransaction({
       entries: this.#plugins,
       logger: this.#logger,

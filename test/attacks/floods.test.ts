@@ -6,18 +6,17 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { pino } from "pino";
 import { memoryAuditLog, openAuditLog } from "../../core/audit/audit-log.ts";
 import { verifyAuditText } from "../../core/audit/verify-audit.ts";
 import type { ChannelMessage } from "../../capabilities/index.ts";
 import { DEFAULT_OWNER_QUEUE_BYTES, DEFAULT_QUEUE_BYTES } from "../../core/channels/bus.ts";
 import { createHost } from "../../core/host/host.ts";
 import { DEFAULT_MAX_LIMITS } from "../../core/limits.ts";
-import { createDefaultLogger, type Logger } from "../../core/logger.ts";
+import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin, type PluginEvent, type PluginHandle } from "../../core/plugin.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { captureLogger } from "../helpers/capture-logger.ts";
 
 let s: Scratch;
 const silent = createDefaultLogger("silent");
@@ -44,17 +43,6 @@ export async function wait(ms) { await new Promise((r) => setTimeout(r, ms)); re
 export function ok() { return "ok"; }
 export function spin() { for (;;) {} }
 `;
-
-function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString("utf8").split("\n")) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino<never>({ level: "info", base: null }, stream), lines };
-}
 
 describe("floods", () => {
   let flood: PluginHandle;

@@ -101,7 +101,9 @@ describe("exec environment attacks (issue 11, class 1)", () => {
       "bin/report.sh": "#!/bin/bash\necho \"report for ${GREETING:-nobody}\"\n",
     });
     chmodSync(report, 0o755);
-    hostile = await loadPlugin(dir, { audit, logger, quarantine: { maxFailures: 1000 } });
+    // Every refusal is asserted to be its own record: past 16 distinct denials of one kind in 10 s the
+    // host would count the rest in an aggregate (issue 11, class 8), so this test raises that bound.
+    hostile = await loadPlugin(dir, { audit, logger, quarantine: { maxFailures: 1000 }, auditLimits: { distinctDenialsPerKind: 100_000 } });
 
     crowdDir = join(s.root, "crowd");
     const waiter = join(crowdDir, "bin/wait-for-gate.sh");

@@ -3,30 +3,18 @@
 // a host's own defaults above its maxima are refused. Each attack next to the legitimate
 // neighbour that must keep working. (The bus flood these limits feed is in floods.test.ts.)
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { pino, type Logger } from "pino";
 import { memoryAuditLog } from "../../core/audit/audit-log.ts";
 import { createHost } from "../../core/host/host.ts";
 import { DEFAULT_MAX_LIMITS } from "../../core/limits.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin } from "../../core/plugin.ts";
 import { manifest, scratch } from "../helpers/plugin-dir.ts";
+import { captureLogger } from "../helpers/capture-logger.ts";
 
 const silent = createDefaultLogger("silent");
 
 type Coded = Error & { code?: string };
-
-function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString("utf8").split("\n")) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino<never>({ level: "info", base: null }, stream), lines };
-}
 
 const sleeper = `
 export async function wait(ms) { await new Promise((r) => setTimeout(r, ms)); return ms; }
