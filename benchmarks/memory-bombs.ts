@@ -5,6 +5,7 @@
 // child process of its own, with a deadline, because a fatal OOM can take its process down or hang
 // it. Not part of `npm run bench`: `node --no-node-snapshot dist/benchmarks/memory-bombs.js [--json]`.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import ivm, { IVM_VERSION } from "../isolate/ivm.ts";
@@ -19,7 +20,17 @@ export const SHAPES: Readonly<Record<string, string>> = {
   "push loop (control)": "const a = []; for (;;) a.push({ x: a.length, y: 'payload' + a.length });",
 };
 
-const DEADLINE_MS = 30_000;
+const DEADLINE_MS = 60_000;
+
+/** CPU seconds a live process has used (Linux /proc), to tell a busy run from a hung one. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Run one shape in this process and print what happened on stdout (child mode). */
 async function runShape(code: string): Promise<void> {
@@ -38,7 +49,7 @@ async function runShape(code: string): Promise<void> {
 /** One child run's outcome. */
 export type Outcome = { shape: string; outcome: string; ms: number; exit: string };
 
-function classify(out: string, err: string, code: number | null, signal: string | null, timedOut: boolean): string {
+function classify(out: string, err: string, code: number | null, signal: string | null, cpuAtDeadline: number | undefined): string {
   const oom = /Fatal JavaScript|heap out of memory|CALL_AND_RETRY_LAST|is_heap_oom|Last few GCs/.test(err);
   const parts: string[] = [];
   const isolateLine = /^isolate: (.*)$/m.exec(out)?.[1];
@@ -48,7 +59,7 @@ function classify(out: string, err: string, code: number | null, signal: string 
   if (hostLine !== undefined) parts.push(/disposed during execution/.test(hostLine) ? "isolate disposed during execution" : `host error: ${hostLine.slice(0, 80)}`);
   if (/^catastrophic: /m.test(out)) parts.push("onCatastrophicError called");
   if (oom) parts.push("fatal OOM report");
-  if (timedOut) parts.push(`hang (killed after ${DEADLINE_MS / 1000} s)`);
+  if (cpuAtDeadline !== undefined) parts.push(`still running after ${DEADLINE_MS / 1000} s (${cpuAtDeadline.toFixed(0)} s of CPU: ${cpuAtDeadline > DEADLINE_MS / 2000 ? "busy" : "hung"}), killed`);
   else if (signal === "SIGSEGV") parts.push("segfault");
   else if (signal !== null) parts.push(`killed by ${signal}`);
   else if (code !== 0) parts.push(`exit ${code}`);
@@ -66,14 +77,14 @@ export async function measureBombs(): Promise<Outcome[]> {
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
-    let timedOut = false;
+    let cpuAtDeadline: number | undefined;
     const timer = setTimeout(() => {
-      timedOut = true;
+      cpuAtDeadline = cpuSeconds(child.pid) ?? 0;
       child.kill("SIGKILL");
     }, DEADLINE_MS + 5_000);
     const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on("exit", (c, s) => resolve([c, s])));
     clearTimeout(timer);
-    outcomes.push({ shape, outcome: classify(out, err, code, signal, timedOut), ms: Date.now() - started, exit: signal ?? String(code) });
+    outcomes.push({ shape, outcome: classify(out, err, code, signal, cpuAtDeadline), ms: Date.now() - started, exit: signal ?? String(code) });
   }
   return outcomes;
 }

@@ -8,6 +8,7 @@ import { memoryAuditLog } from "../../core/audit/audit-log.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin, type PluginHandle } from "../../core/plugin.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { hugeAllocationContained } from "../helpers/node-line.ts";
 
 let s: Scratch;
 let bomb: PluginHandle;
@@ -55,7 +56,9 @@ describe("memory bombs", () => {
         (v) => ({ value: v }),
         (e: Error & { code?: string }) => ({ code: e.code, message: e.message }),
       );
-      if ("value" in outcome) assert.equal(outcome.value, "no WebAssembly", `${name} must not succeed`);
+      if (name === "arrayFill" && "code" in outcome && hugeAllocationContained({ code: outcome.code, message: outcome.message })) {
+        // Contained (on Node 24 possibly as TIMEOUT or a crash: test/helpers/node-line.ts).
+      } else if ("value" in outcome) assert.equal(outcome.value, "no WebAssembly", `${name} must not succeed`);
       else if (outcome.code === "PLUGIN_ERROR") assert.match(outcome.message ?? "", /RangeError: (Invalid string length|Array buffer allocation failed|Maximum call stack size exceeded|Invalid array buffer length)/);
       else assert.equal(outcome.code, "MEMORY_LIMIT", outcome.message);
       assert.equal(await bomb.invoke("ok"), "ok", "positive control: the same plugin answers again");
