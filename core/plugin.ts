@@ -8,7 +8,7 @@ import type { QuarantinePolicy } from "./containment/quarantine.ts";
 import { clampedEntryTimeouts, limitPolicy, resolvePluginLimits, type ClampedLimit, type PluginLimits } from "./limits.ts";
 import { toJsonText } from "./json-value.ts";
 import type { Logger } from "./logger.ts";
-import type { AuditWriter } from "./audit/audit-log.ts";
+import type { AuditRecordInput, AuditWriter } from "./audit/audit-log.ts";
 import { SandboxProcess, type Isolation } from "./sandbox-process/supervisor.ts";
 import { AuditBudget } from "./audit/audit-budget.ts";
 import type { AuditLimits } from "./audit/audit-limits.ts";
@@ -89,7 +89,12 @@ export type PluginEvent =
   | { readonly type: "crash"; readonly plugin: string; readonly message: string }
   | ContainmentEvent
   | { readonly type: "invoke"; readonly plugin: string; readonly entry: string; readonly caller: string; readonly ms: number; readonly cpuMs: number; readonly ok: boolean; readonly code?: string }
-  | { readonly type: "denied"; readonly plugin: string; readonly permission: string; readonly value: string; readonly op: string };
+  /**
+   * Denials as the audit log aggregates them: one event per denial written in full (count 1), one
+   * per aggregate of repeats or of denials past the per-kind share (count > 1, value a sample or
+   * "(several values)"), so a denial storm does not flood listeners either.
+   */
+  | { readonly type: "denied"; readonly plugin: string; readonly permission: string; readonly value: string; readonly op: string; readonly count: number };
 
 // A compile-time check that the manifest's permissions fit what capabilities/ enforces.
 const permissionsFitGrants = (p: NonNullable<Manifest["permissions"]>): Grants => p;
@@ -180,7 +185,19 @@ export class PluginHandle {
       ...(al.bytesPerWindow !== undefined ? { bytesPerWindow: al.bytesPerWindow } : {}),
       ...(al.budgetWindowMs !== undefined ? { windowMs: al.budgetWindowMs } : {}),
     });
-    const denials = new DenialAggregator((records) => budget.write(records), {
+    const denied = (records: readonly AuditRecordInput[]): void => {
+      if (o.onEvent === undefined) return;
+      for (const r of records) {
+        if (r.type !== "deny" && r.type !== "deny-repeat" && r.type !== "deny-aggregate") continue;
+        const samples = Array.isArray(r["samples"]) ? (r["samples"] as unknown[]) : [];
+        const value = typeof r["value"] === "string" ? r["value"] : samples.length === 1 ? String(samples[0]) : "(several values)";
+        o.onEvent({ type: "denied", plugin: m.id, permission: String(r["permission"]), value, op: String(r["op"]), count: typeof r["count"] === "number" ? r["count"] : 1 });
+      }
+    };
+    const denials = new DenialAggregator((records) => {
+      denied(records);
+      budget.write(records);
+    }, {
       ...(al.distinctDenialsPerKind !== undefined ? { distinctPerKind: al.distinctDenialsPerKind } : {}),
       ...(al.denialWindowMs !== undefined ? { windowMs: al.denialWindowMs } : {}),
     });
@@ -195,7 +212,6 @@ export class PluginHandle {
       onAudit: (events) => {
         const records = events.map((event) => boundEvent(event, m.id));
         denials.append(records);
-        if (o.onEvent) for (const r of records) if (r.type === "deny") o.onEvent({ type: "denied", plugin: m.id, permission: String(r["permission"]), value: String(r["value"]), op: String(r["op"]) });
       },
       onLog: (level, text) => logger[level](escapeText(text)),
       onLogDropped: (count) => logger.warn({ dropped: count }, `${count} console line(s) of the plugin were dropped (over its rate of ${LOG_DEFAULTS.ratePerSecond} lines/s or its buffer of ${LOG_DEFAULTS.maxLines} lines)`),

@@ -168,7 +168,7 @@ export class Host {
         entry.counters.calls++;
         entry.counters.cpuMs += e.cpuMs;
         if (!e.ok) entry.counters.errors++;
-      } else if (e.type === "denied") entry.counters.denials++;
+      } else if (e.type === "denied") entry.counters.denials += e.count;
       else if (e.type === "limit") entry.counters.limitHits++;
     }
     try {
