@@ -15,7 +15,7 @@ import type { AuditLimits } from "./audit/audit-limits.ts";
 import { boundEvent, clipText } from "./audit/bounded-record.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
 import { LOG_DEFAULTS } from "./sandbox-process/log-buffer.ts";
-import type { LoadSpec, ProcessLimits } from "./sandbox-process/protocol.ts";
+import type { HostFiles, LoadSpec, ProcessLimits } from "./sandbox-process/protocol.ts";
 import { WARDEN_VERSION } from "./version.ts";
 import { readManifest, type LoadedManifest } from "../manifests/read-manifest.ts";
 import { validatePluginConfig } from "../manifests/plugin-config.ts";
@@ -69,6 +69,8 @@ export type LoadPluginOptions = {
   /** An already-read manifest (createHost reads them once, for discovery and ordering). */
   readonly manifest?: LoadedManifest;
   /** Bounds on the audit records this plugin causes (default AUDIT_LIMITS): how many distinct denials of a kind are written in full per window, bytes per minute. */
+  /** Files of the host no plugin may write (createHost passes its plugins directory and audit log file). */
+  readonly hostFiles?: HostFiles;
   readonly auditLimits?: Partial<Pick<AuditLimits, "distinctDenialsPerKind" | "denialWindowMs" | "bytesPerWindow" | "budgetWindowMs">>;
 };
 
@@ -175,6 +177,7 @@ export class PluginHandle {
     const spec: LoadSpec = {
       pluginId: m.id, version: m.version, pluginDir: loaded.dir, main: loaded.main, grants: m.permissions ?? {}, config, limits,
       startupTimeoutMs: o.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS,
+      ...(o.hostFiles ? { hostFiles: o.hostFiles } : {}),
     };
     o.audit.append({ type: "grant", plugin: m.id, version: m.version, dir: loaded.dir, manifestSha256: loaded.sha256, permissions: m.permissions ?? {}, limits, ...(clamped.length > 0 ? { limitsClamped: clamped } : {}) });
     const logger = o.logger.child({ plugin: m.id, version: m.version });
