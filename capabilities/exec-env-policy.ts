@@ -53,6 +53,19 @@ export const EXEC_ENV_POLICY: {
     { kind: "name", patterns: ["SHELL"], reason: "the program many tools run for a command (vim, screen, tmux, script, sudo -s)" },
     { kind: "prefix", patterns: ["COMP_"], reason: "with COMP_LINE set, a program acts as a shell completer instead of doing what its arguments say" },
     // programs that other programs run
+    // Shapes rather than names: variables named like these tell some program where to load code,
+    // options or configuration from, or where to write. New tools keep adding such variables
+    // (COMPILER_PATH, ZIPOPT, VIMINIT, SSLKEYLOGFILE were found past a list of names), so a whole
+    // shape is refused; a plugin that needs one passes the setting as an argument instead.
+    { kind: "suffix", patterns: ["PATH"], reason: "a search path for programs, libraries, modules or plugins (COMPILER_PATH, LIBRARY_PATH, CPATH, LUA_PATH, CLASSPATH, MANPATH, GST_PLUGIN_PATH, PKG_CONFIG_PATH)" },
+    { kind: "suffix", patterns: ["OPT", "OPTS", "OPTIONS", "FLAGS"], reason: "options a program reads as if given on its command line (ZIPOPT, UNZIPOPT, GS_OPTIONS, MAVEN_OPTS, RUSTFLAGS), which can name programs or files to run" },
+    { kind: "suffix", patterns: ["INIT", "RC", "PROFILE"], reason: "startup commands or the startup file a program runs (VIMINIT, EXINIT, LUA_INIT, MYVIMRC, INPUTRC, R_PROFILE)" },
+    { kind: "suffix", patterns: ["CONF", "CONFIG", "CFG"], reason: "a configuration file or setting, which can load modules or run programs (KRB5_CONFIG, OPENSSL_CONF, PKG_CONFIG, SASL_CONF)" },
+    { kind: "suffix", patterns: ["HOME", "DIR", "DIRS", "ROOT", "PREFIX"], reason: "where a program finds its configuration, plugins or toolchain, or writes its files (GEM_HOME, GNUPGHOME, ZDOTDIR, TMPDIR, XDG_DATA_DIRS, GCC_EXEC_PREFIX, CCACHE_PREFIX)" },
+    { kind: "suffix", patterns: ["FILE", "LOG", "LOGFILE"], reason: "a file a program reads as configuration or writes to, outside the plugin's grants (SSLKEYLOGFILE, HISTFILE, SSL_CERT_FILE)" },
+    { kind: "suffix", patterns: ["WRAPPER", "COMMAND", "CMD", "PROG", "PROGRAM", "SHELL", "EXEC", "RUNNER", "HOOK", "HOOKS"], reason: "names a program to run instead of, or around, another (RUSTC_WORKSPACE_WRAPPER, GIT_SSH_COMMAND, PROMPT_COMMAND, RSYNC_CONNECT_PROG)" },
+    { kind: "suffix", patterns: ["LIB", "LIBS", "LIBRARY", "MODULES", "PLUGINS", "PLUGIN", "ENGINES", "PROVIDERS", "LOADER", "PRELOAD"], reason: "libraries, modules or plugins a program loads (PERLLIB, RUBYLIB, R_LIBS, GTK_MODULES, QT_PLUGINS, OPENSSL_ENGINES)" },
+    { kind: "prefix", patterns: ["CCACHE_", "MAGICK_", "KRB5", "SASL_", "GS_", "GST_", "PKG_CONFIG", "VIM", "EXINIT", "SSLKEYLOG", "RUSTC_", "ZIP", "UNZIP"], reason: "tool families whose variables load code, delegates or configuration (ccache, ImageMagick delegates, Kerberos, SASL, Ghostscript, GStreamer, pkg-config, vim, rustc, zip)" },
     { kind: "suffix", patterns: ["EDITOR"], reason: "names a program to run (EDITOR, GIT_EDITOR, SVN_EDITOR, SUDO_EDITOR)" },
     { kind: "name", patterns: ["VISUAL", "FCEDIT", "BROWSER"], reason: "names a program to run" },
     { kind: "suffix", patterns: ["PAGER"], reason: "names a program to run (PAGER, MANPAGER, GIT_PAGER, SYSTEMD_PAGER)" },

@@ -8,14 +8,14 @@ import type { QuarantinePolicy } from "./containment/quarantine.ts";
 import { clampedEntryTimeouts, limitPolicy, resolvePluginLimits, type ClampedLimit, type PluginLimits } from "./limits.ts";
 import { toJsonText } from "./json-value.ts";
 import type { Logger } from "./logger.ts";
-import type { AuditWriter } from "./audit/audit-log.ts";
+import type { AuditRecordInput, AuditWriter } from "./audit/audit-log.ts";
 import { SandboxProcess, type Isolation } from "./sandbox-process/supervisor.ts";
 import { AuditBudget } from "./audit/audit-budget.ts";
 import type { AuditLimits } from "./audit/audit-limits.ts";
 import { boundEvent, clipText } from "./audit/bounded-record.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
 import { LOG_DEFAULTS } from "./sandbox-process/log-buffer.ts";
-import type { LoadSpec, ProcessLimits } from "./sandbox-process/protocol.ts";
+import type { HostFiles, LoadSpec, ProcessLimits } from "./sandbox-process/protocol.ts";
 import { WARDEN_VERSION } from "./version.ts";
 import { readManifest, type LoadedManifest } from "../manifests/read-manifest.ts";
 import { validatePluginConfig } from "../manifests/plugin-config.ts";
@@ -69,6 +69,8 @@ export type LoadPluginOptions = {
   /** An already-read manifest (createHost reads them once, for discovery and ordering). */
   readonly manifest?: LoadedManifest;
   /** Bounds on the audit records this plugin causes (default AUDIT_LIMITS): how many distinct denials of a kind are written in full per window, bytes per minute. */
+  /** Files of the host no plugin may write (createHost passes its plugins directory and audit log file). */
+  readonly hostFiles?: HostFiles;
   readonly auditLimits?: Partial<Pick<AuditLimits, "distinctDenialsPerKind" | "denialWindowMs" | "bytesPerWindow" | "budgetWindowMs">>;
 };
 
@@ -89,7 +91,12 @@ export type PluginEvent =
   | { readonly type: "crash"; readonly plugin: string; readonly message: string }
   | ContainmentEvent
   | { readonly type: "invoke"; readonly plugin: string; readonly entry: string; readonly caller: string; readonly ms: number; readonly cpuMs: number; readonly ok: boolean; readonly code?: string }
-  | { readonly type: "denied"; readonly plugin: string; readonly permission: string; readonly value: string; readonly op: string };
+  /**
+   * Denials as the audit log aggregates them: one event per denial written in full (count 1), one
+   * per aggregate of repeats or of denials past the per-kind share (count > 1, value a sample or
+   * "(several values)"), so a denial storm does not flood listeners either.
+   */
+  | { readonly type: "denied"; readonly plugin: string; readonly permission: string; readonly value: string; readonly op: string; readonly count: number };
 
 // A compile-time check that the manifest's permissions fit what capabilities/ enforces.
 const permissionsFitGrants = (p: NonNullable<Manifest["permissions"]>): Grants => p;
@@ -170,6 +177,7 @@ export class PluginHandle {
     const spec: LoadSpec = {
       pluginId: m.id, version: m.version, pluginDir: loaded.dir, main: loaded.main, grants: m.permissions ?? {}, config, limits,
       startupTimeoutMs: o.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS,
+      ...(o.hostFiles ? { hostFiles: o.hostFiles } : {}),
     };
     o.audit.append({ type: "grant", plugin: m.id, version: m.version, dir: loaded.dir, manifestSha256: loaded.sha256, permissions: m.permissions ?? {}, limits, ...(clamped.length > 0 ? { limitsClamped: clamped } : {}) });
     const logger = o.logger.child({ plugin: m.id, version: m.version });
@@ -180,7 +188,19 @@ export class PluginHandle {
       ...(al.bytesPerWindow !== undefined ? { bytesPerWindow: al.bytesPerWindow } : {}),
       ...(al.budgetWindowMs !== undefined ? { windowMs: al.budgetWindowMs } : {}),
     });
-    const denials = new DenialAggregator((records) => budget.write(records), {
+    const denied = (records: readonly AuditRecordInput[]): void => {
+      if (o.onEvent === undefined) return;
+      for (const r of records) {
+        if (r.type !== "deny" && r.type !== "deny-repeat" && r.type !== "deny-aggregate") continue;
+        const samples = Array.isArray(r["samples"]) ? (r["samples"] as unknown[]) : [];
+        const value = typeof r["value"] === "string" ? r["value"] : samples.length === 1 ? String(samples[0]) : "(several values)";
+        o.onEvent({ type: "denied", plugin: m.id, permission: String(r["permission"]), value, op: String(r["op"]), count: typeof r["count"] === "number" ? r["count"] : 1 });
+      }
+    };
+    const denials = new DenialAggregator((records) => {
+      denied(records);
+      budget.write(records);
+    }, {
       ...(al.distinctDenialsPerKind !== undefined ? { distinctPerKind: al.distinctDenialsPerKind } : {}),
       ...(al.denialWindowMs !== undefined ? { windowMs: al.denialWindowMs } : {}),
     });
@@ -195,7 +215,6 @@ export class PluginHandle {
       onAudit: (events) => {
         const records = events.map((event) => boundEvent(event, m.id));
         denials.append(records);
-        if (o.onEvent) for (const r of records) if (r.type === "deny") o.onEvent({ type: "denied", plugin: m.id, permission: String(r["permission"]), value: String(r["value"]), op: String(r["op"]) });
       },
       onLog: (level, text) => logger[level](escapeText(text)),
       onLogDropped: (count) => logger.warn({ dropped: count }, `${count} console line(s) of the plugin were dropped (over its rate of ${LOG_DEFAULTS.ratePerSecond} lines/s or its buffer of ${LOG_DEFAULTS.maxLines} lines)`),

@@ -1,5 +1,6 @@
 // The effective grants of a plugin, one row per rule, in words a reviewer can check: what each
 // rule covers once relative paths, wildcards, ports and PATH lookups are resolved.
+import { escapeText } from "../core/escape-text.ts";
 import { isAbsolute, resolve } from "node:path";
 import ipaddr from "ipaddr.js";
 import { inside } from "./lint-manifest.ts";
@@ -66,7 +67,10 @@ export function describeGrants(m: Manifest, dir: string, commands: Readonly<Reco
 export function formatGrantTable(rows: readonly GrantRow[]): string {
   if (rows.length === 0) return "grants: none (the plugin can only compute and log)\n";
   const head: GrantRow = { kind: "KIND", rule: "RULE", source: "WHERE", covers: "COVERS" };
-  const all = [head, ...rows];
+  // Every cell may hold text from plugin.json (a grant, the path or command it resolves to): each
+  // is escaped here, where the table is made, so no caller can forget one.
+  const cell = (r: GrantRow): GrantRow => ({ kind: escapeText(r.kind), rule: escapeText(r.rule), source: escapeText(r.source), covers: escapeText(r.covers) });
+  const all = [head, ...rows.map(cell)];
   const w = (k: keyof GrantRow) => Math.max(...all.map((r) => r[k].length));
   const [wk, wr, ws] = [w("kind"), w("rule"), w("source")];
   return all.map((r) => `${r.kind.padEnd(wk)}  ${r.rule.padEnd(wr)}  ${r.source.padEnd(ws)}  ${r.covers}`).join("\n") + "\n";

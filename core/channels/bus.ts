@@ -7,7 +7,7 @@
 // it never answers crowds out only itself). So the bus holds at most, in queued JSON bytes,
 // ownerQueueBytes × (subscribing plugins + the host), plus the one message each subscription is
 // delivering.
-import { BadInputError } from "../errors.ts";
+import { BadInputError, BusyError } from "../errors.ts";
 import { quote } from "../escape-text.ts";
 import { patternProblem, topicMatches, topicProblem, type ChannelMessage } from "../../capabilities/index.ts";
 
@@ -22,6 +22,13 @@ export const DEFAULT_QUEUE_BYTES = 4 * 1024 * 1024;
 
 /** Default bytes the queues of one subscriber (a plugin id, or the host) may hold together. */
 export const DEFAULT_OWNER_QUEUE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Most live subscriptions one plugin id may hold (a version being staged for a reload counts too):
+ * every publish walks the subscriptions on the host's thread, so their number is a cost every
+ * publisher pays. The host application (HOST_SENDER) is not limited.
+ */
+export const MAX_SUBSCRIPTIONS_PER_OWNER = 512;
 
 /** Delivers one message to a subscriber; the bus waits for it before sending the next. */
 export type Deliver = (message: ChannelMessage) => Promise<void>;
@@ -70,6 +77,7 @@ export type ChannelBusOptions = {
 /** A message bus shared by a host's plugins and the host application. */
 export class ChannelBus {
   readonly #subs = new Set<Sub>();
+  readonly #ownerSubs = new Map<string, number>();
   readonly #queueLength: number;
   readonly #queueBytes: number;
   readonly #ownerQueueBytes: number;
@@ -181,8 +189,13 @@ export class ChannelBus {
    * receives nothing, not even later, until resumed (a version being staged for a reload).
    */
   subscribeAs(owner: string, pattern: string, deliver: Deliver, opts: { readonly paused?: boolean } = {}): Subscription {
+    const held = this.#ownerSubs.get(owner) ?? 0;
+    if (owner !== HOST_SENDER && held >= MAX_SUBSCRIPTIONS_PER_OWNER) {
+      throw new BusyError(`channels: plugin ${owner} already holds ${held} subscriptions, the most one plugin may hold (${MAX_SUBSCRIPTIONS_PER_OWNER}); unsubscribe some, or subscribe once with a pattern ("chat.*")`, { pluginId: owner });
+    }
     const sub: Sub = { owner, pattern, deliver, queue: [], bytes: 0, droppedTotal: 0, droppedSinceLast: 0, pumping: false, active: true, paused: opts.paused ?? false };
     this.#subs.add(sub);
+    this.#ownerSubs.set(owner, held + 1);
     return {
       owner,
       pattern,
@@ -192,12 +205,24 @@ export class ChannelBus {
       unsubscribe: () => {
         sub.active = false;
         this.#clear(sub);
-        this.#subs.delete(sub);
+        this.#remove(sub);
       },
       resume: () => {
         sub.paused = false;
       },
     };
+  }
+
+  #remove(sub: Sub): void {
+    if (!this.#subs.delete(sub)) return;
+    const left = (this.#ownerSubs.get(sub.owner) ?? 1) - 1;
+    if (left > 0) this.#ownerSubs.set(sub.owner, left);
+    else this.#ownerSubs.delete(sub.owner);
+  }
+
+  /** Live subscriptions of `owner`. */
+  subscriptionsOf(owner: string): number {
+    return this.#ownerSubs.get(owner) ?? 0;
   }
 
   /** Remove every subscription of `owner` (a plugin that was unloaded or whose sandbox was rebuilt). */
@@ -207,7 +232,7 @@ export class ChannelBus {
       if (sub.owner !== owner) continue;
       sub.active = false;
       this.#clear(sub);
-      this.#subs.delete(sub);
+      this.#remove(sub);
       n++;
     }
     return n;

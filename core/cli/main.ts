@@ -116,7 +116,7 @@ async function checkCommand(args: string[]): Promise<number> {
     const grants = describeGrants(loaded.manifest, loaded.dir, commands);
     if (values.json) printJson({ ok: true, id: loaded.manifest.id, version: loaded.manifest.version, grants, warnings });
     else {
-      process.stdout.write(formatGrantTable(grants.map((g) => ({ ...g, rule: escapeText(g.rule) }))));
+      process.stdout.write(formatGrantTable(grants));
       for (const w of warnings) process.stdout.write(`warning: ${lines(formatProblems(loaded.dir, [w]))}\n`);
       process.stdout.write(`${loaded.manifest.id} ${loaded.manifest.version}: valid${warnings.length > 0 ? ` with ${warnings.length} warning(s)` : ""}\n`);
     }

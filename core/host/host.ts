@@ -168,7 +168,7 @@ export class Host {
         entry.counters.calls++;
         entry.counters.cpuMs += e.cpuMs;
         if (!e.ok) entry.counters.errors++;
-      } else if (e.type === "denied") entry.counters.denials++;
+      } else if (e.type === "denied") entry.counters.denials += e.count;
       else if (e.type === "limit") entry.counters.limitHits++;
     }
     try {
@@ -257,6 +257,10 @@ export class Host {
       ...(this.#o.defaults?.limits ? { defaultLimits: this.#o.defaults.limits } : {}),
       maxLimits: this.#maxLimits,
       ...(this.#o.auditLimits ? { auditLimits: this.#o.auditLimits } : {}),
+      // Other plugins' manifests, code and configs, and the audit log, are the host's: no write
+      // grant of any plugin covers them (a plugin with write: true could otherwise rewrite a
+      // neighbour's code, which a reload would then run with the neighbour's permissions).
+      hostFiles: { pluginsDir: this.#dir, ...(typeof this.#o.auditLog === "string" ? { files: [resolve(this.#o.auditLog)] } : {}) },
       ledger: this.#ledgerFor(id),
       ...(this.#o.concurrency ? { concurrency: this.#o.concurrency } : {}),
       ...(this.#o.isolation ? { isolation: this.#o.isolation } : {}),

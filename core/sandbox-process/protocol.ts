@@ -16,6 +16,9 @@ export type ProcessLimits = {
   readonly messageBytes: number;
 };
 
+/** Files of the host a plugin's write grants never cover (see core/own-files.ts). */
+export type HostFiles = { readonly pluginsDir?: string; readonly files?: readonly string[] };
+
 /** What the host tells the sandbox process to load. */
 export type LoadSpec = {
   readonly pluginId: string;
@@ -27,6 +30,8 @@ export type LoadSpec = {
   readonly limits: ProcessLimits;
   /** Time onLoad may take, its own budget (NEKO-19), ms. */
   readonly startupTimeoutMs: number;
+  /** Files of the host that no plugin may write: the plugins directory's manifests, code and configs, the audit log. */
+  readonly hostFiles?: HostFiles;
   /**
    * The plugin's CPU charges still inside its cpuMsPerMinute window, from its earlier sandboxes
    * (before a reload or a restart), as (ms ago, ns): ages, so the two processes' clocks never meet.

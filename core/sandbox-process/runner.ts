@@ -12,7 +12,7 @@ import { fromDescriptor, isWardenError, PluginError, type ErrorDescriptor, type 
 import { createNodeExec } from "../sys/node-exec.ts";
 import { createNodeFs } from "../sys/node-fs.ts";
 import { createNodeDns, createNodeHttp } from "../sys/node-net.ts";
-import { ownFileProtections } from "../own-files.ts";
+import { hostFileProtections, ownFileProtections } from "../own-files.ts";
 import { AUDIT_LIMITS } from "../audit/audit-limits.ts";
 import { clipEvent } from "../audit/bounded-record.ts";
 import { LogBuffer } from "./log-buffer.ts";
@@ -245,7 +245,7 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
           },
           audit: { record: recordAudit },
           limits: spec.limits,
-          protect: ownFileProtections(spec.pluginDir),
+          protect: [...ownFileProtections(spec.pluginDir), ...hostFileProtections(spec.hostFiles ?? {})],
         });
         const s = await ensureSandbox("load");
         return { entries: s.entries, hooks: s.hooks, unresolvedExec: capabilities.unresolvedExec.map((r) => r.field) };

@@ -189,6 +189,22 @@ describe("the CLI shows plugin text as text", () => {
     assert.match(parsed.error.message, /bad input/);
   });
 
+  it("warden check shows every grant escaped, in every column, so a manifest cannot fake its verdict", () => {
+    s.plugin("tricky", manifest("att.tricky", { permissions: {
+      read: ["/tmp/x\nred.names 1.0.0: valid, no warnings\u001b[8m", "data\u202e/"],
+      exec: ["ls\u202e\u001b[2K", "/bin/true\u2028"],
+      net: ["example.org"],
+    } }), { "index.js": "export const x = () => 1;", "data\u202e/.keep": "" });
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, "bin/warden.js"), "check", "tricky"], { encoding: "utf8", cwd: s.root });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.doesNotMatch(r.stdout + r.stderr, UNSAFE);
+    assert.ok(!r.stdout.split("\n").some((l) => l.startsWith("red.names")), r.stdout);
+    assert.match(r.stdout, /att\.tricky 1\.0\.0: valid/, "positive control: the real verdict is there");
+    const json = spawnSync(process.execPath, [join(REPO_ROOT, "bin/warden.js"), "check", "tricky", "--json"], { encoding: "utf8", cwd: s.root });
+    assert.doesNotMatch(json.stdout, UNSAFE);
+    assert.equal((JSON.parse(json.stdout) as { ok: boolean }).ok, true);
+  });
+
   it("a result's strings are printed escaped (same value in --json), so they cannot drive the terminal", () => {
     const human = run("evilValue");
     assert.equal(human.status, 0, human.stderr);

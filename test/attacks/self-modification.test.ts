@@ -355,3 +355,40 @@ describe("the baseline of a reload is what the host last accepted, running or no
     }
   });
 });
+
+describe("no plugin writes the host's files: other plugins' manifests and code, config files, the audit log", () => {
+  it("a plugin granted the whole plugins directory and the audit log's directory cannot rewrite a neighbour, a config file or the log; data there stays writable (control)", async () => {
+    const s = scratch();
+    const logDir = mkdtempSync(join(tmpdir(), "warden-log-"));
+    const auditFile = join(logDir, "audit.jsonl");
+    try {
+      const neighbour = s.plugin("neighbour", manifest("t.neighbour", { permissions: { read: ["/"] } }), { "index.js": "export const v = () => 'mine';" });
+      s.plugin("writer", manifest("t.writer", { permissions: { write: [s.root, logDir] } }), {
+        "index.js": `export async function put({ path, text }) { try { await Warden.fs.writeTextFile(path, text); return "written"; } catch (e) { return e.code; } }
+export async function drop(path) { try { await Warden.fs.remove(path, { recursive: true }); return "removed"; } catch (e) { return e.code; } }`,
+      });
+      const host = await createHost({ pluginsDir: s.root, auditLog: auditFile, logger, healthIntervalMs: 0 });
+      try {
+        await host.loadAll();
+        const put = (path: string, text = "x") => host.invoke("t.writer", "put", { path, text });
+        assert.equal(await put(join(neighbour, "index.js"), "export const v = () => 'hijacked';"), "PERMISSION_DENIED");
+        assert.equal(await put(join(neighbour, "plugin.json"), "{}"), "PERMISSION_DENIED");
+        assert.equal(await put(join(neighbour, "lib", "new.mjs")), "PERMISSION_DENIED");
+        assert.equal(await put(join(neighbour, "node_modules", "pkg", "index.js")), "PERMISSION_DENIED");
+        assert.equal(await put(join(s.root, "t.neighbour.config.json"), '{"admin":true}'), "PERMISSION_DENIED");
+        assert.equal(await put(auditFile, ""), "PERMISSION_DENIED");
+        assert.equal(await host.invoke("t.writer", "drop", neighbour), "PERMISSION_DENIED", "a recursive remove of a neighbour holding code");
+        assert.equal(await host.invoke("t.writer", "drop", auditFile), "PERMISSION_DENIED");
+        assert.equal(await host.invoke("t.neighbour", "v"), "mine");
+        // Controls: data next to them is the writer's to write, as granted.
+        assert.equal(await put(join(neighbour, "shared.txt")), "written");
+        assert.equal(await put(join(logDir, "notes.txt")), "written");
+      } finally {
+        await host.close();
+      }
+    } finally {
+      s.cleanup();
+      rmSync(logDir, { recursive: true, force: true });
+    }
+  });
+});
