@@ -15,7 +15,9 @@ function assemblePrelude(file, text) {
   const header = "(function wardenPrelude(dispatch, pluginJson, configJson, capsJson) {\n";
   let body = "";
   let start = -1;
-  for (const name of readdirSync(dir).filter((f) => f.endsWith(".js")).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith(".js"))
+    .sort()) {
     if (name === basename(file)) start = header.split("\n").length - 1 + body.split("\n").length - 1;
     body += `${name === basename(file) ? text : readFileSync(join(dir, name), "utf8")}\n`;
   }

@@ -10,7 +10,14 @@ import { fanout } from "./fanout.ts";
 
 /** Every mechanism, by the key the orchestrator uses. */
 export const MECHANISMS: Record<string, Mechanism> = {
-  direct, vm: nodeVm, "ivm-sync": ivmSync, "ivm-async": ivmAsync, worker: workerThreads, child: childProcess, warden, "warden-inproc": wardenInProcess,
+  direct,
+  vm: nodeVm,
+  "ivm-sync": ivmSync,
+  "ivm-async": ivmAsync,
+  worker: workerThreads,
+  child: childProcess,
+  warden,
+  "warden-inproc": wardenInProcess,
 };
 
 /**
@@ -112,9 +119,13 @@ async function concurrency(m: Mechanism, quick: boolean): Promise<object> {
     for (const inst of insts) for (let i = 0; i < 50; i++) await inst.call(INPUT);
     const t0 = performance.now();
     // 8 plugins, each with 4 calls in flight at a time.
-    await Promise.all(insts.flatMap((inst) => Array.from({ length: 4 }, async () => {
-      for (let i = 0; i < per / 4; i++) await inst.call(INPUT);
-    })));
+    await Promise.all(
+      insts.flatMap((inst) =>
+        Array.from({ length: 4 }, async () => {
+          for (let i = 0; i < per / 4; i++) await inst.call(INPUT);
+        }),
+      ),
+    );
     const total = performance.now() - t0;
     return { value: ((per * 8) / total) * 1000, unit: "calls/s" };
   } finally {
@@ -149,7 +160,11 @@ async function memory(m: Mechanism, quick: boolean, count?: number): Promise<obj
 }
 
 const SCENARIOS: Record<string, (m: Mechanism, quick: boolean) => Promise<object>> = {
-  cold, warm, hostcall, concurrency, memory,
+  cold,
+  warm,
+  hostcall,
+  concurrency,
+  memory,
   density: (m, quick) => memory(m, quick, quick ? 100 : 1000),
 };
 

@@ -11,8 +11,14 @@ const WORKER = fileURLToPath(new URL("./compare-worker.js", import.meta.url));
 type Cell = { value: number; unit: string; p99?: number; callsPerSec?: number; totalMb?: number; loadMs?: number; count?: number; perMessageMs?: number; subscribers?: number };
 
 const NAMES: Record<string, string> = {
-  direct: "direct call / EventEmitter", vm: "node:vm", "ivm-sync": "isolated-vm applySync", "ivm-async": "isolated-vm apply (async)",
-  worker: "worker_threads", child: "child_process.fork + IPC", warden: "warden (process isolation)", "warden-inproc": "warden (in-process isolation)",
+  direct: "direct call / EventEmitter",
+  vm: "node:vm",
+  "ivm-sync": "isolated-vm applySync",
+  "ivm-async": "isolated-vm apply (async)",
+  worker: "worker_threads",
+  child: "child_process.fork + IPC",
+  warden: "warden (process isolation)",
+  "warden-inproc": "warden (in-process isolation)",
 };
 
 type Plan = { scenario: string; title: string; mechanisms: string[]; reps: number; higherIsBetter?: boolean; ratioTo: string[]; note?: string };
@@ -22,12 +28,41 @@ function plans(quick: boolean): Plan[] {
   const reps = quick ? 1 : 3;
   return [
     { scenario: "cold", title: "cold start: create + load + first call", mechanisms: all, reps, ratioTo: ["ivm-sync", "child"], note: "target warden ≤ 1.3× raw isolate" },
-    { scenario: "warm", title: "warm call round trip (one caller)", mechanisms: all, reps, ratioTo: ["ivm-async", "child"], note: "target warden ≤ 1.5× raw async apply, ≥ 10× faster than child_process" },
+    {
+      scenario: "warm",
+      title: "warm call round trip (one caller)",
+      mechanisms: all,
+      reps,
+      ratioTo: ["ivm-async", "child"],
+      note: "target warden ≤ 1.5× raw async apply, ≥ 10× faster than child_process",
+    },
     { scenario: "hostcall", title: "plugin → host call", mechanisms: all, reps, ratioTo: ["ivm-sync", "child"], note: "target warden ≤ 2× raw sync callback" },
     { scenario: "concurrency", title: "8 plugins, 4 calls in flight each", mechanisms: all, reps, higherIsBetter: true, ratioTo: ["ivm-async", "child"] },
-    { scenario: "fanout", title: `channel fan-out: 1 publisher, ${quick ? 10 : 100} subscribers`, mechanisms: ["direct", "ivm-sync", "warden", "warden-inproc"], reps: 1, higherIsBetter: true, ratioTo: ["ivm-sync"], note: "each delivery runs the subscriber's handler in its isolate, which publishes an ack" },
-    { scenario: "memory", title: `memory per idle plugin (${quick ? 20 : "200 (50 for process-based)"} loaded)`, mechanisms: ["vm", "ivm-sync", "worker", "child", "warden", "warden-inproc"], reps: 1, ratioTo: ["ivm-sync", "child"], note: "target warden ≤ 1.2× a bare isolate" },
-    { scenario: "density", title: `density: ${quick ? 100 : 1000} idle plugins in one host`, mechanisms: quick ? ["ivm-sync", "warden-inproc"] : ["vm", "ivm-sync", "warden-inproc"], reps: 1, ratioTo: ["ivm-sync"], note: "process isolation is one process per plugin: see benchmarks/README.md" },
+    {
+      scenario: "fanout",
+      title: `channel fan-out: 1 publisher, ${quick ? 10 : 100} subscribers`,
+      mechanisms: ["direct", "ivm-sync", "warden", "warden-inproc"],
+      reps: 1,
+      higherIsBetter: true,
+      ratioTo: ["ivm-sync"],
+      note: "each delivery runs the subscriber's handler in its isolate, which publishes an ack",
+    },
+    {
+      scenario: "memory",
+      title: `memory per idle plugin (${quick ? 20 : "200 (50 for process-based)"} loaded)`,
+      mechanisms: ["vm", "ivm-sync", "worker", "child", "warden", "warden-inproc"],
+      reps: 1,
+      ratioTo: ["ivm-sync", "child"],
+      note: "target warden ≤ 1.2× a bare isolate",
+    },
+    {
+      scenario: "density",
+      title: `density: ${quick ? 100 : 1000} idle plugins in one host`,
+      mechanisms: quick ? ["ivm-sync", "warden-inproc"] : ["vm", "ivm-sync", "warden-inproc"],
+      reps: 1,
+      ratioTo: ["ivm-sync"],
+      note: "process isolation is one process per plugin: see benchmarks/README.md",
+    },
   ];
 }
 
@@ -76,7 +111,9 @@ export async function compare(o: { quick: boolean }): Promise<Row[]> {
         r.extra.callsPerSec !== undefined ? `${Math.round(r.extra.callsPerSec)} calls/s` : "",
         r.extra.perMessageMs !== undefined ? `${r.extra.perMessageMs.toFixed(2)} ms per message to ${r.extra.subscribers}` : "",
         r.extra.totalMb !== undefined ? `${r.extra.totalMb.toFixed(0)} MB for ${r.extra.count}, loaded in ${((r.extra.loadMs ?? 0) / 1000).toFixed(1)} s` : "",
-      ].filter(Boolean).join("; ");
+      ]
+        .filter(Boolean)
+        .join("; ");
       rows.push({
         scenario: plan.title,
         variant: NAMES[mech] ?? mech,

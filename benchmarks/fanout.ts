@@ -49,7 +49,10 @@ async function warden(subscribers: number, messages: number, isolation: "process
     for (let i = 0; i < subscribers; i++) {
       const p = join(dir, `sub${i}`);
       mkdirSync(p);
-      writeFileSync(join(p, "plugin.json"), JSON.stringify({ id: `bench.sub${i}`, name: "sub", version: "1.0.0", permissions: { channels: { subscribe: ["fan.in"], publish: ["fan.ack"] } }, limits: { cpuMsPerMinute: 3_600_000 } }));
+      writeFileSync(
+        join(p, "plugin.json"),
+        JSON.stringify({ id: `bench.sub${i}`, name: "sub", version: "1.0.0", permissions: { channels: { subscribe: ["fan.in"], publish: ["fan.ack"] } }, limits: { cpuMsPerMinute: 3_600_000 } }),
+      );
       writeFileSync(join(p, "index.js"), "export async function onLoad() { await Warden.channels.subscribe('fan.in', (m) => Warden.channels.publish('fan.ack', { n: m.data.n })); }\n");
     }
     await host.loadAll();
@@ -77,7 +80,12 @@ async function warden(subscribers: number, messages: number, isolation: "process
 export async function fanout(mechanism: string, quick: boolean): Promise<FanoutResult> {
   const subscribers = quick ? 10 : 100;
   const messages = quick ? 20 : 50;
-  const run = { direct: () => direct(subscribers, messages), "ivm-sync": () => rawIsolates(subscribers, messages), warden: () => warden(subscribers, messages, "process"), "warden-inproc": () => warden(subscribers, messages, "in-process") }[mechanism];
+  const run = {
+    direct: () => direct(subscribers, messages),
+    "ivm-sync": () => rawIsolates(subscribers, messages),
+    warden: () => warden(subscribers, messages, "process"),
+    "warden-inproc": () => warden(subscribers, messages, "in-process"),
+  }[mechanism];
   if (!run) throw new Error(`fan-out is measured for direct, ivm-sync, warden and warden-inproc, not ${mechanism}`);
   const ms = await run();
   return { value: (subscribers * messages) / (ms / 1000), unit: "deliveries/s", perMessageMs: ms / messages, subscribers, messages };

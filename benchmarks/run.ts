@@ -28,12 +28,18 @@ function table(rows: readonly Row[]): string {
     r.variant,
     `${fmt(r.sample.median)} ${r.unit}`,
     `${fmt(r.sample.min)}–${fmt(r.sample.max)}`,
-    Object.entries(r.ratios ?? {}).map(([k, v]) => `${v.toFixed(2)}× ${k}`).join(", "),
+    Object.entries(r.ratios ?? {})
+      .map(([k, v]) => `${v.toFixed(2)}× ${k}`)
+      .join(", "),
     r.note ?? "",
   ]);
   const head = ["scenario", "variant", "median", "min–max", "ratios (same run)", "note"];
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
-  const render = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const render = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   return [render(head), render(widths.map((w) => "-".repeat(w))), ...lines.map(render)].join("\n");
 }
 

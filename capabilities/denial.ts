@@ -18,12 +18,12 @@ export type DenialFacts = {
 
 /** Build the PermissionDenied error a plugin sees. */
 export function permissionDenied(f: DenialFacts): PermissionDeniedError {
-  const what = f.resolved !== undefined && f.resolved !== f.value
-    ? `${quote(f.resolved)} (resolved from ${quote(f.value)})`
-    : quote(f.value);
+  const what = f.resolved !== undefined && f.resolved !== f.value ? `${quote(f.resolved)} (resolved from ${quote(f.value)})` : quote(f.value);
   const why = f.reason !== undefined ? `; ${f.reason}` : "";
-  return new PermissionDeniedError(
-    `${f.api} requires ${f.permission} access to ${what}${why}; ${f.fix ?? `to allow it, add it to ${f.field} in plugin.json of ${f.pluginId}`}`,
-    { pluginId: f.pluginId, permission: f.permission, value: f.value, field: f.field },
-  );
+  return new PermissionDeniedError(`${f.api} requires ${f.permission} access to ${what}${why}; ${f.fix ?? `to allow it, add it to ${f.field} in plugin.json of ${f.pluginId}`}`, {
+    pluginId: f.pluginId,
+    permission: f.permission,
+    value: f.value,
+    field: f.field,
+  });
 }

@@ -44,9 +44,8 @@ export type ExecCapability = {
 /** Build the exec capability; resolves every granted command name now. */
 export async function createExecCapability(o: ExecCapabilityOptions): Promise<ExecCapability> {
   const grants = o.grants.exec;
-  const rules: ExecRule[] = grants === undefined || grants === true
-    ? []
-    : await Promise.all(grants.map(async (source, i) => ({ source, field: `permissions.exec[${i}]`, path: await resolveCommand(source) })));
+  const rules: ExecRule[] =
+    grants === undefined || grants === true ? [] : await Promise.all(grants.map(async (source, i) => ({ source, field: `permissions.exec[${i}]`, path: await resolveCommand(source) })));
 
   async function resolveCommand(cmd: string): Promise<string | null> {
     return isAbsolute(cmd) ? o.exec.executable(normalize(cmd)) : o.exec.which(cmd);
@@ -102,9 +101,12 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
       const stdin = opts["stdin"] === undefined || opts["stdin"] === null ? null : new TextEncoder().encode(stringArg(api, "options.stdin", opts["stdin"], o.pluginId, true));
       const d = await decide(cmd);
       if (!d.ok) {
-        return deny(api, cmd, d.resolved ?? undefined, d.resolved === null
-          ? `${cmd} is not an executable on the host's PATH and no rule in permissions.exec names it`
-          : `no rule in permissions.exec resolves to ${d.resolved}`);
+        return deny(
+          api,
+          cmd,
+          d.resolved ?? undefined,
+          d.resolved === null ? `${cmd} is not an executable on the host's PATH and no rule in permissions.exec names it` : `no rule in permissions.exec resolves to ${d.resolved}`,
+        );
       }
       // The working directory must be readable by the plugin; it is checked like any read.
       const cwd = opts["cwd"] === undefined || opts["cwd"] === null ? o.pluginDir : (await o.fs.check(opts["cwd"], "read", api)).real;
@@ -116,7 +118,16 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
       let result: Awaited<ReturnType<ExecPort["run"]>>;
       try {
         const childEnv = new Map([...env, ["PATH", MINIMAL_PATH]]);
-        result = await o.exec.run({ file: d.resolved, argv0: cmd, args, cwd, env: childEnv, stdin, maxOutputBytes: o.execOutputBytes, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, Math.ceil(ctx.deadline - Date.now())))]) });
+        result = await o.exec.run({
+          file: d.resolved,
+          argv0: cmd,
+          args,
+          cwd,
+          env: childEnv,
+          stdin,
+          maxOutputBytes: o.execOutputBytes,
+          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, Math.ceil(ctx.deadline - Date.now())))]),
+        });
       } catch (e) {
         throw new OperationError("Io", `${api}: ${quote(cmd)} could not be started (${(e as NodeJS.ErrnoException).code ?? "error"})`);
       } finally {
@@ -124,7 +135,17 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
       }
       // The names the plugin passed, never their values (a value may be a secret).
       const envKeys = [...env.keys()].sort();
-      o.audit.record({ type: "use", op: api, permission: "exec", value: [cmd, ...args].map((a) => JSON.stringify(a)).join(" "), resolved: d.resolved, decision: "granted", rule: d.rule, source: d.source, envKeys });
+      o.audit.record({
+        type: "use",
+        op: api,
+        permission: "exec",
+        value: [cmd, ...args].map((a) => JSON.stringify(a)).join(" "),
+        resolved: d.resolved,
+        decision: "granted",
+        rule: d.rule,
+        source: d.source,
+        envKeys,
+      });
       if (result.overflow) throw new OperationError("TooLarge", `${api}: ${quote(cmd)} wrote more than limits.execOutputBytes (${o.execOutputBytes} bytes) to stdout or stderr and was killed`);
       if (result.signal === "SIGKILL" && (ctx.signal.aborted || Date.now() >= ctx.deadline)) {
         throw new OperationError("Timeout", `${api}: ${quote(cmd)} was still running when the call's time ran out; its process group was killed`);

@@ -57,28 +57,60 @@ export const EXEC_ENV_POLICY: {
     // options or configuration from, or where to write. New tools keep adding such variables
     // (COMPILER_PATH, ZIPOPT, VIMINIT, SSLKEYLOGFILE were found past a list of names), so a whole
     // shape is refused; a plugin that needs one passes the setting as an argument instead.
-    { kind: "suffix", patterns: ["PATH"], reason: "a search path for programs, libraries, modules or plugins (COMPILER_PATH, LIBRARY_PATH, CPATH, LUA_PATH, CLASSPATH, MANPATH, GST_PLUGIN_PATH, PKG_CONFIG_PATH)" },
-    { kind: "suffix", patterns: ["OPT", "OPTS", "OPTIONS", "FLAGS"], reason: "options a program reads as if given on its command line (ZIPOPT, UNZIPOPT, GS_OPTIONS, MAVEN_OPTS, RUSTFLAGS), which can name programs or files to run" },
+    {
+      kind: "suffix",
+      patterns: ["PATH"],
+      reason: "a search path for programs, libraries, modules or plugins (COMPILER_PATH, LIBRARY_PATH, CPATH, LUA_PATH, CLASSPATH, MANPATH, GST_PLUGIN_PATH, PKG_CONFIG_PATH)",
+    },
+    {
+      kind: "suffix",
+      patterns: ["OPT", "OPTS", "OPTIONS", "FLAGS"],
+      reason: "options a program reads as if given on its command line (ZIPOPT, UNZIPOPT, GS_OPTIONS, MAVEN_OPTS, RUSTFLAGS), which can name programs or files to run",
+    },
     { kind: "suffix", patterns: ["INIT", "RC", "PROFILE"], reason: "startup commands or the startup file a program runs (VIMINIT, EXINIT, LUA_INIT, MYVIMRC, INPUTRC, R_PROFILE)" },
     { kind: "suffix", patterns: ["CONF", "CONFIG", "CFG"], reason: "a configuration file or setting, which can load modules or run programs (KRB5_CONFIG, OPENSSL_CONF, PKG_CONFIG, SASL_CONF)" },
-    { kind: "suffix", patterns: ["HOME", "DIR", "DIRS", "ROOT", "PREFIX"], reason: "where a program finds its configuration, plugins or toolchain, or writes its files (GEM_HOME, GNUPGHOME, ZDOTDIR, TMPDIR, XDG_DATA_DIRS, GCC_EXEC_PREFIX, CCACHE_PREFIX)" },
+    {
+      kind: "suffix",
+      patterns: ["HOME", "DIR", "DIRS", "ROOT", "PREFIX"],
+      reason: "where a program finds its configuration, plugins or toolchain, or writes its files (GEM_HOME, GNUPGHOME, ZDOTDIR, TMPDIR, XDG_DATA_DIRS, GCC_EXEC_PREFIX, CCACHE_PREFIX)",
+    },
     { kind: "suffix", patterns: ["FILE", "LOG", "LOGFILE"], reason: "a file a program reads as configuration or writes to, outside the plugin's grants (SSLKEYLOGFILE, HISTFILE, SSL_CERT_FILE)" },
-    { kind: "suffix", patterns: ["WRAPPER", "COMMAND", "CMD", "PROG", "PROGRAM", "SHELL", "EXEC", "RUNNER", "HOOK", "HOOKS"], reason: "names a program to run instead of, or around, another (RUSTC_WORKSPACE_WRAPPER, GIT_SSH_COMMAND, PROMPT_COMMAND, RSYNC_CONNECT_PROG)" },
-    { kind: "suffix", patterns: ["LIB", "LIBS", "LIBRARY", "MODULES", "PLUGINS", "PLUGIN", "ENGINES", "PROVIDERS", "LOADER", "PRELOAD"], reason: "libraries, modules or plugins a program loads (PERLLIB, RUBYLIB, R_LIBS, GTK_MODULES, QT_PLUGINS, OPENSSL_ENGINES)" },
-    { kind: "prefix", patterns: ["CCACHE_", "MAGICK_", "KRB5", "SASL_", "GS_", "GST_", "PKG_CONFIG", "VIM", "EXINIT", "SSLKEYLOG", "RUSTC_", "ZIP", "UNZIP"], reason: "tool families whose variables load code, delegates or configuration (ccache, ImageMagick delegates, Kerberos, SASL, Ghostscript, GStreamer, pkg-config, vim, rustc, zip)" },
+    {
+      kind: "suffix",
+      patterns: ["WRAPPER", "COMMAND", "CMD", "PROG", "PROGRAM", "SHELL", "EXEC", "RUNNER", "HOOK", "HOOKS"],
+      reason: "names a program to run instead of, or around, another (RUSTC_WORKSPACE_WRAPPER, GIT_SSH_COMMAND, PROMPT_COMMAND, RSYNC_CONNECT_PROG)",
+    },
+    {
+      kind: "suffix",
+      patterns: ["LIB", "LIBS", "LIBRARY", "MODULES", "PLUGINS", "PLUGIN", "ENGINES", "PROVIDERS", "LOADER", "PRELOAD"],
+      reason: "libraries, modules or plugins a program loads (PERLLIB, RUBYLIB, R_LIBS, GTK_MODULES, QT_PLUGINS, OPENSSL_ENGINES)",
+    },
+    {
+      kind: "prefix",
+      patterns: ["CCACHE_", "MAGICK_", "KRB5", "SASL_", "GS_", "GST_", "PKG_CONFIG", "VIM", "EXINIT", "SSLKEYLOG", "RUSTC_", "ZIP", "UNZIP"],
+      reason: "tool families whose variables load code, delegates or configuration (ccache, ImageMagick delegates, Kerberos, SASL, Ghostscript, GStreamer, pkg-config, vim, rustc, zip)",
+    },
     { kind: "suffix", patterns: ["EDITOR"], reason: "names a program to run (EDITOR, GIT_EDITOR, SVN_EDITOR, SUDO_EDITOR)" },
     { kind: "name", patterns: ["VISUAL", "FCEDIT", "BROWSER"], reason: "names a program to run" },
     { kind: "suffix", patterns: ["PAGER"], reason: "names a program to run (PAGER, MANPAGER, GIT_PAGER, SYSTEMD_PAGER)" },
     { kind: "suffix", patterns: ["ASKPASS"], reason: "names a program to run for a password (SSH_ASKPASS, SUDO_ASKPASS, GIT_ASKPASS)" },
     { kind: "prefix", patterns: ["SSH_ASKPASS"], reason: "SSH_ASKPASS_REQUIRE=force makes ssh run SSH_ASKPASS without a terminal" },
-    { kind: "name", patterns: ["LESS", "LESSOPEN", "LESSCLOSE", "LESSEDIT", "LESSKEY", "LESSKEYIN", "LESSKEY_SYSTEM", "LESSKEYIN_SYSTEM", "LESSHISTFILE"], reason: "less takes options (+!cmd runs a command), input filters, an editor command, key bindings and a history file from these" },
+    {
+      kind: "name",
+      patterns: ["LESS", "LESSOPEN", "LESSCLOSE", "LESSEDIT", "LESSKEY", "LESSKEYIN", "LESSKEY_SYSTEM", "LESSKEYIN_SYSTEM", "LESSHISTFILE"],
+      reason: "less takes options (+!cmd runs a command), input filters, an editor command, key bindings and a history file from these",
+    },
     { kind: "name", patterns: ["MANOPT"], reason: "man takes options from it (-P names the pager it runs)" },
     { kind: "name", patterns: ["TAR_OPTIONS"], reason: "GNU tar takes options from it (--to-command, --checkpoint-action=exec run programs)" },
     { kind: "name", patterns: ["SVN_SSH", "CVS_RSH", "RSYNC_RSH", "RSYNC_CONNECT_PROG"], reason: "names the program the tool runs to connect" },
     { kind: "prefix", patterns: ["DBUS_"], reason: "a bus address like unixexec:path=... makes a D-Bus client run a program" },
     { kind: "prefix", patterns: ["GTK", "QT_", "GIO_"], reason: "GUI toolkits load modules and plugins (shared libraries) from these (GTK_MODULES, QT_PLUGIN_PATH, GIO_EXTRA_MODULES)" },
     // node and JavaScript package managers
-    { kind: "prefix", patterns: ["NODE_"], reason: "node loads code from NODE_OPTIONS, NODE_PATH and NODE_REPL_EXTERNAL_MODULE, and writes files named by others (NODE_V8_COVERAGE, NODE_REDIRECT_WARNINGS)" },
+    {
+      kind: "prefix",
+      patterns: ["NODE_"],
+      reason: "node loads code from NODE_OPTIONS, NODE_PATH and NODE_REPL_EXTERNAL_MODULE, and writes files named by others (NODE_V8_COVERAGE, NODE_REDIRECT_WARNINGS)",
+    },
     { kind: "prefix", patterns: ["NPM_CONFIG_"], reason: "npm configuration, in any case (npm_config_node_options, npm_config_script_shell, npm_config_userconfig), runs code" },
     { kind: "prefix", patterns: ["YARN_", "COREPACK_"], reason: "yarn and corepack configuration chooses the package-manager code that runs (YARN_YARN_PATH, COREPACK_NPM_REGISTRY)" },
     { kind: "prefix", patterns: ["DENO_"], reason: "deno runs cached code from DENO_DIR and takes credentials and certificates from these" },
@@ -95,11 +127,20 @@ export const EXEC_ENV_POLICY: {
     { kind: "name", patterns: ["TCLLIBPATH", "TCL_LIBRARY", "TK_LIBRARY"], reason: "tcl and tk source their startup scripts and packages from it" },
     { kind: "name", patterns: ["PHPRC", "PHP_INI_SCAN_DIR"], reason: "php reads php.ini from it (auto_prepend_file runs code)" },
     { kind: "prefix", patterns: ["R_PROFILE", "R_ENVIRON", "R_LIBS"], reason: "R sources profile files and loads packages from these" },
-    { kind: "name", patterns: ["JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTS", "JAVA_OPTIONS"], reason: "JVM options (-javaagent loads code) that every JVM or its launch script reads" },
+    {
+      kind: "name",
+      patterns: ["JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTS", "JAVA_OPTIONS"],
+      reason: "JVM options (-javaagent loads code) that every JVM or its launch script reads",
+    },
     { kind: "name", patterns: ["CLASSPATH", "JAVA_HOME"], reason: "where the JVM loads classes, and which JVM a launch script runs" },
     { kind: "prefix", patterns: ["MAVEN_", "GRADLE_"], reason: "JVM options and init scripts of maven and gradle (MAVEN_OPTS, GRADLE_OPTS, GRADLE_USER_HOME)" },
     // version control
-    { kind: "prefix", patterns: ["GIT_"], reason: "git runs programs from GIT_SSH_COMMAND, GIT_EXEC_PATH, GIT_EXTERNAL_DIFF, GIT_PROXY_COMMAND and GIT_CONFIG_* (core.fsmonitor), reads config and hooks from GIT_DIR and GIT_TEMPLATE_DIR, and appends GIT_TRACE* to any file" },
+    {
+      kind: "prefix",
+      patterns: ["GIT_"],
+      reason:
+        "git runs programs from GIT_SSH_COMMAND, GIT_EXEC_PATH, GIT_EXTERNAL_DIFF, GIT_PROXY_COMMAND and GIT_CONFIG_* (core.fsmonitor), reads config and hooks from GIT_DIR and GIT_TEMPLATE_DIR, and appends GIT_TRACE* to any file",
+    },
     { kind: "name", patterns: ["HGRCPATH"], reason: "mercurial reads config (hooks run programs) from it" },
     // build tools
     { kind: "name", patterns: ["CC", "CXX", "CPP", "LD", "AR"], reason: "the compiler, linker or archiver make and configure run" },
@@ -108,13 +149,25 @@ export const EXEC_ENV_POLICY: {
     { kind: "prefix", patterns: ["CGO_", "CARGO_", "RUSTUP_"], reason: "cgo flags, cargo configuration (CARGO_BUILD_RUSTC_WRAPPER, CARGO_TARGET_*_RUNNER run programs) and rustup toolchains" },
     { kind: "name", patterns: ["RUSTC", "RUSTC_WRAPPER", "RUSTDOC", "RUSTFLAGS"], reason: "the compiler cargo runs, and its options" },
     { kind: "name", patterns: ["GOFLAGS", "GOTOOLCHAIN", "GOENV", "GOROOT"], reason: "go options (-toolexec runs a program), the toolchain go downloads and runs, and its config file" },
-    { kind: "name", patterns: ["GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GOSUMDB", "GONOSUMDB", "GONOSUMCHECK", "GOINSECURE", "GOPRIVATE", "GONOPROXY"], reason: "where go finds and downloads the code it builds, and whether it checks it" },
+    {
+      kind: "name",
+      patterns: ["GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GOSUMDB", "GONOSUMDB", "GONOSUMCHECK", "GOINSECURE", "GOPRIVATE", "GONOPROXY"],
+      reason: "where go finds and downloads the code it builds, and whether it checks it",
+    },
     // where programs find their configuration
-    { kind: "name", patterns: ["HOME"], reason: "git, npm, curl, wget, bash and gpg read config from it, some of which runs programs (.gitconfig core.fsmonitor, .npmrc, .bashrc); without it they use the host user's defaults" },
+    {
+      kind: "name",
+      patterns: ["HOME"],
+      reason: "git, npm, curl, wget, bash and gpg read config from it, some of which runs programs (.gitconfig core.fsmonitor, .npmrc, .bashrc); without it they use the host user's defaults",
+    },
     { kind: "prefix", patterns: ["XDG_"], reason: "XDG base directories: where programs find config, data, autostart files and runtime sockets" },
     { kind: "name", patterns: ["CURL_HOME", "WGETRC"], reason: "curl and wget read their config (options that write files) from it" },
     { kind: "name", patterns: ["GNUPGHOME"], reason: "gpg reads config from it (agent-program runs a program)" },
-    { kind: "name", patterns: ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "KUBECONFIG", "DOCKER_CONFIG"], reason: "a config file whose entries run programs (credential_process, exec credential plugins, credential helpers)" },
+    {
+      kind: "name",
+      patterns: ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "KUBECONFIG", "DOCKER_CONFIG"],
+      reason: "a config file whose entries run programs (credential_process, exec credential plugins, credential helpers)",
+    },
   ],
   allowed: [
     { names: ["NODE_ENV"], reason: "the conventional run mode (production, development), read as data" },
@@ -196,16 +249,25 @@ export function checkExecEnv(env: ReadonlyMap<string, string>): EnvProblem | nul
   const seen = new Map<string, string>();
   for (const [name, value] of env) {
     if (!isEnvName(name)) {
-      return { name, message: `options.env name ${quote(name)} is not a variable name: it must match ${EXEC_ENV_POLICY.nameSyntax.source} (letters, digits and _, not starting with a digit), since anything else is cut short or, with "=", sets a different variable` };
+      return {
+        name,
+        message: `options.env name ${quote(name)} is not a variable name: it must match ${EXEC_ENV_POLICY.nameSyntax.source} (letters, digits and _, not starting with a digit), since anything else is cut short or, with "=", sets a different variable`,
+      };
     }
     const refusal = refusedEnvName(name);
     if (refusal !== null) {
-      return { name, message: `options.env cannot set ${quote(name)} (warden refuses ${refusal.pattern}, in any case): ${refusal.rule.reason}; no grant allows it, so pass the setting to the command as an argument instead` };
+      return {
+        name,
+        message: `options.env cannot set ${quote(name)} (warden refuses ${refusal.pattern}, in any case): ${refusal.rule.reason}; no grant allows it, so pass the setting to the command as an argument instead`,
+      };
     }
     const upper = name.toUpperCase();
     const earlier = seen.get(upper);
     if (earlier !== undefined) {
-      return { name, message: `options.env sets both ${quote(earlier)} and ${quote(name)}, which differ only in case; some platforms and programs read names in any case, so the command could see either: pass one of them` };
+      return {
+        name,
+        message: `options.env sets both ${quote(earlier)} and ${quote(name)}, which differ only in case; some platforms and programs read names in any case, so the command could see either: pass one of them`,
+      };
     }
     seen.set(upper, name);
     if (value.includes("\0")) return { name, message: `options.env[${quote(name)}] contains a NUL character, which would cut the value short; pass text without NUL` };

@@ -29,9 +29,7 @@ export type FsCapabilityOptions = {
 };
 
 /** The answer to "may this path be accessed", with the rule that decided it. */
-export type PathDecision =
-  | { readonly ok: true; readonly checked: CheckedPath }
-  | { readonly ok: false; readonly resolved: string; readonly reason?: string; readonly fix?: string };
+export type PathDecision = { readonly ok: true; readonly checked: CheckedPath } | { readonly ok: false; readonly resolved: string; readonly reason?: string; readonly fix?: string };
 
 // `leftOut`: grants written inside the plugin whose real path was outside its real directory when
 // the capability was built; they cover nothing, and a denial says why (by field).
@@ -147,7 +145,15 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       else {
         const parent = await realPathOrNearest(fs, dirname(lexical));
         const real = join(parent.real, basename(lexical));
-        resolved = { real, exists: parent.exists && (await fs.lstat(real).then(() => true, () => false)) };
+        resolved = {
+          real,
+          exists:
+            parent.exists &&
+            (await fs.lstat(real).then(
+              () => true,
+              () => false,
+            )),
+        };
       }
     } catch (e) {
       return { ok: false, resolved: lexical, reason: `its real path cannot be resolved (${(e as NodeJS.ErrnoException).code ?? "error"})` };
@@ -156,7 +162,11 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
     if (realRule === null) {
       const led = compiled[access].leftOut.get(lexicalRule.field);
       if (led === undefined) return { ok: false, resolved: resolved.real };
-      return { ok: false, resolved: resolved.real, reason: `${lexicalRule.field} ${quote(lexicalRule.source)} led outside the plugin's directory (to ${quote(led)}) when the plugin loaded, so it grants nothing; a grant written inside the plugin must stay inside it` };
+      return {
+        ok: false,
+        resolved: resolved.real,
+        reason: `${lexicalRule.field} ${quote(lexicalRule.source)} led outside the plugin's directory (to ${quote(led)}) when the plugin loaded, so it grants nothing; a grant written inside the plugin must stay inside it`,
+      };
     }
     const reason = access === "write" ? guarded(lexical, resolved.real) : null;
     if (reason !== null) return { ok: false, resolved: resolved.real, reason, fix: NO_GRANT_COVERS };
@@ -262,13 +272,19 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
 
   async function removeEntry(api: string, value: string, dir: OpenedDir, name: string, lexical: string, real: string, recursive: boolean): Promise<void> {
     const path = dir.entry(name);
-    const info = await fs.lstat(path).catch((e: unknown) => { throw fromErrno(e, `${api}: ${quote(value)}`); });
+    const info = await fs.lstat(path).catch((e: unknown) => {
+      throw fromErrno(e, `${api}: ${quote(value)}`);
+    });
     if (!info.isDirectory) {
-      await fs.unlink(path).catch((e: unknown) => { throw fromErrno(e, `${api}: ${quote(value)}`); });
+      await fs.unlink(path).catch((e: unknown) => {
+        throw fromErrno(e, `${api}: ${quote(value)}`);
+      });
       return;
     }
     if (recursive) {
-      const sub = await fs.openDir(path).catch((e: unknown) => { throw fromErrno(e, `${api}: ${quote(value)}`); });
+      const sub = await fs.openDir(path).catch((e: unknown) => {
+        throw fromErrno(e, `${api}: ${quote(value)}`);
+      });
       try {
         for (const entry of await sub.list()) {
           const childLexical = join(lexical, entry.name);
@@ -280,7 +296,9 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
         await sub.close();
       }
     }
-    await fs.rmdir(path).catch((e: unknown) => { throw fromErrno(e, `${api}: ${quote(value)}`); });
+    await fs.rmdir(path).catch((e: unknown) => {
+      throw fromErrno(e, `${api}: ${quote(value)}`);
+    });
   }
 
   return {
@@ -362,7 +380,10 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       // The target was checked (symlinks followed); the link itself is what the plugin named.
       const link = await fs.lstat(checked.lexical).catch(() => null);
       const info = await withParent(api, "read", value, checked.real, (dir, name) =>
-        fs.lstat(dirname(checked.real) === checked.real ? checked.real : dir.entry(name)).catch((e: unknown) => { throw fromErrno(e, `${api}: ${shown}`); }));
+        fs.lstat(dirname(checked.real) === checked.real ? checked.real : dir.entry(name)).catch((e: unknown) => {
+          throw fromErrno(e, `${api}: ${shown}`);
+        }),
+      );
       used(api, "read", value, checked);
       return { isFile: info.isFile, isDirectory: info.isDirectory, isSymlink: link?.isSymlink ?? false, size: info.size, mtimeMs: info.mtimeMs };
     },
@@ -381,7 +402,13 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       // Every directory created must itself be covered by a write grant, outermost first.
       const chain: string[] = [];
       for (let cur = checked.real; ; cur = dirname(cur)) {
-        if (await fs.lstat(cur).then(() => true, () => false)) break;
+        if (
+          await fs.lstat(cur).then(
+            () => true,
+            () => false,
+          )
+        )
+          break;
         chain.unshift(cur);
         if (!recursive && chain.length > 1) throw new OperationError("NotFound", `${api}: ${shown}: its parent directory does not exist; pass { recursive: true }`);
         if (dirname(cur) === cur) break;
@@ -394,7 +421,8 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
           fs.mkdir(dir.entry(name)).catch((e: unknown) => {
             if ((e as NodeJS.ErrnoException).code === "EEXIST" && recursive) return;
             throw fromErrno(e, `${api}: ${shown}`);
-          }));
+          }),
+        );
       }
       used(api, "write", value, checked);
       return null;

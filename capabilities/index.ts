@@ -22,7 +22,19 @@ import { OperationError } from "./operation-error.ts";
 export { CheckedPath } from "./checked.ts";
 export { justThis, protectionOf, type Protection } from "./protected-paths.ts";
 export { type ExecRule } from "./exec-capability.ts";
-export { checkExecEnv, EXEC_ENV_POLICY, execEnvPolicyMarkdown, execEnvPolicyPatterns, isEnvName, MINIMAL_PATH, refusedEnvName, type EnvException, type EnvProblem, type EnvRefusal, type EnvRule } from "./exec-env-policy.ts";
+export {
+  checkExecEnv,
+  EXEC_ENV_POLICY,
+  execEnvPolicyMarkdown,
+  execEnvPolicyPatterns,
+  isEnvName,
+  MINIMAL_PATH,
+  refusedEnvName,
+  type EnvException,
+  type EnvProblem,
+  type EnvRefusal,
+  type EnvRule,
+} from "./exec-env-policy.ts";
 export { patternProblem, topicMatches, topicProblem, patternCovers } from "./topic-rules.ts";
 export { canonicalAddress, compileNetRules, decideAddress, matchName, specialRange } from "./net-rules.ts";
 export { matchChannel } from "./channel-capability.ts";
@@ -106,9 +118,17 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
   const exec = await createExecCapability({ pluginId, pluginDir: o.pluginDir, grants, exec: o.ports.exec, fs, audit, execOutputBytes: o.limits.execOutputBytes, maxConcurrent: MAX_CONCURRENT_EXECS });
   // A program the plugin may run must not be one it can rewrite (D20: binary hijack); nor may the
   // plugin rewrite what it was loaded from. Each root is guarded by its lexical and its real path.
-  const programs = exec.rules.flatMap((rule): Protection[] => rule.path === null ? [] : [{
-    path: rule.path, covers: justThis, because: `it is the program granted in ${rule.field}; a plugin may not replace a command it can run`,
-  }]);
+  const programs = exec.rules.flatMap((rule): Protection[] =>
+    rule.path === null
+      ? []
+      : [
+          {
+            path: rule.path,
+            covers: justThis,
+            because: `it is the program granted in ${rule.field}; a plugin may not replace a command it can run`,
+          },
+        ],
+  );
   for (const p of [...(o.protect ?? []), ...programs]) {
     fs.protect(p);
     const real = await o.ports.fs.realpath(p.path).catch(() => null);

@@ -199,7 +199,16 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
             if (signal.aborted) throw new OperationError("Timeout", `${api}: ${quote(url.href)} did not answer within the call's time`);
             throw new OperationError("ConnectionFailed", `${api}: ${quote(url.href)}: ${(e as Error).message ?? "connection failed"}`);
           }
-          o.audit.record({ type: "use", op: api, permission: "net", value: url.href, resolved: checked.addresses.map((a) => `${a.family === 6 ? `[${a.address}]` : a.address}:${defaultPort(url)}`).join(", "), decision: "granted", rule: checked.via.rule, source: checked.via.source });
+          o.audit.record({
+            type: "use",
+            op: api,
+            permission: "net",
+            value: url.href,
+            resolved: checked.addresses.map((a) => `${a.family === 6 ? `[${a.address}]` : a.address}:${defaultPort(url)}`).join(", "),
+            decision: "granted",
+            rule: checked.via.rule,
+            source: checked.via.source,
+          });
           const location = res.headers.find(([k]) => k.toLowerCase() === "location")?.[1];
           const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
           if (isRedirect && redirect === "error") throw new OperationError("InvalidData", `${api}: ${quote(url.href)} redirected and init.redirect is "error"`);

@@ -2,7 +2,8 @@
 // expected). They reach the plugin as an Error with this `name` and `code`, never as a host stack.
 
 /** The non-denial error codes a capability can report. */
-export type OperationErrorCode = "NotFound" | "IsDirectory" | "NotDirectory" | "AlreadyExists" | "NotEmpty" | "AccessDenied" | "TooLarge" | "InvalidData" | "Busy" | "Timeout" | "ConnectionFailed" | "TooManyRedirects" | "Io";
+export type OperationErrorCode =
+  "NotFound" | "IsDirectory" | "NotDirectory" | "AlreadyExists" | "NotEmpty" | "AccessDenied" | "TooLarge" | "InvalidData" | "Busy" | "Timeout" | "ConnectionFailed" | "TooManyRedirects" | "Io";
 
 /** A non-denial failure of a capability call, with a code a plugin can branch on. */
 export class OperationError extends Error {

@@ -46,10 +46,14 @@ export function specialRoot(path: string): string | null {
 export function compilePathRules(grants: GrantList | undefined, pluginDir: string, field: string): PathRules {
   if (grants === undefined) return { all: false, field, rules: [] };
   if (grants === true) return { all: true, field, rules: [] };
-  return { all: false, field, rules: grants.map((source, i) => {
-    const path = normalizePath(source, pluginDir);
-    return { source, field: `${field}[${i}]`, path, named: path };
-  }) };
+  return {
+    all: false,
+    field,
+    rules: grants.map((source, i) => {
+      const path = normalizePath(source, pluginDir);
+      return { source, field: `${field}[${i}]`, path, named: path };
+    }),
+  };
 }
 
 /**

@@ -8,7 +8,7 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/;
 export function topicProblem(topic: string): string | null {
   const segs = topic.split(".");
   if (segs.length > 16) return "a topic has at most 16 segments";
-  if (!segs.every((s) => SEGMENT.test(s))) return "a topic is dot-separated segments of [A-Za-z0-9_-] (e.g. \"chat.message\"), without wildcards";
+  if (!segs.every((s) => SEGMENT.test(s))) return 'a topic is dot-separated segments of [A-Za-z0-9_-] (e.g. "chat.message"), without wildcards';
   return null;
 }
 
@@ -20,7 +20,7 @@ export function patternProblem(pattern: string): string | null {
     const s = segs[i] ?? "";
     if (s === "*" || (s === "**" && i === segs.length - 1)) continue;
     if (s === "**") return "** is allowed only as the last segment";
-    if (!SEGMENT.test(s)) return "a pattern is dot-separated segments of [A-Za-z0-9_-], * or a final ** (e.g. \"chat.*\")";
+    if (!SEGMENT.test(s)) return 'a pattern is dot-separated segments of [A-Za-z0-9_-], * or a final ** (e.g. "chat.*")';
   }
   return null;
 }

@@ -64,9 +64,7 @@ export class WardenError extends Error {
 
   /** The plain descriptor of this error, safe to send across a boundary. */
   toDescriptor(): ErrorDescriptor {
-    return Object.keys(this.details).length > 0
-      ? { name: this.name, code: this.code, message: this.message, details: this.details }
-      : { name: this.name, code: this.code, message: this.message };
+    return Object.keys(this.details).length > 0 ? { name: this.name, code: this.code, message: this.message, details: this.details } : { name: this.name, code: this.code, message: this.message };
   }
 }
 

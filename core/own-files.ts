@@ -15,8 +15,7 @@ import { MANIFEST_FILE } from "../manifests/read-manifest.ts";
 import type { HostFiles } from "./sandbox-process/protocol.ts";
 
 /** The reason a denial of the plugin's own files gives. */
-export const OWN_FILES_REASON =
-  `the plugin's own manifest and code cannot be written by the plugin (${MANIFEST_FILE}, its ${MODULE_EXTENSIONS.join("/")} modules and ${PACKAGES_DIR} are what warden loads; only whoever installs the plugin changes them)`;
+export const OWN_FILES_REASON = `the plugin's own manifest and code cannot be written by the plugin (${MANIFEST_FILE}, its ${MODULE_EXTENSIONS.join("/")} modules and ${PACKAGES_DIR} are what warden loads; only whoever installs the plugin changes them)`;
 
 /** The reason a denial of the host's files gives. */
 export const HOST_FILES_REASON =

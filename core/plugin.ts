@@ -24,7 +24,6 @@ import type { Manifest } from "../manifests/schema.ts";
 import type { Grants } from "../capabilities/index.ts";
 import { ChannelBus } from "./channels/bus.ts";
 
-
 /** How to load one plugin. */
 export type LoadPluginOptions = {
   /** The plugin's configuration, validated against the manifest's `config` schema. */
@@ -126,8 +125,19 @@ export class PluginHandle {
   #entries: readonly string[] = [];
   #closed = false;
 
-  private constructor(loaded: LoadedManifest, spec: LoadSpec, process: SandboxProcess, logger: Logger, o: LoadPluginOptions, denials: DenialAggregator, budget: AuditBudget, entrySpecs: EntrySpecs,
-    ledger: { ledger: PluginLedger; owned: boolean; member: LedgerMember }, max: PluginLimits, clamped: readonly ClampedLimit[]) {
+  private constructor(
+    loaded: LoadedManifest,
+    spec: LoadSpec,
+    process: SandboxProcess,
+    logger: Logger,
+    o: LoadPluginOptions,
+    denials: DenialAggregator,
+    budget: AuditBudget,
+    entrySpecs: EntrySpecs,
+    ledger: { ledger: PluginLedger; owned: boolean; member: LedgerMember },
+    max: PluginLimits,
+    clamped: readonly ClampedLimit[],
+  ) {
     this.#entrySpecs = entrySpecs;
     this.loaded = loaded;
     this.manifest = loaded.manifest;
@@ -175,11 +185,26 @@ export class PluginHandle {
     const { limits, clamped: clampedLimits } = resolvePluginLimits(m.limits, o.defaultLimits, max);
     const clamped = [...clampedLimits, ...clampedEntryTimeouts(m.entries, max)];
     const spec: LoadSpec = {
-      pluginId: m.id, version: m.version, pluginDir: loaded.dir, main: loaded.main, grants: m.permissions ?? {}, config, limits,
+      pluginId: m.id,
+      version: m.version,
+      pluginDir: loaded.dir,
+      main: loaded.main,
+      grants: m.permissions ?? {},
+      config,
+      limits,
       startupTimeoutMs: o.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS,
       ...(o.hostFiles ? { hostFiles: o.hostFiles } : {}),
     };
-    o.audit.append({ type: "grant", plugin: m.id, version: m.version, dir: loaded.dir, manifestSha256: loaded.sha256, permissions: m.permissions ?? {}, limits, ...(clamped.length > 0 ? { limitsClamped: clamped } : {}) });
+    o.audit.append({
+      type: "grant",
+      plugin: m.id,
+      version: m.version,
+      dir: loaded.dir,
+      manifestSha256: loaded.sha256,
+      permissions: m.permissions ?? {},
+      limits,
+      ...(clamped.length > 0 ? { limitsClamped: clamped } : {}),
+    });
     const logger = o.logger.child({ plugin: m.id, version: m.version });
     // What the plugin causes (uses, denials) is bounded three ways before it reaches the log: each
     // text clipped, denials aggregated per kind, and bytes per minute budgeted.
@@ -197,16 +222,22 @@ export class PluginHandle {
         o.onEvent({ type: "denied", plugin: m.id, permission: String(r["permission"]), value, op: String(r["op"]), count: typeof r["count"] === "number" ? r["count"] : 1 });
       }
     };
-    const denials = new DenialAggregator((records) => {
-      denied(records);
-      budget.write(records);
-    }, {
-      ...(al.distinctDenialsPerKind !== undefined ? { distinctPerKind: al.distinctDenialsPerKind } : {}),
-      ...(al.denialWindowMs !== undefined ? { windowMs: al.denialWindowMs } : {}),
-    });
+    const denials = new DenialAggregator(
+      (records) => {
+        denied(records);
+        budget.write(records);
+      },
+      {
+        ...(al.distinctDenialsPerKind !== undefined ? { distinctPerKind: al.distinctDenialsPerKind } : {}),
+        ...(al.denialWindowMs !== undefined ? { windowMs: al.denialWindowMs } : {}),
+      },
+    );
     for (const w of loaded.warnings) logger.warn(escapeText(`plugin.json ${w.field}: ${w.message}`));
     for (const c of clamped) {
-      logger.warn({ field: c.field, asked: c.asked, allowed: c.allowed }, `plugin ${m.id}: plugin.json ${c.field} asks for ${c.asked}, more than this host allows (${c.allowed}); it runs with ${c.allowed}`);
+      logger.warn(
+        { field: c.field, asked: c.asked, allowed: c.allowed },
+        `plugin ${m.id}: plugin.json ${c.field} asks for ${c.asked}, more than this host allows (${c.allowed}); it runs with ${c.allowed}`,
+      );
     }
     const ledger = o.ledger ?? new PluginLedger({ pluginId: m.id, audit: o.audit, logger, ...(o.quarantine ? { quarantine: o.quarantine } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
     const proc = new SandboxProcess(m.id, {
@@ -217,7 +248,8 @@ export class PluginHandle {
         denials.append(records);
       },
       onLog: (level, text) => logger[level](escapeText(text)),
-      onLogDropped: (count) => logger.warn({ dropped: count }, `${count} console line(s) of the plugin were dropped (over its rate of ${LOG_DEFAULTS.ratePerSecond} lines/s or its buffer of ${LOG_DEFAULTS.maxLines} lines)`),
+      onLogDropped: (count) =>
+        logger.warn({ dropped: count }, `${count} console line(s) of the plugin were dropped (over its rate of ${LOG_DEFAULTS.ratePerSecond} lines/s or its buffer of ${LOG_DEFAULTS.maxLines} lines)`),
       onLimit: (error) => {
         o.audit.append({ type: "limit", plugin: m.id, code: clipText(error.code), message: clipText(error.message) });
         logger.warn({ code: error.code }, escapeText(error.message));
@@ -232,14 +264,18 @@ export class PluginHandle {
         ledger.failed(`crash: ${error.message}`);
       },
       onCpu: (ns) => member.charge(ns),
-      bus: o.bus ?? new ChannelBus({
-        messageBytes: limits.messageBytes,
-        onDeliveryError: (owner, topic, e) => logger.warn(`channel handler of ${owner} for ${escapeText(topic)} failed: ${escapeText(toWardenError(e).message)}`),
-      }),
+      bus:
+        o.bus ??
+        new ChannelBus({
+          messageBytes: limits.messageBytes,
+          onDeliveryError: (owner, topic, e) => logger.warn(`channel handler of ${owner} for ${escapeText(topic)} failed: ${escapeText(toWardenError(e).message)}`),
+        }),
       deliveryDeadlineMs: limits.timeoutMs,
       ...(o.staged ? { staged: true } : {}),
       ...(o.isolation ? { isolation: o.isolation } : {}),
-      ...(o.onPluginCall ? { onPluginCall: (target: string, entry: string, input: unknown, depth: number) => (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, depth) } : {}),
+      ...(o.onPluginCall
+        ? { onPluginCall: (target: string, entry: string, input: unknown, depth: number) => (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, depth) }
+        : {}),
     });
     const member = ledger.join((ns) => proc.shareCpu(ns));
     const handle = new PluginHandle(loaded, spec, proc, logger, o, denials, budget, entrySpecs, { ledger, owned: o.ledger === undefined, member }, max, clamped);
@@ -336,10 +372,10 @@ export class PluginHandle {
   async invoke(name: string, input?: unknown, opts: InvokeOptions = {}): Promise<unknown> {
     if (this.#closed) throw new PluginError(`plugin ${this.id} is closed`, { pluginId: this.id });
     if (!this.#entries.includes(name)) {
-      throw new EntryNotFoundError(
-        `plugin ${this.id} has no entry ${quote(name)}; its entries are: ${this.#entries.length > 0 ? this.#entries.join(", ") : "(none)"}`,
-        { pluginId: this.id, entry: name },
-      );
+      throw new EntryNotFoundError(`plugin ${this.id} has no entry ${quote(name)}; its entries are: ${this.#entries.length > 0 ? this.#entries.join(", ") : "(none)"}`, {
+        pluginId: this.id,
+        entry: name,
+      });
     }
     const checked = this.#entrySpecs.validate(name, input);
     // Checked and turned into JSON once, here: the sandbox receives the text.

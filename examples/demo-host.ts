@@ -128,7 +128,9 @@ try {
   section("status");
   out(`  ${"plugin".padEnd(20)}${"version".padEnd(9)}${"state".padEnd(8)}${"calls".padStart(6)}${"denials".padStart(9)}${"limits".padStart(8)}`);
   for (const p of host.status()) {
-    out(`  ${p.id.padEnd(20)}${(p.version ?? "-").padEnd(9)}${p.state.padEnd(8)}${String(p.counters.calls).padStart(6)}${String(p.counters.denials).padStart(9)}${String(p.counters.limitHits).padStart(8)}${p.reason ? `  ${p.reason}` : ""}`);
+    out(
+      `  ${p.id.padEnd(20)}${(p.version ?? "-").padEnd(9)}${p.state.padEnd(8)}${String(p.counters.calls).padStart(6)}${String(p.counters.denials).padStart(9)}${String(p.counters.limitHits).padStart(8)}${p.reason ? `  ${p.reason}` : ""}`,
+    );
   }
 } finally {
   await host.close();

@@ -70,8 +70,7 @@ function resolveExports(exportsField: unknown, subpath: string): string | null {
     }
     return null;
   };
-  const isSubpathMap = exportsField !== null && typeof exportsField === "object" && !Array.isArray(exportsField) &&
-    Object.keys(exportsField).some((k) => k.startsWith("."));
+  const isSubpathMap = exportsField !== null && typeof exportsField === "object" && !Array.isArray(exportsField) && Object.keys(exportsField).some((k) => k.startsWith("."));
   if (!isSubpathMap) return subpath === "." ? pick(exportsField) : null;
   const map = exportsField as Record<string, unknown>;
   if (subpath in map) return pick(map[subpath]);
@@ -154,7 +153,8 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
         let cjsHint: string | null = null;
         if (pkg.exports !== undefined) {
           target = resolveExports(pkg.exports, subpath);
-          if (target === null) throw new ImportRefused(`${from} imports ${quote(specifier)}: package ${quote(name)} does not export ${quote(subpath)} for ES modules (conditions: ${CONDITIONS.join(", ")})`);
+          if (target === null)
+            throw new ImportRefused(`${from} imports ${quote(specifier)}: package ${quote(name)} does not export ${quote(subpath)} for ES modules (conditions: ${CONDITIONS.join(", ")})`);
         } else if (subpath !== ".") {
           target = subpath;
         } else if (typeof pkg.module === "string") {
@@ -183,7 +183,8 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
   function resolveSpecifier(specifier: string, referrerReal: string): string {
     const from = rel(referrerReal);
     if (specifier.startsWith("node:")) throw new ImportRefused(`${from} imports ${quote(specifier)}: Node built-in modules are not available inside a plugin; use the Warden API`);
-    if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(specifier)) throw new ImportRefused(`${from} imports ${quote(specifier)}: URL imports are not allowed; a plugin can import only its own files and its node_modules`);
+    if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(specifier))
+      throw new ImportRefused(`${from} imports ${quote(specifier)}: URL imports are not allowed; a plugin can import only its own files and its node_modules`);
     if (isAbsolute(specifier)) throw new ImportRefused(`${from} imports ${quote(specifier)}: absolute paths are not allowed; use a relative path inside the plugin directory`);
     if (specifier.startsWith("./") || specifier.startsWith("../") || specifier === "." || specifier === "..") {
       const lexical = resolve(dirname(referrerReal), specifier);

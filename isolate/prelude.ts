@@ -10,7 +10,9 @@ let cached: string | undefined;
 /** The prelude source; evaluating it yields the prelude function. */
 export function preludeSource(): string {
   if (cached === undefined) {
-    const files = readdirSync(PRELUDE_DIR).filter((f) => f.endsWith(".js")).sort();
+    const files = readdirSync(PRELUDE_DIR)
+      .filter((f) => f.endsWith(".js"))
+      .sort();
     // Every isolate keeps the prelude's source: full-line comments and indentation are dropped
     // (the fragments have no multi-line template literals), ~15 KB less per plugin.
     const body = files

@@ -8,18 +8,7 @@
 // only host function the isolate sees is `dispatch`, captured inside the prelude's closure.
 import { randomBytes } from "node:crypto";
 import ivm from "./ivm.ts";
-import {
-  BadInputError,
-  CpuLimitError,
-  EntryNotFoundError,
-  fromDescriptor,
-  isWardenError,
-  MemoryLimitError,
-  PluginError,
-  ResultInvalidError,
-  TimeoutError,
-  type WardenError,
-} from "../core/errors.ts";
+import { BadInputError, CpuLimitError, EntryNotFoundError, fromDescriptor, isWardenError, MemoryLimitError, PluginError, ResultInvalidError, TimeoutError, type WardenError } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
 import { classifyIvmError } from "./classify-error.ts";
 import { cacheOptions, rememberCache } from "./code-cache.ts";
@@ -89,8 +78,17 @@ const URL_PROPS = new Set(["protocol", "username", "password", "host", "hostname
 
 function urlParts(u: URL): Record<string, string> {
   return {
-    href: u.href, origin: u.origin, protocol: u.protocol, username: u.username, password: u.password,
-    host: u.host, hostname: u.hostname, port: u.port, pathname: u.pathname, search: u.search, hash: u.hash,
+    href: u.href,
+    origin: u.origin,
+    protocol: u.protocol,
+    username: u.username,
+    password: u.password,
+    host: u.host,
+    hostname: u.hostname,
+    port: u.port,
+    pathname: u.pathname,
+    search: u.search,
+    hash: u.hash,
   };
 }
 
@@ -184,7 +182,12 @@ export class Sandbox {
       const preludeFn = fresh.prelude ?? loadPrelude(isolate, context);
       const internals = preludeFn.applySync(
         undefined,
-        [dispatch, JSON.stringify({ id: o.pluginId, version: o.version }), JSON.stringify(o.config ?? null), JSON.stringify({ maxTimers: MAX_TIMERS, maxOpArgsChars: MAX_OP_ARGS_CHARS, maxErrorChars: MAX_ERROR_MESSAGE_CHARS })],
+        [
+          dispatch,
+          JSON.stringify({ id: o.pluginId, version: o.version }),
+          JSON.stringify(o.config ?? null),
+          JSON.stringify({ maxTimers: MAX_TIMERS, maxOpArgsChars: MAX_OP_ARGS_CHARS, maxErrorChars: MAX_ERROR_MESSAGE_CHARS }),
+        ],
         { result: { reference: true }, timeout: o.limits.cpuMs },
       ) as ivm.Reference;
       const refs = {
@@ -248,18 +251,28 @@ export class Sandbox {
   }
 
   /** `call` with the input already as JSON text (the host checked and serialised it once). */
-  callJson(name: string, inputJson: string | undefined, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}, context?: { readonly caller: string }, stats?: { cpuNs: number }): Promise<unknown> {
+  callJson(
+    name: string,
+    inputJson: string | undefined,
+    limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {},
+    context?: { readonly caller: string },
+    stats?: { cpuNs: number },
+  ): Promise<unknown> {
     if (!this.isUsable) {
       return this.#refused();
     }
     if (!this.entries.includes(name) && !this.hooks.includes(name)) {
-      return Promise.reject(new EntryNotFoundError(
-        `plugin ${this.#o.pluginId} has no entry ${quote(name)}; its entries are: ${this.entries.length > 0 ? this.entries.join(", ") : "(none)"}`,
-        { pluginId: this.#o.pluginId, entry: name },
-      ));
+      return Promise.reject(
+        new EntryNotFoundError(`plugin ${this.#o.pluginId} has no entry ${quote(name)}; its entries are: ${this.entries.length > 0 ? this.entries.join(", ") : "(none)"}`, {
+          pluginId: this.#o.pluginId,
+          entry: name,
+        }),
+      );
     }
     if (inputJson !== undefined && inputJson.length > MAX_INPUT_CHARS) {
-      return Promise.reject(new BadInputError(`plugin ${this.#o.pluginId}: the input to ${name}() is ${inputJson.length} characters of JSON, more than ${MAX_INPUT_CHARS}`, { pluginId: this.#o.pluginId, entry: name }));
+      return Promise.reject(
+        new BadInputError(`plugin ${this.#o.pluginId}: the input to ${name}() is ${inputJson.length} characters of JSON, more than ${MAX_INPUT_CHARS}`, { pluginId: this.#o.pluginId, entry: name }),
+      );
     }
     return this.#start(name, limits, (id) => [this.#refs.callEntry, [id, name, inputJson, this.#o.limits.resultChars, context?.caller]], stats);
   }
@@ -283,7 +296,6 @@ export class Sandbox {
     if (!this.isUsable) return;
     this.#refs.setConfig.applySync(undefined, [JSON.stringify(config ?? null)], { timeout: 1000 });
   }
-
 
   /** Run the plugin's handler of channel subscription `subscriptionId` with one message, as a call. */
   deliver(subscriptionId: number, message: unknown, limits: Partial<Pick<SandboxLimits, "cpuMs" | "timeoutMs">> = {}): Promise<unknown> {
@@ -400,10 +412,12 @@ export class Sandbox {
         return this.#condemn(this.#cpuError(tightest));
       }
       if (kind === "memory" || kind === "disposed" || this.#isolate.isDisposed) {
-        return this.#condemn(new MemoryLimitError(
-          `plugin ${this.#o.pluginId} exceeded its memory limit of ${this.#o.limits.memoryMb} MiB; its isolate was disposed and will be rebuilt on the next call (raise limits.memoryMb if this is expected)`,
-          { pluginId: this.#o.pluginId },
-        ));
+        return this.#condemn(
+          new MemoryLimitError(
+            `plugin ${this.#o.pluginId} exceeded its memory limit of ${this.#o.limits.memoryMb} MiB; its isolate was disposed and will be rebuilt on the next call (raise limits.memoryMb if this is expected)`,
+            { pluginId: this.#o.pluginId },
+          ),
+        );
       }
       // The prelude catches everything the plugin throws, so this is the prelude itself failing
       // (for example a stack overflow inside it): the isolate's state is suspect.
@@ -425,10 +439,10 @@ export class Sandbox {
   }
 
   #timeoutError(name: string, timeoutMs: number): TimeoutError {
-    return new TimeoutError(
-      `plugin ${this.#o.pluginId}: ${name}() did not settle within timeoutMs (${timeoutMs} ms); check for a promise that never resolves or raise limits.timeoutMs`,
-      { pluginId: this.#o.pluginId, entry: name },
-    );
+    return new TimeoutError(`plugin ${this.#o.pluginId}: ${name}() did not settle within timeoutMs (${timeoutMs} ms); check for a promise that never resolves or raise limits.timeoutMs`, {
+      pluginId: this.#o.pluginId,
+      entry: name,
+    });
   }
 
   #cpuError(c: PendingCall | undefined): CpuLimitError {
@@ -452,11 +466,14 @@ export class Sandbox {
           if (this.#timers.size + this.#readyTimers.length >= MAX_TIMERS) return "full";
           const { id, ms } = JSON.parse(payload) as { id: number; ms: number };
           const delay = Math.min(Math.max(0, Number(ms) || 0), 2 ** 31 - 1);
-          this.#timers.set(id, setTimeout(() => {
-            this.#timers.delete(id);
-            this.#readyTimers.push(id);
-            this.#scheduleTimerRun();
-          }, delay));
+          this.#timers.set(
+            id,
+            setTimeout(() => {
+              this.#timers.delete(id);
+              this.#readyTimers.push(id);
+              this.#scheduleTimerRun();
+            }, delay),
+          );
           return undefined;
         }
         case "timer.clear": {
@@ -501,11 +518,17 @@ export class Sandbox {
     const c = this.#calls.get(parts.id);
     if (c === undefined) return;
     const { json } = parts;
-    const fail = (message: string) => this.#finish(parts.id, c, new ResultInvalidError(`plugin ${this.#o.pluginId}: the result of ${c.name}() ${message}`, { pluginId: this.#o.pluginId, entry: c.name }));
+    const fail = (message: string) =>
+      this.#finish(parts.id, c, new ResultInvalidError(`plugin ${this.#o.pluginId}: the result of ${c.name}() ${message}`, { pluginId: this.#o.pluginId, entry: c.name }));
     // The prelude enforces these caps too; the host checks again because the plugin can reach
     // into the prelude's work (prototype setters) and this is the last code it cannot touch.
     if (json.length > this.#o.limits.resultChars + 1024) {
-      if (!parts.ok) return this.#finish(parts.id, c, new PluginError(`plugin ${this.#o.pluginId}: ${c.name}() threw an error too large to report (${json.length} characters)`, { pluginId: this.#o.pluginId, entry: c.name }));
+      if (!parts.ok)
+        return this.#finish(
+          parts.id,
+          c,
+          new PluginError(`plugin ${this.#o.pluginId}: ${c.name}() threw an error too large to report (${json.length} characters)`, { pluginId: this.#o.pluginId, entry: c.name }),
+        );
       return fail(`is larger than ${this.#o.limits.resultChars} characters`);
     }
     if (jsonDepthExceeded(json) >= 0) return fail(`is nested deeper than ${MAX_VALUE_DEPTH} levels`);
@@ -519,9 +542,11 @@ export class Sandbox {
     const described = boundedPluginError(parsed);
     // V8 rejects import() with a bare "Not supported" (isolated-vm has no dynamic-import hook);
     // say what it means when it reaches the host.
-    const err = fromDescriptor(/^(\w*Error: )?Not supported$/.test(described.message)
-      ? { ...described, message: `${described.message}: dynamic import() is not available to warden plugins; load code with a static import (import x from "./x.js")` }
-      : described);
+    const err = fromDescriptor(
+      /^(\w*Error: )?Not supported$/.test(described.message)
+        ? { ...described, message: `${described.message}: dynamic import() is not available to warden plugins; load code with a static import (import x from "./x.js")` }
+        : described,
+    );
     const wrapped = Object.assign(err, { details: { ...err.details, pluginId: this.#o.pluginId, entry: c.name, ...(described.stack !== undefined ? { pluginStack: described.stack } : {}) } });
     this.#finish(parts.id, c, wrapped);
   }

@@ -82,7 +82,10 @@ export async function checkGrantRoots(manifest: Manifest, dir: string): Promise<
   try {
     realDir = await realpath(dir);
   } catch (e) {
-    problems.push({ field: "(directory)", message: `the real path of the plugin directory ${quote(dir)} cannot be resolved (${(e as NodeJS.ErrnoException).code ?? "error"}), so its path grants cannot be checked` });
+    problems.push({
+      field: "(directory)",
+      message: `the real path of the plugin directory ${quote(dir)} cannot be resolved (${(e as NodeJS.ErrnoException).code ?? "error"}), so its path grants cannot be checked`,
+    });
     return { problems, warnings };
   }
   const show = (p: string): string => quote(inside(p, realDir) ? relative(realDir, p) || "." : p);
@@ -90,7 +93,10 @@ export async function checkGrantRoots(manifest: Manifest, dir: string): Promise<
     const lexical = resolve(dir, text);
     const written = inside(lexical, dir);
     if (!isAbsolute(text) && !written) {
-      problems.push({ field, message: `${quote(text)} leaves the plugin directory (it means ${quote(lexical)}); a relative grant always names a path inside the plugin: if the plugin really needs that path, write it as an absolute path so whoever installs it sees what it asks for` });
+      problems.push({
+        field,
+        message: `${quote(text)} leaves the plugin directory (it means ${quote(lexical)}); a relative grant always names a path inside the plugin: if the plugin really needs that path, write it as an absolute path so whoever installs it sees what it asks for`,
+      });
       continue;
     }
     const hops: Hop[] = [];
@@ -110,7 +116,10 @@ export async function checkGrantRoots(manifest: Manifest, dir: string): Promise<
         message: `${quote(text)} leads outside the plugin directory through ${hops.length === 1 ? "a symlink" : "symlinks"} (${chain}) to ${quote(real)}; a grant written inside the plugin must stay inside its real directory ${quote(realDir)}: point the link inside the plugin, or grant the absolute path if the plugin really needs it`,
       });
     } else if (!written && hops.length > 0) {
-      warnings.push({ field, message: `${quote(text)} goes through ${hops.length === 1 ? "a symlink" : "symlinks"} (${chain}) and leads to ${quote(real)} now; warden judges it by where it leads when the plugin loads, and never follows a grant into /proc, /sys or /dev unless its text names a path there` });
+      warnings.push({
+        field,
+        message: `${quote(text)} goes through ${hops.length === 1 ? "a symlink" : "symlinks"} (${chain}) and leads to ${quote(real)} now; warden judges it by where it leads when the plugin loads, and never follows a grant into /proc, /sys or /dev unless its text names a path there`,
+      });
     }
   }
   return { problems, warnings };

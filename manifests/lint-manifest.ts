@@ -9,9 +9,37 @@ const KINDS = ["read", "write", "net", "exec", "env"] as const;
 
 // Commands that run code given to them: granting one is nearly a grant of everything.
 const INTERPRETERS = new Set([
-  "sh", "bash", "dash", "zsh", "ksh", "fish", "csh", "tcsh", "busybox", "env", "xargs", "sudo", "su", "doas",
-  "node", "nodejs", "deno", "bun", "python", "python2", "python3", "perl", "ruby", "php", "lua", "tclsh", "pwsh",
-  "osascript", "awk", "gawk", "find",
+  "sh",
+  "bash",
+  "dash",
+  "zsh",
+  "ksh",
+  "fish",
+  "csh",
+  "tcsh",
+  "busybox",
+  "env",
+  "xargs",
+  "sudo",
+  "su",
+  "doas",
+  "node",
+  "nodejs",
+  "deno",
+  "bun",
+  "python",
+  "python2",
+  "python3",
+  "perl",
+  "ruby",
+  "php",
+  "lua",
+  "tclsh",
+  "pwsh",
+  "osascript",
+  "awk",
+  "gawk",
+  "find",
 ]);
 
 /** True when the absolute `path` is `dir` or lies below it (a name such as `..data` is below it). */
@@ -55,7 +83,10 @@ export function lintManifest(manifest: Manifest, dir?: string): ManifestWarning[
   if (dir !== undefined) {
     const readsOutside = p?.read === true || (Array.isArray(p?.read) && p.read.some((r) => !inside(resolve(dir, r), dir)));
     if (readsOutside && p?.net === true) {
-      warnings.push({ field: "permissions", message: "the plugin can both read files outside its own directory and reach any network host: it could send those files anywhere; list the hosts it needs in permissions.net" });
+      warnings.push({
+        field: "permissions",
+        message: "the plugin can both read files outside its own directory and reach any network host: it could send those files anywhere; list the hosts it needs in permissions.net",
+      });
     }
     const ownCode = "covers the plugin's own code: warden refuses writes to its plugin.json, .js/.mjs modules and node_modules, but everything else there is writable; grant a data directory instead";
     const mainPath = resolve(dir, manifest.main ?? "index.js");
@@ -68,7 +99,7 @@ export function lintManifest(manifest: Manifest, dir?: string): ManifestWarning[
     }
   }
   if (manifest.engines === undefined) {
-    warnings.push({ field: "engines", message: "missing; add \"engines\": { \"warden\": \">=0.1.0 <1.0.0\" } so an incompatible warden refuses the plugin clearly" });
+    warnings.push({ field: "engines", message: 'missing; add "engines": { "warden": ">=0.1.0 <1.0.0" } so an incompatible warden refuses the plugin clearly' });
   }
   return warnings;
 }

@@ -17,7 +17,10 @@ const MAX_SEGMENT = 100;
 
 /** The field path of an ajv error, under `root` ("config", "input"); keys escaped and cut. */
 export function fieldPath(e: ErrorObject, root = "config"): string {
-  const base = e.instancePath.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const base = e.instancePath
+    .split("/")
+    .slice(1)
+    .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
   const extra = e.keyword === "required" ? [(e.params as { missingProperty: string }).missingProperty] : [];
   const shown = (p: string) => {
     const escaped = escapeText(p);

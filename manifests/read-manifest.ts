@@ -54,15 +54,15 @@ const EXPECTED: Record<string, string> = {
 };
 
 const HINTS: Array<[RegExp, string]> = [
-  [/^permissions\.(read|write)\[\d+\]$/, "expected a string path (e.g. \"data/\" or \"/var/cache/weather\")"],
+  [/^permissions\.(read|write)\[\d+\]$/, 'expected a string path (e.g. "data/" or "/var/cache/weather")'],
   [/^permissions\.(read|write|net|exec|env)$/, "expected true or a list of strings"],
-  [/^permissions\.channels$/, "expected true or { \"publish\": [...], \"subscribe\": [...] }"],
-  [/^permissions\.net\[\d+\]$/, "expected a host string (e.g. \"api.example.org:443\")"],
-  [/^permissions\.exec\[\d+\]$/, "expected a command name or absolute path string (e.g. \"git\")"],
-  [/^permissions\.env\[\d+\]$/, "expected a variable name string (e.g. \"API_KEY\")"],
-  [/^id$/, "expected a plugin id string such as \"acme.weather\""],
+  [/^permissions\.channels$/, 'expected true or { "publish": [...], "subscribe": [...] }'],
+  [/^permissions\.net\[\d+\]$/, 'expected a host string (e.g. "api.example.org:443")'],
+  [/^permissions\.exec\[\d+\]$/, 'expected a command name or absolute path string (e.g. "git")'],
+  [/^permissions\.env\[\d+\]$/, 'expected a variable name string (e.g. "API_KEY")'],
+  [/^id$/, 'expected a plugin id string such as "acme.weather"'],
   [/^name$/, "expected a non-empty string"],
-  [/^version$/, "expected a semantic version string such as \"1.2.0\""],
+  [/^version$/, 'expected a semantic version string such as "1.2.0"'],
   [/^limits\.memoryMb$/, "expected an integer number of MiB between 8 and 4096 (default 64)"],
   [/^limits\.cpuMs$/, "expected an integer number of milliseconds (default 1000)"],
   [/^limits\.timeoutMs$/, "expected an integer number of milliseconds (default 5000)"],
@@ -86,7 +86,8 @@ function problemsOf(issues: readonly z.core.$ZodIssue[], base: readonly Property
         break;
       case "invalid_union": {
         // A grant list failed: report the failures inside the list rather than "invalid input".
-        const nested = issue.errors.find((branch) => branch.some((i) => i.path.length > 0)) ??
+        const nested =
+          issue.errors.find((branch) => branch.some((i) => i.path.length > 0)) ??
           (Array.isArray(value) || (typeof value === "object" && value !== null) ? issue.errors.find((b) => b.some((i) => i.code !== "invalid_value" && i.code !== "invalid_type")) : undefined);
         if (nested) out.push(...problemsOf(nested, path, input));
         else out.push({ field, message: `${hintFor(field) ?? "invalid value"}, got ${describeType(value)}` });
@@ -120,11 +121,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
  * Validate already-parsed JSON as a manifest (`dir` enables directory-aware warnings); returns it
  * or the problems. Pure: where path grants lead on disk is checked by readManifest.
  */
-export function validateManifest(
-  json: unknown,
-  wardenVersion: string,
-  dir?: string,
-): { ok: true; manifest: Manifest; warnings: ManifestProblem[] } | { ok: false; problems: ManifestProblem[] } {
+export function validateManifest(json: unknown, wardenVersion: string, dir?: string): { ok: true; manifest: Manifest; warnings: ManifestProblem[] } | { ok: false; problems: ManifestProblem[] } {
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) return { ok: false, problems: problemsOf(parsed.error.issues, [], json) };
   const manifest = parsed.data;

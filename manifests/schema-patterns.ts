@@ -81,10 +81,16 @@ export function createPatternEngine(limits: typeof PATTERN_LIMITS = PATTERN_LIMI
     }
     const size = re.programSize();
     if (size > limits.maxProgramSize) {
-      throw new PatternRefusedError(pattern, `pattern ${quote(pattern)} compiles to ${size} RE2 instructions, more than ${limits.maxProgramSize}; matching time grows with that size, so use a smaller pattern (fewer or smaller counted repetitions {n})`);
+      throw new PatternRefusedError(
+        pattern,
+        `pattern ${quote(pattern)} compiles to ${size} RE2 instructions, more than ${limits.maxProgramSize}; matching time grows with that size, so use a smaller pattern (fewer or smaller counted repetitions {n})`,
+      );
     }
     if (totalSize + size > limits.maxTotalProgramSize) {
-      throw new PatternRefusedError(pattern, `pattern ${quote(pattern)} brings the plugin's patterns to ${totalSize + size} RE2 instructions, more than ${limits.maxTotalProgramSize} in all; use fewer or smaller patterns`);
+      throw new PatternRefusedError(
+        pattern,
+        `pattern ${quote(pattern)} brings the plugin's patterns to ${totalSize + size} RE2 instructions, more than ${limits.maxTotalProgramSize} in all; use fewer or smaller patterns`,
+      );
     }
     totalSize += size;
     const rx: RegExpLike & { toString(): string } = {

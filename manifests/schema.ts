@@ -2,14 +2,7 @@
 // why, and `npm run gen:schema` turns it into schema/plugin.schema.json for editors.
 import { z } from "zod";
 import semver from "semver";
-import {
-  checkEnvGrant,
-  checkExecGrant,
-  checkNetGrant,
-  checkPathGrant,
-  checkPluginId,
-  checkTopicPattern,
-} from "./grant-syntax.ts";
+import { checkEnvGrant, checkExecGrant, checkNetGrant, checkPathGrant, checkPluginId, checkTopicPattern } from "./grant-syntax.ts";
 
 type Check = (value: string) => string | null;
 
@@ -24,7 +17,10 @@ function checked(check: Check, description: string): z.ZodString {
 }
 
 function grantList(item: z.ZodString, description: string) {
-  return z.union([z.literal(true), z.array(item)]).optional().describe(description);
+  return z
+    .union([z.literal(true), z.array(item)])
+    .optional()
+    .describe(description);
 }
 
 const pathGrant = checked(checkPathGrant, "A path; relative paths resolve against the plugin's own directory and must stay inside it, symlinks included.");
@@ -35,11 +31,43 @@ export const LimitsSchema = z
     memoryMb: z.number().int().min(8).max(4096).optional().describe("Heap limit of the plugin's isolate in MiB. Default 64."),
     cpuMs: z.number().int().min(1).max(600_000).optional().describe("CPU time a call may spend, across awaits and timers, in ms. Default 1000."),
     timeoutMs: z.number().int().min(1).max(3_600_000).optional().describe("Wall-clock time a call may take, in ms. Default 5000."),
-    cpuMsPerMinute: z.number().int().min(1).max(3_600_000).optional().describe("CPU time the plugin may use in any 60 s window, across all its calls, timers and handlers, in ms. Default 10000. Past it, calls fail with CPU_LIMIT at once until the window frees up."),
-    readBytes: z.number().int().min(1).max(1024 ** 3).optional().describe("Largest file Warden.fs.readTextFile returns, in bytes. Default 16 MiB."),
-    netBytes: z.number().int().min(1).max(1024 ** 3).optional().describe("Largest fetch response body, in bytes. Default 16 MiB."),
-    execOutputBytes: z.number().int().min(1).max(256 * 1024 ** 2).optional().describe("Cap on each of stdout and stderr of Warden.exec, in bytes. Default 1 MiB."),
-    messageBytes: z.number().int().min(1).max(16 * 1024 ** 2).optional().describe("Largest channel message a plugin may publish (JSON), in bytes. Default 64 KiB."),
+    cpuMsPerMinute: z
+      .number()
+      .int()
+      .min(1)
+      .max(3_600_000)
+      .optional()
+      .describe(
+        "CPU time the plugin may use in any 60 s window, across all its calls, timers and handlers, in ms. Default 10000. Past it, calls fail with CPU_LIMIT at once until the window frees up.",
+      ),
+    readBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024 ** 3)
+      .optional()
+      .describe("Largest file Warden.fs.readTextFile returns, in bytes. Default 16 MiB."),
+    netBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024 ** 3)
+      .optional()
+      .describe("Largest fetch response body, in bytes. Default 16 MiB."),
+    execOutputBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(256 * 1024 ** 2)
+      .optional()
+      .describe("Cap on each of stdout and stderr of Warden.exec, in bytes. Default 1 MiB."),
+    messageBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(16 * 1024 ** 2)
+      .optional()
+      .describe("Largest channel message a plugin may publish (JSON), in bytes. Default 64 KiB."),
   })
   .describe("Resource limits per call. Exceeding one gives MEMORY_LIMIT, CPU_LIMIT or TIMEOUT and the isolate is replaced.");
 
@@ -56,14 +84,8 @@ export const PermissionsSchema = z
       checked(checkExecGrant, "A command name resolved on PATH when the plugin loads, or an absolute path."),
       "Commands the plugin may run (no shell, ever). `true` grants everything and makes `warden check` warn.",
     ),
-    env: grantList(
-      checked(checkEnvGrant, "A variable name, or a prefix ending in * (AWS_*)."),
-      "Environment variables the plugin may read. `true` grants everything and makes `warden check` warn.",
-    ),
-    plugins: grantList(
-      checked(checkPluginId, "A plugin id."),
-      "Plugins whose entries this plugin may call with Warden.plugins.call.",
-    ),
+    env: grantList(checked(checkEnvGrant, "A variable name, or a prefix ending in * (AWS_*)."), "Environment variables the plugin may read. `true` grants everything and makes `warden check` warn."),
+    plugins: grantList(checked(checkPluginId, "A plugin id."), "Plugins whose entries this plugin may call with Warden.plugins.call."),
     channels: z
       .union([
         z.literal(true),
@@ -81,17 +103,17 @@ export const PermissionsSchema = z
 export const ManifestSchema = z
   .strictObject({
     $schema: z.string().optional().describe("The JSON Schema editors use to complete this file; ignored by warden."),
-    id: checked(checkPluginId, "Dot-separated lowercase segments of [a-z0-9-], at least two (\"acme.weather\"). Never a path.").meta({ pattern: "^[a-z0-9-]+(\\.[a-z0-9-]+)+$" }),
+    id: checked(checkPluginId, 'Dot-separated lowercase segments of [a-z0-9-], at least two ("acme.weather"). Never a path.').meta({ pattern: "^[a-z0-9-]+(\\.[a-z0-9-]+)+$" }),
     name: z.string().min(1).max(200).describe("A human-readable name."),
     version: z
       .string()
-      .refine((v) => semver.valid(v) !== null, { message: "expected a semantic version such as \"1.2.0\"" })
+      .refine((v) => semver.valid(v) !== null, { message: 'expected a semantic version such as "1.2.0"' })
       .describe("The plugin's version, semver."),
     description: z.string().max(2000).optional().describe("What the plugin does."),
     main: z
       .string()
       .refine((m) => m.length > 0 && !m.startsWith("/") && !m.includes("\\") && !m.split("/").includes(".."), {
-        message: "expected a relative path inside the plugin directory (e.g. \"index.js\")",
+        message: 'expected a relative path inside the plugin directory (e.g. "index.js")',
       })
       .optional()
       .describe("The ESM entry module, relative to the plugin directory. Default index.js."),
@@ -99,7 +121,7 @@ export const ManifestSchema = z
       .strictObject({
         warden: z
           .string()
-          .refine((r) => semver.validRange(r) !== null, { message: "expected a semver range such as \">=0.1.0 <1.0.0\"" })
+          .refine((r) => semver.validRange(r) !== null, { message: 'expected a semver range such as ">=0.1.0 <1.0.0"' })
           .describe("The warden versions this plugin works with; a warden outside it refuses the plugin."),
       })
       .optional()
@@ -109,7 +131,7 @@ export const ManifestSchema = z
     dependencies: z
       .record(
         checked(checkPluginId, "A plugin id."),
-        z.string().refine((r) => semver.validRange(r) !== null, { message: "expected a semver range such as \"^1.0.0\"" }),
+        z.string().refine((r) => semver.validRange(r) !== null, { message: 'expected a semver range such as "^1.0.0"' }),
       )
       .optional()
       .describe("Plugins this one needs, by id, with a semver range."),
@@ -121,7 +143,12 @@ export const ManifestSchema = z
       .record(
         z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, { message: "expected the name of an exported function" }),
         z.strictObject({
-          input: z.record(z.string(), z.unknown()).optional().describe("A JSON Schema (draft-07) the entry's input must match; a mismatch is BAD_INPUT naming the field. Patterns are RE2 syntax (linear-time matching): no backreferences or lookaround; one validation may spend at most 16 Mi steps (characters × pattern instructions) on patterns, so give long strings a maxLength."),
+          input: z
+            .record(z.string(), z.unknown())
+            .optional()
+            .describe(
+              "A JSON Schema (draft-07) the entry's input must match; a mismatch is BAD_INPUT naming the field. Patterns are RE2 syntax (linear-time matching): no backreferences or lookaround; one validation may spend at most 16 Mi steps (characters × pattern instructions) on patterns, so give long strings a maxLength.",
+            ),
           timeoutMs: z.number().int().min(1).max(3_600_000).optional().describe("This entry's own wall-clock limit, ms (instead of limits.timeoutMs)."),
         }),
       )

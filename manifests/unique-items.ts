@@ -26,10 +26,14 @@ const validateUnique: SchemaValidateFunction = (schema: unknown, data: unknown):
   const seen = { number: new Map<unknown, number>(), string: new Map<unknown, number>(), other: new Map<unknown, number>(), json: new Map<unknown, number>() };
   for (let i = 0; i < data.length; i++) {
     const item: unknown = data[i];
-    const [map, key] = typeof item === "number" ? [seen.number, item]
-      : typeof item === "string" ? [seen.string, item]
-      : item !== null && typeof item === "object" ? [seen.json, canonicalJson(item)]
-      : [seen.other, item];
+    const [map, key] =
+      typeof item === "number"
+        ? [seen.number, item]
+        : typeof item === "string"
+          ? [seen.string, item]
+          : item !== null && typeof item === "object"
+            ? [seen.json, canonicalJson(item)]
+            : [seen.other, item];
     const j = map.get(key);
     if (j !== undefined) {
       const error: Partial<ErrorObject> = { keyword: "uniqueItems", message: `must NOT have duplicate items (items ## ${j} and ${i} are identical)`, params: { i, j } };

@@ -65,7 +65,7 @@ describe("example plugins", () => {
     try {
       const reply = new Promise((resolve) => bus.subscribe("chat.reply", (m) => resolve(m)));
       bus.publish("chat.message", { text: "hi" });
-      assert.deepEqual(await reply, { topic: "chat.reply", from: "example.echo-bot", dropped: 0, data: { to: "host", text: "[v1.0.0] you said \"hi\" (2 characters)" } });
+      assert.deepEqual(await reply, { topic: "chat.reply", from: "example.echo-bot", dropped: 0, data: { to: "host", text: '[v1.0.0] you said "hi" (2 characters)' } });
     } finally {
       await p.close();
     }

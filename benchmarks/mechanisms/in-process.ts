@@ -24,7 +24,10 @@ export const nodeVm: Mechanism = {
   name: "node:vm",
   async create(nonce) {
     const context = vm.createContext({ host: () => 1 });
-    vm.runInContext(`${PLUGIN_BODY}\n// ${nonce}\nfunction call(json) { return JSON.stringify(handle(JSON.parse(json))); }\nfunction hostLoop(n) { let r; for (let i = 0; i < n; i++) r = host(); return r; }`, context);
+    vm.runInContext(
+      `${PLUGIN_BODY}\n// ${nonce}\nfunction call(json) { return JSON.stringify(handle(JSON.parse(json))); }\nfunction hostLoop(n) { let r; for (let i = 0; i < n; i++) r = host(); return r; }`,
+      context,
+    );
     const call = context["call"] as (j: string) => string;
     const hostLoop = context["hostLoop"] as (n: number) => unknown;
     return { call: async (input) => JSON.parse(call(JSON.stringify(input))) as unknown, hostLoop: async (n) => void hostLoop(n), close: async () => undefined };
@@ -35,11 +38,15 @@ function ivmInstance(nonce: string, async: boolean): Instance {
   const isolate = new ivm.Isolate({ memoryLimit: 64 });
   const context = isolate.createContextSync();
   context.global.setSync("host", new ivm.Callback(() => 1));
-  isolate.compileScriptSync(`${PLUGIN_BODY}\n// ${nonce}\nglobalThis.call = (json) => JSON.stringify(handle(JSON.parse(json)));\nglobalThis.hostLoop = (n) => { let r; for (let i = 0; i < n; i++) r = host(); return r; };`).runSync(context);
+  isolate
+    .compileScriptSync(
+      `${PLUGIN_BODY}\n// ${nonce}\nglobalThis.call = (json) => JSON.stringify(handle(JSON.parse(json)));\nglobalThis.hostLoop = (n) => { let r; for (let i = 0; i < n; i++) r = host(); return r; };`,
+    )
+    .runSync(context);
   const call = context.global.getSync("call", { reference: true }) as ivm.Reference;
   const hostLoop = context.global.getSync("hostLoop", { reference: true }) as ivm.Reference;
   return {
-    call: async (input) => (JSON.parse((async ? await call.apply(undefined, [JSON.stringify(input)]) : call.applySync(undefined, [JSON.stringify(input)])) as string) as unknown),
+    call: async (input) => JSON.parse((async ? await call.apply(undefined, [JSON.stringify(input)]) : call.applySync(undefined, [JSON.stringify(input)])) as string) as unknown,
     hostLoop: async (n) => void (async ? await hostLoop.apply(undefined, [n]) : hostLoop.applySync(undefined, [n])),
     close: async () => {
       context.release();

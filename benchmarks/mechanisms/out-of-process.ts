@@ -24,11 +24,12 @@ async function instance(port: Port, nonce: string): Promise<Instance> {
   });
   port.send({ t: "init", source: `${PLUGIN_BODY}\n// ${nonce}` });
   await isReady;
-  const request = (m: object) => new Promise<unknown>((resolve) => {
-    const id = nextId++;
-    pending.set(id, resolve);
-    port.send({ ...m, id });
-  });
+  const request = (m: object) =>
+    new Promise<unknown>((resolve) => {
+      const id = nextId++;
+      pending.set(id, resolve);
+      port.send({ ...m, id });
+    });
   return {
     call: (input) => request({ t: "call", input }),
     hostLoop: async (n) => void (await request({ t: "loop", n })),
@@ -42,11 +43,14 @@ export const workerThreads: Mechanism = {
   name: "worker_threads",
   async create(nonce) {
     const w = new Worker(CHILD);
-    return instance({
-      send: (m) => w.postMessage(m),
-      on: (fn) => w.on("message", fn),
-      close: async () => void (await w.terminate()),
-    }, nonce);
+    return instance(
+      {
+        send: (m) => w.postMessage(m),
+        on: (fn) => w.on("message", fn),
+        close: async () => void (await w.terminate()),
+      },
+      nonce,
+    );
   },
 };
 
@@ -55,14 +59,18 @@ export const childProcess: Mechanism = {
   name: "child_process.fork + IPC",
   async create(nonce) {
     const c: ChildProcess = fork(CHILD, [], { serialization: "json", stdio: ["ignore", "ignore", "inherit", "ipc"] });
-    return instance({
-      send: (m) => c.send(m as object),
-      on: (fn) => c.on("message", fn as (m: unknown) => void),
-      close: () => new Promise<void>((r) => {
-        c.once("exit", () => r());
-        c.disconnect();
-      }),
-      ...(c.pid !== undefined ? { pid: c.pid } : {}),
-    }, nonce);
+    return instance(
+      {
+        send: (m) => c.send(m as object),
+        on: (fn) => c.on("message", fn as (m: unknown) => void),
+        close: () =>
+          new Promise<void>((r) => {
+            c.once("exit", () => r());
+            c.disconnect();
+          }),
+        ...(c.pid !== undefined ? { pid: c.pid } : {}),
+      },
+      nonce,
+    );
   },
 };

@@ -16,33 +16,39 @@ const prepared = new Map<string, string>();
 function writePlugin(nonce: string): string {
   const dir = mkdtempSync(join(tmpdir(), "warden-bench-"));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "plugin.json"), JSON.stringify({ id: "bench.plugin", name: "bench", version: "1.0.0", permissions: { env: ["WARDEN_BENCH_*"] }, limits: { cpuMs: 60_000, timeoutMs: 120_000, cpuMsPerMinute: 3_600_000 } }));
-  writeFileSync(join(dir, "index.js"), `${PLUGIN_BODY}\n// ${nonce}\nexport const call = (input) => handle(input);\nexport async function hostLoop(n) { for (let i = 0; i < n; i++) await Warden.env.get("WARDEN_BENCH_VALUE"); return null; }\n`);
+  writeFileSync(
+    join(dir, "plugin.json"),
+    JSON.stringify({ id: "bench.plugin", name: "bench", version: "1.0.0", permissions: { env: ["WARDEN_BENCH_*"] }, limits: { cpuMs: 60_000, timeoutMs: 120_000, cpuMsPerMinute: 3_600_000 } }),
+  );
+  writeFileSync(
+    join(dir, "index.js"),
+    `${PLUGIN_BODY}\n// ${nonce}\nexport const call = (input) => handle(input);\nexport async function hostLoop(n) { for (let i = 0; i < n; i++) await Warden.env.get("WARDEN_BENCH_VALUE"); return null; }\n`,
+  );
   return dir;
 }
 
 function wardenMechanism(name: string, isolation: "process" | "in-process"): Mechanism {
   return {
-  name,
-  async prepare(nonce) {
-    prepared.set(nonce, writePlugin(nonce));
-  },
-  async create(nonce) {
-    const dir = prepared.get(nonce) ?? writePlugin(nonce);
-    prepared.delete(nonce);
-    const plugin = await loadPlugin(dir, { audit: memoryAuditLog(), logger, isolation, concurrency: { maxInFlight: 64, maxQueued: 10_000 } });
-    return {
-      call: (input) => plugin.invoke("call", input),
-      hostLoop: async (n) => void (await plugin.invoke("hostLoop", n)),
-      close: async () => {
-        await plugin.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-      get pids() {
-        return plugin.sandboxPid === undefined ? [] : [plugin.sandboxPid];
-      },
-    };
-  },
+    name,
+    async prepare(nonce) {
+      prepared.set(nonce, writePlugin(nonce));
+    },
+    async create(nonce) {
+      const dir = prepared.get(nonce) ?? writePlugin(nonce);
+      prepared.delete(nonce);
+      const plugin = await loadPlugin(dir, { audit: memoryAuditLog(), logger, isolation, concurrency: { maxInFlight: 64, maxQueued: 10_000 } });
+      return {
+        call: (input) => plugin.invoke("call", input),
+        hostLoop: async (n) => void (await plugin.invoke("hostLoop", n)),
+        close: async () => {
+          await plugin.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+        get pids() {
+          return plugin.sandboxPid === undefined ? [] : [plugin.sandboxPid];
+        },
+      };
+    },
   };
 }
 

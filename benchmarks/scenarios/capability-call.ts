@@ -21,7 +21,9 @@ async function rawCallbacks(n: number, reps: number): Promise<{ sync: Row["sampl
     context.global.setSync("hostSync", new ivm.Callback((s: string) => s));
     context.global.setSync("hostAsync", new ivm.Callback((s: string) => s, { async: true }));
     const syncLoop = isolate.compileScriptSync(`(function (n) { let r; for (let i = 0; i < n; i++) r = hostSync('{"name":"X"}'); return r; })`).runSync(context, { reference: true }) as ivm.Reference;
-    const asyncLoop = isolate.compileScriptSync(`(async function (n) { let r; for (let i = 0; i < n; i++) r = await hostAsync('{"name":"X"}'); return r; })`).runSync(context, { reference: true }) as ivm.Reference;
+    const asyncLoop = isolate
+      .compileScriptSync(`(async function (n) { let r; for (let i = 0; i < n; i++) r = await hostAsync('{"name":"X"}'); return r; })`)
+      .runSync(context, { reference: true }) as ivm.Reference;
     syncLoop.applySync(undefined, [1000]);
     const sync = await repeat(reps, () => timeNs(() => syncLoop.applySync(undefined, [n])).then((ns) => ns / n / 1000));
     const asyncN = Math.max(200, Math.floor(n / 10));
@@ -54,12 +56,19 @@ export async function capabilityCall(o: CapabilityCallOptions): Promise<Row[]> {
   try {
     const pdir = join(dir, "plugin");
     mkdirSync(join(pdir, "data"), { recursive: true });
-    writeFileSync(join(pdir, "plugin.json"), JSON.stringify({ id: "bench.caller", name: "bench", version: "1.0.0", permissions: { env: ["WARDEN_BENCH_*"], read: ["data/"] }, limits: { cpuMs: 60_000, timeoutMs: 120_000 } }));
+    writeFileSync(
+      join(pdir, "plugin.json"),
+      JSON.stringify({ id: "bench.caller", name: "bench", version: "1.0.0", permissions: { env: ["WARDEN_BENCH_*"], read: ["data/"] }, limits: { cpuMs: 60_000, timeoutMs: 120_000 } }),
+    );
     writeFileSync(join(pdir, "index.js"), PLUGIN);
     writeFileSync(join(pdir, "data/small.txt"), "a small cached file\n");
     const plugin = await loadPlugin(pdir, { audit, logger: createDefaultLogger("silent") });
     try {
-      for (const [entry, label] of [["envLoop", "warden Warden.env.get (check + audit)"], ["queryLoop", "warden Warden.permissions.query (env)"], ["readLoop", "warden Warden.fs.readTextFile (small file)"]] as const) {
+      for (const [entry, label] of [
+        ["envLoop", "warden Warden.env.get (check + audit)"],
+        ["queryLoop", "warden Warden.permissions.query (env)"],
+        ["readLoop", "warden Warden.fs.readTextFile (small file)"],
+      ] as const) {
         const calls = entry === "readLoop" ? Math.floor(n / 4) : n;
         await plugin.invoke(entry, 100);
         const sample = await repeat(reps, async () => {

@@ -31,7 +31,14 @@ export async function decisions(o: DecisionOptions): Promise<Row[]> {
   };
   const cases: Array<[string, (k: string) => unknown, readonly string[]]> = [
     ["path", (k) => matchPath(paths, k), keys.path],
-    ["net name", (k) => { const i = k.lastIndexOf(":"); return matchName(net, k.slice(0, i), Number(k.slice(i + 1))); }, keys.net],
+    [
+      "net name",
+      (k) => {
+        const i = k.lastIndexOf(":");
+        return matchName(net, k.slice(0, i), Number(k.slice(i + 1)));
+      },
+      keys.net,
+    ],
     ["env", (k) => matchEnv(env, k), keys.env],
   ];
   const rows: Row[] = [];

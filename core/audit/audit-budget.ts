@@ -97,16 +97,18 @@ export class AuditBudget {
     }
     const now = this.#now();
     if (this.#suppressedRecords > 0) {
-      this.#write([{
-        type: "audit-suppressed",
-        plugin: this.#plugin,
-        records: this.#suppressedRecords,
-        counts: [...this.#suppressed.values()],
-        budgetBytes: this.#bytes,
-        windowMs: this.#windowMs,
-        sinceMs: now - this.#windowStart,
-        reason: `the plugin's audit records passed ${this.#bytes} bytes in ${this.#windowMs / 1000} s; the rest of the window is counted here by type, permission, operation and rule`,
-      }]);
+      this.#write([
+        {
+          type: "audit-suppressed",
+          plugin: this.#plugin,
+          records: this.#suppressedRecords,
+          counts: [...this.#suppressed.values()],
+          budgetBytes: this.#bytes,
+          windowMs: this.#windowMs,
+          sinceMs: now - this.#windowStart,
+          reason: `the plugin's audit records passed ${this.#bytes} bytes in ${this.#windowMs / 1000} s; the rest of the window is counted here by type, permission, operation and rule`,
+        },
+      ]);
     }
     this.#suppressed = new Map();
     this.#suppressedRecords = 0;

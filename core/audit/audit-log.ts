@@ -62,7 +62,9 @@ export function formatRecord(seq: number, prev: string, input: AuditRecordInput,
 
 function lastRecordOf(file: string): { seq: number; hash: string } {
   if (!existsSync(file)) return { seq: 0, hash: GENESIS };
-  const lines = readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0);
+  const lines = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0);
   const last = lines[lines.length - 1];
   if (last === undefined) return { seq: 0, hash: GENESIS };
   const parsed = JSON.parse(last) as { seq?: unknown; hash?: unknown };

@@ -6,8 +6,7 @@ export type AuditSummary = Record<string, { grants: number; uses: number; denial
 
 /** The verdict on a log: intact with a summary and head hash, or tampered at a 1-based line. */
 export type AuditVerdict =
-  | { readonly ok: true; readonly records: number; readonly head: string; readonly summary: AuditSummary }
-  | { readonly ok: false; readonly line: number; readonly reason: string };
+  { readonly ok: true; readonly records: number; readonly head: string; readonly summary: AuditSummary } | { readonly ok: false; readonly line: number; readonly reason: string };
 
 const TAIL = /,"hash":"([0-9a-f]{64})"\}$/;
 

@@ -191,7 +191,10 @@ export class ChannelBus {
   subscribeAs(owner: string, pattern: string, deliver: Deliver, opts: { readonly paused?: boolean } = {}): Subscription {
     const held = this.#ownerSubs.get(owner) ?? 0;
     if (owner !== HOST_SENDER && held >= MAX_SUBSCRIPTIONS_PER_OWNER) {
-      throw new BusyError(`channels: plugin ${owner} already holds ${held} subscriptions, the most one plugin may hold (${MAX_SUBSCRIPTIONS_PER_OWNER}); unsubscribe some, or subscribe once with a pattern ("chat.*")`, { pluginId: owner });
+      throw new BusyError(
+        `channels: plugin ${owner} already holds ${held} subscriptions, the most one plugin may hold (${MAX_SUBSCRIPTIONS_PER_OWNER}); unsubscribe some, or subscribe once with a pattern ("chat.*")`,
+        { pluginId: owner },
+      );
     }
     const sub: Sub = { owner, pattern, deliver, queue: [], bytes: 0, droppedTotal: 0, droppedSinceLast: 0, pumping: false, active: true, paused: opts.paused ?? false };
     this.#subs.add(sub);

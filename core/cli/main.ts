@@ -30,7 +30,13 @@ function fail(e: WardenError, json: boolean): number {
     process.stderr.write(`error ${e.code}: ${lines(e.message)}\n`);
     const stack = (e.details as { pluginStack?: unknown }).pluginStack;
     // The plugin wrote its stack: each line is marked as the plugin's, so none can pass for warden's.
-    if (typeof stack === "string") process.stderr.write(`the plugin's stack:\n${stack.split("\n").map((l) => `  | ${escapeText(l)}`).join("\n")}\n`);
+    if (typeof stack === "string")
+      process.stderr.write(
+        `the plugin's stack:\n${stack
+          .split("\n")
+          .map((l) => `  | ${escapeText(l)}`)
+          .join("\n")}\n`,
+      );
   }
   return EXIT.failed;
 }
@@ -197,4 +203,3 @@ export async function main(argv: string[]): Promise<number> {
     return fail(toWardenError(e), json);
   }
 }
-

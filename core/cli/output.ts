@@ -10,12 +10,15 @@ const LEVELS: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 4
 export function cliLogger(json: boolean): Logger {
   const level = process.env["WARDEN_LOG_LEVEL"] ?? "info";
   if (json) return pino({ level, base: null, hooks: escapingHooks }, pino.destination(2));
-  return pino({ level, base: null, hooks: escapingHooks }, {
-    write(line: string) {
-      const o = JSON.parse(line) as { level: number; plugin?: string; msg?: string };
-      process.stderr.write(`[${o.plugin ?? "warden"}] ${LEVELS[o.level] ?? "log"}: ${escapeText(o.msg ?? "")}\n`);
+  return pino(
+    { level, base: null, hooks: escapingHooks },
+    {
+      write(line: string) {
+        const o = JSON.parse(line) as { level: number; plugin?: string; msg?: string };
+        process.stderr.write(`[${o.plugin ?? "warden"}] ${LEVELS[o.level] ?? "log"}: ${escapeText(o.msg ?? "")}\n`);
+      },
     },
-  });
+  );
 }
 
 /** Write one JSON object as the whole of stdout. */

@@ -34,10 +34,9 @@ export class CallGate {
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#running >= this.limits.maxInFlight) {
       if (this.#waiting.length >= this.limits.maxQueued) {
-        throw new BusyError(
-          `plugin ${this.#pluginId} is busy: ${this.#running} calls running and ${this.#waiting.length} queued; retry later or raise the host's concurrency limits`,
-          { pluginId: this.#pluginId },
-        );
+        throw new BusyError(`plugin ${this.#pluginId} is busy: ${this.#running} calls running and ${this.#waiting.length} queued; retry later or raise the host's concurrency limits`, {
+          pluginId: this.#pluginId,
+        });
       }
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     } else {

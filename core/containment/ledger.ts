@@ -109,7 +109,10 @@ export class PluginLedger {
     this.#wasQuarantined = true;
     const until = new Date(change.until).toISOString();
     this.#o.audit.append({ type: "quarantine", plugin: this.pluginId, until, failures: change.failures, periodMs: change.periodMs, cause: clipText(cause) });
-    this.#o.logger.warn({ until, failures: change.failures }, `quarantined until ${until} after ${change.failures} failures in ${this.#quarantine.policy.windowMs / 1000} s (last: ${escapeText(cause)})`);
+    this.#o.logger.warn(
+      { until, failures: change.failures },
+      `quarantined until ${until} after ${change.failures} failures in ${this.#quarantine.policy.windowMs / 1000} s (last: ${escapeText(cause)})`,
+    );
     this.#o.onEvent?.({ type: "quarantine", plugin: this.pluginId, until, failures: change.failures, cause });
     // The end of a quarantine is an event of its own, when it happens (not at the next call).
     if (this.#releaseTimer) clearTimeout(this.#releaseTimer);

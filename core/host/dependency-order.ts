@@ -62,7 +62,10 @@ export function planDependencies(nodes: readonly DependencyNode[]): DependencyPl
   const indegree = new Map(remaining.map((n) => [n.id, Object.keys(n.dependencies).length]));
   const dependents = new Map<string, string[]>();
   for (const n of remaining) for (const d of Object.keys(n.dependencies)) dependents.set(d, [...(dependents.get(d) ?? []), n.id]);
-  const ready = remaining.filter((n) => indegree.get(n.id) === 0).map((n) => n.id).sort();
+  const ready = remaining
+    .filter((n) => indegree.get(n.id) === 0)
+    .map((n) => n.id)
+    .sort();
   const order: string[] = [];
   while (ready.length > 0) {
     const id = ready.shift() as string;

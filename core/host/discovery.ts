@@ -18,7 +18,10 @@ export type Discovery = {
 export async function discoverPlugins(pluginsDir: string, wardenVersion: string): Promise<Discovery> {
   const root = resolve(pluginsDir);
   const entries = await readdir(root, { withFileTypes: true });
-  const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => join(root, e.name)).sort();
+  const dirs = entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith("."))
+    .map((e) => join(root, e.name))
+    .sort();
   const claims = new Map<string, LoadedManifest[]>();
   const rejected: Array<{ dir: string; id?: string; reason: string; code: string }> = [];
   for (const dir of dirs) {

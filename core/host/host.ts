@@ -141,12 +141,14 @@ export class Host {
     this.#ownsAudit = typeof o.auditLog === "string";
     this.#audit = typeof o.auditLog === "string" ? openAuditLog(o.auditLog) : (o.auditLog ?? memoryAuditLog());
     this.#logger = o.logger ?? createDefaultLogger();
-    this.bus = o.bus ?? new ChannelBus({
-      onDeliveryError: (owner, topic, e) => {
-        this.#logger.warn({ plugin: owner }, `channel handler for ${escapeText(topic)} failed: ${escapeText(toWardenError(e).message)}`);
-        this.#emit({ type: "error", plugin: owner, message: `channel handler for ${topic} failed: ${toWardenError(e).message}` });
-      },
-    });
+    this.bus =
+      o.bus ??
+      new ChannelBus({
+        onDeliveryError: (owner, topic, e) => {
+          this.#logger.warn({ plugin: owner }, `channel handler for ${escapeText(topic)} failed: ${escapeText(toWardenError(e).message)}`);
+          this.#emit({ type: "error", plugin: owner, message: `channel handler for ${topic} failed: ${toWardenError(e).message}` });
+        },
+      });
   }
 
   /** Listen to lifecycle, invoke, denied, limit, quarantine, health and error events. */
@@ -318,7 +320,10 @@ export class Host {
   async #pluginCall(caller: string, target: string, entry: string, input: unknown, depth: number): Promise<unknown> {
     const max = this.#o.maxCallDepth ?? 4;
     if (depth > max) {
-      throw new PluginError(`Warden.plugins.call(): ${caller} → ${target}.${entry}() would be call number ${depth} in one chain, more than ${max}; plugins calling each other must not recurse without end`, { pluginId: caller });
+      throw new PluginError(
+        `Warden.plugins.call(): ${caller} → ${target}.${entry}() would be call number ${depth} in one chain, more than ${max}; plugins calling each other must not recurse without end`,
+        { pluginId: caller },
+      );
     }
     return this.#active(target).handle.invoke(entry, input, { caller, depth });
   }
@@ -345,16 +350,23 @@ export class Host {
     const running = this.#reloading.get(id);
     // Queued behind the reload in progress, whatever its outcome: that one may have read a file
     // still being written, and this one is the caller's own request.
-    if (running) return running.then(() => this.reload(id), () => this.reload(id));
-    const p = reloadTransaction({
-      entries: this.#plugins,
-      logger: this.#logger,
-      emit: (e) => this.#emit(e),
-      nodes: () => this.#nodes(),
-      spawn: (target, manifest, staged) => this.#spawn(target, manifest, staged),
-      retire: (handle) => this.#retire(handle),
-      limitsOf: (manifest) => effectiveLimits(manifest, this.#o.defaults?.limits, this.#maxLimits),
-    }, id).finally(() => this.#reloading.delete(id));
+    if (running)
+      return running.then(
+        () => this.reload(id),
+        () => this.reload(id),
+      );
+    const p = reloadTransaction(
+      {
+        entries: this.#plugins,
+        logger: this.#logger,
+        emit: (e) => this.#emit(e),
+        nodes: () => this.#nodes(),
+        spawn: (target, manifest, staged) => this.#spawn(target, manifest, staged),
+        retire: (handle) => this.#retire(handle),
+        limitsOf: (manifest) => effectiveLimits(manifest, this.#o.defaults?.limits, this.#maxLimits),
+      },
+      id,
+    ).finally(() => this.#reloading.delete(id));
     this.#reloading.set(id, p);
     return p;
   }
@@ -367,11 +379,13 @@ export class Host {
   }
 
   #nodes(): DependencyNode[] {
-    return [...this.#plugins.values()].filter((e) => e.manifest !== null).map((e) => ({
-      id: e.id,
-      version: e.manifest?.manifest.version ?? "0.0.0",
-      dependencies: e.manifest?.manifest.dependencies ?? {},
-    }));
+    return [...this.#plugins.values()]
+      .filter((e) => e.manifest !== null)
+      .map((e) => ({
+        id: e.id,
+        version: e.manifest?.manifest.version ?? "0.0.0",
+        dependencies: e.manifest?.manifest.dependencies ?? {},
+      }));
   }
 
   /** Unload a plugin and, first, the active plugins that depend on it. */
@@ -425,20 +439,24 @@ export class Host {
 
   /** Call `health` on every active plugin that has it; a failure marks the plugin degraded. */
   async checkHealth(): Promise<void> {
-    await Promise.all([...this.#plugins.values()].filter((e) => e.state === "active" && e.handle?.hooks.includes("health")).map(async (e) => {
-      let ok = true;
-      let reason: string | undefined;
-      try {
-        const r = await (e.handle as PluginHandle).hook("health");
-        if (r === false) [ok, reason] = [false, "health() answered false"];
-      } catch (err) {
-        [ok, reason] = [false, `health() failed: ${toWardenError(err).message}`];
-      }
-      e.health = ok ? "ok" : "degraded";
-      if (!ok) e.reason = reason ?? null;
-      else if (e.reason?.startsWith("health()")) e.reason = null;
-      this.#emit({ type: "health", plugin: e.id, ok, ...(reason ? { reason } : {}) });
-    }));
+    await Promise.all(
+      [...this.#plugins.values()]
+        .filter((e) => e.state === "active" && e.handle?.hooks.includes("health"))
+        .map(async (e) => {
+          let ok = true;
+          let reason: string | undefined;
+          try {
+            const r = await (e.handle as PluginHandle).hook("health");
+            if (r === false) [ok, reason] = [false, "health() answered false"];
+          } catch (err) {
+            [ok, reason] = [false, `health() failed: ${toWardenError(err).message}`];
+          }
+          e.health = ok ? "ok" : "degraded";
+          if (!ok) e.reason = reason ?? null;
+          else if (e.reason?.startsWith("health()")) e.reason = null;
+          this.#emit({ type: "health", plugin: e.id, ok, ...(reason ? { reason } : {}) });
+        }),
+    );
   }
 
   #startWatching(): void {
@@ -452,10 +470,13 @@ export class Host {
       // A plugin the host stopped stays stopped: a file change does not start it again.
       if (entry === undefined || entry.state === "stopped") return;
       clearTimeout(this.#debounce.get(entry.id));
-      this.#debounce.set(entry.id, setTimeout(() => {
-        this.#debounce.delete(entry.id);
-        this.reload(entry.id).catch(() => undefined);
-      }, 100));
+      this.#debounce.set(
+        entry.id,
+        setTimeout(() => {
+          this.#debounce.delete(entry.id);
+          this.reload(entry.id).catch(() => undefined);
+        }, 100),
+      );
     });
     this.#watcher.on("error", (e) => this.#logger.warn(`file watcher: ${escapeText(String(e))}`));
   }

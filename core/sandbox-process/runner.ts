@@ -287,7 +287,6 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
     }
   }
 
-
   return {
     receive(msg) {
       if (msg.t === "host-result") {
@@ -303,9 +302,12 @@ export function createSandboxRunner(post: (msg: ToHost) => void, fatal: (message
         return;
       }
       handle(msg).then(
-        (value) => send(value instanceof WithCpu
-          ? { t: "result", callId: msg.callId, ok: true, value: value.value ?? null, cpuNs: value.cpuNs }
-          : { t: "result", callId: msg.callId, ok: true, value: value ?? null }),
+        (value) =>
+          send(
+            value instanceof WithCpu
+              ? { t: "result", callId: msg.callId, ok: true, value: value.value ?? null, cpuNs: value.cpuNs }
+              : { t: "result", callId: msg.callId, ok: true, value: value ?? null },
+          ),
         (e: unknown) => send({ t: "result", callId: msg.callId, ok: false, error: describe(e) }),
       );
     },

@@ -131,12 +131,15 @@ export class SandboxProcess {
   }
 
   #spawn(): Channel {
-    const child: Channel = this.#events.isolation === "in-process" ? new InProcessChannel() : fork(CHILD_MAIN, [], {
-      // WARDEN_SANDBOX_NODE_ARGS lets an operator profile sandboxes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
-      execArgv: ["--no-node-snapshot", ...(process.env["WARDEN_SANDBOX_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")],
-      stdio: ["ignore", "ignore", "pipe", "ipc"],
-      serialization: "json",
-    });
+    const child: Channel =
+      this.#events.isolation === "in-process"
+        ? new InProcessChannel()
+        : fork(CHILD_MAIN, [], {
+            // WARDEN_SANDBOX_NODE_ARGS lets an operator profile sandboxes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+            execArgv: ["--no-node-snapshot", ...(process.env["WARDEN_SANDBOX_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")],
+            stdio: ["ignore", "ignore", "pipe", "ipc"],
+            serialization: "json",
+          });
     this.#oom = false;
     this.#stderrTail = "";
     this.#ready = new Promise<void>((r) => (this.#markReady = r));
@@ -155,7 +158,13 @@ export class SandboxProcess {
       try {
         this.#onMessage(raw as ToHost);
       } catch (e) {
-        if (this.#child === child) this.#kill(new PluginError(`plugin ${this.#pluginId}: its sandbox process sent a message the host could not handle (${escapeText(e instanceof Error ? e.message : String(e)).slice(0, 200)}); it was ended and will be restarted on the next call`, { pluginId: this.#pluginId }));
+        if (this.#child === child)
+          this.#kill(
+            new PluginError(
+              `plugin ${this.#pluginId}: its sandbox process sent a message the host could not handle (${escapeText(e instanceof Error ? e.message : String(e)).slice(0, 200)}); it was ended and will be restarted on the next call`,
+              { pluginId: this.#pluginId },
+            ),
+          );
       }
     });
     child.on("exit", (code: number | null, signal: string | null) => {
@@ -247,13 +256,18 @@ export class SandboxProcess {
           return;
         case "subscribe": {
           this.#subscriptions.get(r.subscriptionId)?.unsubscribe();
-          const sub = this.#events.bus.subscribeAs(this.#pluginId, r.pattern, async (message) => {
-            if (this.#child === null) return;
-            // Handlers run only once the plugin's onLoad has succeeded (NEKO-25).
-            await this.#ready;
-            if (this.#child === null) return;
-            await this.#request({ t: "deliver", subscriptionId: r.subscriptionId, message }, this.#events.deliveryDeadlineMs + GRACE_MS, `a channel handler for ${message.topic}`);
-          }, { paused: this.#paused });
+          const sub = this.#events.bus.subscribeAs(
+            this.#pluginId,
+            r.pattern,
+            async (message) => {
+              if (this.#child === null) return;
+              // Handlers run only once the plugin's onLoad has succeeded (NEKO-25).
+              await this.#ready;
+              if (this.#child === null) return;
+              await this.#request({ t: "deliver", subscriptionId: r.subscriptionId, message }, this.#events.deliveryDeadlineMs + GRACE_MS, `a channel handler for ${message.topic}`);
+            },
+            { paused: this.#paused },
+          );
           this.#subscriptions.set(r.subscriptionId, sub);
           reply(true, null);
           return;
@@ -270,10 +284,17 @@ export class SandboxProcess {
         case "plugin-call": {
           const route = this.#events.onPluginCall;
           if (route === undefined) {
-            reply(false, undefined, new PluginError(`Warden.plugins.call(): plugin ${this.#pluginId} runs without a host that routes plugin calls (load it with createHost)`, { pluginId: this.#pluginId }));
+            reply(
+              false,
+              undefined,
+              new PluginError(`Warden.plugins.call(): plugin ${this.#pluginId} runs without a host that routes plugin calls (load it with createHost)`, { pluginId: this.#pluginId }),
+            );
             return;
           }
-          route(r.target, r.entry, r.input, r.depth).then((v) => reply(true, v ?? null), (e: unknown) => reply(false, undefined, e));
+          route(r.target, r.entry, r.input, r.depth).then(
+            (v) => reply(true, v ?? null),
+            (e: unknown) => reply(false, undefined, e),
+          );
           return;
         }
       }
@@ -330,12 +351,16 @@ export class SandboxProcess {
     const callId = this.#nextId++;
     return new Promise((resolve, reject) => {
       // In the host's process there is no process to end: the sandbox's own limits are all there is.
-      const watchdog = child instanceof InProcessChannel ? null : setTimeout(() => {
-        this.#kill(new TimeoutError(
-          `plugin ${this.#pluginId}: its sandbox process did not answer ${what} within ${deadlineMs} ms and was ended; it will be restarted on the next call`,
-          { pluginId: this.#pluginId },
-        ));
-      }, deadlineMs);
+      const watchdog =
+        child instanceof InProcessChannel
+          ? null
+          : setTimeout(() => {
+              this.#kill(
+                new TimeoutError(`plugin ${this.#pluginId}: its sandbox process did not answer ${what} within ${deadlineMs} ms and was ended; it will be restarted on the next call`, {
+                  pluginId: this.#pluginId,
+                }),
+              );
+            }, deadlineMs);
       this.#pending.set(callId, { resolve, reject, watchdog, what, withCpu });
       child.send({ ...msg, callId } as ToChild);
     });
@@ -361,7 +386,12 @@ export class SandboxProcess {
         });
       }
     }
-    return this.#request({ t: "invoke", name, ...(inputJson !== undefined ? { inputJson } : {}), caller: o.caller, depth: o.depth, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) }, deadlineMs + GRACE_MS, `${name}()`, true) as Promise<{ value: unknown; cpuNs: number }>;
+    return this.#request(
+      { t: "invoke", name, ...(inputJson !== undefined ? { inputJson } : {}), caller: o.caller, depth: o.depth, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) },
+      deadlineMs + GRACE_MS,
+      `${name}()`,
+      true,
+    ) as Promise<{ value: unknown; cpuNs: number }>;
   }
 
   /** Tell the plugin's sandbox about CPU another of its sandboxes spent (a version beside it). */

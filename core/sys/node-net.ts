@@ -35,7 +35,11 @@ export function createNodeHttp(): HttpPort {
         connect: {
           // Node's net.connect asks this for the URL's name; it gets only the checked addresses.
           lookup: (_hostname: string, options: { all?: boolean }, cb: LookupCallback) => {
-            if (options?.all) cb(null, pinned.map((a) => ({ address: a.address, family: a.family })));
+            if (options?.all)
+              cb(
+                null,
+                pinned.map((a) => ({ address: a.address, family: a.family })),
+              );
             else cb(null, first.address, first.family);
           },
         } as never,

@@ -35,11 +35,16 @@ function serializeStrict(value, maxChars) {
   function walk(v, path, depth) {
     if (v === null) return emit("null");
     switch (typeof v) {
-      case "boolean": return emit(v ? "true" : "false");
-      case "string": return emit(JSONStringify(v));
-      case "number": return NumberIsFinite(v) ? emit(JSONStringify(v)) : invalid(path, describeKind(v));
-      case "object": break;
-      default: return invalid(path, describeKind(v));
+      case "boolean":
+        return emit(v ? "true" : "false");
+      case "string":
+        return emit(JSONStringify(v));
+      case "number":
+        return NumberIsFinite(v) ? emit(JSONStringify(v)) : invalid(path, describeKind(v));
+      case "object":
+        break;
+      default:
+        return invalid(path, describeKind(v));
     }
     if (depth >= 512) invalid(path, "a value nested deeper than 512 levels");
     if (call(MapPrototypeHas, ancestors, v)) invalid(path, "a cycle");

@@ -60,13 +60,14 @@ function subscribe(topic, handler) {
   const pattern = StringCtor(topic);
   return then(
     hostOp("channels.subscribe", [pattern, id]),
-    () => ObjectFreeze({
-      topic: pattern,
-      unsubscribe: function unsubscribe() {
-        if (!call(MapPrototypeDelete, channelHandlers, id)) return PromiseResolve(undefined);
-        return then(hostOp("channels.unsubscribe", [id]), () => undefined);
-      },
-    }),
+    () =>
+      ObjectFreeze({
+        topic: pattern,
+        unsubscribe: function unsubscribe() {
+          if (!call(MapPrototypeDelete, channelHandlers, id)) return PromiseResolve(undefined);
+          return then(hostOp("channels.unsubscribe", [id]), () => undefined);
+        },
+      }),
     (e) => {
       call(MapPrototypeDelete, channelHandlers, id);
       throw e;
@@ -76,29 +77,53 @@ function subscribe(topic, handler) {
 
 const Warden = deepFreeze({
   fs: {
-    readTextFile: function readTextFile(path) { return hostOp("fs.readTextFile", [path]); },
-    writeTextFile: function writeTextFile(path, data, options) { return then(hostOp("fs.writeTextFile", [path, data, options]), () => undefined); },
-    readDir: function readDir(path) { return hostOp("fs.readDir", [path]); },
-    stat: function stat(path) { return hostOp("fs.stat", [path]); },
-    mkdir: function mkdir(path, options) { return then(hostOp("fs.mkdir", [path, options]), () => undefined); },
-    remove: function remove(path, options) { return then(hostOp("fs.remove", [path, options]), () => undefined); },
+    readTextFile: function readTextFile(path) {
+      return hostOp("fs.readTextFile", [path]);
+    },
+    writeTextFile: function writeTextFile(path, data, options) {
+      return then(hostOp("fs.writeTextFile", [path, data, options]), () => undefined);
+    },
+    readDir: function readDir(path) {
+      return hostOp("fs.readDir", [path]);
+    },
+    stat: function stat(path) {
+      return hostOp("fs.stat", [path]);
+    },
+    mkdir: function mkdir(path, options) {
+      return then(hostOp("fs.mkdir", [path, options]), () => undefined);
+    },
+    remove: function remove(path, options) {
+      return then(hostOp("fs.remove", [path, options]), () => undefined);
+    },
   },
-  exec: function exec(command, args, options) { return hostOp("exec", [command, args, options]); },
+  exec: function exec(command, args, options) {
+    return hostOp("exec", [command, args, options]);
+  },
   env: {
-    get: function get(name) { return then(hostOp("env.get", [name]), (v) => (v === null ? undefined : v)); },
+    get: function get(name) {
+      return then(hostOp("env.get", [name]), (v) => (v === null ? undefined : v));
+    },
   },
   channels: {
-    publish: function publish(topic, data) { return hostOp("channels.publish", [topic, data]); },
+    publish: function publish(topic, data) {
+      return hostOp("channels.publish", [topic, data]);
+    },
     subscribe,
   },
   permissions: {
-    query: function query(descriptor) { return hostOp("permissions.query", [descriptor]); },
+    query: function query(descriptor) {
+      return hostOp("permissions.query", [descriptor]);
+    },
   },
   plugins: {
-    call: function call(id, entry, input) { return hostOp("plugins.call", [id, entry, input]); },
+    call: function call(id, entry, input) {
+      return hostOp("plugins.call", [id, entry, input]);
+    },
   },
   plugin: JSONParse(pluginJson),
-  get config() { return currentConfig; },
+  get config() {
+    return currentConfig;
+  },
 });
 
 // The host swaps the config (updateConfig) before it calls onConfigChange(next, previous).

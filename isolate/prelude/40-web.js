@@ -19,8 +19,12 @@ function makeLogger(level) {
   };
 }
 const consoleObject = ObjectFreeze({
-  log: makeLogger("info"), info: makeLogger("info"), debug: makeLogger("debug"),
-  warn: makeLogger("warn"), error: makeLogger("error"), trace: makeLogger("debug"),
+  log: makeLogger("info"),
+  info: makeLogger("info"),
+  debug: makeLogger("debug"),
+  warn: makeLogger("warn"),
+  error: makeLogger("error"),
+  trace: makeLogger("debug"),
 });
 
 // Timers: the host owns the clock; this side keeps the callbacks.
@@ -62,9 +66,15 @@ class URLSearchParams {
   #list = [];
   constructor(init) {
     if (init === undefined || init === null) return;
-    if (typeof init === "string") { this.#parse(init); return; }
+    if (typeof init === "string") {
+      this.#parse(init);
+      return;
+    }
     if (typeof init === "object") {
-      if (init instanceof URLSearchParams) { for (const [k, v] of init) this.#list.push([k, v]); return; }
+      if (init instanceof URLSearchParams) {
+        for (const [k, v] of init) this.#list.push([k, v]);
+        return;
+      }
       if (typeof init[Symbol.iterator] === "function") {
         for (const pair of init) this.#list.push([StringCtor(pair[0]), StringCtor(pair[1])]);
         return;
@@ -80,7 +90,13 @@ class URLSearchParams {
     for (const part of s.split("&")) {
       if (part === "") continue;
       const eq = part.indexOf("=");
-      const dec = (x) => { try { return decodeURIComponent(x.replace(/\+/g, " ")); } catch { return x; } };
+      const dec = (x) => {
+        try {
+          return decodeURIComponent(x.replace(/\+/g, " "));
+        } catch {
+          return x;
+        }
+      };
       this.#list.push(eq < 0 ? [dec(part), ""] : [dec(part.slice(0, eq)), dec(part.slice(eq + 1))]);
     }
   }
@@ -88,28 +104,69 @@ class URLSearchParams {
     const owner = paramsOwner.get(this);
     if (owner !== undefined) owner._setSearchFromParams(this.toString());
   }
-  static _reset(params, search) { params.#parse(search); }
-  append(k, v) { this.#list.push([StringCtor(k), StringCtor(v)]); this.#update(); }
-  delete(k) { k = StringCtor(k); this.#list = this.#list.filter(([n]) => n !== k); this.#update(); }
-  get(k) { k = StringCtor(k); const e = this.#list.find(([n]) => n === k); return e === undefined ? null : e[1]; }
-  getAll(k) { k = StringCtor(k); return this.#list.filter(([n]) => n === k).map(([, v]) => v); }
-  has(k) { k = StringCtor(k); return this.#list.some(([n]) => n === k); }
-  set(k, v) {
-    k = StringCtor(k); v = StringCtor(v);
-    const i = this.#list.findIndex(([n]) => n === k);
-    if (i < 0) this.#list.push([k, v]);
-    else { this.#list[i] = [k, v]; this.#list = this.#list.filter(([n], j) => j <= i || n !== k); }
+  static _reset(params, search) {
+    params.#parse(search);
+  }
+  append(k, v) {
+    this.#list.push([StringCtor(k), StringCtor(v)]);
     this.#update();
   }
-  sort() { this.#list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); this.#update(); }
-  forEach(fn, thisArg) { for (const [k, v] of this.#list) ReflectApply(fn, thisArg, [v, k, this]); }
-  keys() { return this.#list.map(([k]) => k)[Symbol.iterator](); }
-  values() { return this.#list.map(([, v]) => v)[Symbol.iterator](); }
-  entries() { return this.#list.map(([k, v]) => [k, v])[Symbol.iterator](); }
-  [Symbol.iterator]() { return this.entries(); }
-  get size() { return this.#list.length; }
+  delete(k) {
+    k = StringCtor(k);
+    this.#list = this.#list.filter(([n]) => n !== k);
+    this.#update();
+  }
+  get(k) {
+    k = StringCtor(k);
+    const e = this.#list.find(([n]) => n === k);
+    return e === undefined ? null : e[1];
+  }
+  getAll(k) {
+    k = StringCtor(k);
+    return this.#list.filter(([n]) => n === k).map(([, v]) => v);
+  }
+  has(k) {
+    k = StringCtor(k);
+    return this.#list.some(([n]) => n === k);
+  }
+  set(k, v) {
+    k = StringCtor(k);
+    v = StringCtor(v);
+    const i = this.#list.findIndex(([n]) => n === k);
+    if (i < 0) this.#list.push([k, v]);
+    else {
+      this.#list[i] = [k, v];
+      this.#list = this.#list.filter(([n], j) => j <= i || n !== k);
+    }
+    this.#update();
+  }
+  sort() {
+    this.#list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    this.#update();
+  }
+  forEach(fn, thisArg) {
+    for (const [k, v] of this.#list) ReflectApply(fn, thisArg, [v, k, this]);
+  }
+  keys() {
+    return this.#list.map(([k]) => k)[Symbol.iterator]();
+  }
+  values() {
+    return this.#list.map(([, v]) => v)[Symbol.iterator]();
+  }
+  entries() {
+    return this.#list.map(([k, v]) => [k, v])[Symbol.iterator]();
+  }
+  [Symbol.iterator]() {
+    return this.entries();
+  }
+  get size() {
+    return this.#list.length;
+  }
   toString() {
-    const enc = (s) => encodeURIComponent(s).replace(/%20/g, "+").replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    const enc = (s) =>
+      encodeURIComponent(s)
+        .replace(/%20/g, "+")
+        .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
     return this.#list.map(([k, v]) => `${enc(k)}=${enc(v)}`).join("&");
   }
 }
@@ -123,7 +180,12 @@ class URL {
     paramsOwner.set(this.#params, this);
   }
   static canParse(input, base) {
-    try { parseUrl(input, base); return true; } catch { return false; }
+    try {
+      parseUrl(input, base);
+      return true;
+    } catch {
+      return false;
+    }
   }
   #set(prop, value) {
     const r = JSONParse(host("url.set", { href: this.#parts.href, prop, value: StringCtor(value) }));
@@ -136,35 +198,86 @@ class URL {
     const r = JSONParse(host("url.set", { href: this.#parts.href, prop: "search", value: query }));
     if (r.ok) this.#parts = r.parts;
   }
-  get href() { return this.#parts.href; }
-  set href(v) { this.#parts = parseUrl(v); URLSearchParams._reset(this.#params, this.#parts.search); }
-  get origin() { return this.#parts.origin; }
-  get protocol() { return this.#parts.protocol; }
-  set protocol(v) { this.#set("protocol", v); }
-  get username() { return this.#parts.username; }
-  set username(v) { this.#set("username", v); }
-  get password() { return this.#parts.password; }
-  set password(v) { this.#set("password", v); }
-  get host() { return this.#parts.host; }
-  set host(v) { this.#set("host", v); }
-  get hostname() { return this.#parts.hostname; }
-  set hostname(v) { this.#set("hostname", v); }
-  get port() { return this.#parts.port; }
-  set port(v) { this.#set("port", v); }
-  get pathname() { return this.#parts.pathname; }
-  set pathname(v) { this.#set("pathname", v); }
-  get search() { return this.#parts.search; }
-  set search(v) { this.#set("search", v); }
-  get searchParams() { return this.#params; }
-  get hash() { return this.#parts.hash; }
-  set hash(v) { this.#set("hash", v); }
-  toString() { return this.#parts.href; }
-  toJSON() { return this.#parts.href; }
+  get href() {
+    return this.#parts.href;
+  }
+  set href(v) {
+    this.#parts = parseUrl(v);
+    URLSearchParams._reset(this.#params, this.#parts.search);
+  }
+  get origin() {
+    return this.#parts.origin;
+  }
+  get protocol() {
+    return this.#parts.protocol;
+  }
+  set protocol(v) {
+    this.#set("protocol", v);
+  }
+  get username() {
+    return this.#parts.username;
+  }
+  set username(v) {
+    this.#set("username", v);
+  }
+  get password() {
+    return this.#parts.password;
+  }
+  set password(v) {
+    this.#set("password", v);
+  }
+  get host() {
+    return this.#parts.host;
+  }
+  set host(v) {
+    this.#set("host", v);
+  }
+  get hostname() {
+    return this.#parts.hostname;
+  }
+  set hostname(v) {
+    this.#set("hostname", v);
+  }
+  get port() {
+    return this.#parts.port;
+  }
+  set port(v) {
+    this.#set("port", v);
+  }
+  get pathname() {
+    return this.#parts.pathname;
+  }
+  set pathname(v) {
+    this.#set("pathname", v);
+  }
+  get search() {
+    return this.#parts.search;
+  }
+  set search(v) {
+    this.#set("search", v);
+  }
+  get searchParams() {
+    return this.#params;
+  }
+  get hash() {
+    return this.#parts.hash;
+  }
+  set hash(v) {
+    this.#set("hash", v);
+  }
+  toString() {
+    return this.#parts.href;
+  }
+  toJSON() {
+    return this.#parts.href;
+  }
 }
 
 // TextEncoder / TextDecoder (UTF-8), written out because a bare V8 isolate has neither.
 class TextEncoder {
-  get encoding() { return "utf-8"; }
+  get encoding() {
+    return "utf-8";
+  }
   encode(input = "") {
     const s = StringCtor(input);
     const out = [];
@@ -172,8 +285,10 @@ class TextEncoder {
       let c = call(StringPrototypeCharCodeAt, s, i);
       if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
         const d = call(StringPrototypeCharCodeAt, s, i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) { c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00); i++; }
-        else c = 0xfffd;
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+        } else c = 0xfffd;
       } else if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
       if (c < 0x80) out.push(c);
       else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
@@ -199,16 +314,25 @@ class TextDecoder {
     this.#fatal = !!(options && options.fatal);
     this.#ignoreBOM = !!(options && options.ignoreBOM);
   }
-  get encoding() { return "utf-8"; }
-  get fatal() { return this.#fatal; }
-  get ignoreBOM() { return this.#ignoreBOM; }
+  get encoding() {
+    return "utf-8";
+  }
+  get fatal() {
+    return this.#fatal;
+  }
+  get ignoreBOM() {
+    return this.#ignoreBOM;
+  }
   decode(input) {
     if (input === undefined) return "";
     let bytes;
     if (input instanceof ArrayBufferCtor) bytes = new Uint8ArrayCtor(input);
     else if (ArrayBufferIsView(input)) bytes = new Uint8ArrayCtor(input.buffer, input.byteOffset, input.byteLength);
     else throw new TypeErrorCtor("TextDecoder.decode: expected an ArrayBuffer or a view of one");
-    const fail = () => { if (this.#fatal) throw new TypeErrorCtor("TextDecoder: invalid UTF-8 data"); return 0xfffd; };
+    const fail = () => {
+      if (this.#fatal) throw new TypeErrorCtor("TextDecoder: invalid UTF-8 data");
+      return 0xfffd;
+    };
     const units = [];
     let chunks = "";
     let i = 0;
@@ -218,22 +342,41 @@ class TextDecoder {
       let cp;
       let need = 0;
       let min = 0;
-      if (b < 0x80) { cp = b; }
-      else if (b >= 0xc2 && b <= 0xdf) { cp = b & 0x1f; need = 1; min = 0x80; }
-      else if (b >= 0xe0 && b <= 0xef) { cp = b & 0x0f; need = 2; min = 0x800; }
-      else if (b >= 0xf0 && b <= 0xf4) { cp = b & 0x07; need = 3; min = 0x10000; }
-      else { cp = fail(); }
+      if (b < 0x80) {
+        cp = b;
+      } else if (b >= 0xc2 && b <= 0xdf) {
+        cp = b & 0x1f;
+        need = 1;
+        min = 0x80;
+      } else if (b >= 0xe0 && b <= 0xef) {
+        cp = b & 0x0f;
+        need = 2;
+        min = 0x800;
+      } else if (b >= 0xf0 && b <= 0xf4) {
+        cp = b & 0x07;
+        need = 3;
+        min = 0x10000;
+      } else {
+        cp = fail();
+      }
       let j = 1;
       for (; j <= need; j++) {
         const c = bytes[i + j];
         if (c === undefined || (c & 0xc0) !== 0x80) break;
         cp = (cp << 6) | (c & 0x3f);
       }
-      if (need > 0 && (j <= need || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) { cp = fail(); i += j > 1 ? j : 1; }
-      else i += need + 1;
-      if (cp >= 0x10000) { cp -= 0x10000; units.push(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff)); }
-      else units.push(cp);
-      if (units.length >= 8192) { chunks += StringFromCharCode(...units); units.length = 0; }
+      if (need > 0 && (j <= need || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) {
+        cp = fail();
+        i += j > 1 ? j : 1;
+      } else i += need + 1;
+      if (cp >= 0x10000) {
+        cp -= 0x10000;
+        units.push(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+      } else units.push(cp);
+      if (units.length >= 8192) {
+        chunks += StringFromCharCode(...units);
+        units.length = 0;
+      }
     }
     return chunks + StringFromCharCode(...units);
   }

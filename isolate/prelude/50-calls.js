@@ -12,7 +12,11 @@ function setModule(ns) {
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
     let value;
-    try { value = ns[name]; } catch { continue; }
+    try {
+      value = ns[name];
+    } catch {
+      continue;
+    }
     if (typeof value !== "function") continue;
     append(call(ArrayPrototypeIncludes, RESERVED_HOOKS, name) ? hooks : entries, name);
   }
@@ -72,11 +76,20 @@ function callHook(callId, name, argsJson) {
     settle(callId, false, describeError(e));
     return;
   }
-  then(PromiseResolve(result), (v) => {
-    let text;
-    try { text = serializeStrict(v, 1024 * 1024); } catch (e) { settle(callId, false, { name: "ResultInvalid", code: "RESULT_INVALID", message: safeString(e && e.message) }); return; }
-    settle(callId, true, text);
-  }, (e) => settle(callId, false, describeError(e)));
+  then(
+    PromiseResolve(result),
+    (v) => {
+      let text;
+      try {
+        text = serializeStrict(v, 1024 * 1024);
+      } catch (e) {
+        settle(callId, false, { name: "ResultInvalid", code: "RESULT_INVALID", message: safeString(e && e.message) });
+        return;
+      }
+      settle(callId, true, text);
+    },
+    (e) => settle(callId, false, describeError(e)),
+  );
 }
 
 // A channel message for subscription `subId`: runs the plugin's handler as a call of its own (under

@@ -128,13 +128,28 @@ class Response {
       used: false,
     });
   }
-  get status() { return responseState.get(this).status; }
-  get statusText() { return responseState.get(this).statusText; }
-  get ok() { const s = responseState.get(this).status; return s >= 200 && s < 300; }
-  get headers() { return responseState.get(this).headers; }
-  get url() { return responseState.get(this).url; }
-  get redirected() { return responseState.get(this).redirected; }
-  get bodyUsed() { return responseState.get(this).used; }
+  get status() {
+    return responseState.get(this).status;
+  }
+  get statusText() {
+    return responseState.get(this).statusText;
+  }
+  get ok() {
+    const s = responseState.get(this).status;
+    return s >= 200 && s < 300;
+  }
+  get headers() {
+    return responseState.get(this).headers;
+  }
+  get url() {
+    return responseState.get(this).url;
+  }
+  get redirected() {
+    return responseState.get(this).redirected;
+  }
+  get bodyUsed() {
+    return responseState.get(this).used;
+  }
   #take() {
     const s = responseState.get(this);
     if (s.used) throw new TypeErrorCtor("Response: the body has already been read");
@@ -170,8 +185,13 @@ function responseFromHost(r) {
   const s = responseState.get(res);
   s.url = r.url;
   s.redirected = r.redirected;
-  if (typeof r.text === "string") { s.text = r.text; s.bytes = null; }
-  else { s.text = null; s.bytes = base64Decode(r.body); }
+  if (typeof r.text === "string") {
+    s.text = r.text;
+    s.bytes = null;
+  } else {
+    s.text = null;
+    s.bytes = base64Decode(r.body);
+  }
   return res;
 }
 

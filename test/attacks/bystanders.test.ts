@@ -37,7 +37,13 @@ describe("bystanders under a flood", () => {
     let done = false;
     const chain = (async () => {
       const out: string[] = [];
-      for (const entry of FLOODS) out.push(await flood.invoke(entry).then((v) => `${entry}: ${JSON.stringify(v)}`, (e: Error & { code?: string }) => `${entry}: ${e.code}`));
+      for (const entry of FLOODS)
+        out.push(
+          await flood.invoke(entry).then(
+            (v) => `${entry}: ${JSON.stringify(v)}`,
+            (e: Error & { code?: string }) => `${entry}: ${e.code}`,
+          ),
+        );
       done = true;
       return out;
     })();
@@ -63,10 +69,13 @@ describe("bystanders under a flood", () => {
     const codes = results.map((r) => r.replace(/^\w+: /, ""));
     // hugeAllocation is Array(1e9).fill(0): on Node 24 contained as TIMEOUT or a crash too (test/helpers/node-line.ts).
     if (SLOW_HUGE_ALLOCATION_OOM && (codes[2] === "TIMEOUT" || codes[2] === "PLUGIN_ERROR")) codes[2] = "MEMORY_LIMIT";
-    assert.deepEqual(codes, ["CPU_LIMIT", "MEMORY_LIMIT", "MEMORY_LIMIT", "CPU_LIMIT", "TIMEOUT", "\"logged\"", "\"denied 5000 times\"", "\"published\"", "\"armed\""]);
+    assert.deepEqual(codes, ["CPU_LIMIT", "MEMORY_LIMIT", "MEMORY_LIMIT", "CPU_LIMIT", "TIMEOUT", '"logged"', '"denied 5000 times"', '"published"', '"armed"']);
     // The background timer storm is the plugin's own CPU: a call now is refused or cut short by a
     // limit, or answered once the storm was ended; the bystanders answered throughout, above.
-    const last = await flood.invoke("ok").then((v) => v, (e: Error & { code?: string }) => e.code);
+    const last = await flood.invoke("ok").then(
+      (v) => v,
+      (e: Error & { code?: string }) => e.code,
+    );
     assert.match(String(last), /^(still here|CPU_LIMIT)$/);
   });
 });

@@ -174,7 +174,12 @@ describe("escape attempts", () => {
 
   it("eval and new Function work, and reach nothing of the host", async () => {
     assert.deepEqual(await p.invoke("codeFromStrings"), {
-      eval: "undefined/undefined", newFunction: "undefined", indirectEval: "undefined", asyncFunction: "undefined", generator: "undefined", works: "2,4,6",
+      eval: "undefined/undefined",
+      newFunction: "undefined",
+      indirectEval: "undefined",
+      asyncFunction: "undefined",
+      generator: "undefined",
+      works: "2,4,6",
     });
   });
 

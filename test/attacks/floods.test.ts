@@ -52,7 +52,10 @@ describe("floods", () => {
   before(async () => {
     s = scratch();
     logs = captureLogger();
-    const dir = s.plugin("flood", manifest("test.flood", { permissions: { read: ["data/"] }, limits: { cpuMs: 1000, timeoutMs: 5000, cpuMsPerMinute: 60_000 } }), { "index.js": floodSource, "data/x": "x" });
+    const dir = s.plugin("flood", manifest("test.flood", { permissions: { read: ["data/"] }, limits: { cpuMs: 1000, timeoutMs: 5000, cpuMsPerMinute: 60_000 } }), {
+      "index.js": floodSource,
+      "data/x": "x",
+    });
     flood = await loadPlugin(dir, { audit, logger: logs.logger, quarantine: { maxFailures: 1000 } });
   });
   after(async () => {
@@ -173,7 +176,10 @@ describe("budgets and queues", () => {
       });
       p.release();
       assert.equal(await p.invoke("ok"), "ok", "released by the operator, it runs again");
-      assert.deepEqual(events.filter((e) => e.type !== "invoke").map((e) => e.type), ["limit", "limit", "limit", "quarantine", "release"]);
+      assert.deepEqual(
+        events.filter((e) => e.type !== "invoke").map((e) => e.type),
+        ["limit", "limit", "limit", "quarantine", "release"],
+      );
       const types = audit.lines.map((l) => (JSON.parse(l) as { type: string }).type);
       assert.ok(types.includes("quarantine") && types.includes("release"), types.join(","));
     } finally {
@@ -235,7 +241,11 @@ export function received() { return seen; }
       assert.ok(host.bus.queuedBytesOf("t.hog") > DEFAULT_QUEUE_BYTES, "the hog's queues did fill (the bound is what stopped them)");
       assert.ok(peak <= DEFAULT_OWNER_QUEUE_BYTES + 2 * DEFAULT_QUEUE_BYTES, `peak ${peak} bytes queued in the host`);
       for (let i = 0; i < 500 && got.length < N; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(got, Array.from({ length: N }, (_, i) => i), "positive control: a subscriber that keeps up gets every message, in order");
+      assert.deepEqual(
+        got,
+        Array.from({ length: N }, (_, i) => i),
+        "positive control: a subscriber that keeps up gets every message, in order",
+      );
       await host.invoke("t.stuck", "release");
       let seen: Array<{ i: number; dropped: number }> = [];
       for (let i = 0; i < 500 && seen.at(-1)?.i !== N - 1; i++) {
@@ -243,9 +253,15 @@ export function received() { return seen; }
         seen = (await host.invoke("t.stuck", "received")) as typeof seen;
       }
       assert.equal(seen.at(-1)?.i, N - 1, "the newest message was kept");
-      assert.ok(seen.some((m) => m.dropped > 0), "the subscriber is told it missed messages");
+      assert.ok(
+        seen.some((m) => m.dropped > 0),
+        "the subscriber is told it missed messages",
+      );
       assert.equal(seen.length + seen.reduce((n, m) => n + m.dropped, 0), N, "every message was delivered or counted as dropped");
-      assert.ok(seen.every((m, k) => k === 0 || m.i > (seen[k - 1]?.i ?? -1)), "in order");
+      assert.ok(
+        seen.every((m, k) => k === 0 || m.i > (seen[k - 1]?.i ?? -1)),
+        "in order",
+      );
     } finally {
       await host.close();
       sc.cleanup();
@@ -286,7 +302,10 @@ export async function ordinary() {
   after(() => s2.cleanup());
 
   async function run(calls: ReadonlyArray<readonly [string, unknown?]>): Promise<{ values: unknown[]; lines: string[]; size: number; events: PluginEvent[]; heapGrowth: number }> {
-    const dir = s2.plugin("big", manifest("test.big", { permissions: { read: ["data/"] }, limits: { cpuMs: 30_000, timeoutMs: 120_000, cpuMsPerMinute: 600_000 } }), { "index.js": bigSource, "data/x": "x" });
+    const dir = s2.plugin("big", manifest("test.big", { permissions: { read: ["data/"] }, limits: { cpuMs: 30_000, timeoutMs: 120_000, cpuMsPerMinute: 600_000 } }), {
+      "index.js": bigSource,
+      "data/x": "x",
+    });
     const file = join(s2.root, `audit-${calls[0]?.[0] ?? ""}.jsonl`);
     const audit = openAuditLog(file);
     const events: PluginEvent[] = [];
@@ -309,18 +328,33 @@ export async function ordinary() {
   it("100 distinct 1 MiB denials (paths; and env names, URLs, topics): a log of a few MiB that verifies, with the first denials clipped and the rest counted", async () => {
     // 100 paths (the finding), and past the per-kind share for env names, URLs and topics (each
     // 1 MiB string costs the plugin's own process ~50 ms to send, so fewer of those).
-    const plan = [["fs", 100], ["env", 24], ["net", 24], ["channels", 24]] as const;
+    const plan = [
+      ["fs", 100],
+      ["env", 24],
+      ["net", 24],
+      ["channels", 24],
+    ] as const;
     const { values, lines, size, events, heapGrowth } = await run(plan.map(([kind, n]) => ["bigDenials", { kind, n }] as const));
-    assert.deepEqual(values, plan.map(([, n]) => n), "every request was denied");
+    assert.deepEqual(
+      values,
+      plan.map(([, n]) => n),
+      "every request was denied",
+    );
     assert.ok(size < 3 * 1024 * 1024, `the audit log is ${size} bytes`);
     assert.ok(heapGrowth < 200 * 1024 * 1024, `the host's heap grew by ${(heapGrowth / 1e6).toFixed(0)} MB`);
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(lines.every((l) => l.length < 16 * 1024), "no record is big");
+    assert.ok(
+      lines.every((l) => l.length < 16 * 1024),
+      "no record is big",
+    );
     // The first fs denial, clipped, with the sha256 of the whole value.
     const firstValue = `/x/${"a".repeat(1 << 20)}0`;
     const first = records.find((r) => r["type"] === "deny" && r["permission"] === "read");
     assert.ok(String(first?.["value"]).startsWith("/x/aaaa"));
-    assert.ok(String(first?.["value"]).endsWith(`…[truncated: ${firstValue.length} characters, sha256 ${createHash("sha256").update(firstValue).digest("hex")}]`), String(first?.["value"]).slice(-120));
+    assert.ok(
+      String(first?.["value"]).endsWith(`…[truncated: ${firstValue.length} characters, sha256 ${createHash("sha256").update(firstValue).digest("hex")}]`),
+      String(first?.["value"]).slice(-120),
+    );
     assert.ok(String(first?.["reason"]).length <= 1024);
     // Every denial is either a record or counted: per kind, written in full + aggregated (+ suppressed) = 100.
     const verdict = verifyAuditText(`${lines.join("\n")}\n`);
@@ -328,7 +362,12 @@ export async function ordinary() {
     const aggregates = records.filter((r) => r["type"] === "deny-aggregate");
     // Per kind: the first 16 distinct denials of each window in full, the rest counted (a slow
     // machine may see the 10 s window end mid-flood, so the split is not fixed; the sum is).
-    for (const [permission, n] of [["read", 100], ["env", 24], ["net", 24], ["channels.publish", 24]] as const) {
+    for (const [permission, n] of [
+      ["read", 100],
+      ["env", 24],
+      ["net", 24],
+      ["channels.publish", 24],
+    ] as const) {
       const full = records.filter((r) => r["type"] === "deny" && r["permission"] === permission).length;
       const counted = aggregates.filter((a) => a["permission"] === permission).reduce((sum, a) => sum + (a["count"] as number), 0);
       assert.ok(full >= 16 && counted > 0, `${permission}: ${full} in full, ${counted} counted`);
@@ -338,7 +377,10 @@ export async function ordinary() {
     // Host events carry the bounded value too.
     // Events follow the log's aggregation: fewer events than denials, every denial counted once.
     const denied = events.filter((e) => e.type === "denied");
-    assert.equal(denied.reduce((n, e) => n + (e.type === "denied" ? e.count : 0), 0), 172);
+    assert.equal(
+      denied.reduce((n, e) => n + (e.type === "denied" ? e.count : 0), 0),
+      172,
+    );
     assert.ok(denied.length < 100, `${denied.length} denied events for 172 denials`);
     assert.ok(denied.every((e) => e.type === "denied" && e.value.length <= 1024));
   });
@@ -362,11 +404,17 @@ export async function ordinary() {
     const verdict = verifyAuditText(text);
     assert.equal(verdict.ok && verdict.summary["test.busy"]?.uses, 2500, "every use is a record or counted");
     assert.ok(statSync(file).size < 1.5 * 1024 * 1024, `${statSync(file).size} bytes`);
-    const records = text.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = text
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const suppressed = records.filter((r) => r["type"] === "audit-suppressed");
     assert.equal(suppressed.length, 1);
     const counts = suppressed[0]?.["counts"] as Array<Record<string, unknown>>;
-    assert.deepEqual(counts.map((c) => [c["type"], c["permission"], c["op"], c["rule"]]), [["use", "read", "Warden.fs.readTextFile()", "data/"]]);
+    assert.deepEqual(
+      counts.map((c) => [c["type"], c["permission"], c["op"], c["rule"]]),
+      [["use", "read", "Warden.fs.readTextFile()", "data/"]],
+    );
     assert.equal(records.filter((r) => r["type"] === "use").length + (counts[0]?.["count"] as number), 2500);
   });
 

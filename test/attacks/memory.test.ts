@@ -30,7 +30,9 @@ const BOMBS: Record<string, string> = {
 
 function sandboxChildren(): number {
   try {
-    return execFileSync("ps", ["--ppid", String(process.pid), "-o", "args="], { encoding: "utf8" }).split("\n").filter((l) => l.includes("child-main.js")).length;
+    return execFileSync("ps", ["--ppid", String(process.pid), "-o", "args="], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => l.includes("child-main.js")).length;
   } catch {
     return 0;
   }
@@ -39,9 +41,16 @@ function sandboxChildren(): number {
 describe("memory bombs", () => {
   before(async () => {
     s = scratch();
-    const src = Object.entries(BOMBS).map(([name, body]) => `export function ${name}() { ${body} }`).join("\n") + "\nexport const ok = () => 'ok';";
+    const src =
+      Object.entries(BOMBS)
+        .map(([name, body]) => `export function ${name}() { ${body} }`)
+        .join("\n") + "\nexport const ok = () => 'ok';";
     const logger = createDefaultLogger("silent");
-    bomb = await loadPlugin(s.plugin("bomb", manifest("test.bomb", { limits: { memoryMb: 16, cpuMs: 5000, timeoutMs: 8000 } }), { "index.js": src }), { audit: memoryAuditLog(), logger, quarantine: { maxFailures: 1000 } });
+    bomb = await loadPlugin(s.plugin("bomb", manifest("test.bomb", { limits: { memoryMb: 16, cpuMs: 5000, timeoutMs: 8000 } }), { "index.js": src }), {
+      audit: memoryAuditLog(),
+      logger,
+      quarantine: { maxFailures: 1000 },
+    });
     bystander = await loadPlugin(s.plugin("calm", manifest("test.calm"), { "index.js": "export const ping = (x) => ({ pong: x });" }), { audit: memoryAuditLog(), logger });
   });
   after(async () => {
@@ -59,7 +68,8 @@ describe("memory bombs", () => {
       if (name === "arrayFill" && "code" in outcome && hugeAllocationContained({ code: outcome.code, message: outcome.message })) {
         // Contained (on Node 24 possibly as TIMEOUT or a crash: test/helpers/node-line.ts).
       } else if ("value" in outcome) assert.equal(outcome.value, "no WebAssembly", `${name} must not succeed`);
-      else if (outcome.code === "PLUGIN_ERROR") assert.match(outcome.message ?? "", /RangeError: (Invalid string length|Array buffer allocation failed|Maximum call stack size exceeded|Invalid array buffer length)/);
+      else if (outcome.code === "PLUGIN_ERROR")
+        assert.match(outcome.message ?? "", /RangeError: (Invalid string length|Array buffer allocation failed|Maximum call stack size exceeded|Invalid array buffer length)/);
       else assert.equal(outcome.code, "MEMORY_LIMIT", outcome.message);
       assert.equal(await bomb.invoke("ok"), "ok", "positive control: the same plugin answers again");
       assert.deepEqual(await bystander.invoke("ping", 1), { pong: 1 });

@@ -110,7 +110,10 @@ for (const isolation of ["process", "in-process"] as const) {
     });
 
     it("a 20 MB error message is PLUGIN_ERROR with its message cut, saying so", async () => {
-      const err = await host.invoke("att.values", "hugeError").then(() => null, (e: unknown) => e);
+      const err = await host.invoke("att.values", "hugeError").then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(isWardenError(err));
       assert.equal(err.code, "PLUGIN_ERROR");
       assert.ok(err.message.length < 9000, `message of ${err.message.length} characters`);
@@ -120,12 +123,18 @@ for (const isolation of ["process", "in-process"] as const) {
     });
 
     it("error text cannot fake a line, move the cursor or reverse text; the words stay readable", async () => {
-      const err = await host.invoke("att.values", "fakeLines").then(() => null, (e: unknown) => e);
+      const err = await host.invoke("att.values", "fakeLines").then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(isWardenError(err));
       assert.doesNotMatch(err.message, UNSAFE);
       assert.doesNotMatch(err.message, /\n/);
       assert.match(err.message, /bad input\\n\[warden\] info: all plugins verified/);
-      const stackErr = await host.invoke("att.values", "evilStack").then(() => null, (e: unknown) => e);
+      const stackErr = await host.invoke("att.values", "evilStack").then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(isWardenError(stackErr));
       const stack = String(stackErr.details["pluginStack"]);
       assert.doesNotMatch(stack, UNSAFE);
@@ -135,7 +144,10 @@ for (const isolation of ["process", "in-process"] as const) {
     it("export names that are not identifiers are not entries; identifiers are", () => {
       const st = host.status().find((p) => p.id === "att.values");
       assert.ok(st?.entries.includes("ok_name"));
-      assert.ok(st?.entries.every((n) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(n)), st?.entries.join(","));
+      assert.ok(
+        st?.entries.every((n) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(n)),
+        st?.entries.join(","),
+      );
     });
 
     it("host events carry no raw control or bidi characters", () => {
@@ -151,7 +163,7 @@ describe("the host's own checks hold whatever the prelude produced", () => {
     const deep = "[".repeat(200_000) + "]".repeat(200_000);
     assert.equal(jsonDepthExceeded(deep), 512);
     assert.equal(jsonDepthExceeded("[".repeat(512) + "]".repeat(512)), -1);
-    assert.equal(jsonDepthExceeded(JSON.stringify({ s: "[".repeat(10_000) + "\\\"[[[" })), -1);
+    assert.equal(jsonDepthExceeded(JSON.stringify({ s: "[".repeat(10_000) + '\\"[[[' })), -1);
   });
 
   it("walks a 200 000-deep parsed value without recursion and names the problem; plain data passes", () => {
@@ -170,7 +182,8 @@ describe("the CLI shows plugin text as text", () => {
   });
   after(() => s.cleanup());
 
-  const run = (...args: string[]) => spawnSync(process.execPath, [join(REPO_ROOT, "bin/warden.js"), "run", "values", ...args, "--audit-log", join(s.root, "audit.jsonl")], { encoding: "utf8", cwd: s.root });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [join(REPO_ROOT, "bin/warden.js"), "run", "values", ...args, "--audit-log", join(s.root, "audit.jsonl")], { encoding: "utf8", cwd: s.root });
 
   it("an error message cannot add a line that passes for warden's, in human or --json output", () => {
     const human = run("fakeLines");
@@ -190,11 +203,17 @@ describe("the CLI shows plugin text as text", () => {
   });
 
   it("warden check shows every grant escaped, in every column, so a manifest cannot fake its verdict", () => {
-    s.plugin("tricky", manifest("att.tricky", { permissions: {
-      read: ["/tmp/x\nred.names 1.0.0: valid, no warnings\u001b[8m", "data\u202e/"],
-      exec: ["ls\u202e\u001b[2K", "/bin/true\u2028"],
-      net: ["example.org"],
-    } }), { "index.js": "export const x = () => 1;", "data\u202e/.keep": "" });
+    s.plugin(
+      "tricky",
+      manifest("att.tricky", {
+        permissions: {
+          read: ["/tmp/x\nred.names 1.0.0: valid, no warnings\u001b[8m", "data\u202e/"],
+          exec: ["ls\u202e\u001b[2K", "/bin/true\u2028"],
+          net: ["example.org"],
+        },
+      }),
+      { "index.js": "export const x = () => 1;", "data\u202e/.keep": "" },
+    );
     const r = spawnSync(process.execPath, [join(REPO_ROOT, "bin/warden.js"), "check", "tricky"], { encoding: "utf8", cwd: s.root });
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.doesNotMatch(r.stdout + r.stderr, UNSAFE);
@@ -220,7 +239,7 @@ describe("logs", () => {
   it("warden's loggers escape every string argument, whichever call site forgot to", () => {
     const lines: string[] = [];
     const log = pino({ base: null, hooks: escapingHooks }, { write: (l: string) => void lines.push(l) });
-    log.warn("plugin said: %s", "ok\n{\"level\":60,\"msg\":\"forged\"}\u001b[2J\u202e");
+    log.warn("plugin said: %s", 'ok\n{"level":60,"msg":"forged"}\u001b[2J\u202e');
     log.info({ plugin: "t.x" }, "plain text stays plain");
     assert.equal(lines.length, 2);
     for (const l of lines) assert.doesNotMatch(l, UNSAFE);

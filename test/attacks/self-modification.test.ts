@@ -49,11 +49,15 @@ describe("self-modification: write grants never cover the plugin's own manifest 
   let audit: ReturnType<typeof memoryAuditLog>;
 
   async function denied(entry: string, input: unknown, expect: RegExp = OWN): Promise<void> {
-    await assert.rejects(p.invoke(entry, input), (e: Error & { code?: string }) => {
-      assert.equal(e.code, "PERMISSION_DENIED", `${JSON.stringify(input)}: ${e.message}`);
-      assert.match(e.message, expect);
-      return true;
-    }, JSON.stringify(input));
+    await assert.rejects(
+      p.invoke(entry, input),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, "PERMISSION_DENIED", `${JSON.stringify(input)}: ${e.message}`);
+        assert.match(e.message, expect);
+        return true;
+      },
+      JSON.stringify(input),
+    );
   }
 
   before(async () => {
@@ -67,7 +71,7 @@ describe("self-modification: write grants never cover the plugin's own manifest 
     s.cleanup();
   });
 
-  it("positive controls: with write: [\".\"] the plugin still writes, makes and removes its data and notes", async () => {
+  it('positive controls: with write: ["."] the plugin still writes, makes and removes its data and notes', async () => {
     assert.deepEqual(await p.invoke("parts"), ["x", "y", "p"]);
     await p.invoke("write", { path: "notes.txt", text: "new notes" });
     assert.equal(readFileSync(join(dir, "notes.txt"), "utf8"), "new notes");
@@ -167,7 +171,7 @@ describe("self-modification through links inside the plugin", () => {
     s.cleanup();
   });
 
-  it("data -> . with write: [\"data/\"] cannot reach plugin.json or the modules (judged by real path); its other files stay writable", async () => {
+  it('data -> . with write: ["data/"] cannot reach plugin.json or the modules (judged by real path); its other files stay writable', async () => {
     const before = readFileSync(join(dir, "plugin.json"), "utf8");
     for (const path of ["data/plugin.json", "data/index.js", "data/lib/x.js", "data/data/plugin.json", "data/node_modules/pkg/index.js"]) {
       await assert.rejects(p.invoke("write", { path, text: "{}" }), (e: Error & { code?: string }) => e.code === "PERMISSION_DENIED" && OWN.test(e.message), path);
@@ -311,7 +315,10 @@ describe("a dependent whose permissions grew blocks the reload of what it depend
 describe("the baseline of a reload is what the host last accepted, running or not", () => {
   it("a plugin that failed to start cannot come back through the watcher with more permissions; the same permissions can (control)", async () => {
     const s = scratch();
-    const dir = s.plugin("flaky", manifest("t.flaky", { permissions: { read: ["data/"] } }), { "index.js": "export function onLoad() { throw new Error('not yet'); } export const v = () => 1;", "data/a.txt": "a" });
+    const dir = s.plugin("flaky", manifest("t.flaky", { permissions: { read: ["data/"] } }), {
+      "index.js": "export function onLoad() { throw new Error('not yet'); } export const v = () => 1;",
+      "data/a.txt": "a",
+    });
     const host = await createHost({ pluginsDir: s.root, logger, watch: true, healthIntervalMs: 0 });
     const events: HostEvent[] = [];
     host.on("event", (e) => events.push(e));

@@ -15,8 +15,12 @@ const events: AuditEvent[] = [];
 
 function caps(grants: Grants, dns: Record<string, string[]> = {}): Promise<Capabilities> {
   return createCapabilities({
-    pluginId: "test.attacker", pluginDir: dir, grants, ports: nodePorts({ dns: fixedDns(dns) }),
-    audit: { record: (e) => events.push(e) }, limits: TEST_LIMITS,
+    pluginId: "test.attacker",
+    pluginDir: dir,
+    grants,
+    ports: nodePorts({ dns: fixedDns(dns) }),
+    audit: { record: (e) => events.push(e) },
+    limits: TEST_LIMITS,
   });
 }
 
@@ -43,7 +47,7 @@ describe("bypass catalogue (permission-models.md §2)", () => {
   it("D6/D30: control and bidi characters in a path are escaped in the denial, and the check uses the normalised path", async () => {
     const c = await caps({ read: ["data/"] });
     const msg = await isDenied(c.call("fs.readTextFile", ["data/hello\u001b[/../../../etc/hosts"]));
-// eslint-disable-next-line no-control-regex -- looking for control characters is the point
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the point
     assert.doesNotMatch(msg, /\u001b/, "no raw escape reaches a terminal");
     assert.match(msg, /\\u\{001b\}/);
     assert.match(msg, /requires read access to ".*\/etc\/hosts"/, "the value checked is the normalised one shown");
@@ -92,7 +96,7 @@ describe("bypass catalogue (permission-models.md §2)", () => {
 
   it("D23: an allow of [::ffff:10.0.0.1] matches 10.0.0.1, and the mapped form of a loopback is loopback", async () => {
     const rules = await caps({ net: ["[::ffff:10.0.0.1]"] });
-    assert.equal((await rules.call("permissions.query", [{ name: "net", host: "10.0.0.1" }]) as { state: string }).state, "granted");
+    assert.equal(((await rules.call("permissions.query", [{ name: "net", host: "10.0.0.1" }])) as { state: string }).state, "granted");
     const t = await caps({ net: true });
     await isDenied(t.call("fetch", ["http://[::ffff:127.0.0.1]/"]), /loopback/);
   });

@@ -98,7 +98,7 @@ describe("exec environment attacks (issue 11, class 1)", () => {
       // What a plugin would point a loader at: written by the test author, since this plugin has no write grant.
       "data/payload.cjs": "console.log('INJECTED by a node loader variable');\n",
       "data/payload.sh": "echo INJECTED by a shell startup variable\n",
-      "bin/report.sh": "#!/bin/bash\necho \"report for ${GREETING:-nobody}\"\n",
+      "bin/report.sh": '#!/bin/bash\necho "report for ${GREETING:-nobody}"\n',
     });
     chmodSync(report, 0o755);
     // Every refusal is asserted to be its own record: past 16 distinct denials of one kind in 10 s the
@@ -107,11 +107,15 @@ describe("exec environment attacks (issue 11, class 1)", () => {
 
     crowdDir = join(s.root, "crowd");
     const waiter = join(crowdDir, "bin/wait-for-gate.sh");
-    s.plugin("crowd", manifest("test.exec-crowd", {
-      permissions: { exec: [waiter, "echo"] },
-      limits: { timeoutMs: 60_000 },
-      entries: { floodAndHang: { timeoutMs: 1500 } },
-    }), { "index.js": crowdSource, "bin/wait-for-gate.sh": "#!/bin/sh\nwhile [ ! -e \"$1\" ]; do sleep 0.05; done\necho released\n" });
+    s.plugin(
+      "crowd",
+      manifest("test.exec-crowd", {
+        permissions: { exec: [waiter, "echo"] },
+        limits: { timeoutMs: 60_000 },
+        entries: { floodAndHang: { timeoutMs: 1500 } },
+      }),
+      { "index.js": crowdSource, "bin/wait-for-gate.sh": '#!/bin/sh\nwhile [ ! -e "$1" ]; do sleep 0.05; done\necho released\n' },
+    );
     chmodSync(waiter, 0o755);
     crowd = await loadPlugin(crowdDir, { audit, logger, quarantine: { maxFailures: 1000 } });
   });
@@ -123,7 +127,15 @@ describe("exec environment attacks (issue 11, class 1)", () => {
 
   it("positive control: plain variables reach the child exactly, and the use is audited with their names (sorted), never their values", async () => {
     const from = audit.lines.length;
-    const r = (await hostile.invoke("run", { cmd: "env", args: [], pairs: [["GREETING", "hi"], ["B_SECRET", "s3cr3t-value"], ["A", "1"]] })) as Attempt;
+    const r = (await hostile.invoke("run", {
+      cmd: "env",
+      args: [],
+      pairs: [
+        ["GREETING", "hi"],
+        ["B_SECRET", "s3cr3t-value"],
+        ["A", "1"],
+      ],
+    })) as Attempt;
     assert.ok(r.ok, JSON.stringify(r));
     assert.deepEqual(r.stdout.trim().split("\n").sort(), ["A=1", "B_SECRET=s3cr3t-value", "GREETING=hi", `PATH=${MINIMAL_PATH}`]);
     const use = records(from).find((l) => l.type === "use" && l.permission === "exec");
@@ -134,7 +146,12 @@ describe("exec environment attacks (issue 11, class 1)", () => {
   it("a name carrying '=' cannot set NODE_OPTIONS for a node child (the finding); node itself still runs with a plain variable", async () => {
     const payload = join(dir, "data/payload.cjs");
     const from = audit.lines.length;
-    for (const [key, value] of [["NODE_OPTIONS=--require", payload], [`NODE_OPTIONS=--require=${payload} --require`, payload], ["NODE_OPTIONS", `--require=${payload}`], ["node_options", `--require=${payload}`]] as const) {
+    for (const [key, value] of [
+      ["NODE_OPTIONS=--require", payload],
+      [`NODE_OPTIONS=--require=${payload} --require`, payload],
+      ["NODE_OPTIONS", `--require=${payload}`],
+      ["node_options", `--require=${payload}`],
+    ] as const) {
       const a = (await hostile.invoke("run", { cmd: process.execPath, args: ["-e", "console.log(process.env.GREETING)"], pairs: [[key, value]] })) as Attempt;
       const message = refused(a, key);
       assert.ok(message.includes(JSON.stringify(key)), `the message names the key: ${message}`);
@@ -165,9 +182,34 @@ describe("exec environment attacks (issue 11, class 1)", () => {
 
   it("every malformed name is refused and audited: '=', NUL, empty, leading digit, whitespace, unicode look-alikes, punctuation", async () => {
     const keys = [
-      "NODE_OPTIONS=--require", "PATH=/tmp/evil:", "LD_PRELOAD=", "=LD_PRELOAD", "GREETING=hi", "A=B=C",
-      "LD_PRELOAD\u0000", "A\u0000B", "\u0000", "", "1ABC", "9", "LD_PRELOAD ", " LD_PRELOAD", "\tPATH", "PATH\n", "LD PRELOAD",
-      "\uff2c\uff24_PRELOAD", "LD_PRE\u200bLOAD", "\u212aEY", "PAT\u0397", "NODE_OPTIONS\u202e", "LD-PRELOAD", "A.B", "BASH_FUNC_x%%", "BASH_FUNC_x()", "$PATH", "ß",
+      "NODE_OPTIONS=--require",
+      "PATH=/tmp/evil:",
+      "LD_PRELOAD=",
+      "=LD_PRELOAD",
+      "GREETING=hi",
+      "A=B=C",
+      "LD_PRELOAD\u0000",
+      "A\u0000B",
+      "\u0000",
+      "",
+      "1ABC",
+      "9",
+      "LD_PRELOAD ",
+      " LD_PRELOAD",
+      "\tPATH",
+      "PATH\n",
+      "LD PRELOAD",
+      "\uff2c\uff24_PRELOAD",
+      "LD_PRE\u200bLOAD",
+      "\u212aEY",
+      "PAT\u0397",
+      "NODE_OPTIONS\u202e",
+      "LD-PRELOAD",
+      "A.B",
+      "BASH_FUNC_x%%",
+      "BASH_FUNC_x()",
+      "$PATH",
+      "ß",
     ];
     const from = audit.lines.length;
     const results = (await hostile.invoke("runEach", { cmd: "env", args: [], pairs: keys.map((k) => [k, "/tmp/x"]) })) as Attempt[];
@@ -177,35 +219,185 @@ describe("exec environment attacks (issue 11, class 1)", () => {
       const key = keys[i]!;
       const message = refused(a, JSON.stringify(key));
       assert.match(message, /is not a variable name: it must match \^\[A-Za-z_\]\[A-Za-z0-9_\]\*\$/);
-// eslint-disable-next-line no-control-regex -- looking for control characters is the point
+      // eslint-disable-next-line no-control-regex -- looking for control characters is the point
       assert.doesNotMatch(message, /[\u0000\u202e\n\t]/, "the key is escaped in the message");
       // The audit log escapes what a plugin wrote, as everywhere.
-      assert.ok(denials.some((d) => d.envKey === escapeText(key) && d.permission === "exec" && d.value === "env"), `a deny record names ${JSON.stringify(key)}`);
+      assert.ok(
+        denials.some((d) => d.envKey === escapeText(key) && d.permission === "exec" && d.value === "env"),
+        `a deny record names ${JSON.stringify(key)}`,
+      );
     });
   });
 
   it("every variable that makes a common runtime load code or config is refused, in any case; harmless neighbours still reach the child", async () => {
     const refusedNames = [
-      "PATH", "path", "Path", "LD_PRELOAD", "ld_preload", "Ld_Library_Path", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "dyld_library_path",
-      "NODE_OPTIONS", "NODE_PATH", "NODE_REPL_EXTERNAL_MODULE", "NODE_V8_COVERAGE", "npm_config_node_options", "npm_config_script_shell",
-      "npm_config_userconfig", "NPM_CONFIG_USERCONFIG", "Npm_Config_Globalconfig", "YARN_RC_FILENAME", "COREPACK_NPM_REGISTRY", "ELECTRON_RUN_AS_NODE",
-      "BASHOPTS", "BASH_XTRACEFD", "PROMPT_COMMAND", "IFS", "CDPATH", "ZDOTDIR", "FPATH", "SHELL", "COMP_LINE", "env",
-      "PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB", "PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME", "PYTHONINSPECT", "PYTHONUSERBASE",
-      "PYTHONBREAKPOINT", "PYTHONWARNINGS", "PYTHONPYCACHEPREFIX", "pythonpath", "PIP_INDEX_URL", "RUBYOPT", "RUBYLIB", "GEM_PATH", "GEM_HOME",
-      "BUNDLE_GEMFILE", "GEMRC", "LUA_PATH", "LUA_CPATH", "LUA_INIT", "LUA_INIT_5_4", "TCLLIBPATH", "PHPRC", "R_PROFILE_USER",
-      "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTS", "CLASSPATH", "MAVEN_OPTS", "GRADLE_USER_HOME",
-      "GIT_CONFIG", "GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_GLOBAL", "git_config_system",
-      "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXEC_PATH", "GIT_ASKPASS", "GIT_PAGER", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_PROXY_COMMAND",
-      "GIT_EXTERNAL_DIFF", "GIT_TEMPLATE_DIR", "GIT_DIR", "GIT_WORK_TREE", "GIT_TRACE", "GIT_TRACE2_EVENT", "GIT_ALLOW_PROTOCOL", "HGRCPATH",
-      "SSH_ASKPASS", "SSH_ASKPASS_REQUIRE", "SUDO_ASKPASS", "EDITOR", "VISUAL", "FCEDIT", "SUDO_EDITOR", "PAGER", "MANPAGER", "SYSTEMD_PAGER",
-      "LESS", "LESSOPEN", "LESSCLOSE", "MANOPT", "BROWSER", "TAR_OPTIONS", "RSYNC_RSH", "SVN_SSH", "DBUS_SESSION_BUS_ADDRESS", "GTK_MODULES", "QT_PLUGIN_PATH",
-      "TERMINFO", "TERMINFO_DIRS", "TERMCAP", "GLIBC_TUNABLES", "MALLOC_CHECK_", "GCONV_PATH", "LOCPATH", "NLSPATH", "HOSTALIASES", "RES_OPTIONS",
-      "OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES", "CURL_HOME", "WGETRC", "GNUPGHOME", "AWS_CONFIG_FILE", "KUBECONFIG", "DOCKER_CONFIG",
-      "HOME", "home", "XDG_CONFIG_HOME", "XDG_DATA_DIRS", "CC", "CXX", "LD", "CFLAGS", "LDFLAGS", "MAKEFLAGS", "MAKEFILES", "CGO_LDFLAGS",
-      "CARGO_BUILD_RUSTC_WRAPPER", "RUSTC_WRAPPER", "RUSTFLAGS", "GOFLAGS", "GOTOOLCHAIN", "GOPROXY", "GOSUMDB", "DENO_DIR",
+      "PATH",
+      "path",
+      "Path",
+      "LD_PRELOAD",
+      "ld_preload",
+      "Ld_Library_Path",
+      "LD_AUDIT",
+      "DYLD_INSERT_LIBRARIES",
+      "dyld_library_path",
+      "NODE_OPTIONS",
+      "NODE_PATH",
+      "NODE_REPL_EXTERNAL_MODULE",
+      "NODE_V8_COVERAGE",
+      "npm_config_node_options",
+      "npm_config_script_shell",
+      "npm_config_userconfig",
+      "NPM_CONFIG_USERCONFIG",
+      "Npm_Config_Globalconfig",
+      "YARN_RC_FILENAME",
+      "COREPACK_NPM_REGISTRY",
+      "ELECTRON_RUN_AS_NODE",
+      "BASHOPTS",
+      "BASH_XTRACEFD",
+      "PROMPT_COMMAND",
+      "IFS",
+      "CDPATH",
+      "ZDOTDIR",
+      "FPATH",
+      "SHELL",
+      "COMP_LINE",
+      "env",
+      "PERL5OPT",
+      "PERL5LIB",
+      "PERLLIB",
+      "PERL5DB",
+      "PYTHONSTARTUP",
+      "PYTHONPATH",
+      "PYTHONHOME",
+      "PYTHONINSPECT",
+      "PYTHONUSERBASE",
+      "PYTHONBREAKPOINT",
+      "PYTHONWARNINGS",
+      "PYTHONPYCACHEPREFIX",
+      "pythonpath",
+      "PIP_INDEX_URL",
+      "RUBYOPT",
+      "RUBYLIB",
+      "GEM_PATH",
+      "GEM_HOME",
+      "BUNDLE_GEMFILE",
+      "GEMRC",
+      "LUA_PATH",
+      "LUA_CPATH",
+      "LUA_INIT",
+      "LUA_INIT_5_4",
+      "TCLLIBPATH",
+      "PHPRC",
+      "R_PROFILE_USER",
+      "JAVA_TOOL_OPTIONS",
+      "_JAVA_OPTIONS",
+      "JDK_JAVA_OPTIONS",
+      "JAVA_OPTS",
+      "CLASSPATH",
+      "MAVEN_OPTS",
+      "GRADLE_USER_HOME",
+      "GIT_CONFIG",
+      "GIT_CONFIG_COUNT",
+      "GIT_CONFIG_KEY_0",
+      "GIT_CONFIG_VALUE_0",
+      "GIT_CONFIG_PARAMETERS",
+      "GIT_CONFIG_GLOBAL",
+      "git_config_system",
+      "GIT_SSH",
+      "GIT_SSH_COMMAND",
+      "GIT_EXEC_PATH",
+      "GIT_ASKPASS",
+      "GIT_PAGER",
+      "GIT_EDITOR",
+      "GIT_SEQUENCE_EDITOR",
+      "GIT_PROXY_COMMAND",
+      "GIT_EXTERNAL_DIFF",
+      "GIT_TEMPLATE_DIR",
+      "GIT_DIR",
+      "GIT_WORK_TREE",
+      "GIT_TRACE",
+      "GIT_TRACE2_EVENT",
+      "GIT_ALLOW_PROTOCOL",
+      "HGRCPATH",
+      "SSH_ASKPASS",
+      "SSH_ASKPASS_REQUIRE",
+      "SUDO_ASKPASS",
+      "EDITOR",
+      "VISUAL",
+      "FCEDIT",
+      "SUDO_EDITOR",
+      "PAGER",
+      "MANPAGER",
+      "SYSTEMD_PAGER",
+      "LESS",
+      "LESSOPEN",
+      "LESSCLOSE",
+      "MANOPT",
+      "BROWSER",
+      "TAR_OPTIONS",
+      "RSYNC_RSH",
+      "SVN_SSH",
+      "DBUS_SESSION_BUS_ADDRESS",
+      "GTK_MODULES",
+      "QT_PLUGIN_PATH",
+      "TERMINFO",
+      "TERMINFO_DIRS",
+      "TERMCAP",
+      "GLIBC_TUNABLES",
+      "MALLOC_CHECK_",
+      "GCONV_PATH",
+      "LOCPATH",
+      "NLSPATH",
+      "HOSTALIASES",
+      "RES_OPTIONS",
+      "OPENSSL_CONF",
+      "OPENSSL_ENGINES",
+      "OPENSSL_MODULES",
+      "CURL_HOME",
+      "WGETRC",
+      "GNUPGHOME",
+      "AWS_CONFIG_FILE",
+      "KUBECONFIG",
+      "DOCKER_CONFIG",
+      "HOME",
+      "home",
+      "XDG_CONFIG_HOME",
+      "XDG_DATA_DIRS",
+      "CC",
+      "CXX",
+      "LD",
+      "CFLAGS",
+      "LDFLAGS",
+      "MAKEFLAGS",
+      "MAKEFILES",
+      "CGO_LDFLAGS",
+      "CARGO_BUILD_RUSTC_WRAPPER",
+      "RUSTC_WRAPPER",
+      "RUSTFLAGS",
+      "GOFLAGS",
+      "GOTOOLCHAIN",
+      "GOPROXY",
+      "GOSUMDB",
+      "DENO_DIR",
       // Found past a list of names by an attack pass: refused by their shape now.
-      "COMPILER_PATH", "ZIPOPT", "UNZIPOPT", "VIMINIT", "EXINIT", "MYVIMRC", "RUSTC_WORKSPACE_WRAPPER", "CCACHE_PREFIX", "MAGICK_CONFIGURE_PATH",
-      "SASL_PATH", "KRB5_CONFIG", "GS_OPTIONS", "PKG_CONFIG", "GST_PLUGIN_PATH", "SSLKEYLOGFILE", "TMPDIR", "SSL_CERT_FILE", "compiler_path",
+      "COMPILER_PATH",
+      "ZIPOPT",
+      "UNZIPOPT",
+      "VIMINIT",
+      "EXINIT",
+      "MYVIMRC",
+      "RUSTC_WORKSPACE_WRAPPER",
+      "CCACHE_PREFIX",
+      "MAGICK_CONFIGURE_PATH",
+      "SASL_PATH",
+      "KRB5_CONFIG",
+      "GS_OPTIONS",
+      "PKG_CONFIG",
+      "GST_PLUGIN_PATH",
+      "SSLKEYLOGFILE",
+      "TMPDIR",
+      "SSL_CERT_FILE",
+      "compiler_path",
     ];
     const from = audit.lines.length;
     const results = (await hostile.invoke("runEach", { cmd: "env", args: [], pairs: refusedNames.map((k) => [k, "x"]) })) as Attempt[];
@@ -222,10 +414,27 @@ describe("exec environment attacks (issue 11, class 1)", () => {
 
     // Positive control: the neighbours a legitimate plugin uses reach the child, each with its value.
     const fine: [string, string][] = [
-      ["GREETING", "hi"], ["NODE_ENV", "production"], ["PYTHONUNBUFFERED", "1"], ["PYTHONIOENCODING", "utf-8"], ["GIT_AUTHOR_NAME", "Bot"],
-      ["GIT_COMMITTER_EMAIL", "bot@example.org"], ["GIT_TERMINAL_PROMPT", "0"], ["LANG", "C.UTF-8"], ["LC_ALL", "C"], ["TZ", "UTC"],
-      ["COLUMNS", "80"], ["NO_COLOR", "1"], ["HTTPS_PROXY", "http://127.0.0.1:1"], ["_PRIVATE", "p"],
-      ["a1", "lower"], ["LESSON_PLAN", "l"], ["NODEJS_LIKE", "n"], ["MY_HOME_TEAM", "t"], ["__proto__", "plain"], ["constructor", "c"], ["toString", "t"],
+      ["GREETING", "hi"],
+      ["NODE_ENV", "production"],
+      ["PYTHONUNBUFFERED", "1"],
+      ["PYTHONIOENCODING", "utf-8"],
+      ["GIT_AUTHOR_NAME", "Bot"],
+      ["GIT_COMMITTER_EMAIL", "bot@example.org"],
+      ["GIT_TERMINAL_PROMPT", "0"],
+      ["LANG", "C.UTF-8"],
+      ["LC_ALL", "C"],
+      ["TZ", "UTC"],
+      ["COLUMNS", "80"],
+      ["NO_COLOR", "1"],
+      ["HTTPS_PROXY", "http://127.0.0.1:1"],
+      ["_PRIVATE", "p"],
+      ["a1", "lower"],
+      ["LESSON_PLAN", "l"],
+      ["NODEJS_LIKE", "n"],
+      ["MY_HOME_TEAM", "t"],
+      ["__proto__", "plain"],
+      ["constructor", "c"],
+      ["toString", "t"],
     ];
     const ok = (await hostile.invoke("run", { cmd: "env", args: [], pairs: fine })) as Attempt;
     assert.ok(ok.ok, JSON.stringify(ok));
@@ -234,12 +443,29 @@ describe("exec environment attacks (issue 11, class 1)", () => {
 
   it("two names differing only in case, and a NUL in a value, are refused and audited; the same values under distinct names pass", async () => {
     const from = audit.lines.length;
-    const dup = refused((await hostile.invoke("run", { cmd: "env", args: [], pairs: [["GREETING", "a"], ["greeting", "b"]] })) as Attempt, "GREETING/greeting");
+    const dup = refused(
+      (await hostile.invoke("run", {
+        cmd: "env",
+        args: [],
+        pairs: [
+          ["GREETING", "a"],
+          ["greeting", "b"],
+        ],
+      })) as Attempt,
+      "GREETING/greeting",
+    );
     assert.match(dup, /sets both "GREETING" and "greeting", which differ only in case/);
     const nul = refused((await hostile.invoke("run", { cmd: "env", args: [], pairs: [["GREETING", "hi\u0000LD_PRELOAD=/tmp/x.so"]] })) as Attempt, "NUL in a value");
     assert.match(nul, /options\.env\["GREETING"\] contains a NUL character/);
     assert.equal(records(from).filter((l) => l.type === "deny" && l.envKey !== undefined).length, 2);
-    const ok = (await hostile.invoke("run", { cmd: "env", args: [], pairs: [["GREETING", "a"], ["GREETING_2", "hi LD_PRELOAD=/tmp/x.so"]] })) as Attempt;
+    const ok = (await hostile.invoke("run", {
+      cmd: "env",
+      args: [],
+      pairs: [
+        ["GREETING", "a"],
+        ["GREETING_2", "hi LD_PRELOAD=/tmp/x.so"],
+      ],
+    })) as Attempt;
     assert.ok(ok.ok);
     assert.deepEqual(ok.stdout.trim().split("\n").sort(), ["GREETING=a", "GREETING_2=hi LD_PRELOAD=/tmp/x.so", `PATH=${MINIMAL_PATH}`]);
   });

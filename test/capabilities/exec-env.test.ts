@@ -18,9 +18,12 @@ const HOST_PATH = "/usr/local/bin:/usr/bin:/bin";
 
 async function caps(grants: Grants, env: Record<string, string> = {}): Promise<Capabilities> {
   return createCapabilities({
-    pluginId: "test.runner", pluginDir: dir, grants,
+    pluginId: "test.runner",
+    pluginDir: dir,
+    grants,
     ports: nodePorts({ exec: createNodeExec(HOST_PATH), env: { get: (n) => env[n] } }),
-    audit: { record: (e) => events.push(e) }, limits: { ...TEST_LIMITS, execOutputBytes: 4096 },
+    audit: { record: (e) => events.push(e) },
+    limits: { ...TEST_LIMITS, execOutputBytes: 4096 },
   });
 }
 
@@ -105,7 +108,26 @@ describe("exec capability", () => {
     }
     for (const name of ["GREETING", "LANG", "LC_ALL", "TZ", "HTTPS_PROXY", "API_KEY", "LESSON", "NODEJS", "__proto__"]) assert.equal(refusedEnvName(name), null, name);
     // Shapes, not only names: the neighbours an attack pass found past a list of names.
-    for (const name of ["COMPILER_PATH", "ZIPOPT", "UNZIPOPT", "VIMINIT", "EXINIT", "MYVIMRC", "RUSTC_WORKSPACE_WRAPPER", "CCACHE_PREFIX", "MAGICK_CONFIGURE_PATH", "SASL_PATH", "KRB5_CONFIG", "GS_OPTIONS", "PKG_CONFIG", "GST_PLUGIN_PATH", "SSLKEYLOGFILE", "TMPDIR", "SSL_CERT_FILE", "DATA_DIR"]) {
+    for (const name of [
+      "COMPILER_PATH",
+      "ZIPOPT",
+      "UNZIPOPT",
+      "VIMINIT",
+      "EXINIT",
+      "MYVIMRC",
+      "RUSTC_WORKSPACE_WRAPPER",
+      "CCACHE_PREFIX",
+      "MAGICK_CONFIGURE_PATH",
+      "SASL_PATH",
+      "KRB5_CONFIG",
+      "GS_OPTIONS",
+      "PKG_CONFIG",
+      "GST_PLUGIN_PATH",
+      "SSLKEYLOGFILE",
+      "TMPDIR",
+      "SSL_CERT_FILE",
+      "DATA_DIR",
+    ]) {
       assert.notEqual(refusedEnvName(name), null, name);
     }
     const md = execEnvPolicyMarkdown();
@@ -121,8 +143,17 @@ describe("exec capability", () => {
       const which = await createNodeExec(HOST_PATH).which("env");
       assert.ok(which);
       const r = await createNodeExec(HOST_PATH).run({
-        file: which, argv0: "env", args: [], cwd: dir, env: new Map([["GREETING", "hi"], ["__proto__", "plain"]]),
-        stdin: null, maxOutputBytes: 4096, signal: new AbortController().signal,
+        file: which,
+        argv0: "env",
+        args: [],
+        cwd: dir,
+        env: new Map([
+          ["GREETING", "hi"],
+          ["__proto__", "plain"],
+        ]),
+        stdin: null,
+        maxOutputBytes: 4096,
+        signal: new AbortController().signal,
       });
       assert.deepEqual(Buffer.from(r.stdout).toString("utf8").trim().split("\n").sort(), ["GREETING=hi", "__proto__=plain"]);
     } finally {
@@ -148,7 +179,10 @@ describe("exec capability", () => {
 
   it("a granted name not on PATH grants nothing and is reported", async () => {
     const c = await caps({ exec: ["definitely-not-a-command-xyz", "echo"] });
-    assert.deepEqual(c.unresolvedExec.map((r) => r.field), ["permissions.exec[0]"]);
+    assert.deepEqual(
+      c.unresolvedExec.map((r) => r.field),
+      ["permissions.exec[0]"],
+    );
   });
 
   it("cwd must be inside a read grant (positive control: it is)", async () => {

@@ -37,8 +37,12 @@ describe("fs read capability", () => {
     symlinkSync("ok.txt", join(dir, "data/link-in"));
     mkdirSync(join(dir, "data/dir"));
     caps = await createCapabilities({
-      pluginId: "test.reader", pluginDir: dir, grants: { read: ["data/"] }, ports: nodePorts(),
-      audit: { record: (e) => events.push(e) }, limits: TEST_LIMITS,
+      pluginId: "test.reader",
+      pluginDir: dir,
+      grants: { read: ["data/"] },
+      ports: nodePorts(),
+      audit: { record: (e) => events.push(e) },
+      limits: TEST_LIMITS,
     });
   });
   after(() => s.cleanup());

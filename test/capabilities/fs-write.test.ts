@@ -18,8 +18,12 @@ const events: AuditEvent[] = [];
 
 async function build(fs: FsPort = createNodeFs()): Promise<Capabilities> {
   return createCapabilities({
-    pluginId: "test.writer", pluginDir: dir, grants: { read: ["data/", "ro/"], write: ["data/"] }, ports: nodePorts({ fs }),
-    audit: { record: (e) => events.push(e) }, limits: TEST_LIMITS,
+    pluginId: "test.writer",
+    pluginDir: dir,
+    grants: { read: ["data/", "ro/"], write: ["data/"] },
+    ports: nodePorts({ fs }),
+    audit: { record: (e) => events.push(e) },
+    limits: TEST_LIMITS,
   });
 }
 

@@ -15,8 +15,12 @@ const events: AuditEvent[] = [];
 
 async function caps(net: Grants["net"], dns: Record<string, string[]> = {}): Promise<Capabilities> {
   return createCapabilities({
-    pluginId: "test.fetcher", pluginDir: "/nonexistent-plugin-dir", grants: { net }, ports: nodePorts({ dns: fixedDns(dns) }),
-    audit: { record: (e) => events.push(e) }, limits: TEST_LIMITS,
+    pluginId: "test.fetcher",
+    pluginDir: "/nonexistent-plugin-dir",
+    grants: { net },
+    ports: nodePorts({ dns: fixedDns(dns) }),
+    audit: { record: (e) => events.push(e) },
+    limits: TEST_LIMITS,
   });
 }
 
@@ -113,8 +117,8 @@ describe("fetch capability", () => {
 
   it("positive controls: method, headers and body go out; JSON and bytes come back", async () => {
     const c = await caps([`127.0.0.1:${port}`]);
-    const r = await fetchOk(c, `http://127.0.0.1:${port}/echo`, { method: "POST", headers: [["x-custom", "1"]], body: { text: "{\"a\":1}" } });
-    assert.deepEqual(JSON.parse(r.text ?? ""), { method: "POST", body: "{\"a\":1}", auth: null, custom: "1" });
+    const r = await fetchOk(c, `http://127.0.0.1:${port}/echo`, { method: "POST", headers: [["x-custom", "1"]], body: { text: '{"a":1}' } });
+    assert.deepEqual(JSON.parse(r.text ?? ""), { method: "POST", body: '{"a":1}', auth: null, custom: "1" });
     const b = await fetchOk(c, `http://127.0.0.1:${port}/bytes`);
     assert.equal(b.text, undefined, "invalid UTF-8 crosses as base64");
     assert.deepEqual([...Buffer.from(b.body ?? "", "base64")], [0xff, 0x00, 0xfe]);
@@ -122,7 +126,17 @@ describe("fetch capability", () => {
 
   it("denies every other written form of 127.0.0.1 unless an address rule names it (N5/N6)", async () => {
     const c = await caps(true);
-    for (const url of [`http://127.0.0.1:${port}/`, `http://2130706433:${port}/`, `http://0x7f.1:${port}/`, `http://0177.0.0.1:${port}/`, `http://127.1:${port}/`, `http://[::ffff:127.0.0.1]:${port}/`, `http://[::ffff:7f00:1]:${port}/`, `http://0.0.0.0:${port}/`, `http://[::1]:${port}/`]) {
+    for (const url of [
+      `http://127.0.0.1:${port}/`,
+      `http://2130706433:${port}/`,
+      `http://0x7f.1:${port}/`,
+      `http://0177.0.0.1:${port}/`,
+      `http://127.1:${port}/`,
+      `http://[::ffff:127.0.0.1]:${port}/`,
+      `http://[::ffff:7f00:1]:${port}/`,
+      `http://0.0.0.0:${port}/`,
+      `http://[::1]:${port}/`,
+    ]) {
       await fetchDenied(c, url, /loopback|unspecified|ipv4Mapped/);
     }
     const named = await caps([`127.0.0.1:${port}`]);

@@ -38,18 +38,22 @@ describe("path rules", () => {
   });
 
   it("property: normalisation is idempotent", () => {
-    fc.assert(fc.property(fc.array(fc.constantFrom("a", "b", "..", ".", "", "c d"), { maxLength: 8 }), (parts) => {
-      const once = normalizePath(parts.join("/"), dir);
-      assert.equal(normalizePath(once, dir), once);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom("a", "b", "..", ".", "", "c d"), { maxLength: 8 }), (parts) => {
+        const once = normalizePath(parts.join("/"), dir);
+        assert.equal(normalizePath(once, dir), once);
+      }),
+    );
   });
 
   it("property: a path built from any segments is allowed only if it lies inside the grant", () => {
     const rules = compilePathRules(["/data/pub"], dir, "permissions.read");
-    fc.assert(fc.property(fc.array(fc.constantFrom("data", "pub", "pub-x", "..", ".", "etc"), { maxLength: 8 }), (parts) => {
-      const p = normalizePath(`/${parts.join("/")}`, dir);
-      const inside = p === "/data/pub" || p.startsWith("/data/pub/");
-      assert.equal(matchPath(rules, p) !== null, inside, p);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom("data", "pub", "pub-x", "..", ".", "etc"), { maxLength: 8 }), (parts) => {
+        const p = normalizePath(`/${parts.join("/")}`, dir);
+        const inside = p === "/data/pub" || p.startsWith("/data/pub/");
+        assert.equal(matchPath(rules, p) !== null, inside, p);
+      }),
+    );
   });
 });

@@ -56,7 +56,10 @@ export const boom = () => { throw new RangeError('exploded'); };`,
 
   it("PERMISSION_DENIED: exit 1, and the denial is in the audit log", () => {
     expectError(warden("run", "good", "read", "--input", '"/etc/passwd"', "--json", "--audit-log", auditFile), "PERMISSION_DENIED", /requires read access to "\/etc\/passwd"/);
-    const records = readFileSync(auditFile, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = readFileSync(auditFile, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(records.some((r) => r["type"] === "deny" && r["plugin"] === "test.good" && r["value"] === "/etc/passwd"));
   });
 
@@ -95,9 +98,13 @@ export const boom = () => { throw new RangeError('exploded'); };`,
   });
 
   it("check: prints the effective grants as a table and warns about dangerous combinations", () => {
-    s.plugin("risky", manifest("test.risky", {
-      permissions: { read: ["/etc", "data/"], write: ["./"], net: true, exec: ["sh", "definitely-not-a-command-xyz"], env: ["APP_*"] },
-    }), { "index.js": "export const x = () => 1;" });
+    s.plugin(
+      "risky",
+      manifest("test.risky", {
+        permissions: { read: ["/etc", "data/"], write: ["./"], net: true, exec: ["sh", "definitely-not-a-command-xyz"], env: ["APP_*"] },
+      }),
+      { "index.js": "export const x = () => 1;" },
+    );
     const r = warden("check", "risky");
     assert.equal(r.status, 0, r.stdout);
     assert.match(r.stdout, /^KIND +RULE +WHERE +COVERS$/m);

@@ -38,14 +38,24 @@ describe("CPU window carried between processes", () => {
   it("a window seeded with another's recent charges (as ages) refuses as the original would; only its own charges are reported", () => {
     let now = 0;
     const reported: number[] = [];
-    const first = new CpuWindow(100, 60_000, () => now, (ns) => reported.push(ns));
+    const first = new CpuWindow(
+      100,
+      60_000,
+      () => now,
+      (ns) => reported.push(ns),
+    );
     first.charge(30e6);
     now = 20_000;
     first.charge(50e6);
     now = 30_000;
     // A second process with its own clock, started later: only ages cross.
     let later = 5_000_000;
-    const seeded = new CpuWindow(100, 60_000, () => later, (ns) => reported.push(ns));
+    const seeded = new CpuWindow(
+      100,
+      60_000,
+      () => later,
+      (ns) => reported.push(ns),
+    );
     for (const [ago, ns] of first.recent()) seeded.record(ns, ago);
     assert.deepEqual(reported, [30e6, 50e6], "seeds are not reported again");
     assert.equal(seeded.remainingMs(), first.remainingMs());
@@ -63,7 +73,10 @@ describe("CPU window carried between processes", () => {
     w.charge(10e6);
     w.record(20e6, 5_000);
     w.record(40e6, 70_000);
-    assert.deepEqual(w.recent(), [[5_000, 20e6], [0, 10e6]]);
+    assert.deepEqual(w.recent(), [
+      [5_000, 20e6],
+      [0, 10e6],
+    ]);
     now += 55_001;
     assert.equal(w.usedMs(), 10, "the older charge left the window first");
   });
@@ -83,11 +96,18 @@ describe("plugin ledger", () => {
     assert.deepEqual(heardByOld, [50e6]);
     assert.deepEqual(heardByNew, [60e6]);
     assert.doesNotThrow(() => ledger.refuseIfOverBudget("x", 200), "positive control: 110 of 200 ms");
-    assert.throws(() => ledger.refuseIfOverBudget("x", 100), (e: Error & { code?: string }) => e.code === "CPU_LIMIT" && /x\(\) refused: the plugin used its CPU budget of 100 ms per 60 s/.test(e.message));
+    assert.throws(
+      () => ledger.refuseIfOverBudget("x", 100),
+      (e: Error & { code?: string }) => e.code === "CPU_LIMIT" && /x\(\) refused: the plugin used its CPU budget of 100 ms per 60 s/.test(e.message),
+    );
     old.leave();
     fresh.charge(1e6);
     assert.deepEqual(heardByOld, [50e6], "a version that left hears nothing more");
-    assert.equal(ledger.cpuHistory().reduce((n, [, ns]) => n + ns, 0), 111e6, "the history is the plugin's, whoever charged it");
+    assert.equal(
+      ledger.cpuHistory().reduce((n, [, ns]) => n + ns, 0),
+      111e6,
+      "the history is the plugin's, whoever charged it",
+    );
   });
 
   it("failures from any version count toward one quarantine, reported once; release ends it", () => {
@@ -99,7 +119,10 @@ describe("plugin ledger", () => {
     assert.throws(() => ledger.refuseIfQuarantined("ok"), { code: "QUARANTINED" });
     ledger.release();
     assert.doesNotThrow(() => ledger.refuseIfQuarantined("ok"));
-    assert.deepEqual(events.map((e) => e.type), ["quarantine", "release"]);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["quarantine", "release"],
+    );
     ledger.dispose();
   });
 });
@@ -121,7 +144,10 @@ describe("limit policy", () => {
   });
 
   it("host defaults above the maxima, or maxima that are not positive integers, are BAD_INPUT naming the field", () => {
-    assert.throws(() => limitPolicy({ netBytes: 128 * 1024 * 1024 }, undefined, "createHost"), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /createHost: defaults\.limits\.netBytes \(134217728\) is above maxLimits\.netBytes/.test(e.message));
+    assert.throws(
+      () => limitPolicy({ netBytes: 128 * 1024 * 1024 }, undefined, "createHost"),
+      (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /createHost: defaults\.limits\.netBytes \(134217728\) is above maxLimits\.netBytes/.test(e.message),
+    );
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       assert.throws(() => limitPolicy(undefined, { cpuMs: bad }, "createHost"), /maxLimits\.cpuMs must be a positive integer/, String(bad));
     }
@@ -204,8 +230,18 @@ describe("denial aggregation", () => {
     const deny = { type: "deny", plugin: "test.storm", op: "Warden.fs.readTextFile()", permission: "read", value: "/etc/passwd" };
     agg.append([deny]);
     for (let i = 0; i < 9_999; i++) agg.append([deny]);
-    agg.append([{ type: "use", plugin: "test.storm", op: "x" }, { ...deny, value: "/etc/shadow" }]);
-    assert.deepEqual(written.map((r) => [r.type, r["value"]]), [["deny", "/etc/passwd"], ["use", undefined], ["deny", "/etc/shadow"]]);
+    agg.append([
+      { type: "use", plugin: "test.storm", op: "x" },
+      { ...deny, value: "/etc/shadow" },
+    ]);
+    assert.deepEqual(
+      written.map((r) => [r.type, r["value"]]),
+      [
+        ["deny", "/etc/passwd"],
+        ["use", undefined],
+        ["deny", "/etc/shadow"],
+      ],
+    );
     agg.flush();
     const repeat = written.at(-1);
     assert.equal(repeat?.type, "deny-repeat");
@@ -217,7 +253,16 @@ describe("denial aggregation", () => {
 
 describe("audit floods: clipping, aggregation by kind, byte budget (issue 11, class 8)", () => {
   const big = (i: number) => `/x/${"a".repeat(1 << 20)}${i}`;
-  const deny = (value: string, op = "Warden.fs.readTextFile()", permission = "read") => ({ type: "deny", plugin: "test.flood", op, permission, value, resolved: value, decision: "denied", reason: `no rule in permissions.read covers ${value}` });
+  const deny = (value: string, op = "Warden.fs.readTextFile()", permission = "read") => ({
+    type: "deny",
+    plugin: "test.flood",
+    op,
+    permission,
+    value,
+    resolved: value,
+    decision: "denied",
+    reason: `no rule in permissions.read covers ${value}`,
+  });
 
   it("clipText cuts a long text to its limit with a marker and the whole text's sha256; short texts and clipped ones are left alone", () => {
     const text = big(7);
@@ -264,7 +309,16 @@ describe("audit floods: clipping, aggregation by kind, byte budget (issue 11, cl
     const written: AuditRecordInput[] = [];
     let now = 0;
     const budget = new AuditBudget((r) => written.push(...r), { bytesPerWindow: 10_000, windowMs: 60_000, now: () => now });
-    const use = (i: number) => ({ type: "use", plugin: "test.flood", op: "Warden.fs.readTextFile()", permission: "read", value: `data/${i}`, decision: "granted", rule: "data/", source: "permissions.read[0]" });
+    const use = (i: number) => ({
+      type: "use",
+      plugin: "test.flood",
+      op: "Warden.fs.readTextFile()",
+      permission: "read",
+      value: `data/${i}`,
+      decision: "granted",
+      rule: "data/",
+      source: "permissions.read[0]",
+    });
     for (let i = 0; i < 200; i++) budget.write([use(i)]);
     budget.write([{ ...deny("/etc/passwd"), type: "deny-repeat", count: 50 }]);
     const kept = written.length;

@@ -37,7 +37,11 @@ describe("error catalogue", () => {
 
   it("the sections marked as extensions are exactly EXTENSION_ERROR_CODES, after the contract's codes", () => {
     const { extensions } = documentedCodes();
-    assert.deepEqual(extensions, [...EXTENSION_ERROR_CODES], "docs/errors.md marks these sections \"(an extension of the contract)\"; core/errors.ts lists them in EXTENSION_ERROR_CODES: the two must agree");
+    assert.deepEqual(
+      extensions,
+      [...EXTENSION_ERROR_CODES],
+      'docs/errors.md marks these sections "(an extension of the contract)"; core/errors.ts lists them in EXTENSION_ERROR_CODES: the two must agree',
+    );
     assert.deepEqual([...ERROR_CODES], [...CONTRACT_ERROR_CODES, ...EXTENSION_ERROR_CODES]);
   });
 

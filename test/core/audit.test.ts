@@ -83,20 +83,35 @@ describe("audit log", () => {
 describe("audit records from a sandbox process the host does not trust (issue 11, class 8)", () => {
   it("the host keeps only the known fields, clips every text, stamps the plugin last and names an unknown type", () => {
     const huge = "v".repeat(1 << 20);
-    const r = boundEvent({ type: "deny", op: "Warden.env.get()", permission: "env", value: huge, reason: `no rule covers ${huge}`, plugin: "someone.else", extra: { nested: huge }, decision: "denied" }, "t.real");
+    const r = boundEvent(
+      { type: "deny", op: "Warden.env.get()", permission: "env", value: huge, reason: `no rule covers ${huge}`, plugin: "someone.else", extra: { nested: huge }, decision: "denied" },
+      "t.real",
+    );
     assert.equal(r.plugin, "t.real");
     assert.equal(r["extra"], undefined);
     assert.equal(String(r["value"]).length <= 1024 && String(r["reason"]).length <= 1024, true);
     assert.equal(r["value"], clipText(huge));
     assert.equal(boundEvent({ type: "grant", value: 5 }, "t.real").type, "malformed-event");
-    assert.deepEqual(boundEvent({ type: "use", op: "x", value: "data/x", rule: "data/" }, "t.real"), { type: "use", op: "x", value: "data/x", rule: "data/", plugin: "t.real" }, "positive control: a normal event is unchanged");
+    assert.deepEqual(
+      boundEvent({ type: "use", op: "x", value: "data/x", rule: "data/" }, "t.real"),
+      { type: "use", op: "x", value: "data/x", rule: "data/", plugin: "t.real" },
+      "positive control: a normal event is unchanged",
+    );
   });
 
   it("clipped values and the aggregate and suppressed records verify, and the summary counts what they stand for", () => {
     const log = memoryAuditLog();
     log.append({ type: "deny", plugin: "a.b", value: clipText("x".repeat(5000)) });
     log.append({ type: "deny-aggregate", plugin: "a.b", count: 40, samples: [clipText("y".repeat(5000), 256)] });
-    log.append({ type: "audit-suppressed", plugin: "a.b", records: 3, counts: [{ type: "use", permission: "read", op: "o", rule: "data/", records: 2, count: 2 }, { type: "deny-repeat", permission: "read", op: "o", records: 1, count: 7 }] });
+    log.append({
+      type: "audit-suppressed",
+      plugin: "a.b",
+      records: 3,
+      counts: [
+        { type: "use", permission: "read", op: "o", rule: "data/", records: 2, count: 2 },
+        { type: "deny-repeat", permission: "read", op: "o", records: 1, count: 7 },
+      ],
+    });
     const v = verifyAuditText(`${log.lines.join("\n")}\n`);
     assert.equal(v.ok, true);
     assert.deepEqual(v.ok ? v.summary["a.b"] : null, { grants: 0, uses: 2, denials: 1 + 40 + 7, other: 0 });

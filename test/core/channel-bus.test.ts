@@ -27,10 +27,13 @@ describe("topic matching (pure)", () => {
   it("coverage agrees with matching on random topics (property)", () => {
     const seg = fc.constantFrom("a", "b", "c");
     const pat = fc.array(fc.constantFrom("a", "b", "*"), { minLength: 1, maxLength: 4 }).chain((p) => fc.boolean().map((tail) => (tail ? [...p, "**"] : p).join(".")));
-    fc.assert(fc.property(pat, pat, fc.array(seg, { minLength: 1, maxLength: 6 }), (grant, pattern, t) => {
-      const topic = t.join(".");
-      if (patternCovers(grant, pattern) && topicMatches(pattern, topic)) assert.ok(topicMatches(grant, topic), `${grant} ⊇ ${pattern} but not ${topic}`);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(pat, pat, fc.array(seg, { minLength: 1, maxLength: 6 }), (grant, pattern, t) => {
+        const topic = t.join(".");
+        if (patternCovers(grant, pattern) && topicMatches(pattern, topic)) assert.ok(topicMatches(grant, topic), `${grant} ⊇ ${pattern} but not ${topic}`);
+      }),
+      { numRuns: 500 },
+    );
   });
   it("rejects malformed topics and patterns with a reason", () => {
     for (const bad of ["", "a..b", "a.*", "a b", "x".repeat(3) + ".".repeat(20)]) assert.notEqual(topicProblem(bad), null, bad);
@@ -58,7 +61,12 @@ describe("channel capability", () => {
     assert.equal(sent.length, 2);
   });
   it("denies publishing or subscribing outside its grants, audited", async () => {
-    for (const [fn, arg] of [[() => cap.publish("chat.message", {}), "chat.message"], [() => cap.publish("bot.a.b", {}), "bot.a.b"], [() => cap.subscribe("chat.**", 3), "chat.**"], [() => cap.subscribe("bot.*", 4), "bot.*"]] as const) {
+    for (const [fn, arg] of [
+      [() => cap.publish("chat.message", {}), "chat.message"],
+      [() => cap.publish("bot.a.b", {}), "bot.a.b"],
+      [() => cap.subscribe("chat.**", 3), "chat.**"],
+      [() => cap.subscribe("bot.*", 4), "bot.*"],
+    ] as const) {
       await assert.rejects(fn(), { code: "PERMISSION_DENIED" });
       assert.equal(events.at(-1)?.value, arg);
       assert.equal(events.at(-1)?.type, "deny");
@@ -101,7 +109,10 @@ describe("channel bus", () => {
     release();
     await new Promise((r) => setTimeout(r, 10));
     // The first message was taken at once; of the 19 queued behind it only the newest 4 remain.
-    assert.deepEqual(got.map((m) => (m.data as { i: number }).i), [0, 16, 17, 18, 19]);
+    assert.deepEqual(
+      got.map((m) => (m.data as { i: number }).i),
+      [0, 16, 17, 18, 19],
+    );
     assert.equal(got[1]?.dropped, 15, "the subscriber sees how many it missed");
     assert.equal(got[2]?.dropped, 0);
   });
@@ -123,11 +134,18 @@ describe("channel bus", () => {
       assert.ok(bus.queuedBytesOf("test.stuck") <= 1000, `${bus.queuedBytesOf("test.stuck")} bytes queued`);
       await new Promise((r) => setImmediate(r));
     }
-    assert.deepEqual(fast, Array.from({ length: 20 }, (_, i) => i), "positive control");
+    assert.deepEqual(
+      fast,
+      Array.from({ length: 20 }, (_, i) => i),
+      "positive control",
+    );
     assert.equal(bus.queuedBytesOf("test.fast"), 0);
     release();
     await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(stuck.map((m) => (m.data as { i: number }).i), [0, 17, 18, 19]);
+    assert.deepEqual(
+      stuck.map((m) => (m.data as { i: number }).i),
+      [0, 17, 18, 19],
+    );
     assert.equal(stuck[1]?.dropped, 16, "the subscriber sees how many it missed");
     assert.equal(bus.queuedBytes, 0, "drained");
   });

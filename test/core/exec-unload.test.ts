@@ -44,7 +44,10 @@ export async function quick() { return (await Warden.exec("sh", ["-c", "echo ok"
 
   it("unloading the plugin kills a command it is still running, and its children", async () => {
     const pidFile = join(s.root, "sleep.pid");
-    const outcome = plugin.invoke("start", pidFile).then(() => null, (e: Error & { code?: string }) => e);
+    const outcome = plugin.invoke("start", pidFile).then(
+      () => null,
+      (e: Error & { code?: string }) => e,
+    );
     const pid = await pidFrom(pidFile);
     await plugin.close();
     const err = await outcome;

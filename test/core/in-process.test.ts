@@ -61,7 +61,10 @@ export const where = () => [typeof process, typeof require];`,
     try {
       for (let i = 0; i < 2; i++) await assert.rejects(q.invoke("spin"), { code: "CPU_LIMIT" });
       await assert.rejects(q.invoke("ok"), { code: "QUARANTINED" });
-      assert.deepEqual(events.filter((t) => t !== "invoke"), ["limit", "limit", "quarantine"]);
+      assert.deepEqual(
+        events.filter((t) => t !== "invoke"),
+        ["limit", "limit", "quarantine"],
+      );
     } finally {
       await q.close();
       s3.cleanup();

@@ -110,12 +110,20 @@ describe("every capability from inside a plugin", () => {
     port = (server.address() as AddressInfo).port;
     process.env["WARDEN_E2E_X"] = "from the host env";
     s = scratch();
-    const kdir = s.plugin("kitchen", manifest("test.kitchen", {
-      permissions: {
-        read: ["data/"], write: ["data/"], net: [`127.0.0.1:${port}`], exec: ["echo"], env: ["WARDEN_E2E_*"],
-        channels: { publish: ["e2e.out"], subscribe: ["e2e.in"] },
-      },
-    }), { "index.js": kitchenSource.replaceAll("${PORT}", String(port)), "data/.keep": "" });
+    const kdir = s.plugin(
+      "kitchen",
+      manifest("test.kitchen", {
+        permissions: {
+          read: ["data/"],
+          write: ["data/"],
+          net: [`127.0.0.1:${port}`],
+          exec: ["echo"],
+          env: ["WARDEN_E2E_*"],
+          channels: { publish: ["e2e.out"], subscribe: ["e2e.in"] },
+        },
+      }),
+      { "index.js": kitchenSource.replaceAll("${PORT}", String(port)), "data/.keep": "" },
+    );
     const sdir = s.plugin("speaker", manifest("test.speaker", { permissions: { channels: { publish: ["e2e.in"] } } }), { "index.js": speakerSource });
     kitchen = await loadPlugin(kdir, { audit, logger, bus });
     speaker = await loadPlugin(sdir, { audit, logger, bus });
@@ -134,7 +142,15 @@ describe("every capability from inside a plugin", () => {
 
   it("fetch: Request options go out; Response gives status, headers, json, bytes", async () => {
     const r = (await kitchen.invoke("web", `http://127.0.0.1:${port}/echo`)) as Record<string, unknown>;
-    assert.deepEqual(r, { status: 200, ok: true, type: "application/json", json: { method: "POST", token: "t1", body: "{\"a\":1}" }, url: `http://127.0.0.1:${port}/echo`, redirected: false, used: true });
+    assert.deepEqual(r, {
+      status: 200,
+      ok: true,
+      type: "application/json",
+      json: { method: "POST", token: "t1", body: '{"a":1}' },
+      url: `http://127.0.0.1:${port}/echo`,
+      redirected: false,
+      used: true,
+    });
     assert.deepEqual(await kitchen.invoke("webBytes", `http://127.0.0.1:${port}/bytes`), [1, 2, 255]);
   });
 

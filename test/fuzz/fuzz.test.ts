@@ -27,10 +27,24 @@ const manifestish = fc.record(
     main: fc.oneof(fc.constantFrom("index.js", "../x.js", "/abs.js", "a\\b.js"), fc.string()),
     engines: fc.oneof(fc.record({ warden: fc.oneof(fc.constantFrom(">=0.1.0 <1.0.0", "^9", "garbage"), fc.string()) }), fc.jsonValue()),
     permissions: fc.oneof(
-      fc.record({ read: grantish, write: grantish, net: grantish, exec: grantish, env: grantish, plugins: grantish, channels: fc.oneof(fc.constant(true), fc.record({ publish: grantish, subscribe: grantish }, { requiredKeys: [] }), fc.jsonValue()) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          read: grantish,
+          write: grantish,
+          net: grantish,
+          exec: grantish,
+          env: grantish,
+          plugins: grantish,
+          channels: fc.oneof(fc.constant(true), fc.record({ publish: grantish, subscribe: grantish }, { requiredKeys: [] }), fc.jsonValue()),
+        },
+        { requiredKeys: [] },
+      ),
       fc.jsonValue(),
     ),
-    limits: fc.oneof(fc.record({ memoryMb: fc.oneof(fc.integer(), fc.double(), fc.jsonValue()), cpuMs: fc.integer(), timeoutMs: fc.integer(), cpuMsPerMinute: fc.integer() }, { requiredKeys: [] }), fc.jsonValue()),
+    limits: fc.oneof(
+      fc.record({ memoryMb: fc.oneof(fc.integer(), fc.double(), fc.jsonValue()), cpuMs: fc.integer(), timeoutMs: fc.integer(), cpuMsPerMinute: fc.integer() }, { requiredKeys: [] }),
+      fc.jsonValue(),
+    ),
     dependencies: fc.oneof(fc.dictionary(fc.string(), fc.string()), fc.jsonValue()),
     config: fc.jsonValue(),
     extra: fc.jsonValue(),
@@ -66,9 +80,12 @@ describe("fuzz: capability bridge arguments", () => {
     s = scratch();
     const dir = s.plugin("fuzz", {}, { "data/ok.txt": "ok" });
     caps = await createCapabilities({
-      pluginId: "test.fuzz", pluginDir: dir,
+      pluginId: "test.fuzz",
+      pluginDir: dir,
       grants: { read: ["data/"], write: ["data/"], env: ["FUZZ_*"], exec: ["echo"], channels: { publish: ["a.*"], subscribe: ["a.**"] } },
-      ports: nodePorts(), audit: { record: () => undefined }, limits: TEST_LIMITS,
+      ports: nodePorts(),
+      audit: { record: () => undefined },
+      limits: TEST_LIMITS,
     });
   });
   after(() => s.cleanup());
@@ -77,7 +94,19 @@ describe("fuzz: capability bridge arguments", () => {
   const arg = fc.oneof(
     fc.jsonValue(),
     fc.constantFrom("data/ok.txt", "data/new.txt", "/etc/passwd", "../x", "", "a\u0000b", "http://127.0.0.1/", "echo", "FUZZ_X", "a.b"),
-    fc.record({ name: fc.constantFrom("read", "write", "net", "exec", "env", "channels", "plugins", "nope"), path: fc.jsonValue(), host: fc.string(), command: fc.string(), variable: fc.string(), topic: fc.string(), direction: fc.string(), id: fc.string() }, { requiredKeys: ["name"] }),
+    fc.record(
+      {
+        name: fc.constantFrom("read", "write", "net", "exec", "env", "channels", "plugins", "nope"),
+        path: fc.jsonValue(),
+        host: fc.string(),
+        command: fc.string(),
+        variable: fc.string(),
+        topic: fc.string(),
+        direction: fc.string(),
+        id: fc.string(),
+      },
+      { requiredKeys: ["name"] },
+    ),
   );
 
   it("any operation with any arguments resolves or rejects with a coded error, never a host exception", async () => {

@@ -13,5 +13,7 @@ export const SLOW_HUGE_ALLOCATION_OOM = Number(process.versions.v8.split(".")[0]
 export function hugeAllocationContained(e: { code?: string | undefined; message: string }): boolean {
   if (e.code === "MEMORY_LIMIT") return true;
   if (!SLOW_HUGE_ALLOCATION_OOM) return false;
-  return (e.code === "TIMEOUT" && /sandbox process did not answer .* and was ended/.test(e.message)) || (e.code === "PLUGIN_ERROR" && /sandbox process exited unexpectedly \(SIG[A-Z]+\)/.test(e.message));
+  return (
+    (e.code === "TIMEOUT" && /sandbox process did not answer .* and was ended/.test(e.message)) || (e.code === "PLUGIN_ERROR" && /sandbox process exited unexpectedly \(SIG[A-Z]+\)/.test(e.message))
+  );
 }

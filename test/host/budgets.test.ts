@@ -60,7 +60,11 @@ describe("CPU budget across reloads", () => {
       const host = await createHost({ pluginsDir: s.root, logger: silent, healthIntervalMs: 0, isolation, quarantine: { maxFailures: 1000 } });
       try {
         await host.loadAll();
-        await spend(() => host.invoke("t.spender", "spinFor", 40), () => used(host, "t.spender"), SPENT);
+        await spend(
+          () => host.invoke("t.spender", "spinFor", 40),
+          () => used(host, "t.spender"),
+          SPENT,
+        );
         writeFileSync(join(dir, "index.js"), `${source}\n// v2`);
         await host.reload("t.spender");
         assert.equal(await host.invoke("t.spender", "ok"), "ok", "positive control: within its budget the plugin reloads and keeps serving");
@@ -88,10 +92,14 @@ describe("CPU budget across reloads", () => {
     const host = await createHost({ pluginsDir: s.root, logger: silent, healthIntervalMs: 0, quarantine: { maxFailures: 1000 } });
     try {
       await host.loadAll();
-      await spend(async () => {
-        assert.equal(await host.invoke("t.sneak", "background", 40), true);
-        await new Promise((r) => setTimeout(r, 150));
-      }, () => used(host, "t.sneak"), SPENT);
+      await spend(
+        async () => {
+          assert.equal(await host.invoke("t.sneak", "background", 40), true);
+          await new Promise((r) => setTimeout(r, 150));
+        },
+        () => used(host, "t.sneak"),
+        SPENT,
+      );
       writeFileSync(join(dir, "index.js"), `${source}\n// v2`);
       await host.reload("t.sneak");
       await assert.rejects(host.invoke("t.sneak", "spin"), budgetRefusal);
@@ -117,7 +125,11 @@ describe("CPU budget across reloads", () => {
       // The plugin's own attempt to trigger a reload: its manifest and modules are not writable.
       await assert.rejects(host.invoke("t.rewriter", "rewrite", { file: "index.js", text: `${source}\n// rewritten by the plugin` }), /PERMISSION_DENIED|own manifest and code/);
       assert.equal(await host.invoke("t.rewriter", "rewrite", { file: "notes.txt", text: "data" }), true, "positive control: it writes its data");
-      await spend(() => host.invoke("t.rewriter", "spinFor", 40), () => used(host, "t.rewriter"), SPENT);
+      await spend(
+        () => host.invoke("t.rewriter", "spinFor", 40),
+        () => used(host, "t.rewriter"),
+        SPENT,
+      );
       // Someone else changes the code on disk: the watcher reloads it, the window stays spent.
       writeFileSync(join(dir, "index.js"), `${source}\n// v2`);
       await until("the watcher reloaded the plugin", () => reloads.length > 0);
@@ -139,9 +151,18 @@ describe("CPU budget across restarts", () => {
   it("a crashed sandbox process is restarted with the plugin's window, not a fresh one (positive control: the restarted plugin serves within it)", async () => {
     const s = scratch();
     const events: PluginEvent[] = [];
-    const p = await loadPlugin(s.plugin("crashy", manifest("t.crashy", { limits: LIMITS }), { "index.js": source }), { audit: memoryAuditLog(), logger: silent, quarantine: { maxFailures: 1000 }, onEvent: (e) => events.push(e) });
+    const p = await loadPlugin(s.plugin("crashy", manifest("t.crashy", { limits: LIMITS }), { "index.js": source }), {
+      audit: memoryAuditLog(),
+      logger: silent,
+      quarantine: { maxFailures: 1000 },
+      onEvent: (e) => events.push(e),
+    });
     try {
-      await spend(() => p.invoke("spinFor", 40), () => p.cpuUsedMs, SPENT);
+      await spend(
+        () => p.invoke("spinFor", 40),
+        () => p.cpuUsedMs,
+        SPENT,
+      );
       const pid = p.sandboxPid;
       assert.ok(pid !== undefined);
       // Whatever ends the process (the OOM killer, a V8 abort), the next call starts a new one.

@@ -25,9 +25,11 @@ describe("dependency planning (pure)", () => {
     const plan = planDependencies([
       n("t.missing", { "t.nonexistent": "^1.0.0" }),
       n("t.old", { "t.core": "^2.0.0" }),
-      n("t.a", { "t.b": "*" }), n("t.b", { "t.a": "*" }),
+      n("t.a", { "t.b": "*" }),
+      n("t.b", { "t.a": "*" }),
       n("t.needs-a", { "t.a": "*" }),
-      n("t.core"), n("t.fine", { "t.core": "^1.0.0" }),
+      n("t.core"),
+      n("t.fine", { "t.core": "^1.0.0" }),
     ]);
     assert.deepEqual(plan.order, ["t.core", "t.fine"]);
     assert.match(plan.failed.get("t.missing") ?? "", /needs t\.nonexistent \^1\.0\.0, which is not installed/);
@@ -56,20 +58,28 @@ export async function forbidden() { try { await Warden.plugins.call("t.configure
     s.plugin("cycle-a", manifest("t.cycle-a", { dependencies: { "t.cycle-b": "*" } }), { "index.js": "export const x = () => 1;" });
     s.plugin("cycle-b", manifest("t.cycle-b", { dependencies: { "t.cycle-a": "*" } }), { "index.js": "export const x = () => 1;" });
     s.plugin("broken", { id: "t.broken", name: "b", version: "not-semver" }, { "index.js": "" });
-    s.plugin("configured", manifest("t.configured", {
-      config: { type: "object", properties: { greeting: { type: "string", default: "hello" }, times: { type: "integer", minimum: 1, default: 1 } }, additionalProperties: false },
-      entries: { shout: { input: { type: "object", properties: { text: { type: "string", maxLength: 10 } }, required: ["text"] } } },
-    }), {
-      "index.js": `let seenAtLoad = null; let changes = [];
+    s.plugin(
+      "configured",
+      manifest("t.configured", {
+        config: { type: "object", properties: { greeting: { type: "string", default: "hello" }, times: { type: "integer", minimum: 1, default: 1 } }, additionalProperties: false },
+        entries: { shout: { input: { type: "object", properties: { text: { type: "string", maxLength: 10 } }, required: ["text"] } } },
+      }),
+      {
+        "index.js": `let seenAtLoad = null; let changes = [];
 export function onLoad() { seenAtLoad = Warden.config; }
 export function onConfigChange(next, previous) { changes.push({ next, previous, visible: Warden.config }); }
 export const show = () => ({ seenAtLoad, now: Warden.config, changes });
 export const shout = ({ text }) => text.toUpperCase();`,
+      },
+    );
+    s.plugin("file-config", manifest("t.file-config", { config: { type: "object", properties: { n: { type: "integer" } }, required: ["n"] } }), {
+      "index.js": "export const show = () => Warden.config;",
     });
-    s.plugin("file-config", manifest("t.file-config", { config: { type: "object", properties: { n: { type: "integer" } }, required: ["n"] } }), { "index.js": "export const show = () => Warden.config;" });
     writeFileSync(join(s.root, "t.file-config.config.json"), JSON.stringify({ n: 7 }));
     s.plugin("bad-config", manifest("t.bad-config", { config: { type: "object", properties: { port: { type: "integer" } }, required: ["port"] } }), { "index.js": "export const x = () => 1;" });
-    s.plugin("slow-start", manifest("t.slow-start", { limits: { timeoutMs: 100 } }), { "index.js": "export async function onLoad() { await new Promise((r) => setTimeout(r, 300)); } export const ok = () => 'started';" });
+    s.plugin("slow-start", manifest("t.slow-start", { limits: { timeoutMs: 100 } }), {
+      "index.js": "export async function onLoad() { await new Promise((r) => setTimeout(r, 300)); } export const ok = () => 'started';",
+    });
     s.plugin("ready-gate", manifest("t.ready-gate", { permissions: { channels: { publish: ["gate.t"], subscribe: ["gate.t"] } } }), {
       "index.js": `let ready = false; const seen = [];
 export async function onLoad() {
@@ -139,7 +149,10 @@ export const seenReady = () => seen;`,
 
   it("entry input schemas: a mismatch is BAD_INPUT with the field path, and the plugin never runs", async () => {
     assert.equal(await host.invoke("t.configured", "shout", { text: "hi" }), "HI");
-    await assert.rejects(host.invoke("t.configured", "shout", { text: "far too long text" }), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /input\.text: must NOT have more than 10 characters/.test(e.message));
+    await assert.rejects(
+      host.invoke("t.configured", "shout", { text: "far too long text" }),
+      (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /input\.text: must NOT have more than 10 characters/.test(e.message),
+    );
     await assert.rejects(host.invoke("t.configured", "shout", {}), (e: Error & { code?: string }) => /input\.text: must have required property 'text'/.test(e.message));
   });
 
@@ -250,15 +263,22 @@ describe("createHost: plugin-declared patterns and other costly schema construct
 
   before(async () => {
     s = scratch();
-    s.plugin("regex", manifest("t.regex", {
-      entries: {
-        check: { input: { type: "object", properties: { word: { type: "string", pattern: evil }, tag: { type: "string", pattern: "^[a-z]{1,8}$" } }, required: ["word"] } },
-        keys: { input: { type: "object", patternProperties: { "^(x+x+)+y$": { type: "number" } }, propertyNames: { pattern: "^(b|bb)+$|^(x+x+)+y$" } } },
-        big: { input: { type: "object", properties: { s: { type: "string", pattern: "^a[ab]{1000}$" } } } },
-        unique: { input: { type: "array", uniqueItems: true } },
-        many: { input: { type: "array", items: { type: "string" } } },
+    s.plugin(
+      "regex",
+      manifest("t.regex", {
+        entries: {
+          check: { input: { type: "object", properties: { word: { type: "string", pattern: evil }, tag: { type: "string", pattern: "^[a-z]{1,8}$" } }, required: ["word"] } },
+          keys: { input: { type: "object", patternProperties: { "^(x+x+)+y$": { type: "number" } }, propertyNames: { pattern: "^(b|bb)+$|^(x+x+)+y$" } } },
+          big: { input: { type: "object", properties: { s: { type: "string", pattern: "^a[ab]{1000}$" } } } },
+          unique: { input: { type: "array", uniqueItems: true } },
+          many: { input: { type: "array", items: { type: "string" } } },
+        },
+      }),
+      {
+        "index.js":
+          "export const check = (i) => i; export const keys = (i) => Object.keys(i).length; export const big = (i) => i.s.length; export const unique = (a) => a.length; export const many = (a) => a.length;",
       },
-    }), { "index.js": "export const check = (i) => i; export const keys = (i) => Object.keys(i).length; export const big = (i) => i.s.length; export const unique = (a) => a.length; export const many = (a) => a.length;" });
+    );
     s.plugin("regex-caller", manifest("t.regex-caller", { permissions: { plugins: ["t.regex"] } }), {
       "index.js": `const call = async (entry, input) => { try { return { ok: await Warden.plugins.call("t.regex", entry, input) }; } catch (e) { return { code: e.code, message: e.message }; } };
 export const attack = (n) => call("check", { word: "a".repeat(n) + "!" });
@@ -270,9 +290,15 @@ export const legit = () => call("check", { word: "aaaa", tag: "ok" });
 export const legitWrong = () => call("check", { word: "aaab" });`,
     });
     s.plugin("backref", manifest("t.backref", { entries: { go: { input: { type: "string", pattern: "^(a)\\1$" } } } }), { "index.js": "export const go = () => 1;" });
-    s.plugin("lookahead", manifest("t.lookahead", { entries: { go: { input: { type: "object", patternProperties: { "^(?=x)": { type: "number" } } } } } }), { "index.js": "export const go = () => 1;" });
-    s.plugin("lookbehind-config", manifest("t.lookbehind-config", { config: { type: "object", properties: { name: { type: "string", pattern: "(?<!a)b" } } } }), { "index.js": "export const go = () => 1;" });
-    s.plugin("huge-pattern", manifest("t.huge-pattern", { entries: { go: { input: { type: "string", pattern: "[ab]{1000}[cd]{1000}[ef]{1000}[gh]{1000}[ij]{1000}" } } } }), { "index.js": "export const go = () => 1;" });
+    s.plugin("lookahead", manifest("t.lookahead", { entries: { go: { input: { type: "object", patternProperties: { "^(?=x)": { type: "number" } } } } } }), {
+      "index.js": "export const go = () => 1;",
+    });
+    s.plugin("lookbehind-config", manifest("t.lookbehind-config", { config: { type: "object", properties: { name: { type: "string", pattern: "(?<!a)b" } } } }), {
+      "index.js": "export const go = () => 1;",
+    });
+    s.plugin("huge-pattern", manifest("t.huge-pattern", { entries: { go: { input: { type: "string", pattern: "[ab]{1000}[cd]{1000}[ef]{1000}[gh]{1000}[ij]{1000}" } } } }), {
+      "index.js": "export const go = () => 1;",
+    });
     s.plugin("same-id-a", manifest("t.same-id-a", { entries: { go: { input: { $id: "https://example.org/shared", type: "string" } } } }), { "index.js": "export const go = (x) => x;" });
     s.plugin("same-id-b", manifest("t.same-id-b", { entries: { go: { input: { $id: "https://example.org/shared", type: "number" } } } }), { "index.js": "export const go = (x) => x;" });
     host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0, quarantine: { maxFailures: 1000 } });
@@ -316,7 +342,10 @@ export const legitWrong = () => call("check", { word: "aaab" });`,
     const wrong = (await host.invoke("t.regex-caller", "legitWrong")) as { code?: string; message?: string };
     assert.equal(wrong.code, "BAD_INPUT");
     assert.match(wrong.message ?? "", /invalid input for check\(\):\ninput\.word: must match pattern "\^\(a\+\)\+\$"/);
-    await assert.rejects(host.invoke("t.regex", "check", { word: "aaaa", tag: "NOT-LOWER" }), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /input\.tag: must match pattern/.test(e.message));
+    await assert.rejects(
+      host.invoke("t.regex", "check", { word: "aaaa", tag: "NOT-LOWER" }),
+      (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /input\.tag: must match pattern/.test(e.message),
+    );
   });
 
   it("the same through patternProperties and propertyNames (keys are tested too)", async () => {
@@ -345,7 +374,10 @@ export const legitWrong = () => call("check", { word: "aaab" });`,
     // 100 000 distinct objects: ~5·10^9 deep comparisons with ajv's uniqueItems.
     const r = (await host.invoke("t.regex-caller", "attackUnique", 100_000)) as { ok?: number };
     assert.equal(r.ok, 100_000);
-    await assert.rejects(host.invoke("t.regex", "unique", [{ a: 1, b: [1, { c: 2 }] }, 3, { b: [1, { c: 2 }], a: 1 }]), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /must NOT have duplicate items \(items ## 0 and 2 are identical\)/.test(e.message));
+    await assert.rejects(
+      host.invoke("t.regex", "unique", [{ a: 1, b: [1, { c: 2 }] }, 3, { b: [1, { c: 2 }], a: 1 }]),
+      (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /must NOT have duplicate items \(items ## 0 and 2 are identical\)/.test(e.message),
+    );
     assert.equal(await host.invoke("t.regex", "unique", [1, "1", [1], { 1: 1 }, null, true, "true", 0.5]), 8, "positive control: different kinds of equal-looking items are distinct");
     // A million wrong items: allErrors would build a million error objects on the host.
     const many = (await host.invoke("t.regex-caller", "attackMany", 1_000_000)) as { code?: string; message?: string };

@@ -41,10 +41,13 @@ describe("the host's maxima cap the manifest", () => {
       await assert.rejects(host.invoke("t.greedy", "wait", 1500), (e: Coded) => e.code === "TIMEOUT" && /timeoutMs \(500 ms\)/.test(e.message));
       await assert.rejects(host.invoke("t.greedy", "slow", 1500), (e: Coded) => e.code === "TIMEOUT" && /timeoutMs \(500 ms\)/.test(e.message));
       const warned = logs.lines.filter((l) => l["level"] === 40 && l["field"] !== undefined);
-      assert.deepEqual(warned.map((l) => [l["plugin"], l["field"], l["asked"], l["allowed"]]), [
-        ["t.greedy", "limits.timeoutMs", 3_600_000, 500],
-        ["t.greedy", "entries.slow.timeoutMs", 3_600_000, 500],
-      ]);
+      assert.deepEqual(
+        warned.map((l) => [l["plugin"], l["field"], l["asked"], l["allowed"]]),
+        [
+          ["t.greedy", "limits.timeoutMs", 3_600_000, 500],
+          ["t.greedy", "entries.slow.timeoutMs", 3_600_000, 500],
+        ],
+      );
       assert.match(String(warned[0]?.["msg"]), /plugin t\.greedy: plugin\.json limits\.timeoutMs asks for 3600000, more than this host allows \(500\); it runs with 500/);
       const grants = audit.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r["type"] === "grant");
       const greedyGrant = grants.find((r) => r["plugin"] === "t.greedy");
@@ -62,7 +65,16 @@ describe("the host's maxima cap the manifest", () => {
 
   it("every limit a manifest can ask for is capped by the built-in maxima when the host sets none (loadPlugin, as `warden run` uses it); values within them are kept", async () => {
     const s = scratch();
-    const schemaMaxima = { memoryMb: 4096, cpuMs: 600_000, timeoutMs: 3_600_000, cpuMsPerMinute: 3_600_000, readBytes: 1024 ** 3, netBytes: 1024 ** 3, execOutputBytes: 256 * 1024 ** 2, messageBytes: 16 * 1024 ** 2 };
+    const schemaMaxima = {
+      memoryMb: 4096,
+      cpuMs: 600_000,
+      timeoutMs: 3_600_000,
+      cpuMsPerMinute: 3_600_000,
+      readBytes: 1024 ** 3,
+      netBytes: 1024 ** 3,
+      execOutputBytes: 256 * 1024 ** 2,
+      messageBytes: 16 * 1024 ** 2,
+    };
     const within = { memoryMb: 96, cpuMs: 2000, timeoutMs: 7000, cpuMsPerMinute: 20_000, readBytes: 1000, netBytes: 2000, execOutputBytes: 3000, messageBytes: 4000 };
     const greedy = await loadPlugin(s.plugin("greedy", manifest("t.greedy", { limits: schemaMaxima }), { "index.js": "export const ok = () => 'ok';" }), { audit: memoryAuditLog(), logger: silent });
     const modest = await loadPlugin(s.plugin("modest", manifest("t.modest", { limits: within }), { "index.js": "export const ok = () => 'ok';" }), { audit: memoryAuditLog(), logger: silent });
@@ -71,7 +83,12 @@ describe("the host's maxima cap the manifest", () => {
         assert.equal(greedy.limits[field as keyof typeof DEFAULT_MAX_LIMITS], max, field);
         assert.equal(modest.limits[field as keyof typeof within], within[field as keyof typeof within], `positive control: ${field}`);
       }
-      assert.deepEqual(greedy.limitsClamped.map((c) => c.field).sort(), Object.keys(schemaMaxima).map((f) => `limits.${f}`).sort());
+      assert.deepEqual(
+        greedy.limitsClamped.map((c) => c.field).sort(),
+        Object.keys(schemaMaxima)
+          .map((f) => `limits.${f}`)
+          .sort(),
+      );
       assert.deepEqual(modest.limitsClamped, []);
       assert.equal(await greedy.invoke("ok"), "ok", "clamped, it runs");
     } finally {
@@ -84,11 +101,13 @@ describe("the host's maxima cap the manifest", () => {
   it("a host's defaults above its maxima are refused at createHost (and loadPlugin) with BAD_INPUT naming the field (positive control: defaults within them, and a built-in default above a lower maximum follows the maximum)", async () => {
     const s = scratch();
     s.plugin("plain", manifest("t.plain"), { "index.js": "export const ok = () => 'ok';" });
-    const refused = async (o: Parameters<typeof createHost>[0], field: RegExp) =>
-      assert.rejects(createHost(o), (e: Coded) => e.code === "BAD_INPUT" && field.test(e.message));
+    const refused = async (o: Parameters<typeof createHost>[0], field: RegExp) => assert.rejects(createHost(o), (e: Coded) => e.code === "BAD_INPUT" && field.test(e.message));
     try {
       await refused({ pluginsDir: s.root, logger: silent, defaults: { limits: { memoryMb: 1024 } } }, /defaults\.limits\.memoryMb \(1024\) is above maxLimits\.memoryMb \(512, the built-in maximum\)/);
-      await refused({ pluginsDir: s.root, logger: silent, defaults: { limits: { timeoutMs: 2000 } }, maxLimits: { timeoutMs: 1000 } }, /defaults\.limits\.timeoutMs \(2000\) is above maxLimits\.timeoutMs \(1000\)/);
+      await refused(
+        { pluginsDir: s.root, logger: silent, defaults: { limits: { timeoutMs: 2000 } }, maxLimits: { timeoutMs: 1000 } },
+        /defaults\.limits\.timeoutMs \(2000\) is above maxLimits\.timeoutMs \(1000\)/,
+      );
       await refused({ pluginsDir: s.root, logger: silent, maxLimits: { messageBytes: 0 } }, /maxLimits\.messageBytes must be a positive integer/);
       await assert.rejects(
         loadPlugin(`${s.root}/plain`, { audit: memoryAuditLog(), logger: silent, defaultLimits: { cpuMs: 5000 }, maxLimits: { cpuMs: 100 } }),

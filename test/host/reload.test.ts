@@ -24,7 +24,9 @@ describe("hot reload", () => {
 
   before(async () => {
     s = scratch();
-    baseDir = s.plugin("base", manifest("t.base", { version: "1.0.0" }), { "index.js": "export const v = () => 'base 1'; export async function slow(ms) { await new Promise((r) => setTimeout(r, ms)); return 'old finished'; }" });
+    baseDir = s.plugin("base", manifest("t.base", { version: "1.0.0" }), {
+      "index.js": "export const v = () => 'base 1'; export async function slow(ms) { await new Promise((r) => setTimeout(r, ms)); return 'old finished'; }",
+    });
     s.plugin("mid", manifest("t.mid", { version: "1.0.0", dependencies: { "t.base": "^1.0.0" } }), { "index.js": "let loadedAt = Date.now(); export const born = () => loadedAt;" });
     topDir = s.plugin("top", manifest("t.top", { version: "1.0.0", dependencies: { "t.mid": "^1.0.0" } }), { "index.js": "let loadedAt = Date.now(); export const born = () => loadedAt;" });
     host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0 });
@@ -124,7 +126,7 @@ describe("reload and channels", () => {
       let n = 0;
       let done = false;
       const talk = (async () => {
-        for (let after = 0; after < 5; ) {
+        for (let after = 0; after < 5;) {
           if (done) after++;
           host.bus.publish("q.in", { n: n++ });
           await new Promise((r) => setTimeout(r, 15));

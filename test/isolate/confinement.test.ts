@@ -48,10 +48,18 @@ describe("isolate confinement", () => {
 
   it("reaches no Node API through globals, constructors or Warden functions; eval works", async () => {
     assert.deepEqual(await plugin.invoke("probe"), {
-      process: "undefined", require: "undefined", module: "undefined", WebAssembly: "undefined",
-      SharedArrayBuffer: "undefined", Atomics: "undefined", viaFunction: "undefinedundefined",
-      viaConstructor: "undefined", viaWarden: ["undefined", "undefined", (await plugin.invoke("probe") as { viaWarden: unknown[] }).viaWarden[2]],
-      wardenProto: true, viaPromise: true, evalWorks: 2,
+      process: "undefined",
+      require: "undefined",
+      module: "undefined",
+      WebAssembly: "undefined",
+      SharedArrayBuffer: "undefined",
+      Atomics: "undefined",
+      viaFunction: "undefinedundefined",
+      viaConstructor: "undefined",
+      viaWarden: ["undefined", "undefined", ((await plugin.invoke("probe")) as { viaWarden: unknown[] }).viaWarden[2]],
+      wardenProto: true,
+      viaPromise: true,
+      evalWorks: 2,
     });
   });
 
@@ -79,16 +87,23 @@ describe("static imports are confined to the plugin directory", () => {
     ["symlink-out", `import x from './link.js'; export const y = () => x;`, /resolves outside the plugin directory/],
   ];
   let sc: Scratch;
-  before(() => { sc = scratch(); });
+  before(() => {
+    sc = scratch();
+  });
   after(() => sc.cleanup());
 
   for (const [name, code, expect] of cases) {
     it(`refuses ${name} with PLUGIN_ERROR naming the specifier`, async () => {
-      const dir = sc.plugin(name, manifest(`test.${name}`), {
-        "index.js": code,
-        "node_modules/cjs/package.json": JSON.stringify({ name: "cjs", main: "index.js" }),
-        "node_modules/cjs/index.js": "module.exports = 1;",
-      }, { "link.js": "/etc/hostname" });
+      const dir = sc.plugin(
+        name,
+        manifest(`test.${name}`),
+        {
+          "index.js": code,
+          "node_modules/cjs/package.json": JSON.stringify({ name: "cjs", main: "index.js" }),
+          "node_modules/cjs/index.js": "module.exports = 1;",
+        },
+        { "link.js": "/etc/hostname" },
+      );
       await assert.rejects(loadPlugin(dir, { audit: memoryAuditLog(), logger }), (e: Error & { code?: string }) => {
         assert.equal(e.code, "PLUGIN_ERROR");
         assert.match(e.message, expect);

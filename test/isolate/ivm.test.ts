@@ -29,7 +29,11 @@ describe("isolated-vm loader", () => {
   });
 
   it("an unsupported Node line gets an error naming its version and the supported ones, without loading anything", () => {
-    for (const [abi, version] of [["141", "v25.1.0"], ["108", "v18.20.0"], ["147", "v26.0.0"]] as const) {
+    for (const [abi, version] of [
+      ["141", "v25.1.0"],
+      ["108", "v18.20.0"],
+      ["147", "v26.0.0"],
+    ] as const) {
       const asked: string[] = [];
       assert.throws(
         () => loadIsolatedVm(abi, version, (id) => asked.push(id)),
@@ -45,9 +49,15 @@ describe("isolated-vm loader", () => {
     };
     assert.throws(
       () => loadIsolatedVm("127", "v22.23.5", missing),
-      (e: Error) => e.message.includes("isolated-vm for Node 22 (package isolated-vm-6) on Node v22.23.5") && e.message.includes("run npm install (or npm rebuild) with Node v22.23.5") && !e.message.includes("Require stack"),
+      (e: Error) =>
+        e.message.includes("isolated-vm for Node 22 (package isolated-vm-6) on Node v22.23.5") &&
+        e.message.includes("run npm install (or npm rebuild) with Node v22.23.5") &&
+        !e.message.includes("Require stack"),
     );
-    assert.throws(() => loadIsolatedVm("115", "v20.20.2", missing), (e: Error) => e.message.includes("warden-isolated-vm-node20") && e.message.includes("python3, make and g++"));
+    assert.throws(
+      () => loadIsolatedVm("115", "v20.20.2", missing),
+      (e: Error) => e.message.includes("warden-isolated-vm-node20") && e.message.includes("python3, make and g++"),
+    );
   });
 
   it("positive control: a present build is returned with its version", () => {

@@ -10,7 +10,10 @@ describe("prelude source", () => {
   it("no fragment has a template literal that spans lines", () => {
     const dir = join(REPO_ROOT, "isolate/prelude");
     for (const f of readdirSync(dir).filter((n) => n.endsWith(".js"))) {
-      const src = readFileSync(join(dir, f), "utf8").split("\n").filter((l) => !/^\s*\/\//.test(l)).join("\n");
+      const src = readFileSync(join(dir, f), "utf8")
+        .split("\n")
+        .filter((l) => !/^\s*\/\//.test(l))
+        .join("\n");
       let inTemplate = false;
       for (let i = 0; i < src.length; i++) {
         const c = src[i];

@@ -21,7 +21,12 @@ function grew(before: ManifestPermissions, after: ManifestPermissions, c: PathCo
 describe("permission growth", () => {
   it("equal, reordered, removed and absent grants are not growth", () => {
     const all: ManifestPermissions = {
-      read: ["data/", "/srv/x"], write: ["data/"], net: ["api.example.org:443"], exec: ["git"], env: ["APP_*"], plugins: ["acme.geo"],
+      read: ["data/", "/srv/x"],
+      write: ["data/"],
+      net: ["api.example.org:443"],
+      exec: ["git"],
+      env: ["APP_*"],
+      plugins: ["acme.geo"],
       channels: { publish: ["a.b"], subscribe: ["c.*"] },
     };
     assert.deepEqual(grew(all, all), []);
@@ -38,7 +43,11 @@ describe("permission growth", () => {
     assert.deepEqual(grew({ exec: ["git"] }, { exec: ["git", "sh"] }), ['permissions.exec[1] "sh" is new']);
     assert.deepEqual(grew({ env: ["APP_KEY"] }, { env: ["AWS_SECRET"] }), ['permissions.env[0] "AWS_SECRET" is new']);
     assert.deepEqual(grew({ plugins: ["a.b"] }, { plugins: ["a.c"] }), ['permissions.plugins[0] "a.c" is new']);
-    assert.deepEqual(grew({ channels: { publish: ["a.b"] } }, { channels: { publish: ["a.b"], subscribe: ["a.b"] } }), ['permissions.channels.subscribe[0] "a.b" is new'], "a channels direction added");
+    assert.deepEqual(
+      grew({ channels: { publish: ["a.b"] } }, { channels: { publish: ["a.b"], subscribe: ["a.b"] } }),
+      ['permissions.channels.subscribe[0] "a.b" is new'],
+      "a channels direction added",
+    );
     assert.deepEqual(grew({ channels: { publish: ["a.b"] } }, { channels: { publish: ["a.c"] } }), ['permissions.channels.publish[0] "a.c" is new']);
   });
 
@@ -51,7 +60,7 @@ describe("permission growth", () => {
     assert.deepEqual(grew({ net: true }, { net: ["a.example", "10.0.0.0/8"] }), []);
     assert.match(grew({ channels: { publish: ["a.b"] } }, { channels: true })[0] ?? "", /^permissions\.channels: true/);
     assert.deepEqual(grew({ channels: true }, { channels: { publish: ["x.y"], subscribe: true } }), []);
-    assert.deepEqual(grew({ channels: { subscribe: ["a.b"] } }, { channels: { subscribe: true } }), ["permissions.channels.subscribe: true (the running version has [\"a.b\"])"]);
+    assert.deepEqual(grew({ channels: { subscribe: ["a.b"] } }, { channels: { subscribe: true } }), ['permissions.channels.subscribe: true (the running version has ["a.b"])']);
   });
 
   it("path grants are compared after normalising against the plugin directory", () => {
@@ -64,9 +73,15 @@ describe("permission growth", () => {
   it("a narrower path counts as covered only when its real path is inside the old grant's real path", () => {
     assert.deepEqual(grew({ read: ["data/"] }, { read: ["data/sub/"] }), ['permissions.read[0] "data/sub/" is new'], "unknown real paths: conservative");
     const real = (entries: Array<[string, string]>): PathContext => ({ dir, realPaths: new Map(entries) });
-    const plain = real([["/plugins/acme/data", "/plugins/acme/data"], ["/plugins/acme/data/sub", "/plugins/acme/data/sub"]]);
+    const plain = real([
+      ["/plugins/acme/data", "/plugins/acme/data"],
+      ["/plugins/acme/data/sub", "/plugins/acme/data/sub"],
+    ]);
     assert.deepEqual(grew({ read: ["data/"] }, { read: ["data/sub/"] }, plain), [], "positive control: a real subdirectory narrows");
-    const linked = real([["/srv/x", "/srv/x"], ["/srv/x/link", "/etc"]]);
+    const linked = real([
+      ["/srv/x", "/srv/x"],
+      ["/srv/x/link", "/etc"],
+    ]);
     assert.deepEqual(grew({ read: ["/srv/x"] }, { read: ["/srv/x/link"] }, linked), ['permissions.read[0] "/srv/x/link" is new'], "a link under the old grant leads elsewhere");
   });
 
@@ -74,7 +89,20 @@ describe("permission growth", () => {
     assert.deepEqual(grew({ read: true }, { read: ["/etc", "/home/x"] }), []);
     assert.deepEqual(grew({ read: true }, { read: ["/proc/self"] }), ['permissions.read[0] "/proc/self" is new']);
     assert.deepEqual(grew({ read: ["/"] }, { read: ["/sys/kernel"] }), ['permissions.read[0] "/sys/kernel" is new']);
-    assert.deepEqual(grew({ read: ["/proc/self"] }, { read: ["/proc/self/status"] }, { dir, realPaths: new Map([["/proc/self", "/proc/1"], ["/proc/self/status", "/proc/1/status"]]) }), []);
+    assert.deepEqual(
+      grew(
+        { read: ["/proc/self"] },
+        { read: ["/proc/self/status"] },
+        {
+          dir,
+          realPaths: new Map([
+            ["/proc/self", "/proc/1"],
+            ["/proc/self/status", "/proc/1/status"],
+          ]),
+        },
+      ),
+      [],
+    );
     assert.deepEqual(SPECIAL_PATH_ROOTS, SPECIAL_ROOTS, "manifests/ keeps the same list as capabilities/");
   });
 

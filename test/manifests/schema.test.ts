@@ -38,7 +38,11 @@ function problems(json: unknown): ManifestProblem[] {
 
 function only(json: unknown, field: string, message: RegExp): void {
   const ps = problems(json);
-  assert.deepEqual(ps.map((p) => p.field), [field], JSON.stringify(ps));
+  assert.deepEqual(
+    ps.map((p) => p.field),
+    [field],
+    JSON.stringify(ps),
+  );
   assert.match(ps[0]?.message ?? "", message);
 }
 
@@ -93,13 +97,16 @@ describe("manifest schema", () => {
 
   it("rejects non-canonical IPs, URLs, unbracketed IPv6 and bad ports in net grants", () => {
     const ps = problems({ ...valid, permissions: { net: ["2130706433", "0x7f.0.0.1", "https://x.org", "::1", "[::1]:0", "ok.example.org"] } });
-    assert.deepEqual(ps.map((p) => p.field), ["permissions.net[0]", "permissions.net[1]", "permissions.net[2]", "permissions.net[3]", "permissions.net[4]"]);
+    assert.deepEqual(
+      ps.map((p) => p.field),
+      ["permissions.net[0]", "permissions.net[1]", "permissions.net[2]", "permissions.net[3]", "permissions.net[4]"],
+    );
   });
 
   it("refuses a plugin whose engines.warden excludes this warden, naming both", () => {
     const r = validateManifest({ ...valid, engines: { warden: ">=2.0.0" } }, "0.1.0");
     assert.equal(r.ok, false);
-    assert.match(r.ok ? "" : r.problems[0]?.message ?? "", /needs warden ">=2\.0\.0" but this is warden 0\.1\.0/);
+    assert.match(r.ok ? "" : (r.problems[0]?.message ?? ""), /needs warden ">=2\.0\.0" but this is warden 0\.1\.0/);
   });
 
   it("warns (does not fail) for true grants and a missing engines", () => {
@@ -157,16 +164,34 @@ describe("plugin-declared JSON Schemas: RE2 patterns and bounded validation (iss
       assert.equal(e?.details?.field, "entries.go.input", where);
       assert.match(e?.message ?? "", /is not RE2 syntax .*matching takes linear time/, where);
     }
-    assert.throws(() => validatePluginConfig({ type: "object", properties: { a: { type: "string", pattern: "(?=a)" } } }, {}, "t.schemas"), (e: Error & { code?: string }) => e.code === "MANIFEST_INVALID" && /^plugin t\.schemas: config: the JSON Schema is invalid: pattern "\(\?=a\)" is not RE2 syntax/.test(e.message));
+    assert.throws(
+      () => validatePluginConfig({ type: "object", properties: { a: { type: "string", pattern: "(?=a)" } } }, {}, "t.schemas"),
+      (e: Error & { code?: string }) => e.code === "MANIFEST_INVALID" && /^plugin t\.schemas: config: the JSON Schema is invalid: pattern "\(\?=a\)" is not RE2 syntax/.test(e.message),
+    );
     // Positive control: ordinary patterns, RE2 escapes, Unicode classes, named groups and case-insensitive flags compile and match.
-    const specs = compileEntrySpecs(withEntry({ type: "object", properties: { id: { type: "string", pattern: "^[a-z0-9-]+(\\.[a-z0-9-]+)+$" }, word: { type: "string", pattern: "^\\p{L}+$" }, hex: { type: "string", pattern: "^(?i)(?P<h>[0-9a-f]+)\\x{21}?$" } } }));
+    const specs = compileEntrySpecs(
+      withEntry({
+        type: "object",
+        properties: {
+          id: { type: "string", pattern: "^[a-z0-9-]+(\\.[a-z0-9-]+)+$" },
+          word: { type: "string", pattern: "^\\p{L}+$" },
+          hex: { type: "string", pattern: "^(?i)(?P<h>[0-9a-f]+)\\x{21}?$" },
+        },
+      }),
+    );
     assert.deepEqual(specs.validate("go", { id: "acme.weather", word: "Grüße", hex: "BEEF!" }), { id: "acme.weather", word: "Grüße", hex: "BEEF!" });
-    assert.throws(() => specs.validate("go", { word: "x1" }), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /input\.word: must match pattern/.test(e.message));
+    assert.throws(
+      () => specs.validate("go", { word: "x1" }),
+      (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /input\.word: must match pattern/.test(e.message),
+    );
     assert.equal(validatePluginConfig({ type: "object", properties: { a: { type: "string", pattern: "^b+$", default: "bb" } } }, {}, "t.schemas") !== null, true);
   });
 
   it("a pattern's program and all of a plugin's patterns together are capped at load", () => {
-    assert.match(refusal({ type: "string", pattern: "[ab]{1000}[cd]{1000}[ef]{1000}[gh]{1000}[ij]{1000}" })?.message ?? "", new RegExp(`compiles to \\d+ RE2 instructions, more than ${PATTERN_LIMITS.maxProgramSize}`));
+    assert.match(
+      refusal({ type: "string", pattern: "[ab]{1000}[cd]{1000}[ef]{1000}[gh]{1000}[ij]{1000}" })?.message ?? "",
+      new RegExp(`compiles to \\d+ RE2 instructions, more than ${PATTERN_LIMITS.maxProgramSize}`),
+    );
     const properties: Record<string, object> = {};
     for (let i = 0; i < 30; i++) properties[`p${i}`] = { type: "string", pattern: `^${i}[ab]{1000}[cd]{1000}[ef]{1000}$` };
     assert.match(refusal({ type: "object", properties })?.message ?? "", new RegExp(`RE2 instructions, more than ${PATTERN_LIMITS.maxTotalProgramSize} in all`));
@@ -178,30 +203,46 @@ describe("plugin-declared JSON Schemas: RE2 patterns and bounded validation (iss
 
   it("the step budget is per validation: one input past it is BAD_INPUT, the next ordinary input passes", () => {
     const specs = compileEntrySpecs(withEntry({ type: "object", properties: { s: { type: "string", pattern: "^a[ab]{100}$" } } }));
-    assert.throws(() => specs.validate("go", { s: "a".repeat(PATTERN_LIMITS.maxStepsPerValidation / 50) }), (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /would take this validation past \d+ steps/.test(e.message));
+    assert.throws(
+      () => specs.validate("go", { s: "a".repeat(PATTERN_LIMITS.maxStepsPerValidation / 50) }),
+      (e: Error & { code?: string }) => e.code === "BAD_INPUT" && /would take this validation past \d+ steps/.test(e.message),
+    );
     const ok = `a${"b".repeat(100)}`;
     for (let i = 0; i < 3; i++) assert.deepEqual(specs.validate("go", { s: ok }), { s: ok }, "the budget does not accumulate across validations");
   });
 
   it("uniqueItems compares like ajv (deep, key order ignored) without comparing every pair", () => {
     const specs = compileEntrySpecs(withEntry({ type: "array", uniqueItems: true }));
-    assert.throws(() => specs.validate("go", [{ a: 1, b: { c: [1, 2] } }, { b: { c: [1, 2] }, a: 1 }]), /items ## 0 and 1 are identical/);
+    assert.throws(
+      () =>
+        specs.validate("go", [
+          { a: 1, b: { c: [1, 2] } },
+          { b: { c: [1, 2] }, a: 1 },
+        ]),
+      /items ## 0 and 1 are identical/,
+    );
     assert.throws(() => specs.validate("go", [0, -0]), /items ## 0 and 1 are identical/);
     assert.equal((specs.validate("go", [1, "1", [1], ["1"], { a: 1 }, { a: "1" }, null, false, "null"]) as unknown[]).length, 9);
   });
 
   it("a failing input lists at most 20 problems, field names escaped and cut", () => {
     const config = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "x"]));
-    assert.throws(() => validatePluginConfig({ type: "object", additionalProperties: { type: "number" } }, config, "t.schemas"), (e: Error & { details?: { problems?: string[] } }) => {
-      assert.equal(e.details?.problems?.length, 21);
-      assert.equal(e.details?.problems?.at(-1), "(and 30 more)");
-      return true;
-    });
+    assert.throws(
+      () => validatePluginConfig({ type: "object", additionalProperties: { type: "number" } }, config, "t.schemas"),
+      (e: Error & { details?: { problems?: string[] } }) => {
+        assert.equal(e.details?.problems?.length, 21);
+        assert.equal(e.details?.problems?.at(-1), "(and 30 more)");
+        return true;
+      },
+    );
     const specs = compileEntrySpecs(withEntry({ type: "object", additionalProperties: { type: "number" } }));
-    assert.throws(() => specs.validate("go", { [`\u001b[2J${"k".repeat(5000)}`]: "x" }), (e: Error) => {
-      assert.ok(!e.message.includes("\u001b"), "escaped");
-      assert.ok(e.message.length < 300, `cut: ${e.message.length} characters`);
-      return true;
-    });
+    assert.throws(
+      () => specs.validate("go", { [`\u001b[2J${"k".repeat(5000)}`]: "x" }),
+      (e: Error) => {
+        assert.ok(!e.message.includes("\u001b"), "escaped");
+        assert.ok(e.message.length < 300, `cut: ${e.message.length} characters`);
+        return true;
+      },
+    );
   });
 });
