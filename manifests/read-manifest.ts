@@ -1,11 +1,12 @@
 // Reads <dir>/plugin.json and turns every schema problem into one line naming the field path, the
 // plugin directory and what a valid value looks like.
 import { createHash } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import semver from "semver";
 import type { z } from "zod";
-import { ManifestInvalidError } from "../core/errors.ts";
+import { isWardenError, ManifestInvalidError } from "../core/errors.ts";
 import { escapeText, quote } from "../core/escape-text.ts";
 import { ManifestSchema, type Manifest } from "./schema.ts";
 import { lintManifest } from "./lint-manifest.ts";
@@ -13,6 +14,9 @@ import { checkGrantRoots } from "./grant-roots.ts";
 
 /** The manifest's file name in a plugin directory. */
 export const MANIFEST_FILE = "plugin.json";
+
+/** Largest plugin.json read, in bytes: far more than any real manifest with its schemas needs. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 /** One problem in a manifest: where it is and what is wrong there. */
 export type ManifestProblem = { readonly field: string; readonly message: string };
@@ -158,11 +162,25 @@ export async function readManifest(dirInput: string, wardenVersion: string): Pro
   else if (!info.isDirectory()) fail([{ field: "(directory)", message: `${quote(dir)} is not a directory; pass the plugin's directory, which holds plugin.json` }]);
   let raw: Buffer;
   try {
-    raw = await readFile(join(dir, MANIFEST_FILE));
+    // The plugin ships this file: opened without blocking (a FIFO would hang the host) and judged
+    // by its descriptor (a link to /dev/zero is not a regular file; a 100 MB manifest is refused
+    // before it is read, parsed and validated on the host's thread).
+    const file = await open(join(dir, MANIFEST_FILE), constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const st = await file.stat();
+      if (!st.isFile()) return fail([{ field: "(file)", message: "plugin.json is not a regular file; ship the manifest as a plain file" }]);
+      if (st.size > MAX_MANIFEST_BYTES)
+        return fail([{ field: "(file)", message: `plugin.json is ${st.size} bytes, more than ${MAX_MANIFEST_BYTES}; a manifest declares grants and schemas, not data` }]);
+      raw = await file.readFile();
+    } finally {
+      await file.close();
+    }
   } catch (e) {
+    if (isWardenError(e)) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     return fail([{ field: "(file)", message: code === "ENOENT" ? "plugin.json not found; every plugin directory needs one" : `cannot read plugin.json (${code ?? "error"})` }]);
   }
+  if (raw.byteLength > MAX_MANIFEST_BYTES) return fail([{ field: "(file)", message: `plugin.json is larger than ${MAX_MANIFEST_BYTES} bytes` }]);
   let json: unknown;
   try {
     json = JSON.parse(raw.toString("utf8"));

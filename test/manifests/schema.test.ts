@@ -1,9 +1,11 @@
 // plugin.json validation: every error names its field path; ids follow MAI-15.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { manifestJsonSchema, SCHEMA_FILE } from "../../manifests/gen-schema.ts";
-import { readManifest, validateManifest, type ManifestProblem } from "../../manifests/read-manifest.ts";
+import { MAX_MANIFEST_BYTES, readManifest, validateManifest, type ManifestProblem } from "../../manifests/read-manifest.ts";
 import { compileEntrySpecs } from "../../manifests/entry-input.ts";
 import { validatePluginConfig } from "../../manifests/plugin-config.ts";
 import { PATTERN_LIMITS } from "../../manifests/schema-patterns.ts";
@@ -244,5 +246,27 @@ describe("plugin-declared JSON Schemas: RE2 patterns and bounded validation (iss
         return true;
       },
     );
+  });
+});
+
+describe("plugin.json as a file the plugin ships", () => {
+  it("a FIFO, a link to /dev/zero and a 100 MB manifest are MANIFEST_INVALID at once, without hanging or reading them; a normal manifest loads (control)", async () => {
+    const s = scratch();
+    try {
+      const fifoDir = s.plugin("fifo", manifest("t.fifo"), { "index.js": "" });
+      rmSync(join(fifoDir, "plugin.json"));
+      execFileSync("mkfifo", [join(fifoDir, "plugin.json")]);
+      await assert.rejects(readManifest(fifoDir, "0.1.0"), /plugin\.json is not a regular file/);
+      const zeroDir = s.plugin("zero", manifest("t.zero"), { "index.js": "" });
+      rmSync(join(zeroDir, "plugin.json"));
+      symlinkSync("/dev/zero", join(zeroDir, "plugin.json"));
+      await assert.rejects(readManifest(zeroDir, "0.1.0"), /plugin\.json is not a regular file/);
+      const bigDir = s.plugin("big", { ...manifest("t.big"), description: "x".repeat(1000), pad: "y".repeat(100 * 1024 * 1024) }, { "index.js": "" });
+      await assert.rejects(readManifest(bigDir, "0.1.0"), new RegExp(`plugin\\.json is \\d+ bytes, more than ${MAX_MANIFEST_BYTES}`));
+      const okDir = s.plugin("ok", manifest("t.ok", { description: "d".repeat(1000) }), { "index.js": "" });
+      assert.equal((await readManifest(okDir, "0.1.0")).manifest.id, "t.ok");
+    } finally {
+      s.cleanup();
+    }
   });
 });
