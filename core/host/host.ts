@@ -163,7 +163,13 @@ export class Host {
     return this;
   }
 
+  /** Escape an event's text (plugin text may be in it), count it and hand it to the listeners. */
   #emit(e: HostEvent): void {
+    this.#deliver(escapeFields(e));
+  }
+
+  /** Count an event and hand it to the listeners; its text is escaped already (a PluginHandle's events are). */
+  #deliver(e: HostEvent): void {
     const entry = this.#plugins.get(e.plugin);
     if (entry) {
       if (e.type === "invoke") {
@@ -174,7 +180,7 @@ export class Host {
       else if (e.type === "limit") entry.counters.limitHits++;
     }
     try {
-      this.#emitter.emit("event", escapeFields(e));
+      this.#emitter.emit("event", e);
     } catch (err) {
       this.#logger.error(`an event listener threw: ${escapeText(String(err))}`);
     }
@@ -266,7 +272,8 @@ export class Host {
       ledger: this.#ledgerFor(id),
       ...(this.#o.concurrency ? { concurrency: this.#o.concurrency } : {}),
       ...(this.#o.isolation ? { isolation: this.#o.isolation } : {}),
-      onEvent: (e) => this.#emit(e),
+      // loadPlugin escapes its events before they reach here: counted and delivered as they are.
+      onEvent: (e) => this.#deliver(e),
       onPluginCall: (caller, target, entry, input, depth) => this.#pluginCall(caller, target, entry, input, depth),
     });
   }

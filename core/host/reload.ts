@@ -45,10 +45,7 @@ async function growth(ctx: ReloadContext, target: string, next: LoadedManifest):
   const before = entry.baseline;
   const realPaths = await grantRealPaths([before, next.manifest], entry.dir);
   const permissions = permissionGrowth(before, next.manifest, { dir: entry.dir, realPaths });
-  const limits = limitGrowth(
-    { limits: entry.state === "active" && entry.handle !== null ? entry.handle.limits : ctx.limitsOf(before), entryTimeouts: entryTimeouts(before) },
-    { limits: ctx.limitsOf(next.manifest), entryTimeouts: entryTimeouts(next.manifest) },
-  );
+  const limits = limitGrowth({ limits: ctx.limitsOf(before), entryTimeouts: entryTimeouts(before) }, { limits: ctx.limitsOf(next.manifest), entryTimeouts: entryTimeouts(next.manifest) });
   if (permissions.length === 0 && limits.length === 0) return null;
   const what = [permissions.length > 0 ? "permissions" : "", limits.length > 0 ? "limits" : ""].filter(Boolean).join(" and ");
   return `${what} grew: ${[...permissions, ...limits].join("; ")}; needs approval: a reload never widens what a running plugin may do. To accept the change, unload the plugin and load it again (host.unload("${target}") then host.reload("${target}")), or restart the host`;

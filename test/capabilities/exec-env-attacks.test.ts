@@ -15,6 +15,7 @@ import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin, type PluginHandle } from "../../core/plugin.ts";
 import { isRunning } from "../helpers/ports.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { FOUND_PAST_NAMES } from "../helpers/env-neighbours.ts";
 
 let s: Scratch;
 let hostile: PluginHandle;
@@ -380,23 +381,7 @@ describe("exec environment attacks (issue 11, class 1)", () => {
       "GOSUMDB",
       "DENO_DIR",
       // Found past a list of names by an attack pass: refused by their shape now.
-      "COMPILER_PATH",
-      "ZIPOPT",
-      "UNZIPOPT",
-      "VIMINIT",
-      "EXINIT",
-      "MYVIMRC",
-      "RUSTC_WORKSPACE_WRAPPER",
-      "CCACHE_PREFIX",
-      "MAGICK_CONFIGURE_PATH",
-      "SASL_PATH",
-      "KRB5_CONFIG",
-      "GS_OPTIONS",
-      "PKG_CONFIG",
-      "GST_PLUGIN_PATH",
-      "SSLKEYLOGFILE",
-      "TMPDIR",
-      "SSL_CERT_FILE",
+      ...FOUND_PAST_NAMES,
       "compiler_path",
     ];
     const from = audit.lines.length;

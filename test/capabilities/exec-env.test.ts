@@ -10,6 +10,7 @@ import { createCapabilities, EXEC_ENV_POLICY, execEnvPolicyMarkdown, MINIMAL_PAT
 import { createNodeExec } from "../../core/sys/node-exec.ts";
 import { isRunning, nodePorts, TEST_LIMITS } from "../helpers/ports.ts";
 import { scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { FOUND_PAST_NAMES } from "../helpers/env-neighbours.ts";
 
 let s: Scratch;
 let dir: string;
@@ -108,26 +109,7 @@ describe("exec capability", () => {
     }
     for (const name of ["GREETING", "LANG", "LC_ALL", "TZ", "HTTPS_PROXY", "API_KEY", "LESSON", "NODEJS", "__proto__"]) assert.equal(refusedEnvName(name), null, name);
     // Shapes, not only names: the neighbours an attack pass found past a list of names.
-    for (const name of [
-      "COMPILER_PATH",
-      "ZIPOPT",
-      "UNZIPOPT",
-      "VIMINIT",
-      "EXINIT",
-      "MYVIMRC",
-      "RUSTC_WORKSPACE_WRAPPER",
-      "CCACHE_PREFIX",
-      "MAGICK_CONFIGURE_PATH",
-      "SASL_PATH",
-      "KRB5_CONFIG",
-      "GS_OPTIONS",
-      "PKG_CONFIG",
-      "GST_PLUGIN_PATH",
-      "SSLKEYLOGFILE",
-      "TMPDIR",
-      "SSL_CERT_FILE",
-      "DATA_DIR",
-    ]) {
+    for (const name of [...FOUND_PAST_NAMES, "DATA_DIR"]) {
       assert.notEqual(refusedEnvName(name), null, name);
     }
     const md = execEnvPolicyMarkdown();
