@@ -3,7 +3,7 @@
 // link such as `data -> .`) could rewrite its manifest and be reloaded with permissions nobody
 // approved, or rewrite its code, which runs again whenever its isolate is rebuilt.
 //
-// Protected is every .js/.mjs file and every node_modules directory under the plugin, not only the
+// Protected is every module file (.js, .mjs, .ts, .mts) and every node_modules directory under the plugin, not only the
 // files loaded now: the loader tries several names for one specifier (`./lib/x` is lib/x.js, then
 // lib/x.mjs, then lib/x/index.js...) and looks for packages in node_modules at every level up to
 // the plugin root, so a NEW file (lib/x.js beside a loaded lib/x.mjs, lib/node_modules/pkg) can

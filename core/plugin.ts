@@ -7,7 +7,7 @@ import { PluginLedger, type ContainmentEvent, type LedgerMember } from "./contai
 import type { QuarantinePolicy } from "./containment/quarantine.ts";
 import { clampedEntryTimeouts, limitPolicy, resolvePluginLimits, type ClampedLimit, type PluginLimits } from "./limits.ts";
 import { toJsonText } from "./json-value.ts";
-import type { Logger } from "./logger.ts";
+import { createDefaultLogger, type Logger } from "./logger.ts";
 import type { AuditRecordInput, AuditWriter } from "./audit/audit-log.ts";
 import { SandboxProcess, type Isolation } from "./sandbox-process/supervisor.ts";
 import { AuditBudget } from "./audit/audit-budget.ts";
@@ -30,7 +30,8 @@ export type LoadPluginOptions = {
   readonly config?: unknown;
   /** Where grant, use and denial records go. */
   readonly audit: AuditWriter;
-  readonly logger: Logger;
+  /** Where the plugin's console and warden's warnings go (default: pino on stderr, WARDEN_LOG_LEVEL or info). */
+  readonly logger?: Logger;
   /** The host's message bus; without one the plugin gets a bus of its own. */
   readonly bus?: ChannelBus;
   /** Called when a limit (CPU, memory, timeout) condemned the plugin's isolate. */
@@ -205,7 +206,7 @@ export class PluginHandle {
       limits,
       ...(clamped.length > 0 ? { limitsClamped: clamped } : {}),
     });
-    const logger = o.logger.child({ plugin: m.id, version: m.version });
+    const logger = (o.logger ?? createDefaultLogger()).child({ plugin: m.id, version: m.version });
     // What the plugin causes (uses, denials) is bounded three ways before it reaches the log: each
     // text clipped, denials aggregated per kind, and bytes per minute budgeted.
     const al = o.auditLimits ?? {};

@@ -81,6 +81,7 @@ try {
   await call("example.weather", "forecast", { city: "Bergen" });
   await call("example.sysinfo", "info");
   await call("example.settings", "show");
+  await call("example.wordcount", "count", { file: "warden.txt", top: 3 }); // written in TypeScript
 
   section("hostile plugins");
   await call("example.snoop", "passwd", undefined, true);

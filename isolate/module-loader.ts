@@ -2,17 +2,23 @@
 // directory (lexically and after symlinks are resolved), bare specifiers resolve only in the
 // plugin's own node_modules (package.json exports/module/main, never "node" or "require"), and
 // everything else (node:, file:, data:, http:, absolute paths, ../ escapes) is refused by name.
+// TypeScript files (.ts, .mts) are stripped of their types first (strip-types.ts).
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type ivm from "./ivm.ts";
 import { cacheOptions, rememberCache } from "./code-cache.ts";
+import { isTypeScriptFile, stripTypes, TYPESCRIPT_EXTENSIONS } from "./strip-types.ts";
 import { PluginError } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
 
 const CONDITIONS = ["import", "module", "browser", "default"];
 
 /** The file extensions the loader runs as modules (and tries, in order, for a specifier without one). */
-export const MODULE_EXTENSIONS: readonly string[] = [".js", ".mjs"];
+export const MODULE_EXTENSIONS: readonly string[] = [".js", ".mjs", ...TYPESCRIPT_EXTENSIONS];
+
+// TypeScript's own convention (moduleResolution "nodenext") imports "./util.js" for util.ts: the
+// JavaScript name is tried first, then the TypeScript file it would have been compiled from.
+const TS_SOURCE_OF: Readonly<Record<string, string>> = { ".js": ".ts", ".mjs": ".mts" };
 
 /** The directory name bare specifiers resolve in, at any level from the importing file up to the plugin root. */
 export const PACKAGES_DIR = "node_modules";
@@ -122,17 +128,20 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
     for (const candidate of [base, ...MODULE_EXTENSIONS.map((e) => `${base}${e}`), ...MODULE_EXTENSIONS.map((e) => join(base, `index${e}`))]) {
       if (isFile(candidate)) return candidate;
     }
+    const ext = extname(base);
+    const tsSource = TS_SOURCE_OF[ext];
+    if (tsSource !== undefined && isFile(`${base.slice(0, -ext.length)}${tsSource}`)) return `${base.slice(0, -ext.length)}${tsSource}`;
     return null;
   }
 
   function checkLoadable(real: string, specifier: string, from: string, cjsHint: string | null): void {
     const ext = extname(real);
-    if (ext === ".cjs" || cjsHint !== null) {
+    if (ext === ".cjs" || ext === ".cts" || cjsHint !== null) {
       throw new ImportRefused(`${from} imports ${quote(specifier)}, ${cjsHint ?? "a CommonJS file"}; only ES modules run inside a plugin`);
     }
     if (ext === ".json") throw new ImportRefused(`${from} imports ${quote(specifier)}: JSON modules are not supported; read the file with Warden.fs.readTextFile() or inline it in a .js module`);
     if (ext === ".node") throw new ImportRefused(`${from} imports ${quote(specifier)}: native addons cannot run inside a plugin`);
-    if (!isModuleFile(real)) throw new ImportRefused(`${from} imports ${quote(specifier)}: only .js and .mjs files can be imported`);
+    if (!isModuleFile(real)) throw new ImportRefused(`${from} imports ${quote(specifier)}: only ${MODULE_EXTENSIONS.join(", ")} files can be imported`);
   }
 
   function resolveBare(specifier: string, referrerReal: string, from: string): string {
@@ -201,13 +210,15 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
   function compile(real: string): ivm.Module {
     const existing = byPath.get(real);
     if (existing !== undefined) return existing;
-    const code = readFileSync(real, "utf8");
+    const source = readFileSync(real, "utf8");
     let mod: ivm.Module;
     try {
+      const code = isTypeScriptFile(real) ? stripTypes(rel(real), source) : source;
       const cached = cacheOptions("module", real, code);
       mod = o.isolate.compileModuleSync(code, { filename: rel(real), ...cached.options });
       rememberCache(cached.key, mod as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean });
     } catch (e) {
+      if (e instanceof PluginError) throw e;
       throw new PluginError(`${rel(real)}: ${(e as Error).message}`, { file: rel(real) });
     }
     byPath.set(real, mod);

@@ -88,7 +88,8 @@ export function lintManifest(manifest: Manifest, dir?: string): ManifestWarning[
         message: "the plugin can both read files outside its own directory and reach any network host: it could send those files anywhere; list the hosts it needs in permissions.net",
       });
     }
-    const ownCode = "covers the plugin's own code: warden refuses writes to its plugin.json, .js/.mjs modules and node_modules, but everything else there is writable; grant a data directory instead";
+    const ownCode =
+      "covers the plugin's own code: warden refuses writes to its plugin.json, .js/.mjs/.ts/.mts modules and node_modules, but everything else there is writable; grant a data directory instead";
     const mainPath = resolve(dir, manifest.main ?? "index.js");
     if (p?.write === true) warnings.push({ field: "permissions.write", message: ownCode });
     else {

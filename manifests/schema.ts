@@ -75,7 +75,7 @@ export const LimitsSchema = z
 export const PermissionsSchema = z
   .strictObject({
     read: grantList(pathGrant, "Paths the plugin may read. `true` grants everything (but never /proc, /sys, /dev) and makes `warden check` warn."),
-    write: grantList(pathGrant, "Paths the plugin may write. `true` grants everything and makes `warden check` warn. Never the plugin's own plugin.json, .js/.mjs modules or node_modules."),
+    write: grantList(pathGrant, "Paths the plugin may write. `true` grants everything and makes `warden check` warn. Never the plugin's own plugin.json, .js/.mjs/.ts/.mts modules or node_modules."),
     net: grantList(
       checked(checkNetGrant, "host, host:port, *.domain, IPv4, [IPv6], or CIDR."),
       "Hosts the plugin may fetch from. No port means any port. `true` grants everything and makes `warden check` warn.",
@@ -116,7 +116,7 @@ export const ManifestSchema = z
         message: 'expected a relative path inside the plugin directory (e.g. "index.js")',
       })
       .optional()
-      .describe("The ESM entry module, relative to the plugin directory. Default index.js."),
+      .describe("The entry module, relative to the plugin directory: ESM JavaScript (.js, .mjs) or TypeScript (.ts, .mts, types are stripped). Default index.js."),
     engines: z
       .strictObject({
         warden: z

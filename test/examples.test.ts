@@ -70,4 +70,21 @@ describe("example plugins", () => {
       await p.close();
     }
   });
+
+  it("wordcount, written in TypeScript, runs without a build step; an unknown file is NotFound", async () => {
+    const p = await loadPlugin(join(EXAMPLES, "wordcount"), { audit: memoryAuditLog(), logger });
+    try {
+      assert.deepEqual(await p.invoke("files"), ["warden.txt"]);
+      const r = (await p.invoke("count", { file: "warden.txt", top: 2 })) as { words: number; distinct: number; top: [string, number][]; caller: string };
+      assert.equal(r.words, 33);
+      assert.deepEqual(r.top, [
+        ["a", 4],
+        ["nothing", 3],
+      ]);
+      assert.equal(r.caller, "host");
+      await assert.rejects(p.invoke("count", { file: "missing.txt" }), /NotFound: Warden.fs.readTextFile\(\): "data\/missing.txt": no such file/);
+    } finally {
+      await p.close();
+    }
+  });
 });

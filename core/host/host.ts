@@ -112,7 +112,7 @@ export type HostEntry = {
   baseline: LoadedManifest["manifest"] | null;
 };
 
-const WATCHED = /(^plugin\.json$|\.(m?js)$)/;
+const WATCHED = /(^plugin\.json$|\.m?[jt]s$)/;
 
 /** An embedded warden host. Create it with `createHost`. */
 export class Host {
