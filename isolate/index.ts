@@ -10,3 +10,4 @@ export { IsolatePool } from "./isolate-pool.ts";
 export { boundedPluginError, boundedPluginStack, boundedPluginText, jsonDepthExceeded, MAX_ERROR_MESSAGE_CHARS, MAX_VALUE_DEPTH, valueProblem } from "./plugin-values.ts";
 export { isModuleFile, MODULE_EXTENSIONS, PACKAGES_DIR } from "./module-loader.ts";
 export { isTypeScriptFile, stripTypes, TYPESCRIPT_EXTENSIONS } from "./strip-types.ts";
+export { checkModules } from "./check-modules.ts";

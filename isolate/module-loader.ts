@@ -100,6 +100,8 @@ export type ModuleGraphOptions = {
   readonly context: ivm.Context;
   readonly pluginDir: string;
   readonly main: string;
+  /** Told each module's path relative to the plugin directory as it is compiled (warden check lists them). */
+  readonly onModule?: (file: string) => void;
 };
 
 /** Compile and instantiate the plugin's module graph; throws PLUGIN_ERROR naming the file or specifier. */
@@ -223,6 +225,7 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
     }
     byPath.set(real, mod);
     pathOf.set(mod, real);
+    o.onModule?.(rel(real));
     return mod;
   }
 

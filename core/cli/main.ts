@@ -1,6 +1,6 @@
-// `warden run | check | audit`, exactly as in the contract. Returns the exit status.
+// `warden run | check | audit` (as in the contract) and `warden new`. Returns the exit status.
 import { mkdirSync, readFileSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { openAuditLog } from "../audit/audit-log.ts";
 import { verifyAuditText } from "../audit/verify-audit.ts";
@@ -11,8 +11,11 @@ import { WARDEN_VERSION } from "../version.ts";
 import { formatProblems, readManifest } from "../../manifests/read-manifest.ts";
 import { describeGrants, formatGrantTable } from "../../manifests/grant-table.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
+import { isTypeScriptFile } from "../../isolate/index.ts";
+import { checkPluginModules } from "./module-check.ts";
+import { scaffoldPlugin } from "./new-plugin.ts";
 import { cliLogger, printJson } from "./output.ts";
-import { AUDIT_USAGE, CHECK_USAGE, MAIN_USAGE, RUN_USAGE } from "./usage.ts";
+import { AUDIT_USAGE, CHECK_USAGE, MAIN_USAGE, NEW_USAGE, RUN_USAGE } from "./usage.ts";
 
 /** Exit statuses of the CLI. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, tampered: 3 } as const;
@@ -120,10 +123,22 @@ async function checkCommand(args: string[]): Promise<number> {
       }
     }
     const grants = describeGrants(loaded.manifest, loaded.dir, commands);
-    if (values.json) printJson({ ok: true, id: loaded.manifest.id, version: loaded.manifest.version, grants, warnings });
+    // The code as the sandbox would load it (compiled and linked, never run): a manifest whose
+    // entry module is missing or does not compile is not a plugin that works.
+    const main = loaded.manifest.main ?? "index.js";
+    const modules = await checkPluginModules(loaded.dir, main);
+    if (!modules.ok) {
+      const problem = `main (${escapeText(main)}): ${modules.error.message}`;
+      if (values.json) printJson({ ok: false, error: { code: modules.error.code, message: modules.error.message, problems: [problem] } });
+      else process.stdout.write(`error: ${escapeText(resolve(dir))}/plugin.json: ${lines(problem)}\n`);
+      return EXIT.invalid;
+    }
+    const typescript = modules.files.filter(isTypeScriptFile);
+    if (values.json) printJson({ ok: true, id: loaded.manifest.id, version: loaded.manifest.version, grants, modules: modules.files, warnings });
     else {
       process.stdout.write(formatGrantTable(grants));
       for (const w of warnings) process.stdout.write(`warning: ${lines(formatProblems(loaded.dir, [w]))}\n`);
+      process.stdout.write(`modules: ${modules.files.map(escapeText).join(", ")}${typescript.length > 0 ? ` (${typescript.length} TypeScript: types stripped at load, not checked)` : ""}\n`);
       process.stdout.write(`${loaded.manifest.id} ${loaded.manifest.version}: valid${warnings.length > 0 ? ` with ${warnings.length} warning(s)` : ""}\n`);
     }
     return EXIT.ok;
@@ -170,6 +185,45 @@ function auditCommand(args: string[]): number {
   return EXIT.ok;
 }
 
+function newCommand(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { id: { type: "string" }, ts: { type: "boolean", default: false }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+  });
+  if (values.help) {
+    process.stdout.write(NEW_USAGE);
+    return EXIT.ok;
+  }
+  const [dir] = positionals;
+  if (dir === undefined || positionals.length !== 1) {
+    process.stderr.write(NEW_USAGE);
+    return EXIT.invalid;
+  }
+  try {
+    const made = scaffoldPlugin({ dir, typescript: values.ts, ...(values.id !== undefined ? { id: values.id } : {}) });
+    if (values.json) printJson({ ok: true, ...made });
+    else {
+      const shown = escapeText(relativeOrAbsolute(made.dir));
+      process.stdout.write(
+        `created ${shown}: plugin ${made.id} in ${made.main === "index.ts" ? "TypeScript" : "JavaScript"} (${made.files.join(", ")})\n` +
+          `next:\n  warden check ${shown}\n  warden run ${shown} hello --input '{"name":"Ada"}'\n  cd ${shown} && npm test\n`,
+      );
+    }
+    return EXIT.ok;
+  } catch (e) {
+    const err = toWardenError(e);
+    if (values.json) printJson({ ok: false, error: { code: err.code, message: err.message } });
+    else process.stderr.write(`error ${err.code}: ${lines(err.message)}\n`);
+    return EXIT.invalid;
+  }
+}
+
+function relativeOrAbsolute(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r === "" ? "." : r.startsWith("..") || isAbsolute(r) ? p : r;
+}
+
 /** Run the CLI with `argv` (without node and script); resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -181,6 +235,8 @@ export async function main(argv: string[]): Promise<number> {
         return await checkCommand(rest);
       case "audit":
         return auditCommand(rest);
+      case "new":
+        return newCommand(rest);
       case undefined:
       case "--help":
       case "-h":

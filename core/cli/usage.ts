@@ -5,6 +5,7 @@ Usage:
   warden run <plugin-dir> <entry> [--input <json>] [--config <file>] [--audit-log <file>] [--json]
   warden check <plugin-dir> [--json]
   warden audit <audit-log> [--json]
+  warden new <plugin-dir> [--id <id>] [--ts] [--json]
   warden <command> --help
 
 Exit status: 0 success; 1 the call failed (the error code says why); 2 invalid manifest or usage;
@@ -27,7 +28,10 @@ Exit status: 0 the entry returned a value; 1 it failed (PERMISSION_DENIED, PLUGI
 
 export const CHECK_USAGE = `Usage: warden check <plugin-dir> [--json]
 
-Validate <plugin-dir>/plugin.json. Prints one line per problem, naming the field path.
+Validate <plugin-dir>/plugin.json and the plugin's code: prints the grant table, then one line per
+problem, naming the field path. The modules are loaded as the sandbox loads them (imports resolved
+inside the plugin, TypeScript stripped of its types, everything compiled and linked) but never run.
+Type errors are not reported: that is the author's type checker's job.
 
 Exit status: 0 valid (warnings allowed); 2 invalid.
 `;
@@ -38,4 +42,20 @@ Verify the hash chain of an audit log and print a per-plugin summary of grants, 
 and the head hash (keep it: a log cut short after it can then be detected).
 
 Exit status: 0 intact; 3 tampered (naming the first bad record by its line number); 1 unreadable.
+`;
+
+export const NEW_USAGE = `Usage: warden new <plugin-dir> [--id <id>] [--ts] [--json]
+
+Create a plugin in <plugin-dir> (a new or empty directory; nothing is ever overwritten):
+plugin.json (with "$schema" pointing at this warden's schema, so editors complete it offline),
+index.js or, with --ts, index.ts (types are stripped when the plugin loads: no build step),
+tsconfig.json using warden's plugin API types (warden/plugin), index.test.js that runs the plugin
+through warden's library (npm test), and package.json.
+
+Options:
+  --id <id>   the plugin id, dot-separated lowercase segments (default: local.<directory name>)
+  --ts        write the plugin in TypeScript
+  --json      print {"ok":true,"dir":...,"id":...,"files":[...]} or {"ok":false,"error":{...}}
+
+Exit status: 0 created; 2 invalid usage, id or directory.
 `;
