@@ -17,9 +17,10 @@ export const CONTRACT_ERROR_CODES = [
 
 /**
  * Codes warden adds to the contract (documented in docs/errors.md and the README): BUSY when a
- * plugin's call queue is full, QUARANTINED when a plugin failed too often and is switched off.
+ * plugin's call queue is full, QUARANTINED when a plugin failed too often and is switched off,
+ * ENGINE_RESTARTED when another plugin sharing the engine process made it end (retry the call).
  */
-export const EXTENSION_ERROR_CODES = ["BUSY", "QUARANTINED"] as const;
+export const EXTENSION_ERROR_CODES = ["BUSY", "QUARANTINED", "ENGINE_RESTARTED"] as const;
 
 /** Every error code warden raises. */
 export const ERROR_CODES = [...CONTRACT_ERROR_CODES, ...EXTENSION_ERROR_CODES] as const;
@@ -152,6 +153,17 @@ export class QuarantinedError extends WardenError {
   }
 }
 
+/**
+ * The call was running in an engine process that another plugin in it made end (a memory bomb, a
+ * crash, a stuck isolate); this plugin did nothing wrong and is back in a fresh engine already.
+ * Retryable: the call may or may not have had its effects (the audit log says which ran).
+ */
+export class EngineRestartedError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("ENGINE_RESTARTED", "EngineRestarted", message, details);
+  }
+}
+
 const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) => WardenError> = {
   PERMISSION_DENIED: PermissionDeniedError,
   MANIFEST_INVALID: ManifestInvalidError,
@@ -165,6 +177,7 @@ const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) =
   DEPENDENCY_ERROR: DependencyError,
   BUSY: BusyError,
   QUARANTINED: QuarantinedError,
+  ENGINE_RESTARTED: EngineRestartedError,
 };
 
 /** True when `code` is one of warden's error codes. */

@@ -6,7 +6,7 @@
 // and the operator sees exactly what was cut (status().limitsClamped). The host's own defaults
 // are trusted configuration, so a default above a maximum is a mistake reported at once.
 import { BadInputError } from "./errors.ts";
-import type { ProcessLimits } from "./sandbox-process/protocol.ts";
+import type { ProcessLimits } from "./runtime/protocol.ts";
 import { DEFAULT_CAPABILITY_LIMITS } from "../capabilities/index.ts";
 import { DEFAULT_CPU_MS_PER_MINUTE, DEFAULT_LIMITS } from "../isolate/index.ts";
 import type { ManifestLimits } from "../manifests/schema.ts";

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { justThis, type Protection } from "../capabilities/index.ts";
 import { isModuleFile, MODULE_EXTENSIONS, PACKAGES_DIR } from "../isolate/index.ts";
 import { MANIFEST_FILE } from "../manifests/read-manifest.ts";
-import type { HostFiles } from "./sandbox-process/protocol.ts";
+import type { HostFiles } from "./runtime/protocol.ts";
 
 /** The reason a denial of the plugin's own files gives. */
 export const OWN_FILES_REASON = `the plugin's own manifest and code cannot be written by the plugin (${MANIFEST_FILE}, its ${MODULE_EXTENSIONS.join("/")} modules and ${PACKAGES_DIR} are what warden loads; only whoever installs the plugin changes them)`;

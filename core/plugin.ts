@@ -9,13 +9,14 @@ import { clampedEntryTimeouts, limitPolicy, resolvePluginLimits, type ClampedLim
 import { toJsonText } from "./json-value.ts";
 import { createDefaultLogger, type Logger } from "./logger.ts";
 import type { AuditRecordInput, AuditWriter } from "./audit/audit-log.ts";
-import { SandboxProcess, type Isolation } from "./sandbox-process/supervisor.ts";
+import { SandboxProcess, type Isolation } from "./runtime/plugin-slot.ts";
+import type { EnginePool } from "./runtime/engine-pool.ts";
 import { AuditBudget } from "./audit/audit-budget.ts";
 import type { AuditLimits } from "./audit/audit-limits.ts";
 import { boundEvent, clipText } from "./audit/bounded-record.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
-import { LOG_DEFAULTS } from "./sandbox-process/log-buffer.ts";
-import type { HostFiles, LoadSpec, ProcessLimits } from "./sandbox-process/protocol.ts";
+import { LOG_DEFAULTS } from "./runtime/log-buffer.ts";
+import type { HostFiles, LoadSpec, ProcessLimits } from "./runtime/protocol.ts";
 import { WARDEN_VERSION } from "./version.ts";
 import { readManifest, type LoadedManifest } from "../manifests/read-manifest.ts";
 import { validatePluginConfig } from "../manifests/plugin-config.ts";
@@ -47,11 +48,14 @@ export type LoadPluginOptions = {
   /** Routes Warden.plugins.call from this plugin (createHost provides it). */
   readonly onPluginCall?: (caller: string, target: string, entry: string, input: unknown, depth: number) => Promise<unknown>;
   /**
-   * Where the plugin runs: "process" (default), a supervised sandbox process per plugin that the
-   * host survives whatever the plugin allocates; or "in-process", several times faster and about
-   * one isolate of memory per plugin, but an allocation that makes V8 abort takes the host down.
+   * Where the plugin runs: "engine" (default), a supervised engine process shared with other
+   * plugins under the placement policy (plugins with exec, write or non-public net grants get one
+   * of their own); "dedicated" ("process"), an engine process of its own; or "in-process", the
+   * fastest and lightest, but an allocation that makes V8 abort takes the host down.
    */
   readonly isolation?: Isolation;
+  /** The engines the plugin is placed in (createHost passes its own; default: the process's pool). */
+  readonly enginePool?: EnginePool;
   /** Load as a staged version (reload): channel deliveries wait for activate(). */
   readonly staged?: boolean;
   /** Limits for what the manifest leaves out (the host's defaults; the contract's otherwise). */
@@ -89,6 +93,10 @@ export type InvokeOptions = { readonly caller?: string; readonly depth?: number 
 export type PluginEvent =
   | { readonly type: "limit"; readonly plugin: string; readonly code: string; readonly message: string }
   | { readonly type: "crash"; readonly plugin: string; readonly message: string }
+  /** The plugin's engine was ended by a co-tenant (`culprits`); the plugin is being loaded again in a fresh one. */
+  | { readonly type: "engine-restart"; readonly plugin: string; readonly culprits: readonly string[]; readonly message: string }
+  /** The plugin brought a shared engine down; it runs in an engine of its own from now on. */
+  | { readonly type: "engine-move"; readonly plugin: string; readonly reason: string }
   | ContainmentEvent
   | { readonly type: "invoke"; readonly plugin: string; readonly entry: string; readonly caller: string; readonly ms: number; readonly cpuMs: number; readonly ok: boolean; readonly code?: string }
   /**
@@ -264,6 +272,19 @@ export class PluginHandle {
         o.onEvent?.({ type: "crash", plugin: m.id, message: error.message });
         ledger.failed(`crash: ${error.message}`);
       },
+      // Another plugin brought the shared engine down: not this plugin's failure (no quarantine
+      // count), but its calls in flight failed, so it is loaded again in a fresh engine now.
+      onEngineRestart: (error, culprits) => {
+        o.audit.append({ type: "engine-restart", plugin: m.id, culprits: culprits.map((c) => clipText(c)), message: clipText(error.message) });
+        logger.warn(escapeText(error.message));
+        o.onEvent?.({ type: "engine-restart", plugin: m.id, culprits: [...culprits], message: error.message });
+        handle.restartSoon();
+      },
+      onMoved: (reason) => {
+        o.audit.append({ type: "engine-move", plugin: m.id, reason: clipText(reason) });
+        logger.warn(`plugin ${m.id} runs in an engine of its own from now on: ${reason}`);
+        o.onEvent?.({ type: "engine-move", plugin: m.id, reason });
+      },
       onCpu: (ns) => member.charge(ns),
       bus:
         o.bus ??
@@ -274,6 +295,7 @@ export class PluginHandle {
       deliveryDeadlineMs: limits.timeoutMs,
       ...(o.staged ? { staged: true } : {}),
       ...(o.isolation ? { isolation: o.isolation } : {}),
+      ...(o.enginePool ? { pool: o.enginePool } : {}),
       ...(o.onPluginCall
         ? { onPluginCall: (target: string, entry: string, input: unknown, depth: number) => (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, depth) }
         : {}),
@@ -341,7 +363,26 @@ export class PluginHandle {
     this.#ledger.refuseIfOverBudget(name, this.#spec.limits.cpuMsPerMinute);
   }
 
-  async #start(): Promise<void> {
+  #starting: Promise<void> | null = null;
+
+  /** Load the plugin into an engine (once at a time: concurrent callers wait for the same load). */
+  #start(): Promise<void> {
+    this.#starting ??= this.#load().finally(() => {
+      this.#starting = null;
+    });
+    return this.#starting;
+  }
+
+  /** After a co-tenant brought the engine down: load the plugin again now, not on its next call (its channel subscriptions come back with onLoad). */
+  restartSoon(): void {
+    if (this.#closed) return;
+    setImmediate(() => {
+      if (this.#closed || this.#process.alive || this.#ledger.quarantined) return;
+      this.#start().catch((e: unknown) => this.#logger.warn(`plugin ${this.id} could not be loaded again after its engine restarted: ${escapeText(toWardenError(e).message)}`));
+    });
+  }
+
+  async #load(): Promise<void> {
     try {
       // The new sandbox process starts with what the plugin spent in the window so far.
       const { entries, hooks, unresolvedExec } = await this.#process.load({ ...this.#spec, cpuHistory: this.#ledger.cpuHistory() });

@@ -1,6 +1,6 @@
 // The isolate layer's public surface (named exports only).
-export { loadPrelude, Sandbox } from "./sandbox.ts";
-export type { HostOperation, PluginLogLevel, SandboxOptions } from "./sandbox.ts";
+export { loadPrelude, operationErrorDescriptor, Sandbox } from "./sandbox.ts";
+export type { HostOperation, OperationContext, PluginLogLevel, SandboxOptions } from "./sandbox.ts";
 export { DEFAULT_LIMITS, MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, resolveLimits } from "./limits.ts";
 export type { SandboxLimits } from "./limits.ts";
 export { classifyIvmError } from "./classify-error.ts";

@@ -113,7 +113,8 @@ function checkedExports(json: string): { entries: string[]; hooks: string[] } {
   return { entries: names(raw.entries).filter((n) => !HOOK_NAMES.has(n)), hooks: names(raw.hooks).filter((n) => HOOK_NAMES.has(n)) };
 }
 
-function operationErrorDescriptor(e: unknown): { name: string; code: string; message: string } {
+/** How a failed host operation reaches the plugin: name, code and message only, never a host stack. */
+export function operationErrorDescriptor(e: unknown): { name: string; code: string; message: string } {
   if (isWardenError(e)) return { name: e.name, code: e.code, message: e.message };
   if (e instanceof Error && typeof (e as { code?: unknown }).code === "string") {
     return { name: e.name, code: (e as unknown as { code: string }).code, message: e.message };

@@ -25,6 +25,7 @@ export type WardenErrorCode =
   | "DEPENDENCY_ERROR"
   | "BUSY"
   | "QUARANTINED"
+  | "ENGINE_RESTARTED"
   | OperationErrorCode;
 
 /** A capability call's failure that is not a denial; the error's `name` is the same word. */

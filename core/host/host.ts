@@ -1,6 +1,7 @@
 // The embeddable host: discovers plugins, loads them in dependency order, routes calls (from the
 // application and between plugins), applies config, reloads transactionally, polls health, and
 // reports every lifecycle step as an event with an authoritative reason.
+import { EnginePool, type EngineInfo } from "../runtime/engine-pool.ts";
 import { EventEmitter } from "node:events";
 import { existsSync, readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
@@ -14,8 +15,8 @@ import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorD
 import { limitPolicy, type ClampedLimit, type PluginLimits } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
 import { effectiveLimits, loadPlugin, type LoadPluginOptions, type PluginEvent, type PluginHandle } from "../plugin.ts";
-import type { ProcessLimits } from "../sandbox-process/protocol.ts";
-import type { Isolation } from "../sandbox-process/supervisor.ts";
+import type { ProcessLimits } from "../runtime/protocol.ts";
+import type { Isolation } from "../runtime/plugin-slot.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import type { LoadedManifest } from "../../manifests/read-manifest.ts";
 import { dependentsOf, planDependencies, type DependencyNode } from "./dependency-order.ts";
@@ -48,8 +49,14 @@ export type HostOptions = {
   readonly quarantine?: Partial<QuarantinePolicy>;
   /** Longest chain of plugin-to-plugin calls (default 4). */
   readonly maxCallDepth?: number;
-  /** "process" (default): each plugin in a supervised sandbox process; "in-process": faster and lighter, but see docs/security.md. */
+  /**
+   * "engine" (default): plugins in supervised engine processes, shared under the placement policy
+   * (README, "Isolation"); "dedicated": an engine per plugin; "in-process": faster and lighter, but
+   * see docs/security.md.
+   */
   readonly isolation?: Isolation;
+  /** Plugins per shared engine (default 32). */
+  readonly maxPluginsPerEngine?: number;
   /** A bus to share with the application; default: a new one (`host.bus`). */
   readonly bus?: ChannelBus;
   /** Bounds on the audit records each plugin causes (see LoadPluginOptions.auditLimits). */
@@ -125,6 +132,7 @@ export class Host {
   readonly #emitter = new EventEmitter();
   readonly #plugins = new Map<string, HostEntry>();
   #watcher: FSWatcher | null = null;
+  readonly #engines: EnginePool;
   #healthTimer: NodeJS.Timeout | null = null;
   readonly #debounce = new Map<string, NodeJS.Timeout>();
   readonly #reloading = new Map<string, Promise<void>>();
@@ -136,6 +144,7 @@ export class Host {
 
   constructor(o: HostOptions) {
     this.#o = o;
+    this.#engines = new EnginePool(o.maxPluginsPerEngine !== undefined ? { maxPluginsPerEngine: o.maxPluginsPerEngine } : {});
     this.#maxLimits = limitPolicy(o.defaults?.limits, o.maxLimits, "createHost");
     this.#dir = resolve(o.pluginsDir);
     this.#ownsAudit = typeof o.auditLog === "string";
@@ -272,6 +281,7 @@ export class Host {
       ledger: this.#ledgerFor(id),
       ...(this.#o.concurrency ? { concurrency: this.#o.concurrency } : {}),
       ...(this.#o.isolation ? { isolation: this.#o.isolation } : {}),
+      enginePool: this.#engines,
       // loadPlugin escapes its events before they reach here: counted and delivered as they are.
       onEvent: (e) => this.#deliver(e),
       onPluginCall: (caller, target, entry, input, depth) => this.#pluginCall(caller, target, entry, input, depth),
@@ -499,7 +509,13 @@ export class Host {
     const order = planDependencies(this.#nodes()).order.filter((id) => this.#plugins.get(id)?.state === "active");
     for (const id of order.reverse()) await this.unload(id, "the host closed").catch((e: unknown) => this.#logger.warn(escapeText(String(e))));
     for (const ledger of this.#ledgers.values()) ledger.dispose();
+    await this.#engines.close();
     if (this.#ownsAudit) this.#audit.close();
+  }
+
+  /** The engines this host's plugins run in: id, pid, tenants, whether dedicated. */
+  get engines(): EngineInfo[] {
+    return this.#engines.engines;
   }
 
   /** The audit log this host writes (its head hash, for operators). */

@@ -10,7 +10,7 @@ import { escapeText } from "../escape-text.ts";
 import { isWardenError, PluginError, toWardenError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { PluginHandle } from "../plugin.ts";
-import type { ProcessLimits } from "../sandbox-process/protocol.ts";
+import type { ProcessLimits } from "../runtime/protocol.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { grantRealPaths } from "../../manifests/grant-roots.ts";
 import { entryTimeouts, limitGrowth, permissionGrowth } from "../../manifests/permission-diff.ts";

@@ -32,7 +32,7 @@ function sandboxChildren(): number {
   try {
     return execFileSync("ps", ["--ppid", String(process.pid), "-o", "args="], { encoding: "utf8" })
       .split("\n")
-      .filter((l) => l.includes("child-main.js")).length;
+      .filter((l) => l.includes("engine-main.js")).length;
   } catch {
     return 0;
   }

@@ -13,7 +13,7 @@ import { PluginLedger, type ContainmentEvent } from "../../core/containment/ledg
 import { DEFAULT_MAX_LIMITS, limitPolicy, resolvePluginLimits } from "../../core/limits.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { Quarantine } from "../../core/containment/quarantine.ts";
-import { LogBuffer, type LogLine } from "../../core/sandbox-process/log-buffer.ts";
+import { LogBuffer, type LogLine } from "../../core/runtime/log-buffer.ts";
 import { CpuWindow } from "../../isolate/cpu-window.ts";
 
 describe("CPU window", () => {

@@ -1,0 +1,69 @@
+// The host's half of a plugin's capability calls. An engine forwards each call of the plugin in a
+// slot; the broker checks it against that plugin's grants, writes the audit record, performs it
+// with the host's own file system, network, commands and environment, and answers. So an engine
+// holds no rights at all: a V8 bug in one of its isolates hands an attacker at most what its
+// tenants' grants allow, through this check, and an engine that dies cannot take with it the
+// record of an effect that already happened (the host wrote it before the effect).
+import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort, type PluginsPort } from "../../capabilities/index.ts";
+import { operationErrorDescriptor, valueProblem } from "../../isolate/index.ts";
+import { BadInputError } from "../errors.ts";
+import { hostFileProtections, ownFileProtections } from "../own-files.ts";
+import { createNodeExec } from "../sys/node-exec.ts";
+import { createNodeFs } from "../sys/node-fs.ts";
+import { createNodeDns, createNodeHttp } from "../sys/node-net.ts";
+import type { LoadSpec } from "./protocol.ts";
+
+/** What the broker needs from the plugin's slot: where records go, its channels, its plugin calls. */
+export type BrokerHooks = {
+  readonly record: (event: AuditEvent) => void;
+  readonly channels: ChannelPort;
+  readonly plugins: PluginsPort;
+  /** Process groups of the commands the plugin runs, so they die with the plugin. */
+  readonly processGroups: { started(pgid: number): void; ended(pgid: number): void };
+};
+
+/** The plugin's capability bridge, built in the host with the host's real ports. */
+export function createBroker(spec: LoadSpec, hooks: BrokerHooks): Promise<Capabilities> {
+  return createCapabilities({
+    pluginId: spec.pluginId,
+    pluginDir: spec.pluginDir,
+    grants: spec.grants,
+    ports: {
+      fs: createNodeFs(),
+      dns: createNodeDns(),
+      http: createNodeHttp(),
+      exec: createNodeExec(process.env["PATH"] ?? "", hooks.processGroups),
+      env: { get: (name) => process.env[name] },
+      channels: hooks.channels,
+      plugins: hooks.plugins,
+    },
+    audit: { record: hooks.record },
+    limits: spec.limits,
+    protect: [...ownFileProtections(spec.pluginDir), ...hostFileProtections(spec.hostFiles ?? {})],
+  });
+}
+
+/** The answer to one forwarded call: a value, or the error as the plugin will see it (name, code, message). */
+export type BrokerAnswer = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: { name: string; code: string; message: string } };
+
+/**
+ * Perform one capability call an engine forwarded for `pluginId`. Everything in it came from the
+ * engine and is treated as the plugin's own data: the operation name and argument list are
+ * checked by the bridge, and the arguments are walked (bounded, no recursion) before host code
+ * reads them.
+ */
+export async function performForwarded(caps: Capabilities, pluginId: string, name: unknown, args: unknown, timeLeftMs: unknown, signal: AbortSignal): Promise<BrokerAnswer> {
+  try {
+    if (typeof name !== "string") throw new BadInputError(`plugin ${pluginId}: a capability call without an operation name`, { pluginId });
+    const problem = valueProblem(args);
+    if (problem !== null) throw new BadInputError(`plugin ${pluginId}: the arguments of ${name} are ${problem}`, { pluginId });
+    const left = typeof timeLeftMs === "number" && Number.isFinite(timeLeftMs) && timeLeftMs >= 0 ? timeLeftMs : 0;
+    // Answered by the synchronous path when it needs no I/O, exactly as inside an in-process crossing.
+    const sync = caps.callSync(name, args);
+    if (sync !== null) return { ok: true, value: sync.value ?? null };
+    const value = await caps.call(name, args, { deadline: Date.now() + left, signal });
+    return { ok: true, value: value ?? null };
+  } catch (e) {
+    return { ok: false, error: operationErrorDescriptor(e) };
+  }
+}

@@ -1,0 +1,94 @@
+// How the host reaches an engine: one interface, two homes. A child engine is a Node process
+// spoken to over its IPC channel (its stderr watched for V8's fatal out-of-memory report, after
+// which the process aborts or hangs for good); an in-process engine is runners in the host's own
+// process behind the same messages (isolation "in-process"). The engine never learns anything
+// about the host it is not sent, and the host parses whatever comes back as untrusted data.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { ToEngine } from "./protocol.ts";
+
+/** How an engine ended: its exit, and whether V8 reported a fatal out-of-memory first. */
+export type EngineExit = { readonly code: number | null; readonly signal: string | null; readonly oom: boolean };
+
+/** What a transport reports to its engine. */
+export type TransportEvents = {
+  /** Anything the engine sent (unparsed, untrusted). */
+  readonly onMessage: (raw: unknown) => void;
+  /** V8 printed a fatal out-of-memory report: the engine must be ended now. */
+  readonly onOom: () => void;
+  /** The engine is gone (exactly once). */
+  readonly onExit: (exit: EngineExit) => void;
+};
+
+/** A live connection to one engine. */
+export interface EngineTransport {
+  /** The engine's process id (undefined in the host's process). */
+  readonly pid: number | undefined;
+  /** Send a message; false if the engine is gone. */
+  send(msg: ToEngine): boolean;
+  /** End the engine at once (SIGKILL; in process: dispose its isolates). */
+  kill(): void;
+  /** End the engine after what it was asked (disconnect), killing it if it lingers. */
+  close(): Promise<void>;
+}
+
+const ENGINE_MAIN = fileURLToPath(new URL("./engine-main.js", import.meta.url));
+
+// What V8 prints when a heap is out of memory; after it the process aborts or hangs for good.
+const OOM_MARKERS = ["<--- Last few GCs --->", "Fatal JavaScript", "JavaScript heap out of memory", "CALL_AND_RETRY_LAST", "is_heap_oom"];
+
+/** How an engine process is started: Node with warden's engine, optionally wrapped (bubblewrap). */
+export type EngineCommand = (node: string, args: readonly string[]) => { readonly command: string; readonly args: readonly string[] };
+
+/** Start an engine process. Its environment is empty: it needs nothing of the host's, and holds no secrets. */
+export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): EngineTransport {
+  // WARDEN_SANDBOX_NODE_ARGS lets an operator profile engines (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+  const nodeArgs = ["--no-node-snapshot", ...(process.env["WARDEN_SANDBOX_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== ""), ENGINE_MAIN];
+  const { command, args } = wrap ? wrap(process.execPath, nodeArgs) : { command: process.execPath, args: nodeArgs };
+  // Node adds NODE_CHANNEL_FD for the IPC channel itself; nothing else of the host's crosses.
+  const child = spawn(command, [...args], { stdio: ["ignore", "ignore", "pipe", "ipc"], serialization: "json", env: {}, detached: false });
+  let tail = "";
+  let oom = false;
+  let exited = false;
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => {
+    tail = (tail + chunk).slice(-4096);
+    if (!oom && OOM_MARKERS.some((m) => tail.includes(m))) {
+      oom = true;
+      events.onOom();
+    }
+  });
+  child.on("message", (raw: unknown) => events.onMessage(raw));
+  child.on("error", () => {
+    // 'exit' follows (or the spawn failed, which 'exit' also reports).
+  });
+  child.on("exit", (code, signal) => {
+    if (exited) return;
+    exited = true;
+    events.onExit({ code, signal, oom });
+  });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    send(msg) {
+      if (exited || !child.connected) return false;
+      try {
+        return child.send(msg);
+      } catch {
+        return false;
+      }
+    },
+    kill() {
+      child.kill("SIGKILL");
+    },
+    async close() {
+      if (exited) return;
+      const gone = new Promise<void>((r) => child.once("exit", () => r()));
+      if (child.connected) child.disconnect();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 1000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,461 @@
+// The host's side of one plugin in an engine: it places the plugin (engine-pool.ts), sends it
+// calls with deadlines, performs its capability calls (the broker), keeps its channel
+// subscriptions on the host's bus, and keeps the host alive whatever the plugin does. A call that
+// is not answered within its own limits plus a grace period ends the engine, blaming this plugin;
+// an engine that dies fails the calls in flight with a coded error: the plugin to blame gets the
+// limit or crash it caused (and runs alone from then on), the others ENGINE_RESTARTED, and they
+// are loaded again in a fresh engine at once.
+import { fromDescriptor, PluginError, ResultInvalidError, TimeoutError, toWardenError, type ErrorDescriptor, type WardenError } from "../errors.ts";
+import { boundedPluginStack, boundedPluginText, MAX_ERROR_MESSAGE_CHARS, valueProblem } from "../../isolate/index.ts";
+import type { ChannelBus, Subscription } from "../channels/bus.ts";
+import type { AuditEvent, Capabilities } from "../../capabilities/index.ts";
+import type { PluginLogLevel } from "../../isolate/index.ts";
+import { createBroker, performForwarded } from "./broker.ts";
+import { Engine, type EngineLoss, type EngineTenant } from "./engine.ts";
+import { processEnginePool, type EnginePool } from "./engine-pool.ts";
+import { InProcessEngine } from "./in-process.ts";
+import { ownEngineReason } from "./placement.ts";
+import type { EngineLoad, FromRunner, HostRequest, LoadSpec, ToRunner } from "./protocol.ts";
+
+/**
+ * Where a plugin runs: "engine" (default) an engine process shared with other plugins under the
+ * placement policy; "dedicated" an engine process of its own ("process" is the older name);
+ * "in-process" the host's own process.
+ */
+export type Isolation = "engine" | "dedicated" | "process" | "in-process";
+
+/** Time an engine gets beyond a call's own limits before it is presumed stuck. */
+export const GRACE_MS = 2000;
+
+// What an engine says is checked as if the plugin had written it: the engine runs the plugin's
+// isolate, and a V8 bug there would put the plugin in charge of what it sends. Values are walked
+// without recursion before host code touches them; error text is bounded and escaped.
+// (Messages from the engine's Sandbox are already bounded; the margin avoids cutting them twice.)
+const CHILD_TEXT_CHARS = 2 * MAX_ERROR_MESSAGE_CHARS;
+
+/** An error descriptor from an engine, rebuilt with bounded, escaped text and plain details. */
+function fromEngine(d: ErrorDescriptor | undefined): WardenError {
+  const o = (typeof d === "object" && d !== null ? d : {}) as Partial<ErrorDescriptor>;
+  const details: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(typeof o.details === "object" && o.details !== null ? o.details : {}).slice(0, 32)) {
+    if (key === "pluginStack" && typeof v === "string") details[key] = boundedPluginStack(v);
+    else if (typeof v === "string") details[key] = boundedPluginText(v, CHILD_TEXT_CHARS);
+    else if (typeof v === "number" || typeof v === "boolean") details[key] = v;
+    else if (Array.isArray(v)) details[key] = v.slice(0, 100).map((x) => boundedPluginText(String(x), 1024));
+  }
+  return fromDescriptor({
+    code: o.code,
+    message: typeof o.message === "string" ? boundedPluginText(o.message, CHILD_TEXT_CHARS) : undefined,
+    details,
+    ...(typeof o.stack === "string" ? { stack: boundedPluginStack(o.stack) } : {}),
+  });
+}
+
+/** Callbacks a slot reports through. */
+export type SupervisorEvents = {
+  /** Capability records of the plugin, in order (written by the host's broker before each effect). */
+  readonly onAudit: (events: readonly AuditEvent[]) => void;
+  readonly onLog: (level: PluginLogLevel, text: string) => void;
+  /** Lines of the plugin's console output dropped by its rate limit or full buffer. */
+  readonly onLogDropped?: (count: number) => void;
+  /** A limit condemned the plugin's isolate, or its engine had to be ended because of it. */
+  readonly onLimit: (error: WardenError) => void;
+  /** The plugin's engine exited because of it, without a limit warden enforced (a crash). */
+  readonly onCrash?: (error: WardenError) => void;
+  /**
+   * The plugin's engine was ended by another plugin in it (named in `culprits`): its calls in
+   * flight failed with ENGINE_RESTARTED, and it must be loaded again in a fresh engine now.
+   */
+  readonly onEngineRestart?: (error: WardenError, culprits: readonly string[]) => void;
+  /** The plugin brought a shared engine down and runs in an engine of its own from now on. */
+  readonly onMoved?: (reason: string) => void;
+  /** CPU the plugin's isolate spent (charged to its cpuMsPerMinute window), ns, as reported. */
+  readonly onCpu?: (ns: number) => void;
+  /** The bus the plugin's channel grants reach. */
+  readonly bus: ChannelBus;
+  /** How long one channel handler may take, before the grace period. */
+  readonly deliveryDeadlineMs: number;
+  /** Where the runner lives (default "engine"). */
+  readonly isolation?: Isolation;
+  /** The engines to place the plugin in (default: the process's pool). */
+  readonly pool?: EnginePool;
+  /** Start with channel deliveries paused until activate() (a version staged for a reload). */
+  readonly staged?: boolean;
+  /** Routes a call this plugin makes to another plugin (the host stamps this plugin as caller). */
+  readonly onPluginCall?: (target: string, entry: string, input: unknown, depth: number) => Promise<unknown>;
+};
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: WardenError) => void; watchdog: NodeJS.Timeout | null; what: string; withCpu?: boolean; depth: number };
+
+/** One plugin's place in an engine, seen from the host. */
+export class SandboxProcess implements EngineTenant {
+  readonly #events: SupervisorEvents;
+  readonly pluginId: string;
+  #engine: Engine | null = null;
+  #slot = 0;
+  // Whether the plugin's runner in the current engine has loaded it (calls may be sent).
+  #loaded = false;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #ready: Promise<void> = Promise.resolve();
+  #paused: boolean;
+  #markReady: () => void = () => undefined;
+  // Why the plugin must not share an engine (its grants, or an engine it brought down), or null.
+  #alone: string | null = null;
+  #caps: Capabilities | null = null;
+  #capsFor: LoadSpec | null = null;
+  // Capability calls the broker is performing for the plugin, by the runner's request id.
+  readonly #operations = new Map<number, AbortController>();
+  // Channel subscriptions the plugin holds on the host's bus, by its own subscription id.
+  readonly #subscriptions = new Map<number, Subscription>();
+  // Process groups of commands the plugin is running (exec), killed when the plugin goes.
+  readonly #processGroups = new Set<number>();
+
+  constructor(pluginId: string, events: SupervisorEvents) {
+    this.pluginId = pluginId;
+    this.#events = events;
+    this.#paused = events.staged ?? false;
+  }
+
+  /** Let the plugin's channel subscriptions receive messages (the staged version goes live). */
+  activate(): void {
+    this.#paused = false;
+    for (const sub of this.#subscriptions.values()) sub.resume();
+  }
+
+  /** Stop all of the plugin's channel subscriptions now (the version being replaced). */
+  detachChannels(): void {
+    this.#paused = true;
+    this.#dropSubscriptions();
+  }
+
+  /** Requests (calls, hooks, deliveries) in flight. */
+  get pending(): number {
+    const t = this.#engine?.transport;
+    return this.#pending.size + (t instanceof InProcessEngine ? t.directInFlight : 0);
+  }
+
+  /** Whether the engine has a request of this plugin it has not answered. */
+  get busy(): boolean {
+    return this.pending > 0;
+  }
+
+  /** Whether the plugin is loaded in a running engine. */
+  get alive(): boolean {
+    return this.#engine !== null && this.#engine.alive && this.#loaded;
+  }
+
+  /** The engine process's pid, while the plugin has one. */
+  get pid(): number | undefined {
+    return this.#engine?.transport.pid;
+  }
+
+  /** The engine the plugin runs in (id, tenants), for operators. */
+  get engine(): { id: number; tenants: number; dedicated: boolean } | null {
+    const e = this.#engine;
+    return e === null || !e.alive ? null : { id: e.id, tenants: e.tenants, dedicated: e.dedicated };
+  }
+
+  #place(): Engine {
+    const isolation = this.#events.isolation ?? "engine";
+    let engine: Engine;
+    if (isolation === "in-process") {
+      engine = new Engine({ dedicated: true, start: (events) => new InProcessEngine(events), onGone: () => undefined });
+    } else {
+      const pool = this.#events.pool ?? processEnginePool;
+      engine = pool.place({ dedicated: isolation === "dedicated" || isolation === "process" || this.#alone !== null });
+    }
+    this.#engine = engine;
+    this.#slot = engine.attach(this);
+    this.#loaded = false;
+    const t = engine.transport;
+    if (t instanceof InProcessEngine) t.setLocal(this.#slot, () => this.#caps);
+    this.#ready = new Promise<void>((r) => (this.#markReady = r));
+    return engine;
+  }
+
+  /** A message from the plugin's runner (untrusted: it comes from the engine). */
+  onMessage(msg: FromRunner): void {
+    switch (msg.t) {
+      case "result": {
+        // The CPU a call spent reaches the plugin's budget before its caller sees the answer.
+        if (typeof msg.charged === "number" && msg.charged > 0) this.#events.onCpu?.(msg.charged);
+        const p = this.#pending.get(msg.callId);
+        if (!p) return;
+        this.#pending.delete(msg.callId);
+        if (p.watchdog) clearTimeout(p.watchdog);
+        if (!msg.ok) {
+          p.reject(fromEngine(msg.error));
+          return;
+        }
+        const problem = valueProblem(msg.value);
+        if (problem !== null) p.reject(new ResultInvalidError(`plugin ${this.pluginId}: ${p.what} returned ${problem}`, { pluginId: this.pluginId }));
+        else p.resolve(p.withCpu ? { value: msg.value, cpuNs: typeof msg.cpuNs === "number" ? msg.cpuNs : 0 } : msg.value);
+        return;
+      }
+      case "cpu":
+        if (typeof msg.ns === "number" && msg.ns > 0) this.#events.onCpu?.(msg.ns);
+        return;
+      case "log":
+        for (const line of Array.isArray(msg.lines) ? msg.lines.slice(0, 1000) : []) {
+          const level = (["debug", "info", "warn", "error"] as const).find((l) => l === line.level) ?? "info";
+          this.#events.onLog(level, String(line.text).slice(0, 16 * 1024));
+        }
+        if (typeof msg.dropped === "number" && msg.dropped > 0) this.#events.onLogDropped?.(msg.dropped);
+        return;
+      case "limit":
+        this.#events.onLimit(fromEngine(msg.error));
+        return;
+      case "host-request":
+        this.#onHostRequest(msg.reqId, msg.request);
+        return;
+      case "cancel":
+        this.#operations.get(msg.reqId)?.abort();
+        this.#operations.delete(msg.reqId);
+        return;
+    }
+  }
+
+  #reply(reqId: number, ok: boolean, value?: unknown, error?: unknown): void {
+    // A reply that cannot be sent (the value cannot be serialised) becomes an error reply; it
+    // never throws into the promise chain that produced it.
+    try {
+      this.#engine?.send(this.#slot, { t: "host-result", reqId, ok, ...(ok ? { value } : { error: error as ErrorDescriptor }) } satisfies ToRunner);
+    } catch (e) {
+      if (ok) this.#reply(reqId, false, undefined, new PluginError(`the answer could not be passed to plugin ${this.pluginId}: ${e instanceof Error ? e.message : String(e)}`).toDescriptor());
+    }
+  }
+
+  /** A request of the plugin's runner; the plugin is this slot's, never whatever the message says. */
+  #onHostRequest(reqId: number, r: HostRequest): void {
+    if (typeof reqId !== "number" || typeof r !== "object" || r === null) return;
+    try {
+      switch (r.op) {
+        case "capability": {
+          const caps = this.#caps;
+          if (caps === null) throw new PluginError(`plugin ${this.pluginId} is not loaded`);
+          const engine = this.#engine;
+          const controller = new AbortController();
+          this.#operations.set(reqId, controller);
+          void performForwarded(caps, this.pluginId, r.name, r.args, r.timeLeftMs, controller.signal).then((answer) => {
+            this.#operations.delete(reqId);
+            // The engine that asked may be gone (its plugin reloaded elsewhere): its answer goes nowhere.
+            if (this.#engine !== engine) return;
+            if (answer.ok) this.#reply(reqId, true, answer.value);
+            else this.#reply(reqId, false, undefined, answer.error);
+          });
+          return;
+        }
+        case "reset":
+          this.#dropSubscriptions();
+          this.#reply(reqId, true, null);
+          return;
+        default:
+          throw new PluginError(`plugin ${this.pluginId}: unknown request from its engine`);
+      }
+    } catch (e) {
+      this.#reply(reqId, false, undefined, toWardenError(e).toDescriptor());
+    }
+  }
+
+  /** The plugin's subscription `subscriptionId` to `pattern` on the host's bus (its channel grant was checked by the broker). */
+  #subscribe(subscriptionId: number, pattern: string): void {
+    this.#subscriptions.get(subscriptionId)?.unsubscribe();
+    const sub = this.#events.bus.subscribeAs(
+      this.pluginId,
+      pattern,
+      async (message) => {
+        if (!this.alive) return;
+        // Handlers run only once the plugin's onLoad has succeeded (NEKO-25).
+        await this.#ready;
+        if (!this.alive) return;
+        await this.#request({ t: "deliver", subscriptionId, message }, this.#events.deliveryDeadlineMs + GRACE_MS, `a channel handler for ${message.topic}`);
+      },
+      { paused: this.#paused },
+    );
+    this.#subscriptions.set(subscriptionId, sub);
+  }
+
+  #dropSubscriptions(): void {
+    for (const sub of this.#subscriptions.values()) sub.unsubscribe();
+    this.#subscriptions.clear();
+  }
+
+  /** Drop the plugin's subscriptions, stop its capability calls and kill the commands it started. */
+  #releaseResources(): void {
+    this.#dropSubscriptions();
+    for (const c of this.#operations.values()) c.abort();
+    this.#operations.clear();
+    for (const pgid of this.#processGroups) {
+      try {
+        process.kill(-pgid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    this.#processGroups.clear();
+  }
+
+  /** Number of channel subscriptions the plugin holds. */
+  get subscriptions(): number {
+    return this.#subscriptions.size;
+  }
+
+  #failAll(err: WardenError): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) {
+      if (p.watchdog) clearTimeout(p.watchdog);
+      p.reject(err);
+    }
+  }
+
+  /** The plugin's engine is gone (see engine.ts for who is blamed). */
+  engineLost(loss: EngineLoss): void {
+    const engine = this.#engine;
+    this.#engine = null;
+    this.#loaded = false;
+    this.#releaseResources();
+    if (loss.culprit) {
+      if (loss.error.code === "MEMORY_LIMIT" || loss.error.code === "TIMEOUT" || loss.error.code === "CPU_LIMIT") this.#events.onLimit(loss.error);
+      else this.#events.onCrash?.(loss.error);
+      // A plugin that brought a shared engine down never shares one again.
+      if (engine !== null && !engine.dedicated && this.#alone === null) {
+        this.#alone = `it brought down an engine it shared (${loss.error.code})`;
+        this.#events.onMoved?.(this.#alone);
+      }
+    } else this.#events.onEngineRestart?.(loss.error, loss.culprits);
+    this.#failAll(loss.error);
+  }
+
+  /** Send one request; `deadlineMs` bounds how long the engine may take before it is ended. */
+  #request(msg: DistributiveOmit<ToRunner, "callId" | "reqId">, deadlineMs: number, what: string, withCpu = false, depth = 0): Promise<unknown> {
+    const engine = this.#engine;
+    if (engine === null || !engine.alive) return Promise.reject(new PluginError(`plugin ${this.pluginId} is not running (its engine is gone); it is restarted on the next call`, { pluginId: this.pluginId }));
+    const callId = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      // In the host's process there is no engine to end: the sandbox's own limits are all there is.
+      const watchdog =
+        engine.transport instanceof InProcessEngine
+          ? null
+          : setTimeout(() => {
+              engine.kill(
+                this.#slot,
+                new TimeoutError(`plugin ${this.pluginId}: its engine did not answer ${what} within ${deadlineMs} ms and was ended; it will be restarted on the next call`, {
+                  pluginId: this.pluginId,
+                }),
+              );
+            }, deadlineMs);
+      this.#pending.set(callId, { resolve, reject, watchdog, what, withCpu, depth });
+      engine.send(this.#slot, { ...msg, callId } as ToRunner);
+    });
+  }
+
+  /** The host-side capability bridge for `spec` (built once per grants; the broker). */
+  async #broker(spec: LoadSpec): Promise<Capabilities> {
+    if (this.#caps !== null && this.#capsFor === spec) return this.#caps;
+    this.#caps = await createBroker(spec, {
+      record: (event) => this.#events.onAudit([event]),
+      channels: {
+        publish: async (topic, data) => ({ delivered: this.#events.bus.publishAs(this.pluginId, topic, data) }),
+        subscribe: async (subscriptionId, pattern) => this.#subscribe(subscriptionId, pattern),
+        unsubscribe: async (subscriptionId) => {
+          this.#subscriptions.get(subscriptionId)?.unsubscribe();
+          this.#subscriptions.delete(subscriptionId);
+        },
+      },
+      plugins: {
+        call: (target, entry, input) => {
+          const route = this.#events.onPluginCall;
+          if (route === undefined) throw new PluginError(`Warden.plugins.call(): plugin ${this.pluginId} runs without a host that routes plugin calls (load it with createHost)`, { pluginId: this.pluginId });
+          // One deeper than the deepest call of this plugin in flight (the host bounds call chains).
+          const depth = Math.max(0, ...[...this.#pending.values()].map((p) => p.depth)) + 1;
+          return route(target, entry, input, depth);
+        },
+      },
+      processGroups: { started: (pgid) => this.#processGroups.add(pgid), ended: (pgid) => this.#processGroups.delete(pgid) },
+    });
+    this.#capsFor = spec;
+    return this.#caps;
+  }
+
+  /** Load the plugin (placing it in an engine if needed); resolves to its entries, hooks and unresolved exec grants. */
+  async load(spec: LoadSpec): Promise<{ entries: string[]; hooks: string[]; unresolvedExec: string[] }> {
+    this.#alone ??= (this.#events.isolation ?? "engine") === "engine" ? ownEngineReason(spec.grants) : null;
+    const caps = await this.#broker(spec);
+    if (this.#engine === null || !this.#engine.alive) this.#place();
+    const engineSpec: EngineLoad = {
+      pluginId: spec.pluginId,
+      version: spec.version,
+      pluginDir: spec.pluginDir,
+      main: spec.main,
+      config: spec.config,
+      limits: spec.limits,
+      startupTimeoutMs: spec.startupTimeoutMs,
+      ...(spec.cpuHistory !== undefined ? { cpuHistory: spec.cpuHistory } : {}),
+    };
+    const r = (await this.#request({ t: "load", spec: engineSpec }, spec.limits.timeoutMs + spec.startupTimeoutMs + GRACE_MS, "the load")) as { entries: string[]; hooks: string[] };
+    this.#loaded = true;
+    this.#markReady();
+    return { entries: r.entries, hooks: r.hooks, unresolvedExec: caps.unresolvedExec.map((rule) => rule.field) };
+  }
+
+  /** Why the plugin runs in an engine of its own (its grants, or an engine it brought down), or null. */
+  get runsAlone(): string | null {
+    return this.#alone;
+  }
+
+  /** Invoke an entry; the deadline covers a rebuild of the isolate plus the call itself. */
+  invoke(name: string, inputJson: string | undefined, deadlineMs: number, o: { caller: string; depth: number; timeoutMs?: number }): Promise<{ value: unknown; cpuNs: number }> {
+    // In-process and ready: straight to the runner, without the message layer (the fast path).
+    const t = this.#engine?.transport;
+    if (t instanceof InProcessEngine) {
+      const direct = t.invokeDirect(this.#slot, name, inputJson, o.caller, o.timeoutMs);
+      if (direct !== null) {
+        return direct.then((r) => {
+          if (r.charged > 0) this.#events.onCpu?.(r.charged);
+          return r;
+        });
+      }
+    }
+    return this.#request(
+      { t: "invoke", name, ...(inputJson !== undefined ? { inputJson } : {}), caller: o.caller, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) },
+      deadlineMs + GRACE_MS,
+      `${name}()`,
+      true,
+      o.depth,
+    ) as Promise<{ value: unknown; cpuNs: number }>;
+  }
+
+  /** Tell the plugin's sandbox about CPU another of its sandboxes spent (a version beside it). */
+  shareCpu(ns: number): void {
+    this.#engine?.send(this.#slot, { t: "cpu", ns });
+  }
+
+  /** Call a hook (health, onConfigChange...) with its arguments, bounded by `timeoutMs`. */
+  hook(name: string, args: readonly unknown[], timeoutMs: number): Promise<unknown> {
+    return this.#request({ t: "hook", name, args, timeoutMs }, timeoutMs * 2 + GRACE_MS, `${name}()`);
+  }
+
+  /** Swap the plugin's config, then run its onConfigChange(next, previous). */
+  config(config: unknown, timeoutMs: number): Promise<unknown> {
+    return this.#request({ t: "config", config, timeoutMs }, timeoutMs * 2 + GRACE_MS, "onConfigChange()");
+  }
+
+  /** Run onUnload (bounded) and leave the engine (which ends when its last plugin leaves). */
+  async close(timeoutMs: number): Promise<void> {
+    const engine = this.#engine;
+    if (engine !== null && engine.alive && this.#loaded) await this.#request({ t: "unload" }, timeoutMs, "onUnload").catch(() => undefined);
+    this.#engine = null;
+    this.#loaded = false;
+    if (engine !== null) {
+      engine.detach(this.#slot);
+      if (engine.transport instanceof InProcessEngine) await engine.close();
+      else (this.#events.pool ?? processEnginePool).released(engine);
+    }
+    this.#releaseResources();
+    this.#failAll(new PluginError(`plugin ${this.pluginId} was unloaded`, { pluginId: this.pluginId }));
+  }
+}
