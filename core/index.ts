@@ -2,7 +2,7 @@
 export { createHost, Host } from "./host/host.ts";
 export type { HostEvent, HostOptions, InvokeAllResult, PluginState, PluginStatus } from "./host/host.ts";
 export { loadPlugin, PluginHandle } from "./plugin.ts";
-export type { InvokeOptions, LoadPluginOptions, PluginEvent } from "./plugin.ts";
+export type { InvokeOptions, LoadPluginOptions, PluginEngine, PluginEvent } from "./plugin.ts";
 export type { Isolation } from "./runtime/plugin-slot.ts";
 export { ChannelBus, createChannelBus, DEFAULT_OWNER_QUEUE_BYTES, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_LENGTH, HOST_SENDER } from "./channels/bus.ts";
 export type { ChannelBusOptions, Subscription } from "./channels/bus.ts";

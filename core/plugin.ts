@@ -110,6 +110,9 @@ export type PluginEvent =
 const permissionsFitGrants = (p: NonNullable<Manifest["permissions"]>): Grants => p;
 void permissionsFitGrants;
 
+/** Where a plugin runs: its engine's id and pid (none in the host's process), its tenants, and why it runs alone (or null). */
+export type PluginEngine = { readonly id: number; readonly pid: number | undefined; readonly tenants: number; readonly dedicated: boolean; readonly alone: string | null };
+
 /** A loaded plugin: call its entries, then close it. */
 export class PluginHandle {
   readonly manifest: Manifest;
@@ -340,6 +343,12 @@ export class PluginHandle {
   /** A replaced version stops receiving channel messages at once (its calls in flight finish). */
   detachChannels(): void {
     this.#process.detachChannels();
+  }
+
+  /** The engine the plugin runs in now, for operators (null while it has none). */
+  get engine(): PluginEngine | null {
+    const e = this.#process.engine;
+    return e === null ? null : { ...e, pid: this.#process.pid, alone: this.#process.runsAlone };
   }
 
   /** The pid of the plugin's sandbox process while it runs (for operators and memory figures). */

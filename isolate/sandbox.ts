@@ -48,6 +48,12 @@ export type SandboxOptions = {
   readonly pool?: IsolatePool;
   /** isolated-vm's catastrophic-error hook: after it, the process must not be used (exit). */
   readonly onCatastrophicError?: (message: string) => void;
+  /**
+   * Told when this process's thread enters the plugin's isolate (true) and leaves it (false):
+   * every crossing is synchronous, so an engine holding many plugins can tell its host which
+   * plugin was running if V8 takes the whole process down mid-crossing.
+   */
+  readonly onCrossing?: (inside: boolean) => void;
 };
 
 type PendingCall = {
@@ -164,6 +170,15 @@ export class Sandbox {
 
   /** Create the isolate, run the prelude, load and evaluate the plugin's modules. */
   static create(o: SandboxOptions): Sandbox {
+    o.onCrossing?.(true);
+    try {
+      return Sandbox.#create(o);
+    } finally {
+      o.onCrossing?.(false);
+    }
+  }
+
+  static #create(o: SandboxOptions): Sandbox {
     const fresh = o.pool
       ? o.pool.take(o.limits.memoryMb, o.onCatastrophicError)
       : (() => {
@@ -295,7 +310,12 @@ export class Sandbox {
   /** Replace what the plugin sees as Warden.config. */
   setConfig(config: unknown): void {
     if (!this.isUsable) return;
-    this.#refs.setConfig.applySync(undefined, [JSON.stringify(config ?? null)], { timeout: 1000 });
+    this.#o.onCrossing?.(true);
+    try {
+      this.#refs.setConfig.applySync(undefined, [JSON.stringify(config ?? null)], { timeout: 1000 });
+    } finally {
+      this.#o.onCrossing?.(false);
+    }
   }
 
   /** Run the plugin's handler of channel subscription `subscriptionId` with one message, as a call. */
@@ -397,10 +417,13 @@ export class Sandbox {
     const before = this.#isolate.cpuTime;
     let failure: unknown = null;
     let returned: unknown;
+    this.#o.onCrossing?.(true);
     try {
       returned = ref.applySync(undefined, args, { timeout: budget });
     } catch (e) {
       failure = e;
+    } finally {
+      this.#o.onCrossing?.(false);
     }
     const used = this.#isolate.isDisposed ? 0n : this.#isolate.cpuTime - before;
     for (const c of this.#calls.values()) c.cpuNs += used;

@@ -14,7 +14,7 @@ import { escapeFields, escapeText } from "../escape-text.ts";
 import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor } from "../errors.ts";
 import { limitPolicy, type ClampedLimit, type PluginLimits } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
-import { effectiveLimits, loadPlugin, type LoadPluginOptions, type PluginEvent, type PluginHandle } from "../plugin.ts";
+import { effectiveLimits, loadPlugin, type LoadPluginOptions, type PluginEngine, type PluginEvent, type PluginHandle } from "../plugin.ts";
 import type { ProcessLimits } from "../runtime/protocol.ts";
 import type { Isolation } from "../runtime/plugin-slot.ts";
 import { WARDEN_VERSION } from "../version.ts";
@@ -84,6 +84,8 @@ export type PluginStatus = {
   readonly cpuUsedMs: number;
   readonly counters: { readonly calls: number; readonly errors: number; readonly denials: number; readonly limitHits: number; readonly cpuMs: number };
   readonly load: { readonly running: number; readonly queued: number };
+  /** The engine the plugin runs in now (null while it has none); `alone` says why it does not share one. */
+  readonly engine: PluginEngine | null;
 };
 
 /** Everything a host reports. */
@@ -444,6 +446,7 @@ export class Host {
       cpuUsedMs: this.#ledgers.get(e.id)?.cpuUsedMs ?? 0,
       counters: { ...e.counters },
       load: e.handle?.load ?? { running: 0, queued: 0 },
+      engine: e.handle?.engine ?? null,
     }));
   }
 

@@ -4,10 +4,27 @@
 // environment, and (under bubblewrap) no network and a read-only view of only Node, warden and its
 // plugins' directories. Every capability call is forwarded to the host, which checks, audits and
 // performs it. The host supervises the engine and replaces it if it dies; the host never dies.
+import { writeSync } from "node:fs";
 import type { FromRunner, ToEngine } from "./protocol.ts";
 import { createSandboxRunner, type SandboxRunner } from "./runner.ts";
 
 const runners = new Map<number, SandboxRunner>();
+
+// The crossing marker (fd 4, a pipe the host reads): the slot whose isolate this thread is
+// entering, or 0 on leaving. Crossings are synchronous, so if V8 aborts or the process crashes
+// mid-crossing, the last number the host read names the plugin to blame, not its neighbours.
+const MARKER_FD = 4;
+const marker = Buffer.alloc(4);
+let markerOpen = true;
+function mark(slot: number): void {
+  if (!markerOpen) return;
+  marker.writeUInt32LE(slot, 0);
+  try {
+    writeSync(MARKER_FD, marker);
+  } catch {
+    markerOpen = false;
+  }
+}
 
 function runnerFor(slot: number): SandboxRunner {
   let runner = runners.get(slot);
@@ -19,6 +36,8 @@ function runnerFor(slot: number): SandboxRunner {
         process.stderr.write(`warden engine: catastrophic isolate error in slot ${slot}: ${message}\n`);
         process.exit(70);
       },
+      undefined,
+      (inside) => mark(inside ? slot : 0),
     );
     runners.set(slot, runner);
   }

@@ -24,6 +24,8 @@ export type TransportEvents = {
 export interface EngineTransport {
   /** The engine's process id (undefined in the host's process). */
   readonly pid: number | undefined;
+  /** The slot whose isolate the engine was inside when last heard of (0: none), from its crossing marker. */
+  readonly runningSlot: number;
   /** Send a message; false if the engine is gone. */
   send(msg: ToEngine): boolean;
   /** End the engine at once (SIGKILL; in process: dispose its isolates). */
@@ -46,7 +48,18 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
   const nodeArgs = ["--no-node-snapshot", ...(process.env["WARDEN_SANDBOX_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== ""), ENGINE_MAIN];
   const { command, args } = wrap ? wrap(process.execPath, nodeArgs) : { command: process.execPath, args: nodeArgs };
   // Node adds NODE_CHANNEL_FD for the IPC channel itself; nothing else of the host's crosses.
-  const child = spawn(command, [...args], { stdio: ["ignore", "ignore", "pipe", "ipc"], serialization: "json", env: {}, detached: false });
+  // fd 4: the engine's crossing marker (engine-main.ts), read as 4-byte slot numbers.
+  const child = spawn(command, [...args], { stdio: ["ignore", "ignore", "pipe", "ipc", "pipe"], serialization: "json", env: {}, detached: false });
+  let runningSlot = 0;
+  let partial: Buffer = Buffer.alloc(0);
+  const markers = child.stdio[4];
+  markers?.on("data", (chunk: Buffer) => {
+    partial = partial.length === 0 ? chunk : Buffer.concat([partial, chunk]);
+    const whole = partial.length - (partial.length % 4);
+    if (whole >= 4) runningSlot = partial.readUInt32LE(whole - 4);
+    partial = partial.subarray(whole);
+  });
+  markers?.on("error", () => undefined);
   let tail = "";
   let oom = false;
   let exited = false;
@@ -62,7 +75,8 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
   child.on("error", () => {
     // 'exit' follows (or the spawn failed, which 'exit' also reports).
   });
-  child.on("exit", (code, signal) => {
+  // 'close' comes after every stdio stream ended, so the last crossing marker has been read.
+  child.on("close", (code, signal) => {
     if (exited) return;
     exited = true;
     events.onExit({ code, signal, oom });
@@ -70,6 +84,9 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
   return {
     get pid() {
       return child.pid;
+    },
+    get runningSlot() {
+      return runningSlot;
     },
     send(msg) {
       if (exited || !child.connected) return false;

@@ -146,10 +146,11 @@ export class Engine {
       const t = tenants.find(([s]) => s === this.#blame?.slot);
       return t === undefined ? [] : [[t[0], t[1], this.#blame.error]];
     }
-    // V8 does not say which isolate ran out: the tenants with requests in flight are the suspects;
-    // with one tenant, it is the one. (Isolates run on their own threads, so several may be busy.)
-    const busy = tenants.filter(([, t]) => t.busy);
-    const suspects = busy.length > 0 ? busy : tenants.length === 1 ? [...tenants] : [];
+    // The engine's crossing marker names the isolate its thread was in when it died; without one
+    // (it died outside any crossing), a single tenant is the one, and co-tenants are not blamed.
+    const running = this.#transport.runningSlot;
+    const inside = running === 0 ? undefined : tenants.find(([s]) => s === running);
+    const suspects = inside !== undefined ? [inside] : tenants.length === 1 ? [...tenants] : [];
     return suspects.map(([slot, t]) => [
       slot,
       t,

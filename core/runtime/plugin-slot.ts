@@ -110,6 +110,10 @@ export class SandboxProcess implements EngineTenant {
   readonly #operations = new Map<number, AbortController>();
   // Channel subscriptions the plugin holds on the host's bus, by its own subscription id.
   readonly #subscriptions = new Map<number, Subscription>();
+  // While the plugin is loaded again after a co-tenant brought its engine down: its subscriptions,
+  // kept on the bus (messages queue, bounded, oldest dropped and counted) until its onLoad makes
+  // the same ones again, which then receive what queued meanwhile, in order.
+  #restoring: Map<number, Subscription> | null = null;
   // Process groups of commands the plugin is running (exec), killed when the plugin goes.
   readonly #processGroups = new Set<number>();
 
@@ -172,7 +176,7 @@ export class SandboxProcess implements EngineTenant {
     this.#loaded = false;
     const t = engine.transport;
     if (t instanceof InProcessEngine) t.setLocal(this.#slot, () => this.#caps);
-    this.#ready = new Promise<void>((r) => (this.#markReady = r));
+    if (this.#restoring === null) this.#ready = new Promise<void>((r) => (this.#markReady = r));
     return engine;
   }
 
@@ -262,13 +266,20 @@ export class SandboxProcess implements EngineTenant {
 
   /** The plugin's subscription `subscriptionId` to `pattern` on the host's bus (its channel grant was checked by the broker). */
   #subscribe(subscriptionId: number, pattern: string): void {
+    const kept = this.#restoring?.get(subscriptionId);
+    if (kept !== undefined && kept.pattern === pattern) {
+      this.#restoring?.delete(subscriptionId);
+      this.#subscriptions.get(subscriptionId)?.unsubscribe();
+      this.#subscriptions.set(subscriptionId, kept);
+      return;
+    }
     this.#subscriptions.get(subscriptionId)?.unsubscribe();
     const sub = this.#events.bus.subscribeAs(
       this.pluginId,
       pattern,
       async (message) => {
-        if (!this.alive) return;
-        // Handlers run only once the plugin's onLoad has succeeded (NEKO-25).
+        // Handlers run only once the plugin's onLoad has succeeded (NEKO-25), in this engine or
+        // the one it is being loaded into after its engine went down.
         await this.#ready;
         if (!this.alive) return;
         await this.#request({ t: "deliver", subscriptionId, message }, this.#events.deliveryDeadlineMs + GRACE_MS, `a channel handler for ${message.topic}`);
@@ -281,11 +292,18 @@ export class SandboxProcess implements EngineTenant {
   #dropSubscriptions(): void {
     for (const sub of this.#subscriptions.values()) sub.unsubscribe();
     this.#subscriptions.clear();
+    this.#dropRestoring();
   }
 
-  /** Drop the plugin's subscriptions, stop its capability calls and kill the commands it started. */
-  #releaseResources(): void {
-    this.#dropSubscriptions();
+  /** Subscriptions kept across an engine restart that the plugin did not make again. */
+  #dropRestoring(): void {
+    for (const sub of this.#restoring?.values() ?? []) sub.unsubscribe();
+    this.#restoring = null;
+  }
+
+  /** Drop the plugin's subscriptions (unless kept for its restart), stop its capability calls and kill the commands it started. */
+  #releaseResources(keepSubscriptions = false): void {
+    if (!keepSubscriptions) this.#dropSubscriptions();
     for (const c of this.#operations.values()) c.abort();
     this.#operations.clear();
     for (const pgid of this.#processGroups) {
@@ -317,7 +335,14 @@ export class SandboxProcess implements EngineTenant {
     const engine = this.#engine;
     this.#engine = null;
     this.#loaded = false;
-    this.#releaseResources();
+    // A bystander is loaded again at once: its subscriptions stay on the bus and queue, and its
+    // handlers wait for the new load (a fresh gate) instead of finding no plugin.
+    if (!loss.culprit) {
+      this.#restoring = new Map([...(this.#restoring ?? new Map<number, Subscription>()), ...this.#subscriptions]);
+      this.#subscriptions.clear();
+      this.#ready = new Promise<void>((r) => (this.#markReady = r));
+    }
+    this.#releaseResources(!loss.culprit);
     if (loss.culprit) {
       if (loss.error.code === "MEMORY_LIMIT" || loss.error.code === "TIMEOUT" || loss.error.code === "CPU_LIMIT") this.#events.onLimit(loss.error);
       else this.#events.onCrash?.(loss.error);
@@ -333,7 +358,8 @@ export class SandboxProcess implements EngineTenant {
   /** Send one request; `deadlineMs` bounds how long the engine may take before it is ended. */
   #request(msg: DistributiveOmit<ToRunner, "callId" | "reqId">, deadlineMs: number, what: string, withCpu = false, depth = 0): Promise<unknown> {
     const engine = this.#engine;
-    if (engine === null || !engine.alive) return Promise.reject(new PluginError(`plugin ${this.pluginId} is not running (its engine is gone); it is restarted on the next call`, { pluginId: this.pluginId }));
+    if (engine === null || !engine.alive)
+      return Promise.reject(new PluginError(`plugin ${this.pluginId} is not running (its engine is gone); it is restarted on the next call`, { pluginId: this.pluginId }));
     const callId = this.#nextId++;
     return new Promise((resolve, reject) => {
       // In the host's process there is no engine to end: the sandbox's own limits are all there is.
@@ -369,7 +395,8 @@ export class SandboxProcess implements EngineTenant {
       plugins: {
         call: (target, entry, input) => {
           const route = this.#events.onPluginCall;
-          if (route === undefined) throw new PluginError(`Warden.plugins.call(): plugin ${this.pluginId} runs without a host that routes plugin calls (load it with createHost)`, { pluginId: this.pluginId });
+          if (route === undefined)
+            throw new PluginError(`Warden.plugins.call(): plugin ${this.pluginId} runs without a host that routes plugin calls (load it with createHost)`, { pluginId: this.pluginId });
           // One deeper than the deepest call of this plugin in flight (the host bounds call chains).
           const depth = Math.max(0, ...[...this.#pending.values()].map((p) => p.depth)) + 1;
           return route(target, entry, input, depth);
@@ -398,6 +425,7 @@ export class SandboxProcess implements EngineTenant {
     };
     const r = (await this.#request({ t: "load", spec: engineSpec }, spec.limits.timeoutMs + spec.startupTimeoutMs + GRACE_MS, "the load")) as { entries: string[]; hooks: string[] };
     this.#loaded = true;
+    this.#dropRestoring();
     this.#markReady();
     return { entries: r.entries, hooks: r.hooks, unresolvedExec: caps.unresolvedExec.map((rule) => rule.field) };
   }
@@ -456,6 +484,8 @@ export class SandboxProcess implements EngineTenant {
       else (this.#events.pool ?? processEnginePool).released(engine);
     }
     this.#releaseResources();
+    // Handlers waiting for a load that will not come go on, and find no plugin.
+    this.#markReady();
     this.#failAll(new PluginError(`plugin ${this.pluginId} was unloaded`, { pluginId: this.pluginId }));
   }
 }

@@ -38,7 +38,7 @@ export type DirectResult = { readonly value: unknown; readonly cpuNs: number; re
  * including the synchronous answers inside the crossing); without it every capability call is
  * forwarded to the host.
  */
-export function createSandboxRunner(post: (msg: FromRunner) => void, fatal: (message: string) => void, local?: () => Capabilities | null): SandboxRunner {
+export function createSandboxRunner(post: (msg: FromRunner) => void, fatal: (message: string) => void, local?: () => Capabilities | null, onCrossing?: (inside: boolean) => void): SandboxRunner {
   const HOOK_ON_LOAD = "onLoad";
   const HOOK_ON_UNLOAD = "onUnload";
 
@@ -160,6 +160,7 @@ export function createSandboxRunner(post: (msg: FromRunner) => void, fatal: (mes
       ...(caps !== null ? { operationSync: (op: string, args: unknown) => caps.callSync(op, args) } : {}),
       log: (level, text) => logBuffer.push(level, text),
       onCatastrophicError: (message) => fatal(message),
+      ...(onCrossing !== undefined ? { onCrossing } : {}),
     });
     sandbox = fresh;
     // onLoad has its own budget (NEKO-19): the startup timeout, not an entry's timeoutMs.
@@ -251,7 +252,12 @@ export function createSandboxRunner(post: (msg: FromRunner) => void, fatal: (mes
         // when the bridge is called directly; a host request's is a warden error.
         else if (pending.capability) {
           const d = (msg.error ?? {}) as { name?: unknown; code?: unknown; message?: unknown };
-          pending.reject(Object.assign(new Error(typeof d.message === "string" ? d.message : "the host operation failed"), { name: typeof d.name === "string" ? d.name : "Error", code: typeof d.code === "string" ? d.code : "Io" }));
+          pending.reject(
+            Object.assign(new Error(typeof d.message === "string" ? d.message : "the host operation failed"), {
+              name: typeof d.name === "string" ? d.name : "Error",
+              code: typeof d.code === "string" ? d.code : "Io",
+            }),
+          );
         } else pending.reject(fromDescriptor(msg.error ?? {}));
         return;
       }

@@ -1,0 +1,170 @@
+// Engines as an attacker meets them: plugins share engine processes under the placement policy, a
+// plugin that brings its engine down is blamed and moved to an engine of its own while its
+// co-tenants come back by themselves, every capability is performed (and audited, before its
+// effect) by the host, and an engine holds nothing of the host's (no environment, no grants).
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { memoryAuditLog } from "../../core/audit/audit-log.ts";
+import { isWardenError } from "../../core/errors.ts";
+import { createDefaultLogger } from "../../core/logger.ts";
+import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
+import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+
+const logger = createDefaultLogger(process.env["TEST_LOG"] ?? "silent");
+
+/** A bot: subscribes in onLoad, answers every message on its own reply topic. */
+function bot(id: string): [object, Record<string, string>] {
+  return [
+    manifest(id, { permissions: { channels: { subscribe: ["chat.in"], publish: [`chat.out.${id.split(".")[1]}`] } } }),
+    {
+      "index.js": `
+export async function onLoad() {
+  await Warden.channels.subscribe("chat.in", async (m) => { await Warden.channels.publish("chat.out.${id.split(".")[1]}", { n: m.data.n }); });
+}
+export function ping() { return "pong"; }
+export async function slow() { await new Promise((r) => setTimeout(r, 3000)); return "late"; }
+`,
+    },
+  ];
+}
+
+async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("engines", () => {
+  let s: Scratch;
+  let host: Host;
+  const events: HostEvent[] = [];
+  const audit = memoryAuditLog();
+  let dir: string;
+
+  before(async () => {
+    s = scratch();
+    dir = join(s.root, "plugins");
+    for (const name of ["a", "b", "c"]) {
+      const [m, files] = bot(`bots.${name}`);
+      s.plugin(`plugins/${name}`, m, files);
+    }
+    s.plugin("plugins/bomb", manifest("bots.bomb", { permissions: { read: ["."] }, limits: { memoryMb: 16, cpuMs: 5000, timeoutMs: 8000 } }), {
+      "index.js": `export async function boom() { await Warden.fs.readTextFile("plugin.json"); Array(1e9).fill(0); return "survived"; }
+export function ok() { return "ok"; }`,
+    });
+    s.plugin("plugins/writer", manifest("bots.writer", { permissions: { write: ["out/"] } }), {
+      "index.js": `export async function writeThenBoom() { await Warden.fs.writeTextFile("out/done.txt", "written"); Array(1e9).fill(0); }`,
+      "out/.keep": "",
+    });
+    s.plugin("plugins/runner", manifest("bots.runner", { permissions: { exec: ["sh"] } }), {
+      "index.js": `export async function ppid() { const r = await Warden.exec("sh", ["-c", "echo $PPID; env | wc -l"]); return r.stdout.trim().split("\\n"); }`,
+    });
+    host = await createHost({ pluginsDir: dir, auditLog: audit, logger, maxPluginsPerEngine: 4, healthIntervalMs: 0 });
+    host.on("event", (e: HostEvent) => events.push(e));
+    await host.loadAll();
+  });
+  after(async () => {
+    await host.close();
+    s.cleanup();
+  });
+
+  it("places plugins by policy: bots and the bomb share one engine; write and exec grants get engines of their own", () => {
+    const engines = host.engines;
+    const shared = engines.filter((e) => !e.dedicated);
+    assert.equal(shared.length, 1, JSON.stringify(engines));
+    assert.equal(shared[0]?.tenants, 4);
+    assert.equal(engines.filter((e) => e.dedicated).length, 2);
+    const pid = (id: string) => host.status().find((p) => p.id === id)?.engine?.pid;
+    assert.equal(pid("bots.a"), pid("bots.bomb"));
+    assert.notEqual(pid("bots.writer"), pid("bots.a"));
+    assert.notEqual(pid("bots.runner"), pid("bots.writer"));
+  });
+
+  it("an engine starts with an empty environment and performs no capability itself: a command's parent is the host", async () => {
+    const pid = host.status().find((p) => p.id === "bots.a")?.engine?.pid;
+    assert.ok(pid !== undefined);
+    const environ = readFileSync(`/proc/${pid}/environ`, "utf8")
+      .split("\0")
+      .filter((x) => x !== "");
+    assert.deepEqual(environ.map((v) => v.split("=")[0]).sort(), ["NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE"]);
+    // Control: the host's own environment is not empty (the test would pass vacuously otherwise).
+    assert.ok(Object.keys(process.env).length > 2);
+    const [ppid] = (await host.invoke("bots.runner", "ppid")) as string[];
+    assert.equal(Number(ppid), process.pid);
+  });
+
+  it("a memory bomb ends the shared engine: the bomb gets MEMORY_LIMIT and is moved; its co-tenants get ENGINE_RESTARTED and answer again by themselves", async () => {
+    const replies = new Map<string, number[]>();
+    host.bus.subscribe("chat.out.**", (m) => {
+      const list = replies.get(m.from) ?? [];
+      list.push((m.data as { n: number }).n);
+      replies.set(m.from, list);
+    });
+    host.bus.publish("chat.in", { n: 1 });
+    await until("every bot answers message 1", () => (["bots.a", "bots.b", "bots.c"].every((id) => replies.get(id)?.includes(1)) ? true : undefined));
+    const sharedPid = host.status().find((p) => p.id === "bots.a")?.engine?.pid;
+
+    const inFlight = host.invoke("bots.a", "slow").then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const boom = await host.invoke("bots.bomb", "boom").then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(isWardenError(boom));
+    assert.equal(boom.code, "MEMORY_LIMIT");
+    const lost = await inFlight;
+    assert.ok(isWardenError(lost), String(lost));
+    assert.equal(lost.code, "ENGINE_RESTARTED");
+    assert.match(lost.message, /bots\.bomb/);
+
+    // Back without any call: their onLoad ran again and re-subscribed.
+    host.bus.publish("chat.in", { n: 2 });
+    await until("every bot answers message 2 with no call in between", () => (["bots.a", "bots.b", "bots.c"].every((id) => replies.get(id)?.includes(2)) ? true : undefined));
+    for (const id of ["bots.a", "bots.b", "bots.c"]) assert.deepEqual(replies.get(id), [1, 2], id);
+    assert.equal(await host.invoke("bots.b", "ping"), "pong");
+
+    // The bomb runs alone from now on; the bystanders share a new engine.
+    assert.equal(await host.invoke("bots.bomb", "ok"), "ok");
+    const st = (id: string) => host.status().find((p) => p.id === id);
+    assert.notEqual(st("bots.a")?.engine?.pid, sharedPid);
+    assert.equal(st("bots.a")?.engine?.pid, st("bots.c")?.engine?.pid);
+    assert.equal(st("bots.bomb")?.engine?.dedicated, true);
+    assert.notEqual(st("bots.bomb")?.engine?.pid, st("bots.a")?.engine?.pid);
+
+    // Every restart and the move are events and audit records; the bomb was blamed, the others not.
+    const restarts = events.filter((e) => e.type === "engine-restart").map((e) => (e as { plugin: string }).plugin);
+    assert.deepEqual([...new Set(restarts)].sort(), ["bots.a", "bots.b", "bots.c"]);
+    assert.ok(events.some((e) => e.type === "engine-move" && (e as { plugin: string }).plugin === "bots.bomb"));
+    const records = audit.lines.map((l) => JSON.parse(l) as { type: string; plugin: string; culprits?: string[] });
+    assert.ok(records.some((r) => r.type === "limit" && r.plugin === "bots.bomb"));
+    assert.ok(records.some((r) => r.type === "engine-move" && r.plugin === "bots.bomb"));
+    assert.ok(records.filter((r) => r.type === "engine-restart").every((r) => r.culprits?.includes("bots.bomb") && r.plugin !== "bots.bomb"));
+    assert.equal(records.filter((r) => r.type === "limit" && r.plugin !== "bots.bomb").length, 0, "no bystander was blamed");
+  });
+
+  it("a granted write made just before the engine died has its audit record (written by the host before the effect)", async () => {
+    const err = await host.invoke("bots.writer", "writeThenBoom").then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(isWardenError(err));
+    assert.equal(err.code, "MEMORY_LIMIT");
+    const file = join(dir, "writer/out/done.txt");
+    assert.ok(existsSync(file));
+    assert.equal(readFileSync(file, "utf8"), "written");
+    const uses = audit.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r["type"] === "use" && r["plugin"] === "bots.writer");
+    assert.ok(
+      uses.some((r) => r["permission"] === "write" && String(r["resolved"] ?? r["value"]).endsWith("out/done.txt")),
+      JSON.stringify(uses),
+    );
+  });
+});
