@@ -10,18 +10,19 @@ import { ChannelBus } from "../channels/bus.ts";
 import type { Concurrency } from "../containment/call-gate.ts";
 import { PluginLedger } from "../containment/ledger.ts";
 import type { QuarantinePolicy } from "../containment/quarantine.ts";
-import { escapeFields, escapeText } from "../escape-text.ts";
-import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor } from "../errors.ts";
+import { escapeFields, escapeText, quote } from "../escape-text.ts";
+import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor, type WardenError } from "../errors.ts";
 import { limitPolicy, type ClampedLimit, type PluginLimits } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
 import { effectiveLimits, loadPlugin, type LoadPluginOptions, type PluginEngine, type PluginEvent, type PluginHandle } from "../plugin.ts";
 import type { ProcessLimits } from "../runtime/protocol.ts";
 import type { Isolation } from "../runtime/plugin-slot.ts";
 import { WARDEN_VERSION } from "../version.ts";
-import type { LoadedManifest } from "../../manifests/read-manifest.ts";
+import { readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
 import { dependentsOf, planDependencies, type DependencyNode } from "./dependency-order.ts";
 import { reloadTransaction } from "./reload.ts";
 import { discoverPlugins } from "./discovery.ts";
+import { installedDir, placeOf, unmetDependency } from "./load-one.ts";
 
 /** How to create a host. */
 export type HostOptions = {
@@ -143,6 +144,10 @@ export class Host {
   // unload followed by a load all find the same record (only release() or time clears them).
   readonly #ledgers = new Map<string, PluginLedger>();
   #closed = false;
+  // loadAll and load run one at a time, in call order, so that each sees every entry the previous
+  // one registered and none sees a half-registered one; close() waits for the one running.
+  #tail: Promise<void> = Promise.resolve();
+  #loadAllCalled = false;
 
   constructor(o: HostOptions) {
     this.#o = o;
@@ -197,8 +202,23 @@ export class Host {
     }
   }
 
+  /** Run `task` after every load and loadAll called before it has settled. */
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(task);
+    this.#tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   /** Discover every plugin under pluginsDir and load the valid ones in dependency order. */
-  async loadAll(): Promise<PluginStatus[]> {
+  loadAll(): Promise<PluginStatus[]> {
+    this.#loadAllCalled = true;
+    return this.#serial(() => this.#loadAll());
+  }
+
+  async #loadAll(): Promise<PluginStatus[]> {
     const found = await discoverPlugins(this.#dir, WARDEN_VERSION);
     for (const r of found.rejected) {
       const id = r.id ?? basename(r.dir);
@@ -290,7 +310,8 @@ export class Host {
     });
   }
 
-  async #start(id: string, l: LoadedManifest): Promise<void> {
+  /** Register and start one plugin; a failure is its status and event (and the return value), never a throw. */
+  async #start(id: string, l: LoadedManifest): Promise<WardenError | null> {
     const entry = this.#newEntry(id, l.dir, l, "loading", null);
     this.#plugins.set(id, entry);
     const t0 = performance.now();
@@ -298,13 +319,58 @@ export class Host {
       entry.handle = await this.#spawn(id, l);
       entry.state = "active";
       this.#emit({ type: "load", plugin: id, version: l.manifest.version, ms: performance.now() - t0 });
+      return null;
     } catch (e) {
       const err = toWardenError(e);
       entry.state = "failed";
       entry.reason = `${err.code}: ${err.message}`;
       this.#logger.error({ plugin: id }, escapeText(entry.reason));
       this.#emit({ type: "load-failed", plugin: id, dir: l.dir, code: err.code, reason: err.message });
+      return err;
     }
+  }
+
+  /**
+   * Add one plugin to the running host, as loadAll would have loaded it; resolves to its status.
+   * `dir` must be a directory directly inside pluginsDir. Rejects, changing nothing, when the host
+   * is closed or loadAll was not called, the directory is elsewhere or holds no valid plugin.json,
+   * or the id or directory is already the host's. Dependencies must already be active: when one is
+   * not, or the plugin fails to start, it is registered as failed with the reason (as loadAll does)
+   * and the promise rejects with that error; host.reload(id) retries it.
+   */
+  load(dir: string): Promise<PluginStatus> {
+    if (!this.#closed && !this.#loadAllCalled) {
+      return Promise.reject(new PluginError("host.load(dir) adds a plugin to a running host: call host.loadAll() first", { pluginDir: resolve(dir) }));
+    }
+    return this.#serial(() => this.#loadOne(dir));
+  }
+
+  async #loadOne(dir: string): Promise<PluginStatus> {
+    const closed = () => new PluginError(`host.load(${quote(dir)}): the host is closed`, { pluginDir: resolve(dir) });
+    if (this.#closed) throw closed();
+    const l = await readManifest(await installedDir(this.#dir, dir), WARDEN_VERSION);
+    const id = l.manifest.id;
+    const placeholder = placeOf(this.#plugins, l);
+    // A dependency being reloaded is judged by the version that reload leaves running.
+    await Promise.allSettled(Object.keys(l.manifest.dependencies ?? {}).flatMap((d) => this.#reloading.get(d) ?? []));
+    if (this.#closed) throw closed();
+    if (placeholder !== null) this.#plugins.delete(placeholder);
+    const unmet = unmetDependency(this.#plugins, this.#nodes(), l.manifest);
+    if (unmet !== null) {
+      const err = new DependencyError(`plugin ${id} ${unmet}; host.load does not load dependencies: once they are active at a matching version, host.reload("${id}") starts it`, {
+        pluginId: id,
+        pluginDir: l.dir,
+      });
+      this.#plugins.set(id, this.#newEntry(id, l.dir, l, "failed", err.message));
+      this.#logger.error({ plugin: id }, escapeText(err.message));
+      this.#emit({ type: "load-failed", plugin: id, dir: l.dir, code: err.code, reason: err.message });
+      throw err;
+    }
+    const failed = await this.#start(id, l);
+    if (failed !== null) throw failed;
+    // close() waited for this load and now stops the plugin with the others.
+    if (this.#closed) throw new PluginError(`plugin ${id} loaded while the host was closing, and is stopped with it`, { pluginId: id, pluginDir: l.dir });
+    return this.status().find((p) => p.id === id) as PluginStatus;
   }
 
   #active(id: string): { entry: HostEntry; handle: PluginHandle } {
@@ -366,6 +432,9 @@ export class Host {
    * versions keep serving and the status says why (MAI-37, MAI-39; never unload first, LURK-19).
    */
   reload(id: string): Promise<void> {
+    // A plugin still loading is reloaded once its load settled: a reload beside a half-started
+    // sandbox would leave one of the two running and owned by no entry.
+    if (this.#plugins.get(id)?.state === "loading") return this.#tail.then(() => this.reload(id));
     const running = this.#reloading.get(id);
     // Queued behind the reload in progress, whatever its outcome: that one may have read a file
     // still being written, and this one is the caller's own request.
@@ -505,6 +574,9 @@ export class Host {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // A load or loadAll in progress finishes first (loads queued behind it find the host closed),
+    // so that whatever it started is stopped below, and a watcher it started is closed.
+    await this.#tail;
     this.#watcher?.close();
     if (this.#healthTimer) clearInterval(this.#healthTimer);
     for (const t of this.#debounce.values()) clearTimeout(t);
