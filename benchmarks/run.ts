@@ -2,7 +2,7 @@
 // with medians, min–max and ratios measured in the same run; progress goes to stderr.
 //   --quick   a short run (CI smoke test: checks the suite works, not the timings)
 //   --json    machine-readable output instead of the table
-//   --only <name>  run one part (compare, decisions, capability-call, containment)
+//   --only <name>  run one part (compare, decisions, capability-call, containment, typescript)
 import { parseArgs } from "node:util";
 import { IVM_VERSION } from "../isolate/ivm.ts";
 import { progress, type Row } from "./lib/measure.ts";
@@ -10,12 +10,14 @@ import { capabilityCall } from "./scenarios/capability-call.ts";
 import { compare } from "./compare.ts";
 import { containment } from "./scenarios/containment.ts";
 import { decisions } from "./scenarios/decisions.ts";
+import { typescript } from "./scenarios/typescript.ts";
 
 const SCENARIOS: Record<string, (o: { quick: boolean }) => Promise<Row[]>> = {
   compare,
   decisions,
   "capability-call": capabilityCall,
   containment,
+  typescript,
 };
 
 function fmt(x: number): string {
@@ -26,8 +28,9 @@ function table(rows: readonly Row[]): string {
   const lines = rows.map((r, i) => [
     i > 0 && rows[i - 1]?.scenario === r.scenario ? "" : r.scenario,
     r.variant,
-    `${fmt(r.sample.median)} ${r.unit}`,
-    `${fmt(r.sample.min)}–${fmt(r.sample.max)}`,
+    // A row with no measurement (a stripper this machine lacks) says why in its note.
+    r.sample.n === 0 ? "—" : `${fmt(r.sample.median)} ${r.unit}`,
+    r.sample.n === 0 ? "" : `${fmt(r.sample.min)}–${fmt(r.sample.max)}`,
     Object.entries(r.ratios ?? {})
       .map(([k, v]) => `${v.toFixed(2)}× ${k}`)
       .join(", "),
