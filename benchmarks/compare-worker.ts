@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { childProcess, workerThreads } from "./mechanisms/out-of-process.ts";
 import { direct, ivmAsync, ivmSync, nodeVm } from "./mechanisms/in-process.ts";
 import { INPUT, type Instance, type Mechanism } from "./mechanisms/types.ts";
-import { warden, wardenInProcess } from "./mechanisms/warden.ts";
+import { warden, wardenEngine, wardenInProcess } from "./mechanisms/warden.ts";
 import { fanout } from "./fanout.ts";
 
 /** Every mechanism, by the key the orchestrator uses. */
@@ -18,6 +18,7 @@ export const MECHANISMS: Record<string, Mechanism> = {
   child: childProcess,
   warden,
   "warden-inproc": wardenInProcess,
+  "warden-engine": wardenEngine,
 };
 
 /**
@@ -154,7 +155,8 @@ async function memory(m: Mechanism, quick: boolean, count?: number): Promise<obj
   g?.();
   await sleep(300);
   const self = rssMb("self") - before;
-  const children = insts.flatMap((i) => i.pids ?? []).reduce((sum, pid) => sum + pssMb(pid), 0);
+  // Plugins sharing an engine report the same pid: each process is counted once.
+  const children = [...new Set(insts.flatMap((i) => i.pids ?? []))].reduce((sum, pid) => sum + pssMb(pid), 0);
   await Promise.all(insts.map((i) => i.close()));
   return { value: (self + children) / n, totalMb: self + children, loadMs, count: n, unit: "MB/plugin" };
 }

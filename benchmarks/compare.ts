@@ -17,14 +17,15 @@ const NAMES: Record<string, string> = {
   "ivm-async": "isolated-vm apply (async)",
   worker: "worker_threads",
   child: "child_process.fork + IPC",
-  warden: "warden (process isolation)",
+  warden: "warden (dedicated engine per plugin)",
+  "warden-engine": "warden (engine isolation, default)",
   "warden-inproc": "warden (in-process isolation)",
 };
 
 type Plan = { scenario: string; title: string; mechanisms: string[]; reps: number; higherIsBetter?: boolean; ratioTo: string[]; note?: string };
 
 function plans(quick: boolean): Plan[] {
-  const all = ["direct", "vm", "ivm-sync", "ivm-async", "worker", "child", "warden", "warden-inproc"];
+  const all = ["direct", "vm", "ivm-sync", "ivm-async", "worker", "child", "warden", "warden-engine", "warden-inproc"];
   const reps = quick ? 1 : 3;
   return [
     { scenario: "cold", title: "cold start: create + load + first call", mechanisms: all, reps, ratioTo: ["ivm-sync", "child"], note: "target warden ≤ 1.3× raw isolate" },
@@ -41,7 +42,7 @@ function plans(quick: boolean): Plan[] {
     {
       scenario: "fanout",
       title: `channel fan-out: 1 publisher, ${quick ? 10 : 100} subscribers`,
-      mechanisms: ["direct", "ivm-sync", "warden", "warden-inproc"],
+      mechanisms: ["direct", "ivm-sync", "warden", "warden-engine", "warden-inproc"],
       reps: 1,
       higherIsBetter: true,
       ratioTo: ["ivm-sync"],
@@ -50,7 +51,7 @@ function plans(quick: boolean): Plan[] {
     {
       scenario: "memory",
       title: `memory per idle plugin (${quick ? 20 : "200 (50 for process-based)"} loaded)`,
-      mechanisms: ["vm", "ivm-sync", "worker", "child", "warden", "warden-inproc"],
+      mechanisms: ["vm", "ivm-sync", "worker", "child", "warden", "warden-engine", "warden-inproc"],
       reps: 1,
       ratioTo: ["ivm-sync", "child"],
       note: "target warden ≤ 1.2× a bare isolate",
@@ -58,10 +59,10 @@ function plans(quick: boolean): Plan[] {
     {
       scenario: "density",
       title: `density: ${quick ? 100 : 1000} idle plugins in one host`,
-      mechanisms: quick ? ["ivm-sync", "warden-inproc"] : ["vm", "ivm-sync", "warden-inproc"],
+      mechanisms: quick ? ["ivm-sync", "warden-engine", "warden-inproc"] : ["vm", "ivm-sync", "warden-engine", "warden-inproc"],
       reps: 1,
       ratioTo: ["ivm-sync"],
-      note: "process isolation is one process per plugin: see benchmarks/README.md",
+      note: "engine isolation: 32 plugins per engine process; dedicated isolation is one process per plugin: see benchmarks/README.md",
     },
   ];
 }

@@ -42,7 +42,7 @@ async function rawIsolates(subscribers: number, messages: number): Promise<numbe
   return ms;
 }
 
-async function warden(subscribers: number, messages: number, isolation: "process" | "in-process"): Promise<number> {
+async function warden(subscribers: number, messages: number, isolation: "engine" | "process" | "in-process"): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "warden-fanout-"));
   const host = await createHost({ pluginsDir: dir, logger: createDefaultLogger("silent"), isolation, healthIntervalMs: 0, concurrency: { maxInFlight: 64, maxQueued: 100_000 } });
   try {
@@ -84,9 +84,10 @@ export async function fanout(mechanism: string, quick: boolean): Promise<FanoutR
     direct: () => direct(subscribers, messages),
     "ivm-sync": () => rawIsolates(subscribers, messages),
     warden: () => warden(subscribers, messages, "process"),
+    "warden-engine": () => warden(subscribers, messages, "engine"),
     "warden-inproc": () => warden(subscribers, messages, "in-process"),
   }[mechanism];
-  if (!run) throw new Error(`fan-out is measured for direct, ivm-sync, warden and warden-inproc, not ${mechanism}`);
+  if (!run) throw new Error(`fan-out is measured for direct, ivm-sync, warden, warden-engine and warden-inproc, not ${mechanism}`);
   const ms = await run();
   return { value: (subscribers * messages) / (ms / 1000), unit: "deliveries/s", perMessageMs: ms / messages, subscribers, messages };
 }

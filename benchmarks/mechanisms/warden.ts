@@ -27,7 +27,7 @@ function writePlugin(nonce: string): string {
   return dir;
 }
 
-function wardenMechanism(name: string, isolation: "process" | "in-process"): Mechanism {
+function wardenMechanism(name: string, isolation: "engine" | "process" | "in-process"): Mechanism {
   return {
     name,
     async prepare(nonce) {
@@ -52,8 +52,11 @@ function wardenMechanism(name: string, isolation: "process" | "in-process"): Mec
   };
 }
 
-/** warden's PluginHandle with the default isolation: the isolate in a supervised sandbox process. */
+/** warden with isolation: "dedicated" (formerly "process"): an engine process per plugin. */
 export const warden = wardenMechanism("warden", "process");
+
+/** warden's default isolation: plugins share supervised engine processes (32 per engine), the host brokering capabilities. */
+export const wardenEngine = wardenMechanism("warden engine", "engine");
 
 /** warden with isolation: "in-process" (no process hop; the host shares the isolate's fate). */
 export const wardenInProcess = wardenMechanism("warden in-process", "in-process");

@@ -39,9 +39,16 @@ export type Subscription = {
   readonly pattern: string;
   /** Messages dropped so far because the queue was full. */
   readonly dropped: number;
+  /** Messages queued or being delivered now. */
+  readonly pending: number;
   unsubscribe(): void;
   /** Start receiving (a subscription made paused receives nothing until then). */
   resume(): void;
+  /**
+   * Receive nothing more, deliver what is already queued, then unsubscribe (a version being
+   * replaced: a message it was sent before the switch is answered by it, not lost).
+   */
+  drain(): void;
 };
 
 /** A queued message with its size, measured once when it was published. */
@@ -59,6 +66,8 @@ type Sub = {
   pumping: boolean;
   active: boolean;
   paused: boolean;
+  /** Unsubscribe once the queue is empty. */
+  draining: boolean;
 };
 
 /** Options of a bus. */
@@ -196,7 +205,7 @@ export class ChannelBus {
         { pluginId: owner },
       );
     }
-    const sub: Sub = { owner, pattern, deliver, queue: [], bytes: 0, droppedTotal: 0, droppedSinceLast: 0, pumping: false, active: true, paused: opts.paused ?? false };
+    const sub: Sub = { owner, pattern, deliver, queue: [], bytes: 0, droppedTotal: 0, droppedSinceLast: 0, pumping: false, active: true, paused: opts.paused ?? false, draining: false };
     this.#subs.add(sub);
     this.#ownerSubs.set(owner, held + 1);
     return {
@@ -205,6 +214,9 @@ export class ChannelBus {
       get dropped() {
         return sub.droppedTotal;
       },
+      get pending() {
+        return sub.active ? sub.queue.length + (sub.pumping ? 1 : 0) : 0;
+      },
       unsubscribe: () => {
         sub.active = false;
         this.#clear(sub);
@@ -212,6 +224,14 @@ export class ChannelBus {
       },
       resume: () => {
         sub.paused = false;
+      },
+      drain: () => {
+        sub.paused = true;
+        sub.draining = true;
+        if (!sub.pumping && sub.queue.length === 0) {
+          sub.active = false;
+          this.#remove(sub);
+        }
       },
     };
   }
@@ -262,6 +282,10 @@ export class ChannelBus {
       }
     } finally {
       sub.pumping = false;
+      if (sub.draining && sub.active && sub.queue.length === 0) {
+        sub.active = false;
+        this.#remove(sub);
+      }
     }
   }
 }

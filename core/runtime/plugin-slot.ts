@@ -114,6 +114,8 @@ export class SandboxProcess implements EngineTenant {
   // kept on the bus (messages queue, bounded, oldest dropped and counted) until its onLoad makes
   // the same ones again, which then receive what queued meanwhile, in order.
   #restoring: Map<number, Subscription> | null = null;
+  // Subscriptions of a version being replaced that still deliver what they held at the switch.
+  readonly #draining = new Set<Subscription>();
   // Process groups of commands the plugin is running (exec), killed when the plugin goes.
   readonly #processGroups = new Set<number>();
 
@@ -129,16 +131,23 @@ export class SandboxProcess implements EngineTenant {
     for (const sub of this.#subscriptions.values()) sub.resume();
   }
 
-  /** Stop all of the plugin's channel subscriptions now (the version being replaced). */
+  /** The plugin's channel subscriptions receive nothing more; what they hold is still delivered (the version being replaced). */
   detachChannels(): void {
     this.#paused = true;
-    this.#dropSubscriptions();
+    for (const sub of this.#subscriptions.values()) {
+      sub.drain();
+      this.#draining.add(sub);
+    }
+    this.#subscriptions.clear();
+    this.#dropRestoring();
   }
 
   /** Requests (calls, hooks, deliveries) in flight. */
   get pending(): number {
     const t = this.#engine?.transport;
-    return this.#pending.size + (t instanceof InProcessEngine ? t.directInFlight : 0);
+    let draining = 0;
+    for (const sub of this.#draining) draining += sub.pending;
+    return this.#pending.size + (t instanceof InProcessEngine ? t.directInFlight : 0) + draining;
   }
 
   /** Whether the engine has a request of this plugin it has not answered. */
@@ -292,6 +301,8 @@ export class SandboxProcess implements EngineTenant {
   #dropSubscriptions(): void {
     for (const sub of this.#subscriptions.values()) sub.unsubscribe();
     this.#subscriptions.clear();
+    for (const sub of this.#draining) sub.unsubscribe();
+    this.#draining.clear();
     this.#dropRestoring();
   }
 
