@@ -1,4 +1,4 @@
-// `warden run | check | audit` (as in the contract) and `warden new`. Returns the exit status.
+// `warden run | check | audit` (as in the contract), `warden new` and `warden doctor`. Returns the exit status.
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -12,10 +12,11 @@ import { formatProblems, readManifest } from "../../manifests/read-manifest.ts";
 import { describeGrants, formatGrantTable } from "../../manifests/grant-table.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
 import { isTypeScriptFile } from "../../isolate/index.ts";
+import { diagnose, formatDoctor } from "./doctor.ts";
 import { checkPluginModules } from "./module-check.ts";
 import { scaffoldPlugin } from "./new-plugin.ts";
 import { cliLogger, printJson } from "./output.ts";
-import { AUDIT_USAGE, CHECK_USAGE, MAIN_USAGE, NEW_USAGE, RUN_USAGE } from "./usage.ts";
+import { AUDIT_USAGE, CHECK_USAGE, DOCTOR_USAGE, MAIN_USAGE, NEW_USAGE, RUN_USAGE } from "./usage.ts";
 
 /** Exit statuses of the CLI. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, tampered: 3 } as const;
@@ -219,6 +220,22 @@ function newCommand(args: string[]): number {
   }
 }
 
+async function doctorCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+  if (values.help) {
+    process.stdout.write(DOCTOR_USAGE);
+    return EXIT.ok;
+  }
+  if (positionals.length > 0) {
+    process.stderr.write(DOCTOR_USAGE);
+    return EXIT.invalid;
+  }
+  const report = await diagnose();
+  if (values.json) printJson({ ok: true, ...report });
+  else process.stdout.write(formatDoctor(report));
+  return EXIT.ok;
+}
+
 function relativeOrAbsolute(p: string): string {
   const r = relative(process.cwd(), p);
   return r === "" ? "." : r.startsWith("..") || isAbsolute(r) ? p : r;
@@ -237,6 +254,8 @@ export async function main(argv: string[]): Promise<number> {
         return auditCommand(rest);
       case "new":
         return newCommand(rest);
+      case "doctor":
+        return await doctorCommand(rest);
       case undefined:
       case "--help":
       case "-h":

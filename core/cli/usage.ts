@@ -6,6 +6,7 @@ Usage:
   warden check <plugin-dir> [--json]
   warden audit <audit-log> [--json]
   warden new <plugin-dir> [--id <id>] [--ts] [--json]
+  warden doctor [--json]
   warden <command> --help
 
 Exit status: 0 success; 1 the call failed (the error code says why); 2 invalid manifest or usage;
@@ -58,4 +59,16 @@ Options:
   --json      print {"ok":true,"dir":...,"id":...,"files":[...]} or {"ok":false,"error":{...}}
 
 Exit status: 0 created; 2 invalid usage, id or directory.
+`;
+
+export const DOCTOR_USAGE = `Usage: warden doctor [--json]
+
+Print which layers of isolation this machine provides: the isolate (the isolated-vm build for this
+Node), the engine process, and the OS sandbox (bubblewrap: found on PATH and tried once with the
+engines' own flags; if it is missing or refused, why and how to fix it).
+
+Options:
+  --json      print {"ok":true,"isolate":{...},"engineProcess":{...},"osSandbox":{...},...}
+
+Exit status: 0 (whatever the machine provides); 2 invalid usage.
 `;

@@ -9,6 +9,15 @@ import type { ExecPort } from "../../capabilities/index.ts";
 /** Process groups of running commands, so a supervisor can kill them if the sandbox dies. */
 export type ProcessGroupTracker = { started(pgid: number): void; ended(pgid: number): void };
 
+/** One command as exec asks for it. */
+export type ExecRun = Parameters<ExecPort["run"]>[0];
+
+/**
+ * Rewrites a checked command into what is spawned instead (an OS sandbox such as bubblewrap that
+ * then runs it): the replacement runs in the command's cwd, in its own process group, with `env`.
+ */
+export type ExecWrap = (r: ExecRun) => { readonly file: string; readonly args: readonly string[]; readonly env: ReadonlyMap<string, string> };
+
 async function isExecutableFile(p: string): Promise<boolean> {
   try {
     const s = await stat(p);
@@ -37,8 +46,8 @@ function childEnv(env: ReadonlyMap<string, string>): Record<string, string> {
   return out;
 }
 
-/** The ExecPort warden uses outside tests. `hostPath` is the host's PATH at load time. */
-export function createNodeExec(hostPath: string = process.env["PATH"] ?? "", tracker?: ProcessGroupTracker): ExecPort {
+/** The ExecPort warden uses outside tests. `hostPath` is the host's PATH at load time; `wrap`, if given, rewrites each command before it is spawned. */
+export function createNodeExec(hostPath: string = process.env["PATH"] ?? "", tracker?: ProcessGroupTracker, wrap?: ExecWrap): ExecPort {
   const dirs = hostPath.split(delimiter).filter((d) => d !== "" && isAbsolute(d));
   return {
     async which(name) {
@@ -53,10 +62,13 @@ export function createNodeExec(hostPath: string = process.env["PATH"] ?? "", tra
     },
     run(r) {
       return new Promise((resolve, reject) => {
-        const child = spawn(r.file, [...r.args], {
-          argv0: r.argv0,
+        // A wrapper is spawned under its own name (argv0 belongs to the command it runs); if it
+        // refuses the command, its error rejects this promise.
+        const w = wrap?.(r);
+        const child = spawn(w?.file ?? r.file, [...(w?.args ?? r.args)], {
+          ...(w === undefined ? { argv0: r.argv0 } : {}),
           cwd: r.cwd,
-          env: childEnv(r.env),
+          env: childEnv(w?.env ?? r.env),
           shell: false,
           detached: true,
           stdio: ["pipe", "pipe", "pipe"],
