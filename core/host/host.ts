@@ -1,7 +1,7 @@
 // The embeddable host: discovers plugins, loads them in dependency order, routes calls (from the
 // application and between plugins), applies config, reloads transactionally, polls health, and
 // reports every lifecycle step as an event with an authoritative reason.
-import { EnginePool, type EngineInfo } from "../runtime/engine-pool.ts";
+import { EnginePool, type EngineInfo, type SandboxMode } from "../runtime/engine-pool.ts";
 import { EventEmitter } from "node:events";
 import { existsSync, readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
@@ -58,6 +58,11 @@ export type HostOptions = {
   readonly isolation?: Isolation;
   /** Plugins per shared engine (default 32). */
   readonly maxPluginsPerEngine?: number;
+  /**
+   * The OS sandbox of engines (bubblewrap, Linux): "auto" uses it when it works here and warns once
+   * when it does not; "require" refuses to start without it; "off". Default: WARDEN_SANDBOX, else "auto".
+   */
+  readonly sandbox?: SandboxMode;
   /** A bus to share with the application; default: a new one (`host.bus`). */
   readonly bus?: ChannelBus;
   /** Bounds on the audit records each plugin causes (see LoadPluginOptions.auditLimits). */
@@ -151,7 +156,11 @@ export class Host {
 
   constructor(o: HostOptions) {
     this.#o = o;
-    this.#engines = new EnginePool(o.maxPluginsPerEngine !== undefined ? { maxPluginsPerEngine: o.maxPluginsPerEngine } : {});
+    this.#engines = new EnginePool({
+      ...(o.maxPluginsPerEngine !== undefined ? { maxPluginsPerEngine: o.maxPluginsPerEngine } : {}),
+      ...(o.sandbox !== undefined ? { sandbox: o.sandbox } : {}),
+      onWarning: (m) => this.#logger.warn(m),
+    });
     this.#maxLimits = limitPolicy(o.defaults?.limits, o.maxLimits, "createHost");
     this.#dir = resolve(o.pluginsDir);
     this.#ownsAudit = typeof o.auditLog === "string";
@@ -588,6 +597,16 @@ export class Host {
     if (this.#ownsAudit) this.#audit.close();
   }
 
+  /** Find out whether engines run under the OS sandbox (rejects for sandbox "require" without one). */
+  enginesReady(): Promise<void> {
+    return this.#engines.ready();
+  }
+
+  /** Whether this host's engines run under the OS sandbox (bubblewrap). */
+  get sandboxed(): boolean {
+    return this.#engines.sandboxed;
+  }
+
   /** The engines this host's plugins run in: id, pid, tenants, whether dedicated. */
   get engines(): EngineInfo[] {
     return this.#engines.engines;
@@ -601,5 +620,8 @@ export class Host {
 
 /** Create a host over a directory of plugins (call `loadAll()` to start them). */
 export async function createHost(options: HostOptions): Promise<Host> {
-  return new Host(options);
+  const host = new Host(options);
+  // "require" fails here, before any plugin is loaded, if engines cannot run under bubblewrap.
+  if ((options.isolation ?? "engine") !== "in-process") await host.enginesReady();
+  return host;
 }

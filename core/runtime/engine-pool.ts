@@ -2,17 +2,36 @@
 // share goes to the first shared engine with room, up to maxPluginsPerEngine; one that may not
 // (its grants, or its history of bringing an engine down) gets a dedicated engine. An engine whose
 // last tenant left is ended. A host owns one pool; loadPlugin without a host uses the process's.
+import { BadInputError } from "../errors.ts";
+import { engineCommand } from "../os-sandbox/engine-sandbox.ts";
+import { probeBubblewrap, type SandboxProbe } from "../os-sandbox/bwrap-probe.ts";
 import { Engine } from "./engine.ts";
 import { spawnEngine, type EngineCommand } from "./engine-transport.ts";
 import { DEFAULT_MAX_PLUGINS_PER_ENGINE } from "./placement.ts";
+
+/**
+ * Whether engines run under the OS sandbox (bubblewrap): "auto" when it works here (a warning
+ * once when it does not), "require" refuses to start an engine without it, "off" never uses it.
+ * The default is the WARDEN_SANDBOX environment variable, else "auto".
+ */
+export type SandboxMode = "auto" | "require" | "off";
 
 /** How a pool places and starts engines. */
 export type EnginePoolOptions = {
   /** Plugins per shared engine (default DEFAULT_MAX_PLUGINS_PER_ENGINE). */
   readonly maxPluginsPerEngine?: number;
-  /** How an engine process is started (bubblewrap, when the host's sandbox option says so). */
-  readonly command?: EngineCommand;
+  /** The OS sandbox of its engines (default: WARDEN_SANDBOX, else "auto"). */
+  readonly sandbox?: SandboxMode;
+  /** Told once when "auto" finds no usable OS sandbox. */
+  readonly onWarning?: (message: string) => void;
 };
+
+/** The sandbox mode an option or WARDEN_SANDBOX asks for; BAD_INPUT for anything else. */
+export function sandboxMode(asked: unknown = process.env["WARDEN_SANDBOX"]): SandboxMode {
+  if (asked === undefined || asked === "") return "auto";
+  if (asked === "auto" || asked === "require" || asked === "off") return asked;
+  throw new BadInputError(`sandbox: expected "auto", "require" or "off", not ${JSON.stringify(String(asked)).slice(0, 60)} (the option, or WARDEN_SANDBOX)`, { field: "sandbox" });
+}
 
 /** What an operator sees of an engine. */
 export type EngineInfo = { readonly id: number; readonly pid: number | undefined; readonly tenants: number; readonly dedicated: boolean };
@@ -20,26 +39,76 @@ export type EngineInfo = { readonly id: number; readonly pid: number | undefined
 /** A set of engines and the policy that places plugins in them. */
 export class EnginePool {
   readonly maxPluginsPerEngine: number;
-  readonly #command: EngineCommand | undefined;
+  readonly sandbox: SandboxMode;
+  #onWarning: ((message: string) => void) | undefined;
   readonly #engines = new Set<Engine>();
+  // The directory whose plugins each engine may read (the only host files it sees under the sandbox).
+  readonly #roots = new Map<Engine, string>();
+  #probe: Promise<SandboxProbe | null> | null = null;
+  #bwrap: string | null = null;
   #closed = false;
 
   constructor(o: EnginePoolOptions = {}) {
     this.maxPluginsPerEngine = Math.max(1, Math.floor(o.maxPluginsPerEngine ?? DEFAULT_MAX_PLUGINS_PER_ENGINE));
-    this.#command = o.command;
+    this.sandbox = sandboxMode(o.sandbox);
+    this.#onWarning = o.onWarning;
   }
 
-  /** An engine for one more plugin: a dedicated new one, or a shared one with room. */
-  place(o: { dedicated: boolean }): Engine {
-    if (!o.dedicated) {
-      for (const e of this.#engines) if (!e.dedicated && e.alive && e.tenants < this.maxPluginsPerEngine) return e;
+  /** Find out (once) whether engines can run under bubblewrap; rejects if "require" and they cannot. */
+  async ready(): Promise<void> {
+    if (this.sandbox === "off") return;
+    this.#probe ??= probeBubblewrap().then(
+      (p) => p,
+      () => null,
+    );
+    const probe = await this.#probe;
+    if (probe?.available === true && probe.path !== null) {
+      this.#bwrap = probe.path;
+      return;
     }
+    const why = probe?.reason ?? "the probe failed";
+    if (this.sandbox === "require") throw new BadInputError(`sandbox "require": engines cannot run under bubblewrap here: ${why} (warden doctor says more)`, { field: "sandbox" });
+    if (this.#onWarning !== undefined) {
+      const warn = this.#onWarning;
+      this.#onWarning = undefined;
+      warn(`engines run without the OS sandbox (no namespaces): ${why}; warden doctor says more, sandbox: "require" refuses to run without it`);
+    }
+  }
+
+  /** Whether engines started now run under bubblewrap. */
+  get sandboxed(): boolean {
+    return this.#bwrap !== null;
+  }
+
+  #command(root: string): EngineCommand | undefined {
+    const bwrap = this.#bwrap;
+    if (bwrap === null) return undefined;
+    return (node, args) => {
+      const script = args.at(-1) ?? "";
+      return engineCommand({ bwrap, node, nodeArgs: args.slice(0, -1), script, readOnly: [root] });
+    };
+  }
+
+  /**
+   * An engine for one more plugin: a dedicated new one, or a shared one with room whose readable
+   * root is `root` (a host's plugins directory; a plugin's own directory without a host).
+   */
+  place(o: { dedicated: boolean; root: string }): Engine {
+    if (!o.dedicated) {
+      for (const e of this.#engines) if (!e.dedicated && e.alive && e.tenants < this.maxPluginsPerEngine && this.#roots.get(e) === o.root) return e;
+    }
+    if (this.sandbox === "require" && this.#bwrap === null) throw new BadInputError(`sandbox "require": call ready() first, or bubblewrap is not usable here`, { field: "sandbox" });
+    const command = this.#command(o.root);
     const engine = new Engine({
       dedicated: o.dedicated,
-      start: (events) => spawnEngine(events, this.#command),
-      onGone: (e) => this.#engines.delete(e),
+      start: (events) => spawnEngine(events, command),
+      onGone: (e) => {
+        this.#engines.delete(e);
+        this.#roots.delete(e);
+      },
     });
     this.#engines.add(engine);
+    this.#roots.set(engine, o.root);
     return engine;
   }
 
@@ -47,6 +116,7 @@ export class EnginePool {
   released(engine: Engine): void {
     if (engine.tenants > 0 || !engine.alive) return;
     this.#engines.delete(engine);
+    this.#roots.delete(engine);
     void engine.close();
   }
 
@@ -68,5 +138,10 @@ export class EnginePool {
   }
 }
 
+let processPool: EnginePool | null = null;
+
 /** The pool of plugins loaded without a host (loadPlugin on its own, `warden run`). */
-export const processEnginePool = new EnginePool();
+export function processEnginePool(): EnginePool {
+  processPool ??= new EnginePool({ onWarning: (m) => process.emitWarning(m, "WardenSandboxWarning") });
+  return processPool;
+}

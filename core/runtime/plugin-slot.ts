@@ -105,6 +105,7 @@ export class SandboxProcess implements EngineTenant {
   // Why the plugin must not share an engine (its grants, or an engine it brought down), or null.
   #alone: string | null = null;
   #caps: Capabilities | null = null;
+  #root = "";
   #capsFor: LoadSpec | null = null;
   // Capability calls the broker is performing for the plugin, by the runner's request id.
   readonly #operations = new Map<number, AbortController>();
@@ -177,8 +178,8 @@ export class SandboxProcess implements EngineTenant {
     if (isolation === "in-process") {
       engine = new Engine({ dedicated: true, start: (events) => new InProcessEngine(events), onGone: () => undefined });
     } else {
-      const pool = this.#events.pool ?? processEnginePool;
-      engine = pool.place({ dedicated: isolation === "dedicated" || isolation === "process" || this.#alone !== null });
+      const pool = this.#events.pool ?? processEnginePool();
+      engine = pool.place({ dedicated: isolation === "dedicated" || isolation === "process" || this.#alone !== null, root: this.#root });
     }
     this.#engine = engine;
     this.#slot = engine.attach(this);
@@ -423,6 +424,9 @@ export class SandboxProcess implements EngineTenant {
   async load(spec: LoadSpec): Promise<{ entries: string[]; hooks: string[]; unresolvedExec: string[] }> {
     this.#alone ??= (this.#events.isolation ?? "engine") === "engine" ? ownEngineReason(spec.grants) : null;
     const caps = await this.#broker(spec);
+    // Under the OS sandbox an engine reads only its root: the host's plugins directory, or the plugin's own.
+    this.#root = spec.hostFiles?.pluginsDir ?? spec.pluginDir;
+    if ((this.#events.isolation ?? "engine") !== "in-process") await (this.#events.pool ?? processEnginePool()).ready();
     if (this.#engine === null || !this.#engine.alive) this.#place();
     const engineSpec: EngineLoad = {
       pluginId: spec.pluginId,
@@ -492,7 +496,7 @@ export class SandboxProcess implements EngineTenant {
     if (engine !== null) {
       engine.detach(this.#slot);
       if (engine.transport instanceof InProcessEngine) await engine.close();
-      else (this.#events.pool ?? processEnginePool).released(engine);
+      else (this.#events.pool ?? processEnginePool()).released(engine);
     }
     this.#releaseResources();
     // Handlers waiting for a load that will not come go on, and find no plugin.
