@@ -3,7 +3,7 @@
 // plugin's own node_modules (package.json exports/module/main, never "node" or "require"), and
 // everything else (node:, file:, data:, http:, absolute paths, ../ escapes) is refused by name.
 // TypeScript files (.ts, .mts) are stripped of their types first (strip-types.ts).
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type ivm from "./ivm.ts";
 import { cacheOptions, rememberCache } from "./code-cache.ts";
@@ -126,6 +126,21 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
     return real;
   }
 
+  // Under the OS sandbox an engine cannot see outside the plugins directory, so a link leading out
+  // dangles there: it is still named for what it is, a link out, not a missing file.
+  function linksOutside(base: string): boolean {
+    for (const candidate of [base, ...MODULE_EXTENSIONS.map((e) => `${base}${e}`)]) {
+      try {
+        if (!lstatSync(candidate).isSymbolicLink()) continue;
+        const target = resolve(dirname(candidate), readlinkSync(candidate));
+        if (!within(target, realRoot) && !within(target, lexicalRoot)) return true;
+      } catch {
+        // not there
+      }
+    }
+    return false;
+  }
+
   function withExtensions(base: string): string | null {
     for (const candidate of [base, ...MODULE_EXTENSIONS.map((e) => `${base}${e}`), ...MODULE_EXTENSIONS.map((e) => join(base, `index${e}`))]) {
       if (isFile(candidate)) return candidate;
@@ -201,6 +216,9 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
       const lexical = resolve(dirname(referrerReal), specifier);
       if (!within(lexical, realRoot)) throw new ImportRefused(`${from} imports ${quote(specifier)}, which is outside the plugin directory; a plugin can import only its own files`);
       const file = withExtensions(lexical);
+      if (file === null && linksOutside(lexical)) {
+        throw new ImportRefused(`${from} imports ${quote(specifier)}, which resolves outside the plugin directory (through a symlink); a plugin can import only its own files`);
+      }
       if (file === null) throw new ImportRefused(`${from} imports ${quote(specifier)}, which does not exist`);
       const real = confine(file, specifier, from);
       checkLoadable(real, specifier, from, null);

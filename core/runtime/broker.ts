@@ -8,6 +8,10 @@ import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPor
 import { operationErrorDescriptor, valueProblem } from "../../isolate/index.ts";
 import { BadInputError } from "../errors.ts";
 import { hostFileProtections, ownFileProtections } from "../own-files.ts";
+import { realpathSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import type { GrantList } from "../../capabilities/index.ts";
+import { execWrap } from "../os-sandbox/exec-sandbox.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
 import { createNodeFs } from "../sys/node-fs.ts";
 import { createNodeDns, createNodeHttp } from "../sys/node-net.ts";
@@ -20,7 +24,23 @@ export type BrokerHooks = {
   readonly plugins: PluginsPort;
   /** Process groups of the commands the plugin runs, so they die with the plugin. */
   readonly processGroups: { started(pgid: number): void; ended(pgid: number): void };
+  /** bubblewrap's path when the plugin's commands run under the OS sandbox (its engines do). */
+  readonly bwrap?: string;
 };
+
+/** A grant list as the real paths a command's sandbox binds (`true`: the whole file system). */
+function grantPaths(list: GrantList | undefined, pluginDir: string): string[] {
+  if (list === undefined) return [];
+  if (list === true) return ["/"];
+  return list.map((g) => {
+    const p = isAbsolute(g) ? g : resolve(pluginDir, g);
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  });
+}
 
 /** The plugin's capability bridge, built in the host with the host's real ports. */
 export function createBroker(spec: LoadSpec, hooks: BrokerHooks): Promise<Capabilities> {
@@ -32,7 +52,20 @@ export function createBroker(spec: LoadSpec, hooks: BrokerHooks): Promise<Capabi
       fs: createNodeFs(),
       dns: createNodeDns(),
       http: createNodeHttp(),
-      exec: createNodeExec(process.env["PATH"] ?? "", hooks.processGroups),
+      // Under the OS sandbox a command sees only the plugin's read (read-only) and write grants,
+      // a network only if the plugin has a net grant, and its own processes.
+      exec: createNodeExec(
+        process.env["PATH"] ?? "",
+        hooks.processGroups,
+        hooks.bwrap === undefined
+          ? undefined
+          : execWrap({
+              bwrap: hooks.bwrap,
+              read: grantPaths(spec.grants.read, spec.pluginDir),
+              write: grantPaths(spec.grants.write, spec.pluginDir),
+              network: spec.grants.net === true || (Array.isArray(spec.grants.net) && spec.grants.net.length > 0),
+            }),
+      ),
       env: { get: (name) => process.env[name] },
       channels: hooks.channels,
       plugins: hooks.plugins,

@@ -80,6 +80,11 @@ export class EnginePool {
     return this.#bwrap !== null;
   }
 
+  /** bubblewrap's path when engines (and the commands their plugins run) use it, else null. */
+  get bwrap(): string | null {
+    return this.#bwrap;
+  }
+
   #command(root: string): EngineCommand | undefined {
     const bwrap = this.#bwrap;
     if (bwrap === null) return undefined;

@@ -106,6 +106,7 @@ export class SandboxProcess implements EngineTenant {
   #alone: string | null = null;
   #caps: Capabilities | null = null;
   #root = "";
+  #bwrap: string | null = null;
   #capsFor: LoadSpec | null = null;
   // Capability calls the broker is performing for the plugin, by the runner's request id.
   readonly #operations = new Map<number, AbortController>();
@@ -415,6 +416,7 @@ export class SandboxProcess implements EngineTenant {
         },
       },
       processGroups: { started: (pgid) => this.#processGroups.add(pgid), ended: (pgid) => this.#processGroups.delete(pgid) },
+      ...(this.#bwrap !== null ? { bwrap: this.#bwrap } : {}),
     });
     this.#capsFor = spec;
     return this.#caps;
@@ -423,10 +425,12 @@ export class SandboxProcess implements EngineTenant {
   /** Load the plugin (placing it in an engine if needed); resolves to its entries, hooks and unresolved exec grants. */
   async load(spec: LoadSpec): Promise<{ entries: string[]; hooks: string[]; unresolvedExec: string[] }> {
     this.#alone ??= (this.#events.isolation ?? "engine") === "engine" ? ownEngineReason(spec.grants) : null;
-    const caps = await this.#broker(spec);
     // Under the OS sandbox an engine reads only its root: the host's plugins directory, or the plugin's own.
     this.#root = spec.hostFiles?.pluginsDir ?? spec.pluginDir;
-    if ((this.#events.isolation ?? "engine") !== "in-process") await (this.#events.pool ?? processEnginePool()).ready();
+    const pool = this.#events.pool ?? processEnginePool();
+    await pool.ready();
+    this.#bwrap = pool.bwrap;
+    const caps = await this.#broker(spec);
     if (this.#engine === null || !this.#engine.alive) this.#place();
     const engineSpec: EngineLoad = {
       pluginId: spec.pluginId,
