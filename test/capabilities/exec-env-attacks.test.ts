@@ -117,11 +117,12 @@ describe("exec environment attacks (issue 11, class 1)", () => {
     s.plugin(
       "crowd",
       manifest("test.exec-crowd", {
-        permissions: { exec: [waiter, "echo"] },
+        // The gates are files the test creates; under the OS sandbox a command sees only the plugin's grants.
+        permissions: { exec: [waiter, "echo"], read: ["gates/"] },
         limits: { timeoutMs: 60_000 },
         entries: { floodAndHang: { timeoutMs: 1500 } },
       }),
-      { "index.js": crowdSource, "bin/wait-for-gate.sh": '#!/bin/sh\nwhile [ ! -e "$1" ]; do sleep 0.05; done\necho released\n' },
+      { "index.js": crowdSource, "bin/wait-for-gate.sh": '#!/bin/sh\nwhile [ ! -e "$1" ]; do sleep 0.05; done\necho released\n', "gates/.keep": "" },
     );
     chmodSync(waiter, 0o755);
     crowd = await loadPlugin(crowdDir, { audit, logger, quarantine: { maxFailures: 1000 } });
@@ -471,7 +472,7 @@ describe("exec environment attacks (issue 11, class 1)", () => {
 
   it("at most 8 commands are alive at once: the 9th is Busy at once, naming the cap; after they end a new one runs", async () => {
     const script = join(crowdDir, "bin/wait-for-gate.sh");
-    const gate = join(s.root, "gate-1");
+    const gate = join(crowdDir, "gates/gate-1");
     const first = (await crowd.invoke("flood", { script, gate, n: 9 })) as { ok: boolean; code?: string; message?: string };
     assert.equal(first.ok, false, "one of the nine is turned away while eight wait");
     assert.equal(first.code, "Busy");
@@ -490,7 +491,7 @@ describe("exec environment attacks (issue 11, class 1)", () => {
 
   it("commands a call left running when it timed out count until they have exited, then their places are free again", async () => {
     const script = join(crowdDir, "bin/wait-for-gate.sh");
-    const gate = join(s.root, "gate-never");
+    const gate = join(crowdDir, "gates/gate-never");
     await assert.rejects(crowd.invoke("floodAndHang", { script, gate, n: 8 }), { code: "TIMEOUT" });
     let answer: { ok: boolean; code?: string; stdout?: string } = { ok: false };
     for (let i = 0; i < 200 && !answer.ok; i++) {
