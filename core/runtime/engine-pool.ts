@@ -30,7 +30,9 @@ export type EnginePoolOptions = {
 export function sandboxMode(asked: unknown = process.env["WARDEN_SANDBOX"]): SandboxMode {
   if (asked === undefined || asked === "") return "auto";
   if (asked === "auto" || asked === "require" || asked === "off") return asked;
-  throw new BadInputError(`sandbox: expected "auto", "require" or "off", not ${JSON.stringify(String(asked)).slice(0, 60)} (the option, or WARDEN_SANDBOX)`, { field: "sandbox" });
+  throw new BadInputError(`sandbox: expected "auto", "require" or "off", not ${JSON.stringify(typeof asked === "string" ? asked : typeof asked).slice(0, 60)} (the option, or WARDEN_SANDBOX)`, {
+    field: "sandbox",
+  });
 }
 
 /** What an operator sees of an engine. */

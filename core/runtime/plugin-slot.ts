@@ -214,9 +214,10 @@ export class SandboxProcess implements EngineTenant {
         if (typeof msg.ns === "number" && msg.ns > 0) this.#events.onCpu?.(msg.ns);
         return;
       case "log":
-        for (const line of Array.isArray(msg.lines) ? msg.lines.slice(0, 1000) : []) {
-          const level = (["debug", "info", "warn", "error"] as const).find((l) => l === line.level) ?? "info";
-          this.#events.onLog(level, String(line.text).slice(0, 16 * 1024));
+        for (const line of Array.isArray(msg.lines) ? (msg.lines as readonly unknown[]).slice(0, 1000) : []) {
+          const l = (typeof line === "object" && line !== null ? line : {}) as { level?: unknown; text?: unknown };
+          const level = (["debug", "info", "warn", "error"] as const).find((x) => x === l.level) ?? "info";
+          this.#events.onLog(level, (typeof l.text === "string" ? l.text : "").slice(0, 16 * 1024));
         }
         if (typeof msg.dropped === "number" && msg.dropped > 0) this.#events.onLogDropped?.(msg.dropped);
         return;
