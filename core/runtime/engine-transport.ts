@@ -5,7 +5,9 @@
 // about the host it is not sent, and the host parses whatever comes back as untrusted data.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { Capabilities } from "../../capabilities/index.ts";
 import type { ToEngine } from "./protocol.ts";
+import type { DirectResult } from "./runner.ts";
 
 /** How an engine ended: its exit, and whether V8 reported a fatal out-of-memory first. */
 export type EngineExit = { readonly code: number | null; readonly signal: string | null; readonly oom: boolean };
@@ -24,6 +26,17 @@ export type TransportEvents = {
 export interface EngineTransport {
   /** The engine's process id (undefined in the host's process). */
   readonly pid: number | undefined;
+  /**
+   * The engine is the host's own process (isolation "in-process"): there is no process to end when
+   * a call misses its deadline, and the runners call the plugins' bridges and take calls directly.
+   */
+  readonly inHost: boolean;
+  /** Calls taken directly (invokeDirect) and still running. */
+  readonly directInFlight: number;
+  /** The capability bridge the runner in `slot` calls directly (only an engine in the host's process has this). */
+  setLocal?(slot: number, caps: () => Capabilities | null): void;
+  /** An invoke without the message layer, or null when the runner must first be (re)built (only in the host's process). */
+  invokeDirect?(slot: number, name: string, inputJson: string | undefined, caller: string, timeoutMs?: number): Promise<DirectResult> | null;
   /** The slot whose isolate the engine was inside when last heard of (0: none), from its crossing marker. */
   readonly runningSlot: number;
   /** Send a message; false if the engine is gone. */
@@ -82,6 +95,8 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
     events.onExit({ code, signal, oom });
   });
   return {
+    inHost: false,
+    directInFlight: 0,
     get pid() {
       return child.pid;
     },

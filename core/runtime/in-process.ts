@@ -12,6 +12,7 @@ import { createSandboxRunner, type DirectResult, type SandboxRunner } from "./ru
 /** An engine made of runners in the host's process, with the direct-call fast path. */
 export class InProcessEngine implements EngineTransport {
   readonly pid: number | undefined = undefined;
+  readonly inHost = true;
   // The host's own thread runs the crossings: if V8 aborts, the host goes with it; nothing to blame.
   readonly runningSlot = 0;
   readonly #events: TransportEvents;

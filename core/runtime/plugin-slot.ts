@@ -146,10 +146,9 @@ export class SandboxProcess implements EngineTenant {
 
   /** Requests (calls, hooks, deliveries) in flight. */
   get pending(): number {
-    const t = this.#engine?.transport;
     let draining = 0;
     for (const sub of this.#draining) draining += sub.pending;
-    return this.#pending.size + (t instanceof InProcessEngine ? t.directInFlight : 0) + draining;
+    return this.#pending.size + (this.#engine?.transport.directInFlight ?? 0) + draining;
   }
 
   /** Whether the engine has a request of this plugin it has not answered. */
@@ -185,8 +184,7 @@ export class SandboxProcess implements EngineTenant {
     this.#engine = engine;
     this.#slot = engine.attach(this);
     this.#loaded = false;
-    const t = engine.transport;
-    if (t instanceof InProcessEngine) t.setLocal(this.#slot, () => this.#caps);
+    engine.transport.setLocal?.(this.#slot, () => this.#caps);
     if (this.#restoring === null) this.#ready = new Promise<void>((r) => (this.#markReady = r));
     return engine;
   }
@@ -377,17 +375,16 @@ export class SandboxProcess implements EngineTenant {
     const callId = this.#nextId++;
     return new Promise((resolve, reject) => {
       // In the host's process there is no engine to end: the sandbox's own limits are all there is.
-      const watchdog =
-        engine.transport instanceof InProcessEngine
-          ? null
-          : setTimeout(() => {
-              engine.kill(
-                this.#slot,
-                new TimeoutError(`plugin ${this.pluginId}: its engine did not answer ${what} within ${deadlineMs} ms and was ended; it will be restarted on the next call`, {
-                  pluginId: this.pluginId,
-                }),
-              );
-            }, deadlineMs);
+      const watchdog = engine.transport.inHost
+        ? null
+        : setTimeout(() => {
+            engine.kill(
+              this.#slot,
+              new TimeoutError(`plugin ${this.pluginId}: its engine did not answer ${what} within ${deadlineMs} ms and was ended; it will be restarted on the next call`, {
+                pluginId: this.pluginId,
+              }),
+            );
+          }, deadlineMs);
       this.#pending.set(callId, { resolve, reject, watchdog, what, withCpu, depth });
       engine.send(this.#slot, { ...msg, callId } as ToRunner);
     });
@@ -459,7 +456,7 @@ export class SandboxProcess implements EngineTenant {
   invoke(name: string, inputJson: string | undefined, deadlineMs: number, o: { caller: string; depth: number; timeoutMs?: number }): Promise<{ value: unknown; cpuNs: number }> {
     // In-process and ready: straight to the runner, without the message layer (the fast path).
     const t = this.#engine?.transport;
-    if (t instanceof InProcessEngine) {
+    if (t?.invokeDirect !== undefined) {
       const direct = t.invokeDirect(this.#slot, name, inputJson, o.caller, o.timeoutMs);
       if (direct !== null) {
         return direct.then((r) => {
@@ -500,7 +497,7 @@ export class SandboxProcess implements EngineTenant {
     this.#loaded = false;
     if (engine !== null) {
       engine.detach(this.#slot);
-      if (engine.transport instanceof InProcessEngine) await engine.close();
+      if (engine.transport.inHost) await engine.close();
       else (this.#events.pool ?? processEnginePool()).released(engine);
     }
     this.#releaseResources();
