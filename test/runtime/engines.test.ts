@@ -11,6 +11,7 @@ import { isWardenError } from "../../core/errors.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { commandLine, descendants } from "../helpers/process-tree.ts";
 
 const logger = createDefaultLogger(process.env["TEST_LOG"] ?? "silent");
 
@@ -62,8 +63,8 @@ export function ok() { return "ok"; }`,
       "index.js": `export async function writeThenBoom() { await Warden.fs.writeTextFile("out/done.txt", "written"); Array(1e9).fill(0); }`,
       "out/.keep": "",
     });
-    s.plugin("plugins/runner", manifest("bots.runner", { permissions: { exec: ["sh"] } }), {
-      "index.js": `export async function ppid() { const r = await Warden.exec("sh", ["-c", "echo $PPID; env | wc -l"]); return r.stdout.trim().split("\\n"); }`,
+    s.plugin("plugins/runner", manifest("bots.runner", { permissions: { exec: ["sleep"] } }), {
+      "index.js": `export async function sleep(seconds) { return (await Warden.exec("sleep", [seconds])).code; }`,
     });
     host = await createHost({ pluginsDir: dir, auditLog: audit, logger, maxPluginsPerEngine: 4, healthIntervalMs: 0 });
     host.on("event", (e: HostEvent) => events.push(e));
@@ -95,8 +96,19 @@ export function ok() { return "ok"; }`,
     assert.deepEqual(environ.map((v) => v.split("=")[0]).sort(), ["NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE"]);
     // Control: the host's own environment is not empty (the test would pass vacuously otherwise).
     assert.ok(Object.keys(process.env).length > 2);
-    const [ppid] = (await host.invoke("bots.runner", "ppid")) as string[];
-    assert.equal(Number(ppid), process.pid);
+    // The command is the host's descendant, not the engine's (under the OS sandbox, bubblewrap sits between).
+    const seconds = `2.${process.pid}`;
+    const call = host.invoke("bots.runner", "sleep", seconds);
+    let sleeper: number | undefined;
+    for (let i = 0; i < 200 && sleeper === undefined; i++) {
+      sleeper = descendants(process.pid).find((p) => commandLine(p) === `sleep ${seconds}` || commandLine(p).endsWith(`/sleep ${seconds}`));
+      if (sleeper === undefined) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(sleeper !== undefined, "the command runs below the host");
+    const runnerEngine = host.status().find((p) => p.id === "bots.runner")?.engine?.pid;
+    assert.ok(runnerEngine !== undefined);
+    assert.equal(descendants(runnerEngine).includes(sleeper), false, "and not below its engine");
+    assert.equal(await call, 0);
   });
 
   it("a memory bomb ends the shared engine: the bomb gets MEMORY_LIMIT and is moved; its co-tenants get ENGINE_RESTARTED and answer again by themselves", async () => {
