@@ -1,6 +1,6 @@
 // One measurement in a fresh process: `node compare-worker.js <mechanism> <scenario> <quick>`
 // prints one JSON object on stdout. The orchestrator (run.ts) runs it several times per cell.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { childProcess, workerThreads } from "./mechanisms/out-of-process.ts";
 import { direct, ivmAsync, ivmSync, nodeVm } from "./mechanisms/in-process.ts";
@@ -25,6 +25,29 @@ export const MECHANISMS: Record<string, Mechanism> = {
  * Memory of a process in MB: its proportional set size (shared pages such as Node's own code
  * divided among the processes sharing them) where the kernel reports it, else its RSS.
  */
+/** `pid` and every process below it (an engine under bubblewrap is bwrap, its init and Node). */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone
+    }
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop() as number;
+    out.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
 function pssMb(pid: number): number {
   try {
     const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
@@ -156,7 +179,7 @@ async function memory(m: Mechanism, quick: boolean, count?: number): Promise<obj
   await sleep(300);
   const self = rssMb("self") - before;
   // Plugins sharing an engine report the same pid: each process is counted once.
-  const children = [...new Set(insts.flatMap((i) => i.pids ?? []))].reduce((sum, pid) => sum + pssMb(pid), 0);
+  const children = [...new Set(insts.flatMap((i) => i.pids ?? []).flatMap(processTree))].reduce((sum, pid) => sum + pssMb(pid), 0);
   await Promise.all(insts.map((i) => i.close()));
   return { value: (self + children) / n, totalMb: self + children, loadMs, count: n, unit: "MB/plugin" };
 }

@@ -13,8 +13,16 @@ process.env["WARDEN_BENCH_VALUE"] ??= "1";
 
 const prepared = new Map<string, string>();
 
+// The plugins of one run live in one directory, as a host's do: engines are shared among plugins of
+// one plugins directory (the only host files an engine reads under the OS sandbox).
+let pluginsDir: string | null = null;
+function benchPluginsDir(): string {
+  pluginsDir ??= mkdtempSync(join(tmpdir(), "warden-bench-"));
+  return pluginsDir;
+}
+
 function writePlugin(nonce: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "warden-bench-"));
+  const dir = mkdtempSync(join(benchPluginsDir(), "p-"));
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, "plugin.json"),
@@ -36,7 +44,7 @@ function wardenMechanism(name: string, isolation: "engine" | "process" | "in-pro
     async create(nonce) {
       const dir = prepared.get(nonce) ?? writePlugin(nonce);
       prepared.delete(nonce);
-      const plugin = await loadPlugin(dir, { audit: memoryAuditLog(), logger, isolation, concurrency: { maxInFlight: 64, maxQueued: 10_000 } });
+      const plugin = await loadPlugin(dir, { audit: memoryAuditLog(), logger, isolation, concurrency: { maxInFlight: 64, maxQueued: 10_000 }, hostFiles: { pluginsDir: benchPluginsDir() } });
       return {
         call: (input) => plugin.invoke("call", input),
         hostLoop: async (n) => void (await plugin.invoke("hostLoop", n)),
