@@ -66,13 +66,22 @@ function records(from: number): AuditLine[] {
   return audit.lines.slice(from).map((l) => JSON.parse(l) as AuditLine);
 }
 
-/** Processes alive whose command line contains `marker`. */
 // bubblewrap sets PWD (the working directory it entered) for a command under the OS sandbox: the
 // command knows its own directory anyway; everything else is exactly what the plugin passed.
 const notPwd = (line: string): boolean => !line.startsWith("PWD=");
 
+function parentOf(pid: string): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Commands alive whose command line contains `marker` (one per command: see below). */
 function alive(marker: string): number[] {
-  const pids: number[] = [];
+  const found = new Set<string>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     let cmdline: string;
@@ -83,9 +92,11 @@ function alive(marker: string): number[] {
     }
     // Under the OS sandbox each command is bubblewrap (outside and as the namespace's init) around
     // the command itself: the command is what counts.
-    if (cmdline.includes(marker) && !(cmdline.split("\0")[0] ?? "").endsWith("bwrap") && isRunning(Number(entry))) pids.push(Number(entry));
+    if (cmdline.includes(marker) && !(cmdline.split("\0")[0] ?? "").endsWith("bwrap") && isRunning(Number(entry))) found.add(entry);
   }
-  return pids;
+  // A shell that has just forked (to run `sleep`) shows its command line twice for a moment: the
+  // child of a counted process is the same command.
+  return [...found].filter((pid) => !found.has(parentOf(pid) ?? "")).map(Number);
 }
 
 function refused(a: Attempt, label: string): string {
