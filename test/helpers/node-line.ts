@@ -14,6 +14,7 @@ export function hugeAllocationContained(e: { code?: string | undefined; message:
   if (e.code === "MEMORY_LIMIT") return true;
   if (!SLOW_HUGE_ALLOCATION_OOM) return false;
   return (
-    (e.code === "TIMEOUT" && /sandbox process did not answer .* and was ended/.test(e.message)) || (e.code === "PLUGIN_ERROR" && /sandbox process exited unexpectedly \(SIG[A-Z]+\)/.test(e.message))
+    (e.code === "TIMEOUT" && /(sandbox process|engine) did not answer .* and was ended/.test(e.message)) ||
+    (e.code === "PLUGIN_ERROR" && /(sandbox process|engine) exited unexpectedly \(SIG[A-Z]+\)/.test(e.message))
   );
 }

@@ -12,20 +12,23 @@ import { createDefaultLogger } from "../../core/logger.ts";
 import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
 import { commandLine, descendants } from "../helpers/process-tree.ts";
+import { hugeAllocationContained } from "../helpers/node-line.ts";
 
 const logger = createDefaultLogger(process.env["TEST_LOG"] ?? "silent");
 
 /** A bot: subscribes in onLoad, answers every message on its own reply topic. */
 function bot(id: string): [object, Record<string, string>] {
   return [
-    manifest(id, { permissions: { channels: { subscribe: ["chat.in"], publish: [`chat.out.${id.split(".")[1]}`] } } }),
+    // A long timeout: `slow` must still be in flight when the bomb's engine dies (on Node 24 that
+    // takes until the bomb's own deadline).
+    manifest(id, { permissions: { channels: { subscribe: ["chat.in"], publish: [`chat.out.${id.split(".")[1]}`] } }, limits: { timeoutMs: 60_000 } }),
     {
       "index.js": `
 export async function onLoad() {
   await Warden.channels.subscribe("chat.in", async (m) => { await Warden.channels.publish("chat.out.${id.split(".")[1]}", { n: m.data.n }); });
 }
 export function ping() { return "pong"; }
-export async function slow() { await new Promise((r) => setTimeout(r, 3000)); return "late"; }
+export async function slow() { await new Promise((r) => setTimeout(r, 40000)); return "late"; }
 `,
     },
   ];
@@ -132,7 +135,9 @@ export function ok() { return "ok"; }`,
       (e: unknown) => e,
     );
     assert.ok(isWardenError(boom));
-    assert.equal(boom.code, "MEMORY_LIMIT");
+    // Node 24's V8 reaches this OOM only after the call's deadline: the engine is then ended by the
+    // watchdog or its crash instead (test/helpers/node-line.ts), the same containment and blame.
+    assert.ok(hugeAllocationContained(boom), `${boom.code}: ${boom.message}`);
     const lost = await inFlight;
     assert.ok(isWardenError(lost), String(lost));
     assert.equal(lost.code, "ENGINE_RESTARTED");
@@ -157,10 +162,10 @@ export function ok() { return "ok"; }`,
     assert.deepEqual([...new Set(restarts)].sort(), ["bots.a", "bots.b", "bots.c"]);
     assert.ok(events.some((e) => e.type === "engine-move" && (e as { plugin: string }).plugin === "bots.bomb"));
     const records = audit.lines.map((l) => JSON.parse(l) as { type: string; plugin: string; culprits?: string[] });
-    assert.ok(records.some((r) => r.type === "limit" && r.plugin === "bots.bomb"));
+    assert.ok(records.some((r) => (r.type === "limit" || r.type === "crash") && r.plugin === "bots.bomb"));
     assert.ok(records.some((r) => r.type === "engine-move" && r.plugin === "bots.bomb"));
     assert.ok(records.filter((r) => r.type === "engine-restart").every((r) => r.culprits?.includes("bots.bomb") && r.plugin !== "bots.bomb"));
-    assert.equal(records.filter((r) => r.type === "limit" && r.plugin !== "bots.bomb").length, 0, "no bystander was blamed");
+    assert.equal(records.filter((r) => (r.type === "limit" || r.type === "crash") && r.plugin !== "bots.bomb").length, 0, "no bystander was blamed");
   });
 
   it("a granted write made just before the engine died has its audit record (written by the host before the effect)", async () => {
@@ -169,7 +174,7 @@ export function ok() { return "ok"; }`,
       (e: unknown) => e,
     );
     assert.ok(isWardenError(err));
-    assert.equal(err.code, "MEMORY_LIMIT");
+    assert.ok(hugeAllocationContained(err), `${err.code}: ${err.message}`);
     const file = join(dir, "writer/out/done.txt");
     assert.ok(existsSync(file));
     assert.equal(readFileSync(file, "utf8"), "written");
