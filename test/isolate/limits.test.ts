@@ -89,7 +89,17 @@ describe("limits", () => {
   });
 
   it("a result over 8 MiB or not JSON-compatible is RESULT_INVALID", async () => {
-    await expectCode(hostile.invoke("bigResult"), "RESULT_INVALID", /larger than the limit/);
+    // Making and serialising 9 MiB takes real CPU: on a loaded machine more than the hostile
+    // plugin's 300 ms, which would make this a CPU_LIMIT test. The same code with room to finish.
+    const roomy = await loadPlugin(s.plugin("roomy", manifest("test.roomy", { limits: { memoryMb: 64, cpuMs: 10_000, timeoutMs: 20_000 } }), { "index.js": hostileSource }), {
+      audit: memoryAuditLog(),
+      logger: createDefaultLogger("silent"),
+    });
+    try {
+      await expectCode(roomy.invoke("bigResult"), "RESULT_INVALID", /larger than the limit/);
+    } finally {
+      await roomy.close();
+    }
     await expectCode(hostile.invoke("weird"), "RESULT_INVALID", /result\.when: a Date is not JSON-compatible/);
     await bothStillAnswer();
   });
