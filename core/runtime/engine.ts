@@ -5,6 +5,7 @@
 // deadline, or the ones running when V8 reported an out-of-memory or the process crashed) and tells
 // every tenant: the culprit fails as a plugin that hit a limit or crashed; the others get a
 // retryable ENGINE_RESTARTED and come back in a fresh engine at once.
+import { constants } from "node:os";
 import { EngineRestartedError, MemoryLimitError, PluginError, type WardenError } from "../errors.ts";
 import { escapeText } from "../escape-text.ts";
 import type { EngineExit, EngineTransport, TransportEvents } from "./engine-transport.ts";
@@ -25,6 +26,16 @@ export interface EngineTenant {
 }
 
 let nextEngineId = 1;
+
+/** How an engine ended, for messages: a signal by name; under bubblewrap, whose exit status is 128 + the signal that killed Node, that signal too. */
+function describeExit(exit: EngineExit): string {
+  if (exit.signal !== null) return exit.signal;
+  if (exit.code !== null && exit.code > 128) {
+    const name = Object.entries(constants.signals).find(([, n]) => n === (exit.code as number) - 128)?.[0];
+    if (name !== undefined) return name;
+  }
+  return `code ${exit.code}`;
+}
 
 /** One engine and its tenants. */
 export class Engine {
@@ -126,7 +137,7 @@ export class Engine {
       const blamed = culprits.find(([s]) => s === slot);
       if (blamed !== undefined) tenant.engineLost({ culprit: true, error: blamed[2], culprits: culpritIds });
       else {
-        const why = culpritIds.length > 0 ? `plugin ${culpritIds.join(", ")} made it end` : `it exited unexpectedly (${exit.signal ?? `code ${exit.code}`})`;
+        const why = culpritIds.length > 0 ? `plugin ${culpritIds.join(", ")} made it end` : `it exited unexpectedly (${describeExit(exit)})`;
         tenant.engineLost({
           culprit: false,
           culprits: culpritIds,
@@ -158,7 +169,7 @@ export class Engine {
         ? new MemoryLimitError(`plugin ${t.pluginId} exhausted the V8 heap (a single huge allocation beyond its memory limit); its engine was ended and it will be restarted on the next call`, {
             pluginId: t.pluginId,
           })
-        : new PluginError(`plugin ${t.pluginId}: its engine exited unexpectedly (${exit.signal ?? `code ${exit.code}`}); it will be restarted on the next call`, { pluginId: t.pluginId }),
+        : new PluginError(`plugin ${t.pluginId}: its engine exited unexpectedly (${describeExit(exit)}); it will be restarted on the next call`, { pluginId: t.pluginId }),
     ]);
   }
 }
