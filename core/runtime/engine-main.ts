@@ -10,9 +10,10 @@ import { createSandboxRunner, type SandboxRunner } from "./runner.ts";
 
 const runners = new Map<number, SandboxRunner>();
 
-// The crossing marker (fd 4, a pipe the host reads): the slot whose isolate this thread is
-// entering, or 0 on leaving. Crossings are synchronous, so if V8 aborts or the process crashes
-// mid-crossing, the last number the host read names the plugin to blame, not its neighbours.
+// The crossing marker (fd 4, a file the host reads when the engine is gone): the slot whose
+// isolate this thread is entering, or 0 on leaving, written at offset 0. Crossings are synchronous,
+// so if V8 aborts or the process crashes mid-crossing, the number there names the plugin to blame,
+// not its neighbours.
 const MARKER_FD = 4;
 const marker = Buffer.alloc(4);
 let markerOpen = true;
@@ -20,7 +21,7 @@ function mark(slot: number): void {
   if (!markerOpen) return;
   marker.writeUInt32LE(slot, 0);
   try {
-    writeSync(MARKER_FD, marker);
+    writeSync(MARKER_FD, marker, 0, 4, 0);
   } catch {
     markerOpen = false;
   }

@@ -4,6 +4,10 @@
 // process behind the same messages (isolation "in-process"). The engine never learns anything
 // about the host it is not sent, and the host parses whatever comes back as untrusted data.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Capabilities } from "../../capabilities/index.ts";
 import type { ToEngine } from "./protocol.ts";
@@ -55,24 +59,46 @@ const OOM_MARKERS = ["<--- Last few GCs --->", "Fatal JavaScript", "JavaScript h
 /** How an engine process is started: Node with warden's engine, optionally wrapped (bubblewrap). */
 export type EngineCommand = (node: string, args: readonly string[]) => { readonly command: string; readonly args: readonly string[] };
 
+// Memory-backed where the system has it: the marker is rewritten at every crossing.
+const MARKER_DIRS = ["/dev/shm", tmpdir()];
+
+/** A fresh, unlinked read-write file for one engine's crossing marker; its descriptor. */
+function openMarkerFile(): number {
+  let last: unknown;
+  for (const dir of MARKER_DIRS) {
+    const path = join(dir, `warden-engine-${process.pid}-${randomBytes(8).toString("hex")}`);
+    try {
+      const fd = openSync(path, "wx+", 0o600);
+      unlinkSync(path);
+      return fd;
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new Error(`warden could not create an engine's crossing-marker file in ${MARKER_DIRS.join(" or ")}: ${last instanceof Error ? last.message : String(last)}`);
+}
+
 /** Start an engine process. Its environment is empty: it needs nothing of the host's, and holds no secrets. */
 export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): EngineTransport {
   // WARDEN_SANDBOX_NODE_ARGS lets an operator profile engines (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
   const nodeArgs = ["--no-node-snapshot", ...(process.env["WARDEN_SANDBOX_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== ""), ENGINE_MAIN];
   const { command, args } = wrap ? wrap(process.execPath, nodeArgs) : { command: process.execPath, args: nodeArgs };
   // Node adds NODE_CHANNEL_FD for the IPC channel itself; nothing else of the host's crosses.
-  // fd 4: the engine's crossing marker (engine-main.ts), read as 4-byte slot numbers.
-  const child = spawn(command, [...args], { stdio: ["ignore", "ignore", "pipe", "ipc", "pipe"], serialization: "json", env: {}, detached: false });
-  let runningSlot = 0;
-  let partial: Buffer = Buffer.alloc(0);
-  const markers = child.stdio[4];
-  markers?.on("data", (chunk: Buffer) => {
-    partial = partial.length === 0 ? chunk : Buffer.concat([partial, chunk]);
-    const whole = partial.length - (partial.length % 4);
-    if (whole >= 4) runningSlot = partial.readUInt32LE(whole - 4);
-    partial = partial.subarray(whole);
-  });
-  markers?.on("error", () => undefined);
+  // fd 4: the engine's crossing marker (engine-main.ts), a 4-byte slot number at offset 0 of an
+  // unlinked file only the host and this engine hold. A positional write wakes nobody: the host
+  // reads it once, when the engine is gone (a pipe cost two host wake-ups per call, measured).
+  const markerFd = openMarkerFile();
+  const child = spawn(command, [...args], { stdio: ["ignore", "ignore", "pipe", "ipc", markerFd], serialization: "json", env: {}, detached: false });
+  let lastSlot: number | null = null;
+  const readMarker = (): number => {
+    if (lastSlot !== null) return lastSlot;
+    const buf = Buffer.alloc(4);
+    try {
+      return readSync(markerFd, buf, 0, 4, 0) === 4 ? buf.readUInt32LE(0) : 0;
+    } catch {
+      return 0;
+    }
+  };
   let tail = "";
   let oom = false;
   let exited = false;
@@ -92,6 +118,12 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
   child.on("close", (code, signal) => {
     if (exited) return;
     exited = true;
+    lastSlot = readMarker();
+    try {
+      closeSync(markerFd);
+    } catch {
+      // already closed
+    }
     events.onExit({ code, signal, oom });
   });
   return {
@@ -101,7 +133,7 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
       return child.pid;
     },
     get runningSlot() {
-      return runningSlot;
+      return readMarker();
     },
     send(msg) {
       if (exited || !child.connected) return false;
