@@ -83,9 +83,16 @@ export type BrokerAnswer = { readonly ok: true; readonly value: unknown } | { re
  * Perform one capability call an engine forwarded for `pluginId`. Everything in it came from the
  * engine and is treated as the plugin's own data: the operation name and argument list are
  * checked by the bridge, and the arguments are walked (bounded, no recursion) before host code
- * reads them.
+ * reads them. Calls that need no I/O (an environment variable, a permission query, a publish) are
+ * answered here and now; the others return `later`, which performs them (abortable by `signal`).
  */
-export async function performForwarded(caps: Capabilities, pluginId: string, name: unknown, args: unknown, timeLeftMs: unknown, signal: AbortSignal): Promise<BrokerAnswer> {
+export function performForwarded(
+  caps: Capabilities,
+  pluginId: string,
+  name: unknown,
+  args: unknown,
+  timeLeftMs: unknown,
+): BrokerAnswer | { readonly later: (signal: AbortSignal) => Promise<BrokerAnswer> } {
   try {
     if (typeof name !== "string") throw new BadInputError(`plugin ${pluginId}: a capability call without an operation name`, { pluginId });
     const problem = valueProblem(args);
@@ -94,8 +101,17 @@ export async function performForwarded(caps: Capabilities, pluginId: string, nam
     // Answered by the synchronous path when it needs no I/O, exactly as inside an in-process crossing.
     const sync = caps.callSync(name, args);
     if (sync !== null) return { ok: true, value: sync.value ?? null };
-    const value = await caps.call(name, args, { deadline: Date.now() + left, signal });
-    return { ok: true, value: value ?? null };
+    const deadline = Date.now() + left;
+    return {
+      later: async (signal) => {
+        try {
+          const value = await caps.call(name, args, { deadline, signal });
+          return { ok: true, value: value ?? null };
+        } catch (e) {
+          return { ok: false, error: operationErrorDescriptor(e) };
+        }
+      },
+    };
   } catch (e) {
     return { ok: false, error: operationErrorDescriptor(e) };
   }

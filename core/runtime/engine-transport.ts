@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import type { Capabilities } from "../../capabilities/index.ts";
 import type { ToEngine } from "./protocol.ts";
 import type { DirectResult } from "./runner.ts";
+import { TurnBatch } from "./turn-batch.ts";
 
 /** How an engine ended: its exit, and whether V8 reported a fatal out-of-memory first. */
 export type EngineExit = { readonly code: number | null; readonly signal: string | null; readonly oom: boolean };
@@ -110,7 +111,20 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
       events.onOom();
     }
   });
-  child.on("message", (raw: unknown) => events.onMessage(raw));
+  // The engine sends one message, or the messages of one of its turns as an array (turn-batch.ts).
+  child.on("message", (raw: unknown) => {
+    if (!Array.isArray(raw)) events.onMessage(raw);
+    else for (const m of raw as unknown[]) events.onMessage(m);
+  });
+  const write = (payload: ToEngine | ToEngine[]): boolean => {
+    if (exited || !child.connected) return false;
+    try {
+      return child.send(payload);
+    } catch {
+      return false;
+    }
+  };
+  const outbox = new TurnBatch<ToEngine>(write);
   child.on("error", () => {
     // 'exit' follows (or the spawn failed, which 'exit' also reports).
   });
@@ -118,6 +132,7 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
   child.on("close", (code, signal) => {
     if (exited) return;
     exited = true;
+    outbox.clear();
     lastSlot = readMarker();
     try {
       closeSync(markerFd);
@@ -137,11 +152,7 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
     },
     send(msg) {
       if (exited || !child.connected) return false;
-      try {
-        return child.send(msg);
-      } catch {
-        return false;
-      }
+      return outbox.push(msg);
     },
     kill() {
       child.kill("SIGKILL");
@@ -149,6 +160,7 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
     async close() {
       if (exited) return;
       const gone = new Promise<void>((r) => child.once("exit", () => r()));
+      outbox.flush();
       if (child.connected) child.disconnect();
       const timer = setTimeout(() => child.kill("SIGKILL"), 1000);
       await gone;

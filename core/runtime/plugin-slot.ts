@@ -250,15 +250,21 @@ export class SandboxProcess implements EngineTenant {
         case "capability": {
           const caps = this.#caps;
           if (caps === null) throw new PluginError(`plugin ${this.pluginId} is not loaded`);
+          const answer = performForwarded(caps, this.pluginId, r.name, r.args, r.timeLeftMs);
+          if (!("later" in answer)) {
+            if (answer.ok) this.#reply(reqId, true, answer.value);
+            else this.#reply(reqId, false, undefined, answer.error);
+            return;
+          }
           const engine = this.#engine;
           const controller = new AbortController();
           this.#operations.set(reqId, controller);
-          void performForwarded(caps, this.pluginId, r.name, r.args, r.timeLeftMs, controller.signal).then((answer) => {
+          void answer.later(controller.signal).then((done) => {
             this.#operations.delete(reqId);
             // The engine that asked may be gone (its plugin reloaded elsewhere): its answer goes nowhere.
             if (this.#engine !== engine) return;
-            if (answer.ok) this.#reply(reqId, true, answer.value);
-            else this.#reply(reqId, false, undefined, answer.error);
+            if (done.ok) this.#reply(reqId, true, done.value);
+            else this.#reply(reqId, false, undefined, done.error);
           });
           return;
         }
