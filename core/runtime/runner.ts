@@ -97,23 +97,46 @@ export function createSandboxRunner(post: (msg: FromRunner) => void, fatal: (mes
     });
   }
 
+  // Forwarded calls by the sandbox signal that gives them up: one abort listener per sandbox, not
+  // an EventTarget listener added and removed per call (measurably slow on a hot path).
+  const forwardsBySignal = new WeakMap<AbortSignal, Map<number, () => void>>();
+
+  function forwardsOf(signal: AbortSignal): Map<number, () => void> {
+    let pending = forwardsBySignal.get(signal);
+    if (pending === undefined) {
+      const own = new Map<number, () => void>();
+      forwardsBySignal.set(signal, own);
+      signal.addEventListener(
+        "abort",
+        () => {
+          for (const giveUp of [...own.values()]) giveUp();
+          own.clear();
+        },
+        { once: true },
+      );
+      pending = own;
+    }
+    return pending;
+  }
+
   /** A capability call forwarded to the host's broker; given up (and the host told) when the sandbox goes. */
   function forward(name: string, args: unknown, ctx: OperationContext): Promise<unknown> {
+    if (ctx.signal.aborted) return Promise.reject(new PluginError(`${name}: the call was given up (the plugin's sandbox ended)`));
     const reqId = nextHostRequest++;
+    const pending = forwardsOf(ctx.signal);
     return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
+      pending.set(reqId, () => {
         if (!hostRequests.delete(reqId)) return;
         send({ t: "cancel", reqId });
         reject(new PluginError(`${name}: the call was given up (the plugin's sandbox ended)`));
-      };
+      });
       const settle =
         <T>(f: (v: T) => void) =>
         (v: T): void => {
-          ctx.signal.removeEventListener("abort", onAbort);
+          pending.delete(reqId);
           f(v);
         };
       hostRequests.set(reqId, { resolve: settle(resolve), reject: settle(reject), capability: true });
-      ctx.signal.addEventListener("abort", onAbort, { once: true });
       send({ t: "host-request", reqId, request: { op: "capability", name, args, timeLeftMs: Math.max(0, ctx.deadline - Date.now()) } });
     });
   }
