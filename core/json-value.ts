@@ -22,34 +22,39 @@ export function assertJsonCompatible(value: unknown, path = "input", depth = 0, 
   seen.delete(value);
 }
 
+/** Whether `value` is plain JSON data (no path strings built: the fast check on the call path). */
+function isPlainJson(value: unknown, depth: number): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (typeof value !== "object" || depth > 512) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== undefined && !isPlainJson(v, depth + 1)) return false;
+  }
+  return true;
+}
+
 /**
- * The JSON text of a JSON-compatible value, checked in the same pass (one walk instead of a check
- * and then a stringify); on a problem, BAD_INPUT naming the path, as assertJsonCompatible does.
+ * The JSON text of a JSON-compatible value; on a problem, BAD_INPUT naming the path, as
+ * assertJsonCompatible does. JSON.stringify runs first: it throws on a cycle, so the check after
+ * it walks a finite tree, and the check catches what stringify would silently change (NaN, a
+ * Date, a Map, a function, a class instance).
  */
 export function toJsonText(value: unknown): string {
-  let bad = false;
   let text: string | undefined;
   try {
-    text = JSON.stringify(value, function (this: Record<string, unknown>, key, v: unknown) {
-      // `this[key]` is the value before toJSON ran: a Date or any toJSON object is not plain data.
-      const original = key === "" ? value : this[key];
-      if (original === null || typeof original === "string" || typeof original === "boolean") return v;
-      if (typeof original === "number") {
-        if (!Number.isFinite(original)) bad = true;
-        return v;
-      }
-      if (original === undefined && key !== "" && !Array.isArray(this)) return v;
-      if (typeof original !== "object") bad = true;
-      else if (!Array.isArray(original)) {
-        const proto = Object.getPrototypeOf(original) as unknown;
-        if (proto !== Object.prototype && proto !== null) bad = true;
-      }
-      return bad ? undefined : v;
-    });
+    text = JSON.stringify(value);
   } catch {
-    bad = true;
+    text = undefined;
   }
-  if (bad || text === undefined) {
+  if (text === undefined || !isPlainJson(value, 0)) {
     assertJsonCompatible(value);
     throw new BadInputError("input: not JSON-compatible");
   }
