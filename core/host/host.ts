@@ -221,16 +221,34 @@ export class Host {
     return run;
   }
 
-  /** Discover every plugin under pluginsDir and load the valid ones in dependency order. */
+  /**
+   * Discover every plugin under pluginsDir and load the valid ones in dependency order. Called
+   * again, it loads what was added since and retries what failed; plugins already loaded, loading
+   * or stopped by the operator are left as they are.
+   */
   loadAll(): Promise<PluginStatus[]> {
+    if (this.#closed) return Promise.reject(new PluginError(`host.loadAll(): the host over ${this.#dir} is closed; create a new host`));
     this.#loadAllCalled = true;
     return this.#serial(() => this.#loadAll());
   }
 
+  /** Whether loadAll leaves `id` alone: it has an entry that is not a failure to retry. */
+  #settled(id: string): boolean {
+    const e = this.#plugins.get(id);
+    return e !== undefined && e.state !== "failed";
+  }
+
   async #loadAll(): Promise<PluginStatus[]> {
+    if (this.#closed) return this.status();
     const found = await discoverPlugins(this.#dir, WARDEN_VERSION);
     for (const r of found.rejected) {
       const id = r.id ?? basename(r.dir);
+      // A broken copy of a plugin that runs does not replace its status (it is reported all the same).
+      if (this.#settled(id) && this.#plugins.get(id)?.dir !== r.dir) {
+        this.#emit({ type: "load-failed", plugin: id, dir: r.dir, code: r.code, reason: r.reason });
+        continue;
+      }
+      if (this.#settled(id)) continue;
       this.#plugins.set(id, this.#newEntry(id, r.dir, null, "failed", r.reason));
       this.#logger.error({ plugin: id }, escapeText(r.reason));
       this.#emit({ type: "load-failed", plugin: id, dir: r.dir, code: r.code, reason: r.reason });
@@ -239,6 +257,7 @@ export class Host {
     const nodes: DependencyNode[] = [...found.found.values()].map((l) => ({ id: l.manifest.id, version: l.manifest.version, dependencies: l.manifest.dependencies ?? {} }));
     const plan = planDependencies(nodes);
     for (const [id, reason] of plan.failed) {
+      if (this.#settled(id)) continue;
       const l = found.found.get(id) as LoadedManifest;
       const err = new DependencyError(`plugin ${id} ${reason}`, { pluginId: id });
       this.#plugins.set(id, this.#newEntry(id, l.dir, l, "failed", err.message));
@@ -246,6 +265,7 @@ export class Host {
       this.#emit({ type: "load-failed", plugin: id, dir: l.dir, code: err.code, reason: err.message });
     }
     for (const id of plan.order) {
+      if (this.#settled(id)) continue;
       const l = found.found.get(id) as LoadedManifest;
       // A dependency that failed to start fails its dependents, with the reason.
       const broken = Object.keys(l.manifest.dependencies ?? {}).find((d) => this.#plugins.get(d)?.state !== "active");
@@ -441,6 +461,7 @@ export class Host {
    * versions keep serving and the status says why (MAI-37, MAI-39; never unload first, LURK-19).
    */
   reload(id: string): Promise<void> {
+    if (this.#closed) return Promise.reject(new PluginError(`host.reload("${id}"): the host is closed; create a new host`, { pluginId: id }));
     // A plugin still loading is reloaded once its load settled: a reload beside a half-started
     // sandbox would leave one of the two running and owned by no entry.
     if (this.#plugins.get(id)?.state === "loading") return this.#tail.then(() => this.reload(id));
@@ -498,6 +519,11 @@ export class Host {
       entry.state = "stopped";
       entry.reason = reason;
       return;
+    }
+    // A plugin still loading is unloaded once its load settled (loads run one after another).
+    if (entry.state === "loading") {
+      await this.#tail;
+      return this.unload(id, reason);
     }
     if (entry.handle === null || entry.state !== "active") return;
     entry.state = "stopping";
@@ -558,6 +584,7 @@ export class Host {
   }
 
   #startWatching(): void {
+    if (this.#watcher !== null) return;
     // Only plugin.json and module files count (NEKO-11, LURK-18); changes are debounced per plugin.
     this.#watcher = watch(this.#dir, { recursive: true }, (_event, file) => {
       if (file === null || this.#closed) return;
