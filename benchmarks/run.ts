@@ -2,10 +2,11 @@
 // with medians, min–max and ratios measured in the same run; progress goes to stderr.
 //   --quick   a short run (CI smoke test: checks the suite works, not the timings)
 //   --json    machine-readable output instead of the table
-//   --only <name>  run one part (compare, decisions, capability-call, containment, typescript)
+//   --only <name>  run one part (compare, decisions, capability-call, containment, bystanders, typescript)
 import { parseArgs } from "node:util";
 import { IVM_VERSION } from "../isolate/ivm.ts";
 import { progress, type Row } from "./lib/measure.ts";
+import { bystanders } from "./scenarios/bystanders.ts";
 import { capabilityCall } from "./scenarios/capability-call.ts";
 import { compare } from "./compare.ts";
 import { containment } from "./scenarios/containment.ts";
@@ -17,6 +18,7 @@ const SCENARIOS: Record<string, (o: { quick: boolean }) => Promise<Row[]>> = {
   decisions,
   "capability-call": capabilityCall,
   containment,
+  bystanders,
   typescript,
 };
 
