@@ -2,6 +2,7 @@
 // application and between plugins), applies config, reloads transactionally, polls health, and
 // reports every lifecycle step as an event with an authoritative reason.
 import { EnginePool, type EngineInfo, type SandboxMode } from "../runtime/engine-pool.ts";
+import { DEFAULT_SPARE_ENGINES } from "../runtime/placement.ts";
 import { EventEmitter } from "node:events";
 import { existsSync, readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
@@ -58,6 +59,8 @@ export type HostOptions = {
   readonly isolation?: Isolation;
   /** Plugins per shared engine (default 32). */
   readonly maxPluginsPerEngine?: number;
+  /** Engines kept started ahead, so that a crashed engine's co-tenants come back at once (default 1; 0: none). */
+  readonly spareEngines?: number;
   /**
    * The OS sandbox of engines (bubblewrap, Linux): "auto" uses it when it works here and warns once
    * when it does not; "require" refuses to start without it; "off". Default: WARDEN_SANDBOX, else "auto".
@@ -158,6 +161,7 @@ export class Host {
     this.#o = o;
     this.#engines = new EnginePool({
       ...(o.maxPluginsPerEngine !== undefined ? { maxPluginsPerEngine: o.maxPluginsPerEngine } : {}),
+      spareEngines: o.spareEngines ?? DEFAULT_SPARE_ENGINES,
       ...(o.sandbox !== undefined ? { sandbox: o.sandbox } : {}),
       onWarning: (m) => this.#logger.warn(m),
     });
@@ -637,6 +641,11 @@ export class Host {
   /** The engines this host's plugins run in: id, pid, tenants, whether dedicated. */
   get engines(): EngineInfo[] {
     return this.#engines.engines;
+  }
+
+  /** Engines started ahead, without tenants (spareEngines): where a crashed engine's co-tenants go. */
+  get spareEngines(): EngineInfo[] {
+    return this.#engines.spareEngines;
   }
 
   /** The audit log this host writes (its head hash, for operators). */

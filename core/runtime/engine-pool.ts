@@ -7,7 +7,7 @@ import { engineCommand } from "../os-sandbox/engine-sandbox.ts";
 import { probeBubblewrap, type SandboxProbe } from "../os-sandbox/bwrap-probe.ts";
 import { Engine } from "./engine.ts";
 import { spawnEngine, type EngineCommand } from "./engine-transport.ts";
-import { DEFAULT_MAX_PLUGINS_PER_ENGINE } from "./placement.ts";
+import { DEFAULT_MAX_PLUGINS_PER_ENGINE, SPARE_ENGINE_DELAY_MS } from "./placement.ts";
 
 /**
  * Whether engines run under the OS sandbox (bubblewrap): "auto" when it works here (a warning
@@ -24,6 +24,8 @@ export type EnginePoolOptions = {
   readonly sandbox?: SandboxMode;
   /** Told once when "auto" finds no usable OS sandbox. */
   readonly onWarning?: (message: string) => void;
+  /** Engines kept started ahead, without tenants, for the next placement or restart (default 0; a host's default is DEFAULT_SPARE_ENGINES). */
+  readonly spareEngines?: number;
 };
 
 /** The sandbox mode an option or WARDEN_SANDBOX asks for; BAD_INPUT for anything else. */
@@ -49,11 +51,20 @@ export class EnginePool {
   #probe: Promise<SandboxProbe | null> | null = null;
   #bwrap: string | null = null;
   #closed = false;
+  readonly #spareCount: number;
+  // Engines started ahead for a root, no tenants yet; and the timer that starts the next.
+  readonly #spares = new Map<Engine, string>();
+  #spareTimer: NodeJS.Timeout | null = null;
 
   constructor(o: EnginePoolOptions = {}) {
     this.maxPluginsPerEngine = Math.max(1, Math.floor(o.maxPluginsPerEngine ?? DEFAULT_MAX_PLUGINS_PER_ENGINE));
     this.sandbox = sandboxMode(o.sandbox);
     this.#onWarning = o.onWarning;
+    const spares = o.spareEngines ?? 0;
+    if (!Number.isInteger(spares) || spares < 0 || spares > 16) {
+      throw new BadInputError(`spareEngines: expected a whole number from 0 to 16, not ${JSON.stringify(spares)}`, { field: "spareEngines" });
+    }
+    this.#spareCount = spares;
   }
 
   /** Find out (once) whether engines can run under bubblewrap; rejects if "require" and they cannot. */
@@ -105,18 +116,42 @@ export class EnginePool {
       for (const e of this.#engines) if (!e.dedicated && e.alive && e.tenants < this.maxPluginsPerEngine && this.#roots.get(e) === o.root) return e;
     }
     if (this.sandbox === "require" && this.#bwrap === null) throw new BadInputError(`sandbox "require": call ready() first, or bubblewrap is not usable here`, { field: "sandbox" });
-    const command = this.#command(o.root);
-    const engine = new Engine({
-      dedicated: o.dedicated,
+    const spare = [...this.#spares].find(([e, root]) => root === o.root && e.alive)?.[0];
+    let engine: Engine;
+    if (spare !== undefined) {
+      this.#spares.delete(spare);
+      spare.claim(o.dedicated);
+      engine = spare;
+    } else engine = this.#start(o.dedicated, o.root);
+    this.#engines.add(engine);
+    this.#roots.set(engine, o.root);
+    this.#keepSpares(o.root);
+    return engine;
+  }
+
+  #start(dedicated: boolean, root: string): Engine {
+    const command = this.#command(root);
+    return new Engine({
+      dedicated,
       start: (events) => spawnEngine(events, command),
       onGone: (e) => {
         this.#engines.delete(e);
         this.#roots.delete(e);
+        this.#spares.delete(e);
       },
     });
-    this.#engines.add(engine);
-    this.#roots.set(engine, o.root);
-    return engine;
+  }
+
+  /** Start the spares `root` lacks, a moment from now (off the path of the placement that asked). */
+  #keepSpares(root: string): void {
+    if (this.#spareCount === 0 || this.#spareTimer !== null || this.#closed) return;
+    this.#spareTimer = setTimeout(() => {
+      this.#spareTimer = null;
+      if (this.#closed) return;
+      const have = [...this.#spares.values()].filter((r) => r === root).length;
+      for (let i = have; i < this.#spareCount; i++) this.#spares.set(this.#start(false, root), root);
+    }, SPARE_ENGINE_DELAY_MS);
+    this.#spareTimer.unref();
   }
 
   /** A tenant left `engine`: end it if it is empty. */
@@ -127,7 +162,12 @@ export class EnginePool {
     void engine.close();
   }
 
-  /** The engines running now. */
+  /** Engines started ahead and waiting for tenants. */
+  get spareEngines(): EngineInfo[] {
+    return [...this.#spares.keys()].filter((e) => e.alive).map((e) => ({ id: e.id, pid: e.transport.pid, tenants: 0, dedicated: false }));
+  }
+
+  /** The engines running now (with tenants; spares are counted by `spares`). */
   get engines(): EngineInfo[] {
     return [...this.#engines].filter((e) => e.alive).map((e) => ({ id: e.id, pid: e.transport.pid, tenants: e.tenants, dedicated: e.dedicated }));
   }
@@ -135,8 +175,11 @@ export class EnginePool {
   /** End every engine (their tenants must already be unloaded). */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#engines].map((e) => e.close()));
+    if (this.#spareTimer !== null) clearTimeout(this.#spareTimer);
+    this.#spareTimer = null;
+    await Promise.all([...this.#engines, ...this.#spares.keys()].map((e) => e.close()));
     this.#engines.clear();
+    this.#spares.clear();
   }
 
   /** Whether close() was called. */

@@ -40,8 +40,7 @@ function describeExit(exit: EngineExit): string {
 /** One engine and its tenants. */
 export class Engine {
   readonly id = nextEngineId++;
-  /** Placed for one plugin only (its grants or its history say it must not share). */
-  readonly dedicated: boolean;
+  #dedicated: boolean;
   readonly #transport: EngineTransport;
   readonly #tenants = new Map<number, EngineTenant>();
   #nextSlot = 1;
@@ -50,13 +49,24 @@ export class Engine {
   #onGone: (engine: Engine) => void;
 
   constructor(o: { dedicated: boolean; start: (events: TransportEvents) => EngineTransport; onGone: (engine: Engine) => void }) {
-    this.dedicated = o.dedicated;
+    this.#dedicated = o.dedicated;
     this.#onGone = o.onGone;
     this.#transport = o.start({
       onMessage: (raw) => this.#route(raw),
       onOom: () => this.#transport.kill(),
       onExit: (exit) => this.#exited(exit),
     });
+  }
+
+  /** Placed for one plugin only (its grants or its history say it must not share). */
+  get dedicated(): boolean {
+    return this.#dedicated;
+  }
+
+  /** Put a spare engine (started ahead, no tenants) to use as a shared or a dedicated one. */
+  claim(dedicated: boolean): void {
+    if (this.#tenants.size > 0) throw new Error("only an engine without tenants can be claimed");
+    this.#dedicated = dedicated;
   }
 
   /** The transport (for the in-process fast path and pids). */

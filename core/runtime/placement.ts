@@ -8,6 +8,16 @@ import { compileNetRules, specialRange, type Grants } from "../../capabilities/i
 /** Plugins per shared engine: bounds what one engine's death costs (see benchmarks/README.md for memory per plugin). */
 export const DEFAULT_MAX_PLUGINS_PER_ENGINE = 32;
 
+/**
+ * Engines a host keeps started ahead, without tenants: when an engine dies, its co-tenants move
+ * into one that already booted, instead of waiting for a new Node process (most of the time to
+ * come back: measured in benchmarks/README.md, "bystanders"). One idle engine costs its base memory.
+ */
+export const DEFAULT_SPARE_ENGINES = 1;
+
+/** How long after its first engine a pool starts its spare (hosts that live a moment never pay for one), ms. */
+export const SPARE_ENGINE_DELAY_MS = 500;
+
 function granted(list: unknown): boolean {
   return list === true || (Array.isArray(list) && list.length > 0);
 }

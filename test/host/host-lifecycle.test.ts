@@ -100,4 +100,33 @@ describe("the host's lifecycle", () => {
       s.cleanup();
     }
   });
+
+  it("spareEngines must be a whole number from 0 to 16; 0 starts none (control: 1 starts one)", async () => {
+    const s = scratch();
+    s.plugin("a", manifest("t.a"), { "index.js": "export const v = () => 'a';" });
+    try {
+      for (const bad of [-1, 1.5, 17, Number.NaN, "1"]) {
+        await assert.rejects(
+          createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0, spareEngines: bad as number }),
+          (e: Coded) => e.code === "BAD_INPUT" && /spareEngines: expected a whole number from 0 to 16/.test(e.message),
+        );
+      }
+      for (const spares of [0, 1]) {
+        const host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0, spareEngines: spares });
+        try {
+          await host.loadAll();
+          assert.equal(await host.invoke("t.a", "v"), "a");
+          if (spares === 1) await until("a spare engine", () => host.spareEngines.length === 1);
+          else {
+            await new Promise((r) => setTimeout(r, 1500));
+            assert.equal(host.spareEngines.length, 0);
+          }
+        } finally {
+          await host.close();
+        }
+      }
+    } finally {
+      s.cleanup();
+    }
+  });
 });

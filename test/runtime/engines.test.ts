@@ -124,6 +124,9 @@ export function ok() { return "ok"; }`,
     host.bus.publish("chat.in", { n: 1 });
     await until("every bot answers message 1", () => (["bots.a", "bots.b", "bots.c"].every((id) => replies.get(id)?.includes(1)) ? true : undefined));
     const sharedPid = host.status().find((p) => p.id === "bots.a")?.engine?.pid;
+    // The host keeps an engine started ahead, where the bystanders will go.
+    const sparePid = await until("a spare engine is ready", () => host.spareEngines[0]?.pid);
+    assert.notEqual(sparePid, sharedPid);
 
     const inFlight = host.invoke("bots.a", "slow").then(
       () => null,
@@ -154,6 +157,8 @@ export function ok() { return "ok"; }`,
     const st = (id: string) => host.status().find((p) => p.id === id);
     assert.notEqual(st("bots.a")?.engine?.pid, sharedPid);
     assert.equal(st("bots.a")?.engine?.pid, st("bots.c")?.engine?.pid);
+    assert.equal(st("bots.a")?.engine?.pid, sparePid, "the bystanders moved into the spare engine, which had already booted");
+    await until("a new spare is started", () => host.spareEngines.find((e) => e.pid !== sparePid)?.pid);
     assert.equal(st("bots.bomb")?.engine?.dedicated, true);
     assert.notEqual(st("bots.bomb")?.engine?.pid, st("bots.a")?.engine?.pid);
 
