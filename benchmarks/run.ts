@@ -2,12 +2,13 @@
 // with medians, min–max and ratios measured in the same run; progress goes to stderr.
 //   --quick   a short run (CI smoke test: checks the suite works, not the timings)
 //   --json    machine-readable output instead of the table
-//   --only <name>  run one part (compare, decisions, capability-call, containment, typescript)
+//   --only <name>  run one part (compare, decisions, capability-call, containment, typescript, chat-load, host-load)
 import { parseArgs } from "node:util";
 import { IVM_VERSION } from "../isolate/ivm.ts";
 import { progress, type Row } from "./lib/measure.ts";
 import { capabilityCall } from "./scenarios/capability-call.ts";
 import { compare } from "./compare.ts";
+import { chatLoad } from "./chat-load.ts";
 import { containment } from "./scenarios/containment.ts";
 import { decisions } from "./scenarios/decisions.ts";
 import { typescript } from "./scenarios/typescript.ts";
@@ -18,6 +19,7 @@ const SCENARIOS: Record<string, (o: { quick: boolean }) => Promise<Row[]>> = {
   "capability-call": capabilityCall,
   containment,
   typescript,
+  "chat-load": chatLoad,
 };
 
 function fmt(x: number): string {
