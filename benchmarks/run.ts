@@ -9,6 +9,7 @@ import { progress, type Row } from "./lib/measure.ts";
 import { capabilityCall } from "./scenarios/capability-call.ts";
 import { compare } from "./compare.ts";
 import { chatLoad } from "./chat-load.ts";
+import { hostLoad } from "./host-load.ts";
 import { containment } from "./scenarios/containment.ts";
 import { decisions } from "./scenarios/decisions.ts";
 import { typescript } from "./scenarios/typescript.ts";
@@ -20,6 +21,7 @@ const SCENARIOS: Record<string, (o: { quick: boolean }) => Promise<Row[]>> = {
   containment,
   typescript,
   "chat-load": chatLoad,
+  "host-load": hostLoad,
 };
 
 function fmt(x: number): string {
