@@ -13,8 +13,10 @@
 // they read, each bot's bounded drop-oldest queue (core/channels/bus.ts, 256 messages) would drop
 // the host's messages by design, and the figure would measure that policy, not the runtime.
 // The crash: `chat.crasher` is a 31st bot (its replies reported apart) whose handler allocates
-// without end at message number messages/3, under memoryMb 16 (WARDEN_BENCH_CRASH=cpu: an endless
-// loop under cpuMs 100 instead).
+// without end at the first message it gets numbered from messages/3 on (within 50 of it: a backlog
+// may have dropped that very message; again if it is restarted in time), under memoryMb 16
+// (WARDEN_BENCH_CRASH=cpu: an endless loop under cpuMs 100 instead; none: no crash). Diagnostic
+// switches: WARDEN_BENCH_FLOOD=0 (no flood), WARDEN_BENCH_CHAT_SECONDS (length of the run).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -87,7 +89,7 @@ function writePlugins(pluginsDir: string, bots: number, crashAt: number, crashKi
     pluginsDir,
     "crasher",
     { id: "chat.crasher", permissions: { channels: { subscribe: ["chat.in"], publish: ["chat.out.crasher"] } }, limits: crashKind === "cpu" ? { cpuMs: 100 } : { memoryMb: 16 } },
-    `export async function onLoad() {\n  await Warden.channels.subscribe("chat.in", (m) => {\n    if (m.data.id === ${crashAt}) { ${bomb} }\n    return Warden.channels.publish("chat.out.crasher", { id: m.data.id });\n  });\n}\n`,
+    `export async function onLoad() {\n  await Warden.channels.subscribe("chat.in", (m) => {\n    if (m.data.id >= ${crashAt} && m.data.id < ${crashAt + 50}) { ${bomb} }\n    return Warden.channels.publish("chat.out.crasher", { id: m.data.id });\n  });\n}\n`,
   );
   writePlugin(
     pluginsDir,
