@@ -206,7 +206,7 @@ export async function chatLoadCell(mode: string, quick: boolean): Promise<ChatLo
     publishing = false;
     const floodEnd = performance.now();
     const expected = published * BOTS;
-    const deadline = performance.now() + (quick ? 5000 : 10_000);
+    const deadline = performance.now() + (quick ? 2000 : 10_000);
     while (received < expected && performance.now() < deadline) await sleep(20);
     await flood;
     const floodMs = performance.now() - t0;
@@ -278,12 +278,13 @@ const MODES: Record<string, string> = {
 /** The chat-load scenario: each isolation mode in a fresh process. */
 export async function chatLoad(o: { quick: boolean }): Promise<Row[]> {
   const cells: ChatLoadCell[] = [];
-  for (const mode of Object.keys(MODES)) {
+  // A quick run (CI's smoke test) leaves out dedicated isolation: an engine process per plugin
+  // takes most of a minute to start on a shared machine.
+  for (const mode of Object.keys(MODES).filter((m) => !o.quick || m !== "dedicated")) {
     progress(`chat-load: ${mode}`);
     cells.push(await runCell<ChatLoadCell>(mode, "chat-load", o.quick));
   }
   const scenario = `chat host: ${o.quick ? QUICK_BOTS : FULL_BOTS} bots × ${RATE} msg/s + flood + crash (${o.quick ? 2 : 10} s)`;
-  const inproc = cells.find((c) => c.mode === "in-process");
   const rows: Row[] = [];
   for (const c of cells) {
     const events = Object.entries(c.events)
@@ -295,7 +296,6 @@ export async function chatLoad(o: { quick: boolean }): Promise<Row[]> {
       variant: `${MODES[c.mode] ?? c.mode}: publish→reply p99`,
       unit: "ms",
       sample: summarize([c.p99]),
-      ...(inproc && inproc !== c ? { ratios: { "in-process p99": c.p99 / inproc.p99 } } : {}),
       note: [
         `p50 ${c.p50.toFixed(1)} ms, max ${c.max.toFixed(0)} ms, p99 away from the crash ${c.p99AwayFromCrash.toFixed(1)} ms`,
         `${c.exactlyOnce}/${c.expected} replies exactly once, ${c.missing} missing, ${c.duplicates} duplicates`,
