@@ -7,6 +7,8 @@ import { direct, ivmAsync, ivmSync, nodeVm } from "./mechanisms/in-process.ts";
 import { INPUT, type Instance, type Mechanism } from "./mechanisms/types.ts";
 import { warden, wardenEngine, wardenInProcess } from "./mechanisms/warden.ts";
 import { fanout } from "./fanout.ts";
+import { chatLoadCell } from "./chat-load.ts";
+import { hostLoadCell } from "./host-load.ts";
 
 /** Every mechanism, by the key the orchestrator uses. */
 export const MECHANISMS: Record<string, Mechanism> = {
@@ -194,6 +196,14 @@ const SCENARIOS: Record<string, (m: Mechanism, quick: boolean) => Promise<object
 };
 
 const [mech, scenario, quickArg] = process.argv.slice(2);
+if (scenario === "chat-load") {
+  process.stdout.write(`${JSON.stringify(await chatLoadCell(mech ?? "", quickArg === "quick"))}\n`);
+  process.exit(0);
+}
+if (scenario === "host-load") {
+  process.stdout.write(`${JSON.stringify(await hostLoadCell(mech ?? "", quickArg === "quick"))}\n`);
+  process.exit(0);
+}
 if (scenario === "fanout") {
   process.stdout.write(`${JSON.stringify(await fanout(mech ?? "", quickArg === "quick"))}\n`);
   process.exit(0);

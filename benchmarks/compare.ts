@@ -67,12 +67,13 @@ function plans(quick: boolean): Plan[] {
   ];
 }
 
-function runCell(mechanism: string, scenario: string, quick: boolean): Promise<Cell> {
+/** Run one cell (`compare-worker <mechanism> <scenario> <quick|full>`) in a fresh process; its last stdout line, parsed. */
+export function runCell<T = Cell>(mechanism: string, scenario: string, quick: boolean): Promise<T> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ["--no-node-snapshot", "--expose-gc", WORKER, mechanism, scenario, quick ? "quick" : "full"], { maxBuffer: 1 << 20, timeout: 20 * 60_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${mechanism} ${scenario} failed: ${err.message}\n${stderr}`));
       try {
-        resolve(JSON.parse(stdout.trim().split("\n").pop() ?? "") as Cell);
+        resolve(JSON.parse(stdout.trim().split("\n").pop() ?? "") as T);
       } catch (e) {
         reject(new Error(`${mechanism} ${scenario}: unreadable output ${JSON.stringify(stdout)}: ${(e as Error).message}`));
       }

@@ -2,13 +2,15 @@
 // with medians, min–max and ratios measured in the same run; progress goes to stderr.
 //   --quick   a short run (CI smoke test: checks the suite works, not the timings)
 //   --json    machine-readable output instead of the table
-//   --only <name>  run one part (compare, decisions, capability-call, containment, bystanders, typescript)
+//   --only <name>  run one part (compare, decisions, capability-call, containment, bystanders, typescript, chat-load, host-load)
 import { parseArgs } from "node:util";
 import { IVM_VERSION } from "../isolate/ivm.ts";
 import { progress, type Row } from "./lib/measure.ts";
 import { bystanders } from "./scenarios/bystanders.ts";
 import { capabilityCall } from "./scenarios/capability-call.ts";
 import { compare } from "./compare.ts";
+import { chatLoad } from "./chat-load.ts";
+import { hostLoad } from "./host-load.ts";
 import { containment } from "./scenarios/containment.ts";
 import { decisions } from "./scenarios/decisions.ts";
 import { typescript } from "./scenarios/typescript.ts";
@@ -20,6 +22,8 @@ const SCENARIOS: Record<string, (o: { quick: boolean }) => Promise<Row[]>> = {
   containment,
   bystanders,
   typescript,
+  "chat-load": chatLoad,
+  "host-load": hostLoad,
 };
 
 function fmt(x: number): string {
