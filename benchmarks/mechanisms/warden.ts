@@ -81,7 +81,7 @@ function wardenMechanism(name: string, isolation: "engine" | "process" | "in-pro
 /** warden with isolation: "dedicated" (formerly "process"): an engine process per plugin. */
 export const warden = wardenMechanism("warden", "process");
 
-/** warden's default isolation: plugins share supervised engine processes (32 per engine), the host brokering capabilities. */
+/** warden's default isolation: plugins share supervised engine processes (64 per engine), the host brokering capabilities. */
 export const wardenEngine = wardenMechanism("warden engine", "engine");
 
 /** warden with isolation: "in-process" (no process hop; the host shares the isolate's fate). */
