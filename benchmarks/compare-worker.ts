@@ -181,9 +181,11 @@ async function memory(m: Mechanism, quick: boolean, count?: number): Promise<obj
   await sleep(300);
   const self = rssMb("self") - before;
   // Plugins sharing an engine report the same pid: each process is counted once.
-  const children = [...new Set(insts.flatMap((i) => i.pids ?? []).flatMap(processTree))].reduce((sum, pid) => sum + pssMb(pid), 0);
+  const roots = [...new Set(insts.flatMap((i) => i.pids ?? []))];
+  const children = roots.flatMap(processTree).reduce((sum, pid) => sum + pssMb(pid), 0);
   await Promise.all(insts.map((i) => i.close()));
-  return { value: (self + children) / n, totalMb: self + children, loadMs, count: n, unit: "MB/plugin" };
+  // hostMb: the growth of this process; childrenMb: PSS of the child process trees (engines).
+  return { value: (self + children) / n, totalMb: self + children, hostMb: self, childrenMb: children, processes: roots.length, loadMs, count: n, unit: "MB/plugin" };
 }
 
 const SCENARIOS: Record<string, (m: Mechanism, quick: boolean) => Promise<object>> = {
@@ -192,7 +194,8 @@ const SCENARIOS: Record<string, (m: Mechanism, quick: boolean) => Promise<object
   hostcall,
   concurrency,
   memory,
-  density: (m, quick) => memory(m, quick, quick ? 100 : 1000),
+  // WARDEN_BENCH_DENSITY: how many plugins (10,000 takes minutes: not part of the default run).
+  density: (m, quick) => memory(m, quick, Number(process.env["WARDEN_BENCH_DENSITY"] ?? 0) || (quick ? 100 : 1000)),
 };
 
 const [mech, scenario, quickArg] = process.argv.slice(2);

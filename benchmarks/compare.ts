@@ -62,7 +62,7 @@ function plans(quick: boolean): Plan[] {
       mechanisms: quick ? ["ivm-sync", "warden-engine", "warden-inproc"] : ["vm", "ivm-sync", "warden-engine", "warden-inproc"],
       reps: 1,
       ratioTo: ["ivm-sync"],
-      note: "engine isolation: 32 plugins per engine process; dedicated isolation is one process per plugin: see benchmarks/README.md",
+      note: "engine isolation: 64 plugins per engine process; dedicated isolation is one process per plugin: see benchmarks/README.md",
     },
   ];
 }

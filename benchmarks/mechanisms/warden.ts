@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { memoryAuditLog } from "../../core/audit/audit-log.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin } from "../../core/plugin.ts";
+import { EnginePool } from "../../core/runtime/engine-pool.ts";
 import { PLUGIN_BODY, type Mechanism } from "./types.ts";
 
 const logger = createDefaultLogger("silent");
@@ -35,6 +36,16 @@ function writePlugin(nonce: string): string {
   return dir;
 }
 
+// WARDEN_BENCH_PER_ENGINE: tenants per shared engine for this run (default: warden's own default),
+// to measure memory per plugin against blast radius (benchmarks/README.md).
+const perEngine = Number(process.env["WARDEN_BENCH_PER_ENGINE"] ?? 0);
+let benchPool: EnginePool | undefined;
+function enginePool(): { enginePool?: EnginePool } {
+  if (!(perEngine > 0)) return {};
+  benchPool ??= new EnginePool({ maxPluginsPerEngine: perEngine });
+  return { enginePool: benchPool };
+}
+
 function wardenMechanism(name: string, isolation: "engine" | "process" | "in-process"): Mechanism {
   return {
     name,
@@ -44,7 +55,14 @@ function wardenMechanism(name: string, isolation: "engine" | "process" | "in-pro
     async create(nonce) {
       const dir = prepared.get(nonce) ?? writePlugin(nonce);
       prepared.delete(nonce);
-      const plugin = await loadPlugin(dir, { audit: memoryAuditLog(), logger, isolation, concurrency: { maxInFlight: 64, maxQueued: 10_000 }, hostFiles: { pluginsDir: benchPluginsDir() } });
+      const plugin = await loadPlugin(dir, {
+        audit: memoryAuditLog(),
+        logger,
+        isolation,
+        concurrency: { maxInFlight: 64, maxQueued: 10_000 },
+        hostFiles: { pluginsDir: benchPluginsDir() },
+        ...enginePool(),
+      });
       return {
         call: (input) => plugin.invoke("call", input),
         hostLoop: async (n) => void (await plugin.invoke("hostLoop", n)),
@@ -63,7 +81,7 @@ function wardenMechanism(name: string, isolation: "engine" | "process" | "in-pro
 /** warden with isolation: "dedicated" (formerly "process"): an engine process per plugin. */
 export const warden = wardenMechanism("warden", "process");
 
-/** warden's default isolation: plugins share supervised engine processes (32 per engine), the host brokering capabilities. */
+/** warden's default isolation: plugins share supervised engine processes (64 per engine), the host brokering capabilities. */
 export const wardenEngine = wardenMechanism("warden engine", "engine");
 
 /** warden with isolation: "in-process" (no process hop; the host shares the isolate's fate). */

@@ -79,10 +79,17 @@ function openMarkerFile(): number {
   throw new Error(`warden could not create an engine's crossing-marker file in ${MARKER_DIRS.join(" or ")}: ${last instanceof Error ? last.message : String(last)}`);
 }
 
+/** The young-generation bound of an engine's own heap (see spawnEngine). */
+export const ENGINE_SEMI_SPACE_ARG = "--max-semi-space-size=1";
+
 /** Start an engine process. Its environment is empty: it needs nothing of the host's, and holds no secrets. */
 export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): EngineTransport {
   // WARDEN_SANDBOX_NODE_ARGS lets an operator profile engines (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
-  const nodeArgs = ["--no-node-snapshot", ...(process.env["WARDEN_SANDBOX_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== ""), ENGINE_MAIN];
+  // --max-semi-space-size bounds the young generation of the engine's own heap (messages in and
+  // out), which would otherwise grow to 16 MiB per semi-space under traffic and stay that big idle:
+  // -0.8 MiB per idle engine (benchmarks/README.md). It does not reach the plugins' isolates:
+  // isolated-vm resets it once Node's isolate exists and sizes each isolate's heap from memoryMb.
+  const nodeArgs = ["--no-node-snapshot", ENGINE_SEMI_SPACE_ARG, ...(process.env["WARDEN_SANDBOX_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== ""), ENGINE_MAIN];
   const { command, args } = wrap ? wrap(process.execPath, nodeArgs) : { command: process.execPath, args: nodeArgs };
   // Node adds NODE_CHANNEL_FD for the IPC channel itself; nothing else of the host's crosses.
   // fd 4: the engine's crossing marker (engine-main.ts), a 4-byte slot number at offset 0 of an

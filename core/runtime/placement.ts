@@ -5,8 +5,12 @@
 // co-tenant must never inherit either. Everything else shares, up to maxPluginsPerEngine.
 import { compileNetRules, specialRange, type Grants } from "../../capabilities/index.ts";
 
-/** Plugins per shared engine: bounds what one engine's death costs (see benchmarks/README.md for memory per plugin). */
-export const DEFAULT_MAX_PLUGINS_PER_ENGINE = 32;
+/**
+ * Plugins per shared engine: bounds what one engine's death costs (every co-tenant restarts) against
+ * memory (each engine has its own ~11 MB base). 64 is the fewest measured to keep 1,000 idle plugins
+ * within 1.5x a bare isolate each (32: 1.61x, 64: 1.44x, 128: 1.35x; benchmarks/README.md).
+ */
+export const DEFAULT_MAX_PLUGINS_PER_ENGINE = 64;
 
 /**
  * Engines a host keeps started ahead, without tenants: when an engine dies, its co-tenants move
