@@ -57,7 +57,7 @@ export type HostOptions = {
    * see docs/security.md.
    */
   readonly isolation?: Isolation;
-  /** Plugins per shared engine (default 32). */
+  /** Plugins per shared engine (default 64). */
   readonly maxPluginsPerEngine?: number;
   /** Engines kept started ahead, so that a crashed engine's co-tenants come back at once (default 1; 0: none). */
   readonly spareEngines?: number;
