@@ -11,6 +11,7 @@ import type { ChannelBus, Subscription } from "../channels/bus.ts";
 import type { AuditEvent, Capabilities } from "../../capabilities/index.ts";
 import type { PluginLogLevel } from "../../isolate/index.ts";
 import { createBroker, performForwarded } from "./broker.ts";
+import { PublishRate } from "../channels/publish-rate.ts";
 import { Engine, type EngineLoss, type EngineTenant } from "./engine.ts";
 import { processEnginePool, type EnginePool } from "./engine-pool.ts";
 import { InProcessEngine } from "./in-process.ts";
@@ -110,6 +111,7 @@ export class SandboxProcess implements EngineTenant {
   #capsFor: LoadSpec | null = null;
   // Capability calls the broker is performing for the plugin, by the runner's request id.
   readonly #operations = new Map<number, AbortController>();
+  #publishRate: PublishRate;
   // Channel subscriptions the plugin holds on the host's bus, by its own subscription id.
   readonly #subscriptions = new Map<number, Subscription>();
   // While the plugin is loaded again after a co-tenant brought its engine down: its subscriptions,
@@ -123,6 +125,7 @@ export class SandboxProcess implements EngineTenant {
 
   constructor(pluginId: string, events: SupervisorEvents) {
     this.pluginId = pluginId;
+    this.#publishRate = new PublishRate(pluginId);
     this.#events = events;
     this.#paused = events.staged ?? false;
   }
@@ -402,7 +405,12 @@ export class SandboxProcess implements EngineTenant {
     this.#caps = await createBroker(spec, {
       record: (event) => this.#events.onAudit([event]),
       channels: {
-        publish: async (topic, data) => ({ delivered: this.#events.bus.publishAs(this.pluginId, topic, data) }),
+        publish: async (topic, data) => {
+          // Beyond its publish rate a plugin waits for its turn (core/channels/publish-rate.ts).
+          const turn = this.#publishRate.take();
+          if (turn !== undefined) await turn;
+          return { delivered: this.#events.bus.publishAs(this.pluginId, topic, data) };
+        },
         subscribe: async (subscriptionId, pattern) => this.#subscribe(subscriptionId, pattern),
         unsubscribe: async (subscriptionId) => {
           this.#subscriptions.get(subscriptionId)?.unsubscribe();
@@ -507,6 +515,7 @@ export class SandboxProcess implements EngineTenant {
       else (this.#events.pool ?? processEnginePool()).released(engine);
     }
     this.#releaseResources();
+    this.#publishRate.close();
     // Handlers waiting for a load that will not come go on, and find no plugin.
     this.#markReady();
     this.#failAll(new PluginError(`plugin ${this.pluginId} was unloaded`, { pluginId: this.pluginId }));
