@@ -227,6 +227,7 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
   const createdPluginsDir = dirStat === null;
   await mkdir(pluginsDir, { recursive: true });
   let committed = false;
+  let keep = false;
   let staging: string | null = null;
   try {
     staging = await mkdtemp(join(pluginsDir, STAGING_PREFIX));
@@ -268,13 +269,24 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
         throw e;
       }
     } catch (e) {
-      if (previous !== null) await rename(aside, target);
+      if (previous !== null) {
+        try {
+          await rename(aside, target);
+        } catch (restore) {
+          // Never delete the only copy of the old version: keep the staging directory and say where.
+          keep = true;
+          throw new InstallConflictError(
+            `cannot install ${id}: the install failed (${e instanceof Error ? e.message : String(e)}) and the previous version could not be moved back (${(restore as NodeJS.ErrnoException).code ?? "error"}); it is in ${quote(aside)}: move it to ${quote(target)} by hand`,
+            { pluginId: id, pluginDir: aside },
+          );
+        }
+      }
       throw e;
     }
     committed = true;
     return { ...change, entry, lockFile: lockFilePath(pluginsDir), warnings: loaded.warnings };
   } finally {
-    if (staging !== null) await rm(staging, { recursive: true, force: true });
+    if (staging !== null && !keep) await rm(staging, { recursive: true, force: true });
     if (!committed && createdPluginsDir) await rmdir(pluginsDir).catch(() => undefined);
   }
 }
