@@ -18,9 +18,20 @@ export const CONTRACT_ERROR_CODES = [
 /**
  * Codes warden adds to the contract (documented in docs/errors.md and the README): BUSY when a
  * plugin's call queue is full, QUARANTINED when a plugin failed too often and is switched off,
- * ENGINE_RESTARTED when another plugin sharing the engine process made it end (retry the call).
+ * ENGINE_RESTARTED when another plugin sharing the engine process made it end (retry the call);
+ * then the refusals of `warden install` (installPlugin), which plugins never see.
  */
-export const EXTENSION_ERROR_CODES = ["BUSY", "QUARANTINED", "ENGINE_RESTARTED"] as const;
+export const EXTENSION_ERROR_CODES = [
+  "BUSY",
+  "QUARANTINED",
+  "ENGINE_RESTARTED",
+  "INTEGRITY_MISMATCH",
+  "PACKAGE_INVALID",
+  "PACKAGE_UNSAFE",
+  "PACKAGE_TOO_LARGE",
+  "INSTALL_CONFLICT",
+  "LOCK_FILE_INVALID",
+] as const;
 
 /** Every error code warden raises. */
 export const ERROR_CODES = [...CONTRACT_ERROR_CODES, ...EXTENSION_ERROR_CODES] as const;
@@ -164,6 +175,48 @@ export class EngineRestartedError extends WardenError {
   }
 }
 
+/** The package (tarball or directory) being installed does not have the sha256 it was pinned to. */
+export class IntegrityMismatchError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("INTEGRITY_MISMATCH", "IntegrityMismatch", message, details);
+  }
+}
+
+/** The package is not a readable tar archive (corrupt, truncated, not tar or gzip). */
+export class PackageInvalidError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("PACKAGE_INVALID", "PackageInvalid", message, details);
+  }
+}
+
+/** An entry of the package could land outside the plugin's directory or is not a plain file, directory or inside link. */
+export class PackageUnsafeError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("PACKAGE_UNSAFE", "PackageUnsafe", message, details);
+  }
+}
+
+/** The package has more files or bytes than the install limits allow. */
+export class PackageTooLargeError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("PACKAGE_TOO_LARGE", "PackageTooLarge", message, details);
+  }
+}
+
+/** The plugin's directory in the plugins directory is taken by something else (another plugin, a file). */
+export class InstallConflictError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("INSTALL_CONFLICT", "InstallConflict", message, details);
+  }
+}
+
+/** The plugins directory's warden-lock.json cannot be read or does not match its format. */
+export class LockFileInvalidError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("LOCK_FILE_INVALID", "LockFileInvalid", message, details);
+  }
+}
+
 const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) => WardenError> = {
   PERMISSION_DENIED: PermissionDeniedError,
   MANIFEST_INVALID: ManifestInvalidError,
@@ -178,6 +231,12 @@ const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) =
   BUSY: BusyError,
   QUARANTINED: QuarantinedError,
   ENGINE_RESTARTED: EngineRestartedError,
+  INTEGRITY_MISMATCH: IntegrityMismatchError,
+  PACKAGE_INVALID: PackageInvalidError,
+  PACKAGE_UNSAFE: PackageUnsafeError,
+  PACKAGE_TOO_LARGE: PackageTooLargeError,
+  INSTALL_CONFLICT: InstallConflictError,
+  LOCK_FILE_INVALID: LockFileInvalidError,
 };
 
 /** True when `code` is one of warden's error codes. */

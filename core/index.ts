@@ -38,3 +38,9 @@ export {
 export type { ErrorCode, ErrorDescriptor, ErrorDetails } from "./errors.ts";
 export { readManifest, validateManifest } from "../manifests/read-manifest.ts";
 export type { Manifest } from "../manifests/schema.ts";
+export { installPlugin } from "./install/install.ts";
+export type { InstallChange, InstallOptions, InstallResult, InstalledVersion } from "./install/install.ts";
+export type { LockEntry, LockFile } from "./install/lock-file.ts";
+export { LOCK_FILE } from "./install/names.ts";
+export { DEFAULT_INSTALL_LIMITS } from "./limits.ts";
+export type { InstallLimits } from "./limits.ts";

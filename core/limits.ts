@@ -52,6 +52,26 @@ export const DEFAULT_MAX_LIMITS: PluginLimits = Object.freeze({
   messageBytes: 1 * MiB,
 });
 
+/** What `warden install` (installPlugin) accepts of one package, tarball or directory. */
+export type InstallLimits = {
+  /** The tarball's own size, read whole into memory so that what was hashed is what is unpacked. */
+  readonly packageBytes: number;
+  /** Entries (files, directories, links) in the package. */
+  readonly files: number;
+  /** One file, both as declared by its tar header and as actually read. */
+  readonly fileBytes: number;
+  /** All files together, unpacked (a gzip bomb stops here, not at the disk's end). */
+  readonly totalBytes: number;
+};
+
+/** The built-in install limits: generous for a plugin with its node_modules, bounded for the host. */
+export const DEFAULT_INSTALL_LIMITS: InstallLimits = Object.freeze({
+  packageBytes: 64 * MiB,
+  files: 10_000,
+  fileBytes: 64 * MiB,
+  totalBytes: 256 * MiB,
+});
+
 /** The fields of PluginLimits, in a fixed order. */
 export const LIMIT_FIELDS = Object.keys(DEFAULT_MAX_LIMITS) as ReadonlyArray<keyof PluginLimits>;
 

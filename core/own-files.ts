@@ -13,15 +13,20 @@ import { justThis, type Protection } from "../capabilities/index.ts";
 import { isModuleFile, MODULE_EXTENSIONS, PACKAGES_DIR } from "../isolate/index.ts";
 import { MANIFEST_FILE } from "../manifests/read-manifest.ts";
 import type { HostFiles } from "./runtime/protocol.ts";
+import { LOCK_FILE, STAGING_PREFIX } from "./install/names.ts";
 
 /** The reason a denial of the plugin's own files gives. */
 export const OWN_FILES_REASON = `the plugin's own manifest and code cannot be written by the plugin (${MANIFEST_FILE}, its ${MODULE_EXTENSIONS.join("/")} modules and ${PACKAGES_DIR} are what warden loads; only whoever installs the plugin changes them)`;
 
 /** The reason a denial of the host's files gives. */
 export const HOST_FILES_REASON =
-  "it is the host's: the plugins directory's manifests, code and <id>.config.json files, and the audit log, are written only by whoever runs the host, never by a plugin";
+  "it is the host's: the plugins directory's manifests, code, <id>.config.json files, warden-lock.json and install staging directories, and the audit log, are written only by whoever runs the host, never by a plugin";
 
-/** Protections of the host's files: every plugin's manifest and code in `pluginsDir`, its config files, and `files`. */
+/**
+ * Protections of the host's files: every plugin's manifest and code in `pluginsDir`, its config
+ * files, the install lock file and staging directories (a plugin that could write them could
+ * forge what was installed, or slip a file into a version being installed), and `files`.
+ */
 export function hostFileProtections(h: HostFiles): Protection[] {
   const out: Protection[] = (h.files ?? []).map((path) => ({ path, covers: justThis, because: HOST_FILES_REASON }));
   if (h.pluginsDir !== undefined) {
@@ -29,7 +34,13 @@ export function hostFileProtections(h: HostFiles): Protection[] {
       path: h.pluginsDir,
       covers: (below) => {
         const last = below.at(-1) ?? "";
-        return below.includes(PACKAGES_DIR) || isModuleFile(last) || last === MANIFEST_FILE || (below.length === 1 && last.endsWith(".config.json"));
+        return (
+          below.includes(PACKAGES_DIR) ||
+          isModuleFile(last) ||
+          last === MANIFEST_FILE ||
+          (below.length === 1 && (last.endsWith(".config.json") || last === LOCK_FILE)) ||
+          (below[0] ?? "").startsWith(STAGING_PREFIX)
+        );
       },
       because: HOST_FILES_REASON,
     });

@@ -1,4 +1,4 @@
-// `warden run | check | audit` (as in the contract), `warden new` and `warden doctor`. Returns the exit status.
+// `warden run | check | audit` (as in the contract), `warden new`, `warden doctor` and `warden install`. Returns the exit status.
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -14,6 +14,7 @@ import { createNodeExec } from "../sys/node-exec.ts";
 import { isTypeScriptFile } from "../../isolate/index.ts";
 import { diagnose, formatDoctor } from "./doctor.ts";
 import { checkPluginModules } from "./module-check.ts";
+import { installCommand } from "./install.ts";
 import { scaffoldPlugin } from "./new-plugin.ts";
 import { cliLogger, printJson } from "./output.ts";
 import { AUDIT_USAGE, CHECK_USAGE, DOCTOR_USAGE, MAIN_USAGE, NEW_USAGE, RUN_USAGE } from "./usage.ts";
@@ -256,6 +257,8 @@ export async function main(argv: string[]): Promise<number> {
         return newCommand(rest);
       case "doctor":
         return await doctorCommand(rest);
+      case "install":
+        return await installCommand(rest);
       case undefined:
       case "--help":
       case "-h":

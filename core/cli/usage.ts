@@ -7,10 +7,11 @@ Usage:
   warden audit <audit-log> [--json]
   warden new <plugin-dir> [--id <id>] [--ts] [--json]
   warden doctor [--json]
+  warden install <plugin-dir | file.tgz> [--plugins-dir <dir>] [--sha256 <hex>] [--json]
   warden <command> --help
 
-Exit status: 0 success; 1 the call failed (the error code says why); 2 invalid manifest or usage;
-3 the audit log was tampered with.
+Exit status: 0 success; 1 the call failed or the install was refused (the error code says why);
+2 invalid manifest or usage; 3 the audit log was tampered with.
 `;
 
 export const RUN_USAGE = `Usage: warden run <plugin-dir> <entry> [options]
@@ -71,4 +72,28 @@ Options:
   --json      print {"ok":true,"isolate":{...},"engineProcess":{...},"osSandbox":{...},...}
 
 Exit status: 0 (whatever the machine provides); 2 invalid usage.
+`;
+
+export const INSTALL_USAGE = `Usage: warden install <plugin-dir | file.tgz> [--plugins-dir <dir>] [--sha256 <hex>] [--json]
+
+Install a plugin into the plugins directory, as the directory named by its id, and record it in
+<dir>/warden-lock.json (id, version, source, sha256 of the tarball or of the directory's file
+listing, sha256 of plugin.json, its permissions and limits). A plugin whose id is installed already
+is updated: the new version replaces the old at once, and the old stays if anything fails.
+
+A tarball (.tgz, .tar.gz or .tar, with plugin.json at its top or in a single top-level directory)
+is checked against --sha256 before anything is unpacked, then every entry is checked: no absolute
+paths, no '..', no links leading out, no devices or FIFOs, size and file-count caps. The manifest
+is validated before anything lands in the plugins directory. A refused install changes nothing.
+
+Options:
+  --plugins-dir <dir>  the plugins directory (default: plugins; created if missing)
+  --sha256 <hex>       the expected sha256 (64 hex digits): of the tarball's bytes (sha256sum), or
+                       of a directory's file listing (as a previous install recorded it)
+  --json               print {"ok":true,"action":"installed"|"updated","id":...,"version":...,...}
+                       or {"ok":false,"error":{"code":"...","message":"..."}}
+
+Exit status: 0 installed or updated; 1 refused (INTEGRITY_MISMATCH, PACKAGE_UNSAFE,
+PACKAGE_TOO_LARGE, PACKAGE_INVALID, MANIFEST_INVALID, INSTALL_CONFLICT, LOCK_FILE_INVALID); 2 usage
+(a missing source, a malformed --sha256).
 `;

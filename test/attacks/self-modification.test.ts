@@ -4,7 +4,7 @@
 // plugin.json) is refused while the old version keeps serving. Real runtime throughout: loadPlugin
 // and createHost with a real plugins directory and the file watcher.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -383,6 +383,9 @@ export async function drop(path) { try { await Warden.fs.remove(path, { recursiv
         assert.equal(await put(join(neighbour, "lib", "new.mjs")), "PERMISSION_DENIED");
         assert.equal(await put(join(neighbour, "node_modules", "pkg", "index.js")), "PERMISSION_DENIED");
         assert.equal(await put(join(s.root, "t.neighbour.config.json"), '{"admin":true}'), "PERMISSION_DENIED");
+        assert.equal(await put(join(s.root, "warden-lock.json"), '{"lockfileVersion":1,"plugins":{}}'), "PERMISSION_DENIED", "warden install's lock file");
+        mkdirSync(join(s.root, ".warden-install-x1y2z3", "new"), { recursive: true });
+        assert.equal(await put(join(s.root, ".warden-install-x1y2z3", "new", "data.txt")), "PERMISSION_DENIED", "a version being installed");
         assert.equal(await put(auditFile, ""), "PERMISSION_DENIED");
         assert.equal(await host.invoke("t.writer", "drop", neighbour), "PERMISSION_DENIED", "a recursive remove of a neighbour holding code");
         assert.equal(await host.invoke("t.writer", "drop", auditFile), "PERMISSION_DENIED");

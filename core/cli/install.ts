@@ -1,0 +1,73 @@
+// `warden install <dir | file.tgz> [--plugins-dir D] [--sha256 HEX] [--json]`: the CLI face of
+// installPlugin (core/install/). Exit status 0 installed or updated; 1 refused (the error code says
+// why, nothing changed); 2 usage (a missing source, a malformed --sha256, unknown options).
+import { isAbsolute, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { BadInputError, toWardenError, type WardenError } from "../errors.ts";
+import { escapeText } from "../escape-text.ts";
+import { installPlugin } from "../install/install.ts";
+import { formatProblems } from "../../manifests/read-manifest.ts";
+import { printJson } from "./output.ts";
+import { INSTALL_USAGE } from "./usage.ts";
+
+const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
+
+function shown(p: string): string {
+  const r = relative(process.cwd(), p);
+  return escapeText(r === "" ? "." : r.startsWith("..") || isAbsolute(r) ? p : r);
+}
+
+function refuse(e: WardenError, json: boolean): number {
+  if (json) printJson({ ok: false, error: { code: e.code, message: e.message, ...(e.details.problems !== undefined ? { problems: e.details.problems } : {}) } });
+  else process.stderr.write(`error ${e.code}: ${e.message.split("\n").map(escapeText).join("\n")}\n`);
+  return e.code === "BAD_INPUT" ? EXIT.usage : EXIT.refused;
+}
+
+/** Run `warden install` with its arguments; resolves to the exit status. */
+export async function installCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { "plugins-dir": { type: "string" }, sha256: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+    });
+  } catch (e) {
+    return refuse(new BadInputError(`${(e as Error).message}; see warden install --help`), args.includes("--json"));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(INSTALL_USAGE);
+    return EXIT.ok;
+  }
+  const [source] = positionals;
+  if (source === undefined || positionals.length !== 1) {
+    return refuse(new BadInputError(`usage: warden install <plugin-dir | file.tgz> [--plugins-dir <dir>] [--sha256 <hex>] [--json]; got ${positionals.length} positional argument(s)`), values.json);
+  }
+  try {
+    const r = await installPlugin({ source, pluginsDir: values["plugins-dir"] ?? "plugins", sha256: values.sha256 });
+    if (values.json) {
+      printJson({
+        ok: true,
+        action: r.action,
+        id: r.id,
+        version: r.next.version,
+        dir: r.dir,
+        previous: r.previous === null ? null : { version: r.previous.version, manifestSha256: r.previous.manifestSha256 },
+        integrity: r.entry.integrity,
+        manifestSha256: r.entry.manifestSha256,
+        lockFile: r.lockFile,
+        warnings: r.warnings,
+      });
+    } else {
+      const from = r.previous === null ? "" : ` (was ${escapeText(r.previous.version)})`;
+      process.stdout.write(`${r.action} ${r.id} ${escapeText(r.next.version)}${from} into ${shown(r.dir)}\n`);
+      process.stdout.write(`sha256 of the ${r.entry.integrity.of === "tarball" ? "tarball" : "files"}: ${r.entry.integrity.digest}\n`);
+      for (const w of r.warnings) process.stdout.write(`warning: ${formatProblems(r.dir, [w]).split("\n").map(escapeText).join("\n")}\n`);
+      process.stdout.write(`recorded in ${shown(r.lockFile)}\n`);
+    }
+    return EXIT.ok;
+  } catch (e) {
+    return refuse(toWardenError(e), values.json);
+  }
+}
