@@ -54,6 +54,12 @@ export type SandboxOptions = {
    * plugin was running if V8 takes the whole process down mid-crossing.
    */
   readonly onCrossing?: (inside: boolean) => void;
+  /**
+   * Told once when a limit condemns this sandbox, whether or not a call was in flight (a timer's
+   * work can be condemned too): whoever runs the plugin must learn that it is gone, or a plugin
+   * that only answers channel messages would be silently out of service.
+   */
+  readonly onCondemned?: (error: WardenError) => void;
 };
 
 type PendingCall = {
@@ -389,6 +395,7 @@ export class Sandbox {
     if (this.#disposed) return;
     this.#condemnedBy = error;
     this.dispose(error);
+    this.#o.onCondemned?.(error);
   }
 
   /** Run one synchronous crossing into the isolate under the tightest budget of the calls in flight. */
