@@ -30,6 +30,7 @@ function bot(id: string, inTopic: string, outTopic: string): [object, Record<str
 export async function onLoad() {
   await Warden.channels.subscribe(${JSON.stringify(inTopic)}, async (m) => {
     if (m.data.bomb) { ${BOMB} }
+    if (m.data.huge) Array(1e9).fill(0);
     await Warden.channels.publish(${JSON.stringify(outTopic)}, { n: m.data.n, tag: Warden.config.tag ?? null });
   });
 }
@@ -48,28 +49,35 @@ for (const isolation of ["engine", "dedicated", "in-process"] as const satisfies
     const replies = new Map<string, number[]>();
     // Events in arrival order, awaited without polling.
     const waiters: Array<{ test: (e: HostEvent) => boolean; resolve: (e: HostEvent) => void }> = [];
+    const replyWaiters: Array<{ topic: string; n: number; resolve: () => void }> = [];
     const MAX_FAILURES = 3;
+
+    /** `p`, or a failure naming `what` if it has not settled in 30 s (a liveness bound, not a speed test). */
+    async function within<T>(what: string, p: Promise<T>): Promise<T> {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 30_000)));
+      try {
+        return await Promise.race([p, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
 
     /** The next event (counting from `from`, an index into `events`) that passes `test`. */
     function nextEvent(test: (e: HostEvent) => boolean, from = events.length): Promise<HostEvent> {
       const seen = events.slice(from).find(test);
       if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve) => waiters.push({ test, resolve }));
+      return within("an event", new Promise((resolve) => waiters.push({ test, resolve })));
     }
 
     /** Resolves once `topic` has carried an answer with number `n`. */
     function reply(topic: string, n: number): Promise<void> {
-      return new Promise((resolve) => {
-        const check = (): void => {
-          if (replies.get(topic)?.includes(n)) resolve();
-          else setImmediate(check);
-        };
-        check();
-      });
+      if (replies.get(topic)?.includes(n)) return Promise.resolve();
+      return within(`reply ${n} on ${topic}`, new Promise((resolve) => replyWaiters.push({ topic, n, resolve })));
     }
 
     const status = (id: string) => host.status().find((p) => p.id === id);
-    const of = (type: string, plugin: string) => events.filter((e) => e.type === type && e.plugin === plugin);
+    const of = (type: string, plugin: string, from = 0) => events.slice(from).filter((e) => e.type === type && e.plugin === plugin);
 
     before(async () => {
       s = scratch();
@@ -77,13 +85,15 @@ for (const isolation of ["engine", "dedicated", "in-process"] as const satisfies
       s.plugin("bot", bm, bf);
       const [fm, ff] = bot("heal.fragile", "f", "fr");
       s.plugin("fragile", fm, ff);
+      const [cm, cf] = bot("heal.crasher", "c", "cr");
+      s.plugin("crasher", cm, cf);
       host = await createHost({
         pluginsDir: s.root,
         auditLog: audit,
         logger,
         isolation,
         healthIntervalMs: 0,
-        config: { "heal.bot": { tag: "configured" }, "heal.fragile": { tag: "fragile" } },
+        config: { "heal.bot": { tag: "configured" }, "heal.fragile": { tag: "fragile" }, "heal.crasher": { tag: "crasher" } },
         quarantine: { maxFailures: MAX_FAILURES },
       });
       host.on("event", (e) => {
@@ -94,11 +104,16 @@ for (const isolation of ["engine", "dedicated", "in-process"] as const satisfies
           w.resolve(e);
         }
       });
-      for (const topic of ["r", "fr"]) {
+      for (const topic of ["r", "fr", "cr"]) {
         host.bus.subscribe(topic, (m) => {
           const list = replies.get(topic) ?? [];
-          list.push((m.data as { n: number }).n);
+          const n = (m.data as { n: number }).n;
+          list.push(n);
           replies.set(topic, list);
+          for (const w of replyWaiters.filter((x) => x.topic === topic && x.n === n)) {
+            replyWaiters.splice(replyWaiters.indexOf(w), 1);
+            w.resolve();
+          }
         });
       }
       const loaded = await host.loadAll();
@@ -106,6 +121,7 @@ for (const isolation of ["engine", "dedicated", "in-process"] as const satisfies
         loaded.map((p) => [p.id, p.state]),
         [
           ["heal.bot", "active"],
+          ["heal.crasher", "active"],
           ["heal.fragile", "active"],
         ],
       );
@@ -126,10 +142,10 @@ for (const isolation of ["engine", "dedicated", "in-process"] as const satisfies
       assert.deepEqual(replies.get("r"), expected);
 
       // The bomb's message is reported as failed, with the limit; it was not delivered again.
-      const failed = of("delivery-failed", "heal.bot");
+      const failed = of("delivery-failed", "heal.bot", from);
       assert.equal(failed.length, 1, JSON.stringify(failed));
       assert.deepEqual([failed[0]?.type === "delivery-failed" && failed[0].topic, failed[0]?.type === "delivery-failed" && failed[0].code], ["m", "MEMORY_LIMIT"]);
-      assert.equal(of("limit", "heal.bot").length, 1);
+      assert.equal(of("limit", "heal.bot", from).length, 1);
       // restarting, then restarted; onLoad ran again with its config (the replies carry its tag).
       const order = events
         .slice(from)
@@ -171,6 +187,21 @@ for (const isolation of ["engine", "dedicated", "in-process"] as const satisfies
       assert.equal(status("heal.bot")?.state, "active");
     });
 
+    // An allocation that takes the whole engine process down (in the host's process it would take the host).
+    it("a handler that brings its engine down: the plugin comes back in a fresh engine by itself and answers every later message exactly once", { skip: isolation === "in-process" }, async () => {
+      const from = events.length;
+      const restarted = nextEvent((e) => e.type === "restarted" && e.plugin === "heal.crasher", from);
+      for (let n = 0; n < 10; n++) host.bus.publish("c", n === 3 ? { n, huge: true } : { n });
+      await restarted;
+      await reply("cr", 9);
+      assert.deepEqual(replies.get("cr"), [0, 1, 2, 4, 5, 6, 7, 8, 9]);
+      const failed = of("delivery-failed", "heal.crasher", from);
+      assert.equal(failed.length, 1, JSON.stringify(failed));
+      assert.equal(failed[0]?.type === "delivery-failed" && failed[0].topic, "c");
+      assert.equal(status("heal.crasher")?.state, "active");
+      assert.notEqual(status("heal.crasher")?.engine, null);
+    });
+
     it("a plugin that fails on every message ends quarantined, not in a restart loop, and says why; what arrives meanwhile waits, bounded, and release() brings it back", async () => {
       const from = events.length;
       for (let i = 0; i < MAX_FAILURES; i++) {
@@ -184,11 +215,11 @@ for (const isolation of ["engine", "dedicated", "in-process"] as const satisfies
       assert.match(st?.reason ?? "", /quarantined until .*MEMORY_LIMIT/);
       // Not rebuilt after the failure that quarantined it (one restart per earlier failure only),
       // and still not after a while: no loop.
-      const restarts = () => of("restarting", "heal.fragile").length;
+      const restarts = () => of("restarting", "heal.fragile", from).length;
       assert.equal(restarts(), MAX_FAILURES - 1);
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal(restarts(), MAX_FAILURES - 1);
-      assert.equal(of("limit", "heal.fragile").length, MAX_FAILURES);
+      assert.equal(of("limit", "heal.fragile", from).length, MAX_FAILURES);
       assert.equal(status("heal.fragile")?.state, "quarantined");
 
       // While it is quarantined, 50 messages more than its queue holds: the first waits to be
@@ -200,7 +231,7 @@ for (const isolation of ["engine", "dedicated", "in-process"] as const satisfies
       await back;
       await reply("fr", 1000 + total - 1);
       assert.deepEqual(replies.get("fr"), [1000, ...[...Array(DEFAULT_QUEUE_LENGTH).keys()].map((i) => 1000 + 50 + i)]);
-      const dropped = of("dropped", "heal.fragile");
+      const dropped = of("dropped", "heal.fragile", from);
       assert.equal(
         dropped.reduce((sum, e) => sum + (e.type === "dropped" ? e.count : 0), 0),
         49,
