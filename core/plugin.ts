@@ -333,7 +333,7 @@ export class PluginHandle {
     });
     const member = ledger.join(
       (ns) => proc.shareCpu(ns),
-      () => handle.#recover("released from quarantine"),
+      () => handle.#released(),
     );
     const handle = new PluginHandle(loaded, spec, proc, logger, o, denials, budget, entrySpecs, { ledger, owned: o.ledger === undefined, member }, max, clamped);
     try {
@@ -454,6 +454,12 @@ export class PluginHandle {
     this.#recover(cause);
   }
 
+  /** The quarantine ended (the operator, or time): a plugin that is down is rebuilt now, without its backoff. */
+  #released(): void {
+    this.#attempt = 0;
+    this.#recover("released from quarantine");
+  }
+
   /** A call or a delivery succeeded: the next restart, if one is needed, is immediate again. */
   #worked(): void {
     this.#attempt = 0;
@@ -484,7 +490,8 @@ export class PluginHandle {
   /** One restart: the backoff, then the load; a failure is counted (unless reported already) and left to the loop. */
   async #restartOnce(policy: RestartPolicy): Promise<void> {
     const cause = this.#restartCause ?? "a failure";
-    const delayMs = restartDelayMs(this.#attempt, policy);
+    // Loading runs plugin code, which a spent CPU budget refuses: a restart waits for the window.
+    const delayMs = Math.max(restartDelayMs(this.#attempt, policy), Math.ceil(this.#ledger.msUntilBudget(this.#spec.limits.cpuMsPerMinute)));
     this.#attempt++;
     this.#o.onEvent?.({ type: "restarting", plugin: this.id, cause, attempt: this.#attempt, delayMs });
     if (delayMs > 0) {

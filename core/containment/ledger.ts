@@ -84,6 +84,11 @@ export class PluginLedger {
     return this.#cpu.usedMs();
   }
 
+  /** How long until the plugin may run again under a window of `limitMs`, ms (0 while it has budget left). */
+  msUntilBudget(limitMs: number): number {
+    return this.#cpu.remainingMs(limitMs) > 0 ? 0 : this.#cpu.msUntilAvailable(limitMs);
+  }
+
   /** Throw CPU_LIMIT if the plugin spent `limitMs` of CPU in the window; `name`() was refused. */
   refuseIfOverBudget(name: string, limitMs: number): void {
     if (this.#cpu.remainingMs(limitMs) <= 0) throw cpuBudgetError(this.pluginId, name, this.#cpu, limitMs);

@@ -544,7 +544,7 @@ export class Host {
     return [...this.#plugins.values()].map((e) => {
       // An active plugin that is quarantined or being restarted says so, and why.
       const condition = e.state === "active" ? (e.handle?.condition ?? null) : null;
-      const reason = condition ?? e.reason;
+      const reason = condition !== null && e.reason !== null ? `${condition}; ${e.reason}` : (condition ?? e.reason);
       return {
         id: e.id,
         dir: e.dir,
