@@ -445,7 +445,7 @@ export class Sandbox {
       if (kind === "memory" || kind === "disposed" || this.#isolate.isDisposed) {
         return this.#condemn(
           new MemoryLimitError(
-            `plugin ${this.#o.pluginId} exceeded its memory limit of ${this.#o.limits.memoryMb} MiB; its isolate was disposed and will be rebuilt on the next call (raise limits.memoryMb if this is expected)`,
+            `plugin ${this.#o.pluginId} exceeded its memory limit of ${this.#o.limits.memoryMb} MiB; its isolate was disposed and is rebuilt (raise limits.memoryMb if this is expected)`,
             { pluginId: this.#o.pluginId },
           ),
         );
@@ -479,7 +479,7 @@ export class Sandbox {
   #cpuError(c: PendingCall | undefined): CpuLimitError {
     const ms = c ? Number(c.cpuLimitNs / 1_000_000n) : this.#o.limits.cpuMs;
     return new CpuLimitError(
-      `plugin ${this.#o.pluginId}: ${c?.name ?? "background work"}() used more than cpuMs (${ms} ms) of CPU time; its isolate was stopped and will be rebuilt on the next call`,
+      `plugin ${this.#o.pluginId}: ${c?.name ?? "background work"}() used more than cpuMs (${ms} ms) of CPU time; its isolate was stopped and is rebuilt`,
       { pluginId: this.#o.pluginId, ...(c ? { entry: c.name } : {}) },
     );
   }
