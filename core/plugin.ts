@@ -637,6 +637,9 @@ export class PluginHandle {
     const next = validatePluginConfig(this.manifest.config, config, this.id);
     this.#spec = { ...this.#spec, config: next };
     this.#o.audit.append({ type: "config", plugin: this.id, version: this.version });
+    // A restart in progress may have started with the previous config: it is waited for, then told.
+    // (A quarantined plugin gets the new config when it is rebuilt.)
+    await this.#running("onConfigChange", this.#spec.limits.timeoutMs).catch(() => undefined);
     if (this.#process.alive) await this.#process.config(next, this.#spec.limits.timeoutMs);
     return next;
   }

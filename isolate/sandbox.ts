@@ -478,10 +478,10 @@ export class Sandbox {
 
   #cpuError(c: PendingCall | undefined): CpuLimitError {
     const ms = c ? Number(c.cpuLimitNs / 1_000_000n) : this.#o.limits.cpuMs;
-    return new CpuLimitError(
-      `plugin ${this.#o.pluginId}: ${c?.name ?? "background work"}() used more than cpuMs (${ms} ms) of CPU time; its isolate was stopped and is rebuilt`,
-      { pluginId: this.#o.pluginId, ...(c ? { entry: c.name } : {}) },
-    );
+    return new CpuLimitError(`plugin ${this.#o.pluginId}: ${c?.name ?? "background work"}() used more than cpuMs (${ms} ms) of CPU time; its isolate was stopped and is rebuilt`, {
+      pluginId: this.#o.pluginId,
+      ...(c ? { entry: c.name } : {}),
+    });
   }
 
   /** The one host function the isolate can call. Never throws into the isolate. */

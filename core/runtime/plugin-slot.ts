@@ -146,12 +146,13 @@ export class SandboxProcess implements EngineTenant {
   /** The plugin's channel subscriptions receive nothing more; what they hold is still delivered (the version being replaced). */
   detachChannels(): void {
     this.#paused = true;
-    for (const sub of this.#subscriptions.values()) {
+    // Those kept while the plugin is being rebuilt too: what queued for it is delivered once it is back.
+    for (const sub of [...this.#subscriptions.values(), ...(this.#restoring?.values() ?? [])]) {
       sub.drain();
       this.#draining.add(sub);
     }
     this.#subscriptions.clear();
-    this.#dropRestoring();
+    this.#restoring = null;
   }
 
   /** Requests (calls, hooks, deliveries) in flight. */
@@ -229,10 +230,9 @@ export class SandboxProcess implements EngineTenant {
     this.#subscriptions.clear();
   }
 
-  /** Whether `sub` is still one of the plugin's (live, kept for a rebuild, or draining). */
-  #holds(sub: Subscription): boolean {
-    for (const held of [this.#subscriptions, this.#restoring]) for (const s of held?.values() ?? []) if (s === sub) return true;
-    return this.#draining.has(sub);
+  /** Whether `sub` (the plugin's subscription `id`) is still the plugin's: live, kept for a rebuild, or draining. */
+  #holds(sub: Subscription, id: number): boolean {
+    return this.#subscriptions.get(id) === sub || this.#restoring?.get(id) === sub || this.#draining.has(sub);
   }
 
   /** A message from the plugin's runner (untrusted: it comes from the engine). */
@@ -312,10 +312,9 @@ export class SandboxProcess implements EngineTenant {
           return;
         }
         case "reset":
-          // The runner rebuilds the isolate: its subscriptions are kept for onLoad to make again.
+          // The runner rebuilds the isolate: its subscriptions are kept for onLoad to make again
+          // (and those draining deliver to the handlers onLoad makes with the same ids).
           this.#keepSubscriptions();
-          for (const sub of this.#draining) sub.unsubscribe();
-          this.#draining.clear();
           this.#reply(reqId, true, null);
           return;
         default:
@@ -347,11 +346,11 @@ export class SandboxProcess implements EngineTenant {
       // Handlers run only once the plugin's onLoad has succeeded (NEKO-25), in this engine or the
       // one it is rebuilt in; a subscription the plugin no longer holds receives nothing.
       while (!this.alive) {
-        if (!this.#holds(sub)) return;
+        if (!this.#holds(sub, subscriptionId)) return;
         this.#closeGate();
         await this.#ready;
       }
-      if (!this.#holds(sub)) return;
+      if (!this.#holds(sub, subscriptionId)) return;
       try {
         await this.#request({ t: "deliver", subscriptionId, message }, this.#events.deliveryDeadlineMs + GRACE_MS, `a channel handler for ${message.topic}`);
         this.#events.onDelivered?.();
