@@ -8,10 +8,10 @@ export { ChannelBus, createChannelBus, DEFAULT_OWNER_QUEUE_BYTES, DEFAULT_QUEUE_
 export type { ChannelBusOptions, Subscription } from "./channels/bus.ts";
 export type { ChannelMessage } from "../capabilities/index.ts";
 export { DEFAULT_CAPABILITY_LIMITS } from "../capabilities/index.ts";
-export { DEFAULT_MAX_LIMITS, DEFAULT_PLUGIN_LIMITS } from "./limits.ts";
+export { DEFAULT_MAX_LIMITS, DEFAULT_PLUGIN_LIMITS, DEFAULT_RESTART } from "./limits.ts";
 export { PluginLedger } from "./containment/ledger.ts";
 export type { ContainmentEvent, LedgerOptions } from "./containment/ledger.ts";
-export type { ClampedLimit, PluginLimits } from "./limits.ts";
+export type { ClampedLimit, PluginLimits, RestartPolicy } from "./limits.ts";
 export { openAuditLog, memoryAuditLog } from "./audit/audit-log.ts";
 export type { AuditWriter, AuditRecordInput } from "./audit/audit-log.ts";
 export { verifyAuditText } from "./audit/verify-audit.ts";

@@ -132,3 +132,24 @@ export function clampedEntryTimeouts(entries: Readonly<Record<string, { readonly
     .filter(([, e]) => e.timeoutMs !== undefined && e.timeoutMs > max.timeoutMs)
     .map(([name, e]) => ({ field: `entries.${name}.timeoutMs`, asked: e.timeoutMs as number, allowed: max.timeoutMs }));
 }
+
+/** How soon a plugin that failed (a limit, a crash) is rebuilt, and how the wait grows while it keeps failing. */
+export type RestartPolicy = {
+  /** Wait before the second consecutive restart, ms; each further one doubles it. */
+  readonly baseMs: number;
+  /** Longest wait between restarts, ms. */
+  readonly maxMs: number;
+};
+
+/**
+ * The default restart backoff: the first restart after a failure is immediate (a bot must not
+ * miss messages), then 250 ms, 500 ms... up to 30 s while the plugin keeps failing without a
+ * call or a delivery succeeding in between. The quarantine policy (5 failures in 60 s) stops it
+ * long before the longest wait matters.
+ */
+export const DEFAULT_RESTART: RestartPolicy = Object.freeze({ baseMs: 250, maxMs: 30_000 });
+
+/** The wait before restart number `attempt` (0 for the first after a success) under `policy`, ms. */
+export function restartDelayMs(attempt: number, policy: RestartPolicy): number {
+  return attempt <= 0 ? 0 : Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
+}

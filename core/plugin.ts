@@ -1,11 +1,11 @@
 // One loaded plugin, host side: read manifest → check engines → validate config → record grants →
 // start the supervised sandbox process → evaluate the module and run onLoad → ready for calls.
 import { escapeFields, escapeText, quote } from "./escape-text.ts";
-import { EntryNotFoundError, PluginError, toWardenError, type WardenError } from "./errors.ts";
+import { EntryNotFoundError, PluginError, TimeoutError, toWardenError, type WardenError } from "./errors.ts";
 import { CallGate, type Concurrency } from "./containment/call-gate.ts";
 import { PluginLedger, type ContainmentEvent, type LedgerMember } from "./containment/ledger.ts";
 import type { QuarantinePolicy } from "./containment/quarantine.ts";
-import { clampedEntryTimeouts, limitPolicy, resolvePluginLimits, type ClampedLimit, type PluginLimits } from "./limits.ts";
+import { clampedEntryTimeouts, DEFAULT_RESTART, limitPolicy, resolvePluginLimits, restartDelayMs, type ClampedLimit, type PluginLimits, type RestartPolicy } from "./limits.ts";
 import { toJsonText } from "./json-value.ts";
 import { createDefaultLogger, type Logger } from "./logger.ts";
 import type { AuditRecordInput, AuditWriter } from "./audit/audit-log.ts";
@@ -43,6 +43,8 @@ export type LoadPluginOptions = {
   readonly concurrency?: Partial<Concurrency>;
   /** When repeated failures quarantine the plugin (default 5 in 60 s, 60 s doubling to 1 h). */
   readonly quarantine?: Partial<QuarantinePolicy>;
+  /** How the plugin is restarted after a limit or a crash (default DEFAULT_RESTART: at once, then 250 ms doubling to 30 s while it keeps failing). */
+  readonly restart?: Partial<RestartPolicy>;
   /** Time onLoad may take, its own budget (NEKO-19). Default 10 000 ms. */
   readonly startupTimeoutMs?: number;
   /** Routes Warden.plugins.call from this plugin (createHost provides it). */
@@ -97,6 +99,17 @@ export type PluginEvent =
   | { readonly type: "engine-restart"; readonly plugin: string; readonly culprits: readonly string[]; readonly message: string }
   /** The plugin brought a shared engine down; it runs in an engine of its own from now on. */
   | { readonly type: "engine-move"; readonly plugin: string; readonly reason: string }
+  /**
+   * The plugin is being rebuilt (fresh isolate, onLoad with its config, subscriptions restored)
+   * after `cause`, in `delayMs` (its backoff): restart number `attempt` since it last worked.
+   */
+  | { readonly type: "restarting"; readonly plugin: string; readonly cause: string; readonly attempt: number; readonly delayMs: number }
+  /** The plugin is back after a restart, `ms` after the restart began; deliveries held meanwhile go on. */
+  | { readonly type: "restarted"; readonly plugin: string; readonly attempt: number; readonly ms: number }
+  /** A channel message reached the plugin's handler, which failed with `code` (a limit, a throw); it is not delivered again. */
+  | { readonly type: "delivery-failed"; readonly plugin: string; readonly topic: string; readonly code: string; readonly message: string }
+  /** `count` messages for the plugin on `topic` did not fit its bounded queue (it was slow, or down) and were dropped. */
+  | { readonly type: "dropped"; readonly plugin: string; readonly topic: string; readonly count: number }
   | ContainmentEvent
   | { readonly type: "invoke"; readonly plugin: string; readonly entry: string; readonly caller: string; readonly ms: number; readonly cpuMs: number; readonly ok: boolean; readonly code?: string }
   /**
@@ -262,18 +275,22 @@ export class PluginHandle {
       onLog: (level, text) => logger[level](escapeText(text)),
       onLogDropped: (count) =>
         logger.warn({ dropped: count }, `${count} console line(s) of the plugin were dropped (over its rate of ${LOG_DEFAULTS.ratePerSecond} lines/s or its buffer of ${LOG_DEFAULTS.maxLines} lines)`),
+      // A limit or a crash counts towards quarantine (decided first), then the plugin is rebuilt
+      // at once: a plugin that only answers channel messages would otherwise wait for a call.
       onLimit: (error) => {
         o.audit.append({ type: "limit", plugin: m.id, code: clipText(error.code), message: clipText(error.message) });
         logger.warn({ code: error.code }, escapeText(error.message));
         o.onLimit?.(error);
         o.onEvent?.({ type: "limit", plugin: m.id, code: error.code, message: error.message });
         ledger.failed(`${error.code}: ${error.message}`);
+        handle.#failed(`${error.code}: ${error.message}`);
       },
       onCrash: (error) => {
         o.audit.append({ type: "crash", plugin: m.id, message: clipText(error.message) });
         logger.warn(escapeText(error.message));
         o.onEvent?.({ type: "crash", plugin: m.id, message: error.message });
         ledger.failed(`crash: ${error.message}`);
+        handle.#failed(`crash: ${error.message}`);
       },
       // Another plugin brought the shared engine down: not this plugin's failure (no quarantine
       // count), but its calls in flight failed, so it is loaded again in a fresh engine now.
@@ -282,6 +299,17 @@ export class PluginHandle {
         logger.warn(escapeText(error.message));
         o.onEvent?.({ type: "engine-restart", plugin: m.id, culprits: [...culprits], message: error.message });
         handle.restartSoon();
+      },
+      // What happened to channel messages is the plugin's doing: its records go through its budget.
+      onDeliveryFailed: (topic, error) => {
+        budget.write([{ type: "delivery-failed", plugin: m.id, topic: clipText(topic), code: clipText(error.code), message: clipText(error.message) }]);
+        o.onEvent?.({ type: "delivery-failed", plugin: m.id, topic, code: error.code, message: error.message });
+      },
+      onDelivered: () => handle.#worked(),
+      onDropped: (topic, count) => {
+        budget.write([{ type: "dropped", plugin: m.id, topic: clipText(topic), count }]);
+        logger.warn({ dropped: count }, `${count} message(s) on ${escapeText(topic)} did not fit the plugin's queue and were dropped`);
+        o.onEvent?.({ type: "dropped", plugin: m.id, topic, count });
       },
       onMoved: (reason) => {
         o.audit.append({ type: "engine-move", plugin: m.id, reason: clipText(reason) });
@@ -303,7 +331,10 @@ export class PluginHandle {
         ? { onPluginCall: (target: string, entry: string, input: unknown, depth: number) => (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, depth) }
         : {}),
     });
-    const member = ledger.join((ns) => proc.shareCpu(ns));
+    const member = ledger.join(
+      (ns) => proc.shareCpu(ns),
+      () => handle.#released(),
+    );
     const handle = new PluginHandle(loaded, spec, proc, logger, o, denials, budget, entrySpecs, { ledger, owned: o.ledger === undefined, member }, max, clamped);
     try {
       await handle.#start();
@@ -311,6 +342,7 @@ export class PluginHandle {
       handle.#leaveLedger();
       throw e;
     }
+    handle.#started = true;
     return handle;
   }
 
@@ -373,10 +405,12 @@ export class PluginHandle {
   }
 
   #starting: Promise<void> | null = null;
+  // Loaded once: before that a failure is the load's own error, not a reason to restart.
+  #started = false;
 
   /** Load the plugin into an engine (once at a time: concurrent callers wait for the same load). */
-  #start(): Promise<void> {
-    this.#starting ??= this.#load().finally(() => {
+  #start(restart = false): Promise<void> {
+    this.#starting ??= this.#load(restart).finally(() => {
       this.#starting = null;
     });
     return this.#starting;
@@ -384,23 +418,154 @@ export class PluginHandle {
 
   /** After a co-tenant brought the engine down: load the plugin again now, not on its next call (its channel subscriptions come back with onLoad). */
   restartSoon(): void {
-    if (this.#closed) return;
-    setImmediate(() => {
-      if (this.#closed || this.#process.alive || this.#ledger.quarantined) return;
-      this.#start().catch((e: unknown) => this.#logger.warn(`plugin ${this.id} could not be loaded again after its engine restarted: ${escapeText(toWardenError(e).message)}`));
-    });
+    this.#recover("its engine was restarted");
   }
 
-  async #load(): Promise<void> {
+  async #load(restart: boolean): Promise<void> {
     try {
       // The new sandbox process starts with what the plugin spent in the window so far.
       const { entries, hooks, unresolvedExec } = await this.#process.load({ ...this.#spec, cpuHistory: this.#ledger.cpuHistory() });
       this.#entries = entries;
       this.#hooks = hooks;
-      for (const field of unresolvedExec) this.#logger.warn(`plugin.json ${field}: the command is not on the host's PATH, so this grant allows nothing`);
+      if (!restart) for (const field of unresolvedExec) this.#logger.warn(`plugin.json ${field}: the command is not on the host's PATH, so this grant allows nothing`);
     } catch (e) {
-      await this.#process.close(1000);
+      // A restart that failed is tried again: the plugin's subscriptions and the messages queued
+      // for it stay on the bus meanwhile.
+      await this.#process.close(1000, restart && !this.#closed);
       throw toWardenError(e);
+    }
+  }
+
+  // Eager recovery (issue 17). The restart in progress (its backoff, then the load), if one is.
+  #recovery: Promise<void> | null = null;
+  // Why the plugin is being restarted (for status()).
+  #restartCause: string | null = null;
+  // Restarts since a call or a delivery last succeeded: the backoff grows with it.
+  #attempt = 0;
+  // A limit or a crash was counted while a restart attempt ran (so its failure is not counted twice).
+  #failedMeanwhile = false;
+  #restarts = 0;
+  // Ends the backoff wait early (close).
+  #wake: (() => void) | null = null;
+
+  /** The plugin hit a limit or crashed: it is rebuilt now (or after its backoff), unless quarantined. */
+  #failed(cause: string): void {
+    this.#failedMeanwhile = true;
+    this.#recover(cause);
+  }
+
+  /** The quarantine ended (the operator, or time): a plugin that is down is rebuilt now, without its backoff. */
+  #released(): void {
+    this.#attempt = 0;
+    this.#recover("released from quarantine");
+  }
+
+  /** A call or a delivery succeeded: the next restart, if one is needed, is immediate again. */
+  #worked(): void {
+    this.#attempt = 0;
+  }
+
+  /** Start restarting the plugin if it is down and nothing is restarting it yet (`cause`: the failure the next attempt answers). */
+  #recover(cause: string): void {
+    if (this.#closed || !this.#started || this.#process.alive) return;
+    this.#restartCause = cause;
+    this.#recovery ??= this.#recoverLoop();
+  }
+
+  /** Restart until the plugin is back, quarantined (release() or the end of the quarantine starts again) or closed. */
+  async #recoverLoop(): Promise<void> {
+    // #recover stores this promise before the loop looks at anything.
+    await Promise.resolve();
+    const policy: RestartPolicy = { ...DEFAULT_RESTART, ...this.#o.restart };
+    try {
+      // The plugin can fail again between its load and this loop's next look (a message waiting
+      // for it kills it at once): the condition is checked again, never an early return.
+      while (!this.#closed && !this.#process.alive && !this.#ledger.quarantined) await this.#restartOnce(policy);
+    } finally {
+      // In the same turn as the last look: a failure reported after it starts a new loop.
+      this.#recovery = null;
+    }
+  }
+
+  /** One restart: the backoff, then the load; a failure is counted (unless reported already) and left to the loop. */
+  async #restartOnce(policy: RestartPolicy): Promise<void> {
+    const cause = this.#restartCause ?? "a failure";
+    // Loading runs plugin code, which a spent CPU budget refuses: a restart waits for the window.
+    const delayMs = Math.max(restartDelayMs(this.#attempt, policy), Math.ceil(this.#ledger.msUntilBudget(this.#spec.limits.cpuMsPerMinute)));
+    this.#attempt++;
+    this.#o.onEvent?.({ type: "restarting", plugin: this.id, cause, attempt: this.#attempt, delayMs });
+    if (delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = null;
+      if (this.#closed || this.#ledger.quarantined) return;
+    }
+    const t0 = performance.now();
+    this.#failedMeanwhile = false;
+    try {
+      await this.#start(true);
+      this.#restarts++;
+      const ms = performance.now() - t0;
+      this.#o.audit.append({ type: "restart", plugin: this.id, attempt: this.#attempt, cause: clipText(cause) });
+      this.#logger.info({ attempt: this.#attempt }, `restarted after ${escapeText(cause)}`);
+      this.#o.onEvent?.({ type: "restarted", plugin: this.id, attempt: this.#attempt, ms });
+    } catch (e) {
+      const err = toWardenError(e);
+      const failure = `restart failed: ${err.code}: ${err.message}`;
+      this.#logger.warn(escapeText(failure));
+      // A limit or a crash during the restart was counted (and is the cause) when it was
+      // reported; a co-tenant's crash and a spent CPU budget (which time cures) are not the
+      // plugin failing.
+      if (!this.#failedMeanwhile) {
+        this.#restartCause = failure;
+        if (err.code !== "ENGINE_RESTARTED" && err.details["budget"] !== true) this.#ledger.failed(failure);
+      }
+    }
+  }
+
+  /** Whether the plugin is being restarted now (after a limit, a crash or its engine's restart). */
+  get restarting(): boolean {
+    return this.#recovery !== null && !this.#process.alive && !this.#ledger.quarantined;
+  }
+
+  /** Why the plugin is restarting or quarantined now, or null. */
+  get condition(): string | null {
+    return this.#ledger.reason ?? (this.restarting ? `restarting after ${this.#restartCause ?? "a failure"}` : null);
+  }
+
+  /** Restarts that brought the plugin back (after limits, crashes, engine restarts). */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /**
+   * Wait (at most `waitMs`) until the plugin is loaded: a restart in progress, or one started now.
+   * Refused as soon as the plugin is quarantined or closed.
+   */
+  async #running(name: string, waitMs: number): Promise<void> {
+    const deadline = performance.now() + waitMs;
+    while (!this.#process.alive) {
+      if (this.#closed) throw new PluginError(`plugin ${this.id} is closed`, { pluginId: this.id });
+      this.#refuse(name);
+      this.#recover("a call needed it");
+      const recovery = this.#recovery;
+      // Not restartable now (not loaded yet): the call goes on and fails as the sandbox says.
+      if (recovery === null) return;
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new TimeoutError(`plugin ${this.id} is restarting (${this.#restartCause ?? "after a failure"}) and was not back within ${waitMs} ms; ${name}() was not run`, {
+          pluginId: this.id,
+          entry: name,
+        });
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([recovery, new Promise((r) => (timer = setTimeout(r, left)))]);
+      clearTimeout(timer);
     }
   }
 
@@ -440,11 +605,12 @@ export class PluginHandle {
     try {
       const { value, cpuNs } = await this.#gate.run(async () => {
         this.#refuse(name);
-        // A crashed sandbox process is restarted (and the plugin reloaded) before the call.
-        if (!this.#process.alive) await this.#start();
+        // A plugin being restarted (after a limit, a crash) is waited for, within the call's own timeout.
+        await this.#running(name, timeoutMs ?? this.#spec.limits.timeoutMs);
         return this.#process.invoke(name, inputJson, (timeoutMs ?? this.#spec.limits.timeoutMs) * 2, { caller, depth: opts.depth ?? 0, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
       });
       this.#ledger.succeeded();
+      this.#worked();
       this.#o.onEvent?.({ type: "invoke", plugin: this.id, entry: name, caller, ms: performance.now() - t0, cpuMs: cpuNs / 1e6, ok: true });
       return value;
     } catch (e) {
@@ -459,7 +625,7 @@ export class PluginHandle {
     if (this.#closed) throw new PluginError(`plugin ${this.id} is closed`, { pluginId: this.id });
     if (!this.#hooks.includes(name)) return null;
     this.#refuse(name);
-    if (!this.#process.alive) await this.#start();
+    await this.#running(name, timeoutMs);
     return this.#process.hook(name, args, timeoutMs);
   }
 
@@ -471,6 +637,9 @@ export class PluginHandle {
     const next = validatePluginConfig(this.manifest.config, config, this.id);
     this.#spec = { ...this.#spec, config: next };
     this.#o.audit.append({ type: "config", plugin: this.id, version: this.version });
+    // A restart in progress may have started with the previous config: it is waited for, then told.
+    // (A quarantined plugin gets the new config when it is rebuilt.)
+    await this.#running("onConfigChange", this.#spec.limits.timeoutMs).catch(() => undefined);
     if (this.#process.alive) await this.#process.config(next, this.#spec.limits.timeoutMs);
     return next;
   }
@@ -479,6 +648,9 @@ export class PluginHandle {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // A restart waiting for its backoff stops; one loading finishes first, so that close ends it.
+    this.#wake?.();
+    await this.#starting?.catch(() => undefined);
     await this.#process.close(this.#spec.limits.timeoutMs);
     this.#leaveLedger();
     // Held-back denials go through the budget, then the budget's own summary: nothing is left unsaid.

@@ -54,6 +54,12 @@ export type SandboxOptions = {
    * plugin was running if V8 takes the whole process down mid-crossing.
    */
   readonly onCrossing?: (inside: boolean) => void;
+  /**
+   * Told once when a limit condemns this sandbox, whether or not a call was in flight (a timer's
+   * work can be condemned too): whoever runs the plugin must learn that it is gone, or a plugin
+   * that only answers channel messages would be silently out of service.
+   */
+  readonly onCondemned?: (error: WardenError) => void;
 };
 
 type PendingCall = {
@@ -389,6 +395,7 @@ export class Sandbox {
     if (this.#disposed) return;
     this.#condemnedBy = error;
     this.dispose(error);
+    this.#o.onCondemned?.(error);
   }
 
   /** Run one synchronous crossing into the isolate under the tightest budget of the calls in flight. */
@@ -438,7 +445,7 @@ export class Sandbox {
       if (kind === "memory" || kind === "disposed" || this.#isolate.isDisposed) {
         return this.#condemn(
           new MemoryLimitError(
-            `plugin ${this.#o.pluginId} exceeded its memory limit of ${this.#o.limits.memoryMb} MiB; its isolate was disposed and will be rebuilt on the next call (raise limits.memoryMb if this is expected)`,
+            `plugin ${this.#o.pluginId} exceeded its memory limit of ${this.#o.limits.memoryMb} MiB; its isolate was disposed and is rebuilt (raise limits.memoryMb if this is expected)`,
             { pluginId: this.#o.pluginId },
           ),
         );
@@ -471,10 +478,10 @@ export class Sandbox {
 
   #cpuError(c: PendingCall | undefined): CpuLimitError {
     const ms = c ? Number(c.cpuLimitNs / 1_000_000n) : this.#o.limits.cpuMs;
-    return new CpuLimitError(
-      `plugin ${this.#o.pluginId}: ${c?.name ?? "background work"}() used more than cpuMs (${ms} ms) of CPU time; its isolate was stopped and will be rebuilt on the next call`,
-      { pluginId: this.#o.pluginId, ...(c ? { entry: c.name } : {}) },
-    );
+    return new CpuLimitError(`plugin ${this.#o.pluginId}: ${c?.name ?? "background work"}() used more than cpuMs (${ms} ms) of CPU time; its isolate was stopped and is rebuilt`, {
+      pluginId: this.#o.pluginId,
+      ...(c ? { entry: c.name } : {}),
+    });
   }
 
   /** The one host function the isolate can call. Never throws into the isolate. */

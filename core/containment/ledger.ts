@@ -46,6 +46,8 @@ export class PluginLedger {
   // check passes it in.
   readonly #cpu = new CpuWindow(Number.POSITIVE_INFINITY);
   readonly #members = new Set<(ns: number) => void>();
+  // Told when a quarantine ends (by an operator or by time): a version that is down is rebuilt then.
+  readonly #onRelease = new Set<() => void>();
   #wasQuarantined = false;
   #releaseTimer: NodeJS.Timeout | null = null;
   #disposed = false;
@@ -56,9 +58,10 @@ export class PluginLedger {
     this.#quarantine = new Quarantine(o.quarantine);
   }
 
-  /** Join as a loaded version; `share` receives the CPU the plugin's other versions spend. */
-  join(share: (ns: number) => void): LedgerMember {
+  /** Join as a loaded version; `share` receives the CPU the plugin's other versions spend, `onRelease` the end of a quarantine. */
+  join(share: (ns: number) => void, onRelease?: () => void): LedgerMember {
     this.#members.add(share);
+    if (onRelease !== undefined) this.#onRelease.add(onRelease);
     return {
       charge: (ns) => {
         this.#cpu.charge(ns);
@@ -66,6 +69,7 @@ export class PluginLedger {
       },
       leave: () => {
         this.#members.delete(share);
+        if (onRelease !== undefined) this.#onRelease.delete(onRelease);
       },
     };
   }
@@ -80,6 +84,11 @@ export class PluginLedger {
     return this.#cpu.usedMs();
   }
 
+  /** How long until the plugin may run again under a window of `limitMs`, ms (0 while it has budget left). */
+  msUntilBudget(limitMs: number): number {
+    return this.#cpu.remainingMs(limitMs) > 0 ? 0 : this.#cpu.msUntilAvailable(limitMs);
+  }
+
   /** Throw CPU_LIMIT if the plugin spent `limitMs` of CPU in the window; `name`() was refused. */
   refuseIfOverBudget(name: string, limitMs: number): void {
     if (this.#cpu.remainingMs(limitMs) <= 0) throw cpuBudgetError(this.pluginId, name, this.#cpu, limitMs);
@@ -90,14 +99,19 @@ export class PluginLedger {
     return this.#quarantine.isQuarantined();
   }
 
+  /** Why the plugin is quarantined (until when, after what), or null when it is not. */
+  get reason(): string | null {
+    if (!this.#quarantine.isQuarantined()) return null;
+    const until = new Date(this.#quarantine.until).toISOString();
+    return `quarantined until ${until} after failing ${this.#quarantine.policy.maxFailures} times in ${this.#quarantine.policy.windowMs / 1000} s (last: ${this.#quarantine.lastCause})`;
+  }
+
   /** Throw QUARANTINED if the plugin is quarantined; `name`() was not run. */
   refuseIfQuarantined(name: string): void {
-    if (this.#quarantine.isQuarantined()) {
+    const reason = this.reason;
+    if (reason !== null) {
       const until = new Date(this.#quarantine.until).toISOString();
-      throw new QuarantinedError(
-        `plugin ${this.pluginId} is quarantined until ${until} after failing ${this.#quarantine.policy.maxFailures} times in ${this.#quarantine.policy.windowMs / 1000} s (last: ${this.#quarantine.lastCause}); ${name}() was not run. Fix the plugin, then release it, or wait`,
-        { pluginId: this.pluginId, entry: name, until },
-      );
+      throw new QuarantinedError(`plugin ${this.pluginId} is ${reason}; ${name}() was not run. Fix the plugin, then release it, or wait`, { pluginId: this.pluginId, entry: name, until });
     }
     if (this.#wasQuarantined) this.#releasedByTimeout();
   }
@@ -132,6 +146,7 @@ export class PluginLedger {
     this.#o.audit.append({ type: "release", plugin: this.pluginId, by: "timeout" });
     this.#o.logger.info("quarantine ended");
     this.#o.onEvent?.({ type: "release", plugin: this.pluginId, by: "timeout" });
+    for (const f of [...this.#onRelease]) f();
   }
 
   /** An operator re-enables a quarantined plugin now. */
@@ -144,6 +159,7 @@ export class PluginLedger {
     this.#o.audit.append({ type: "release", plugin: this.pluginId, by: "operator" });
     this.#o.logger.info("released from quarantine by the operator");
     this.#o.onEvent?.({ type: "release", plugin: this.pluginId, by: "operator" });
+    for (const f of [...this.#onRelease]) f();
   }
 
   /** Stop the release timer: nothing more is reported (the handle or host that owns it closed). */

@@ -13,7 +13,7 @@ import { PluginLedger } from "../containment/ledger.ts";
 import type { QuarantinePolicy } from "../containment/quarantine.ts";
 import { escapeFields, escapeText, quote } from "../escape-text.ts";
 import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor, type WardenError } from "../errors.ts";
-import { limitPolicy, type ClampedLimit, type PluginLimits } from "../limits.ts";
+import { limitPolicy, type ClampedLimit, type PluginLimits, type RestartPolicy } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
 import { effectiveLimits, loadPlugin, type LoadPluginOptions, type PluginEngine, type PluginEvent, type PluginHandle } from "../plugin.ts";
 import type { ProcessLimits } from "../runtime/protocol.ts";
@@ -49,6 +49,8 @@ export type HostOptions = {
   readonly startupTimeoutMs?: number;
   readonly concurrency?: Partial<Concurrency>;
   readonly quarantine?: Partial<QuarantinePolicy>;
+  /** How a plugin that hit a limit or crashed is restarted (default DEFAULT_RESTART: at once, then 250 ms doubling to 30 s while it keeps failing). */
+  readonly restart?: Partial<RestartPolicy>;
   /** Longest chain of plugin-to-plugin calls (default 4). */
   readonly maxCallDepth?: number;
   /**
@@ -72,8 +74,11 @@ export type HostOptions = {
   readonly auditLimits?: LoadPluginOptions["auditLimits"];
 };
 
-/** A plugin's lifecycle state. */
-export type PluginState = "loading" | "active" | "stopping" | "stopped" | "failed" | "quarantined";
+/**
+ * A plugin's lifecycle state. "restarting": it hit a limit or crashed (or its engine was ended by
+ * another plugin) and is being rebuilt; its channel messages wait, and calls wait for it.
+ */
+export type PluginState = "loading" | "active" | "restarting" | "stopping" | "stopped" | "failed" | "quarantined";
 
 /** What `status()` says about one plugin. */
 export type PluginStatus = {
@@ -91,7 +96,19 @@ export type PluginStatus = {
   readonly limitsClamped: readonly ClampedLimit[];
   /** CPU the plugin used in the last 60 s (its limits.cpuMsPerMinute window), across reloads and restarts, ms. */
   readonly cpuUsedMs: number;
-  readonly counters: { readonly calls: number; readonly errors: number; readonly denials: number; readonly limitHits: number; readonly cpuMs: number };
+  /**
+   * `restarts`: times it came back after a limit, a crash or an engine restart; `dropped`: channel
+   * messages for it that did not fit its bounded queues (it was slow, or down) and were dropped.
+   */
+  readonly counters: {
+    readonly calls: number;
+    readonly errors: number;
+    readonly denials: number;
+    readonly limitHits: number;
+    readonly cpuMs: number;
+    readonly restarts: number;
+    readonly dropped: number;
+  };
   readonly load: { readonly running: number; readonly queued: number };
   /** The engine the plugin runs in now (null while it has none); `alone` says why it does not share one. */
   readonly engine: PluginEngine | null;
@@ -118,10 +135,10 @@ export type HostEntry = {
   dir: string;
   manifest: LoadedManifest | null;
   handle: PluginHandle | null;
-  state: Exclude<PluginState, "quarantined">;
+  state: Exclude<PluginState, "quarantined" | "restarting">;
   reason: string | null;
   health: PluginStatus["health"];
-  counters: { calls: number; errors: number; denials: number; limitHits: number; cpuMs: number };
+  counters: { calls: number; errors: number; denials: number; limitHits: number; cpuMs: number; restarts: number; dropped: number };
   /**
    * The manifest whose grants and limits this host last accepted for this id (at start, or by a
    * reload): a reload may not grant more, whether the plugin is running, failed or crashed. Only
@@ -207,6 +224,8 @@ export class Host {
         if (!e.ok) entry.counters.errors++;
       } else if (e.type === "denied") entry.counters.denials += e.count;
       else if (e.type === "limit") entry.counters.limitHits++;
+      else if (e.type === "restarted") entry.counters.restarts++;
+      else if (e.type === "dropped") entry.counters.dropped += e.count;
     }
     try {
       this.#emitter.emit("event", e);
@@ -287,7 +306,17 @@ export class Host {
   }
 
   #newEntry(id: string, dir: string, manifest: LoadedManifest | null, state: HostEntry["state"], reason: string | null): HostEntry {
-    return { id, dir, manifest, handle: null, state, reason, health: "unknown", counters: { calls: 0, errors: 0, denials: 0, limitHits: 0, cpuMs: 0 }, baseline: manifest?.manifest ?? null };
+    return {
+      id,
+      dir,
+      manifest,
+      handle: null,
+      state,
+      reason,
+      health: "unknown",
+      counters: { calls: 0, errors: 0, denials: 0, limitHits: 0, cpuMs: 0, restarts: 0, dropped: 0 },
+      baseline: manifest?.manifest ?? null,
+    };
   }
 
   #configFor(id: string): unknown {
@@ -335,6 +364,7 @@ export class Host {
       hostFiles: { pluginsDir: this.#dir, ...(typeof this.#o.auditLog === "string" ? { files: [resolve(this.#o.auditLog)] } : {}) },
       ledger: this.#ledgerFor(id),
       ...(this.#o.concurrency ? { concurrency: this.#o.concurrency } : {}),
+      ...(this.#o.restart ? { restart: this.#o.restart } : {}),
       ...(this.#o.isolation ? { isolation: this.#o.isolation } : {}),
       enginePool: this.#engines,
       // loadPlugin escapes its events before they reach here: counted and delivered as they are.
@@ -541,21 +571,26 @@ export class Host {
 
   /** Every plugin's state, reason, version, health, limits and counters. */
   status(): PluginStatus[] {
-    return [...this.#plugins.values()].map((e) => ({
-      id: e.id,
-      dir: e.dir,
-      version: e.manifest?.manifest.version ?? null,
-      state: e.state === "active" && e.handle?.quarantined ? "quarantined" : e.state,
-      reason: e.reason === null ? null : escapeText(e.reason),
-      health: e.health,
-      entries: e.handle?.entries ?? [],
-      limits: e.handle?.limits ?? null,
-      limitsClamped: e.handle?.limitsClamped ?? [],
-      cpuUsedMs: this.#ledgers.get(e.id)?.cpuUsedMs ?? 0,
-      counters: { ...e.counters },
-      load: e.handle?.load ?? { running: 0, queued: 0 },
-      engine: e.handle?.engine ?? null,
-    }));
+    return [...this.#plugins.values()].map((e) => {
+      // An active plugin that is quarantined or being restarted says so, and why.
+      const condition = e.state === "active" ? (e.handle?.condition ?? null) : null;
+      const reason = condition !== null && e.reason !== null ? `${condition}; ${e.reason}` : (condition ?? e.reason);
+      return {
+        id: e.id,
+        dir: e.dir,
+        version: e.manifest?.manifest.version ?? null,
+        state: e.state === "active" && e.handle?.quarantined ? "quarantined" : e.state === "active" && e.handle?.restarting ? "restarting" : e.state,
+        reason: reason === null ? null : escapeText(reason),
+        health: e.health,
+        entries: e.handle?.entries ?? [],
+        limits: e.handle?.limits ?? null,
+        limitsClamped: e.handle?.limitsClamped ?? [],
+        cpuUsedMs: this.#ledgers.get(e.id)?.cpuUsedMs ?? 0,
+        counters: { ...e.counters },
+        load: e.handle?.load ?? { running: 0, queued: 0 },
+        engine: e.handle?.engine ?? null,
+      };
+    });
   }
 
   #startHealthChecks(): void {

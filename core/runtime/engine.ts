@@ -176,10 +176,10 @@ export class Engine {
       slot,
       t,
       exit.oom
-        ? new MemoryLimitError(`plugin ${t.pluginId} exhausted the V8 heap (a single huge allocation beyond its memory limit); its engine was ended and it will be restarted on the next call`, {
+        ? new MemoryLimitError(`plugin ${t.pluginId} exhausted the V8 heap (a single huge allocation beyond its memory limit); its engine was ended and it is restarted`, {
             pluginId: t.pluginId,
           })
-        : new PluginError(`plugin ${t.pluginId}: its engine exited unexpectedly (${describeExit(exit)}); it will be restarted on the next call`, { pluginId: t.pluginId }),
+        : new PluginError(`plugin ${t.pluginId}: its engine exited unexpectedly (${describeExit(exit)}); it is restarted`, { pluginId: t.pluginId }),
     ]);
   }
 }

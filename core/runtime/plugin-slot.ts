@@ -3,12 +3,14 @@
 // subscriptions on the host's bus, and keeps the host alive whatever the plugin does. A call that
 // is not answered within its own limits plus a grace period ends the engine, blaming this plugin;
 // an engine that dies fails the calls in flight with a coded error: the plugin to blame gets the
-// limit or crash it caused (and runs alone from then on), the others ENGINE_RESTARTED, and they
-// are loaded again in a fresh engine at once.
+// limit or crash it caused (and runs alone from then on), the others ENGINE_RESTARTED. Whenever the
+// plugin's isolate or engine is gone (a limit, a crash, a co-tenant's crash), its channel
+// subscriptions stay on the bus, where messages queue (bounded), and its deliveries wait until the
+// plugin is loaded again (core/plugin.ts restarts it at once), then go on in order.
 import { fromDescriptor, PluginError, ResultInvalidError, TimeoutError, toWardenError, type ErrorDescriptor, type WardenError } from "../errors.ts";
 import { boundedPluginStack, boundedPluginText, MAX_ERROR_MESSAGE_CHARS, valueProblem } from "../../isolate/index.ts";
 import type { ChannelBus, Subscription } from "../channels/bus.ts";
-import type { AuditEvent, Capabilities } from "../../capabilities/index.ts";
+import type { AuditEvent, Capabilities, ChannelMessage } from "../../capabilities/index.ts";
 import type { PluginLogLevel } from "../../isolate/index.ts";
 import { createBroker, performForwarded } from "./broker.ts";
 import { PublishRate } from "../channels/publish-rate.ts";
@@ -70,6 +72,12 @@ export type SupervisorEvents = {
   readonly onEngineRestart?: (error: WardenError, culprits: readonly string[]) => void;
   /** The plugin brought a shared engine down and runs in an engine of its own from now on. */
   readonly onMoved?: (reason: string) => void;
+  /** A channel message reached the plugin's handler, which failed (a limit, a throw): it is not delivered again. */
+  readonly onDeliveryFailed?: (topic: string, error: WardenError) => void;
+  /** A channel handler of the plugin finished. */
+  readonly onDelivered?: () => void;
+  /** Messages for the plugin that its queue for `topic` (a pattern, for subscriptions it did not make again) could not keep. */
+  readonly onDropped?: (topic: string, count: number) => void;
   /** CPU the plugin's isolate spent (charged to its cpuMsPerMinute window), ns, as reported. */
   readonly onCpu?: (ns: number) => void;
   /** The bus the plugin's channel grants reach. */
@@ -100,7 +108,9 @@ export class SandboxProcess implements EngineTenant {
   #loaded = false;
   #pending = new Map<number, Pending>();
   #nextId = 1;
+  // Deliveries wait at this gate while the plugin is not loaded; load opens it, close too.
   #ready: Promise<void> = Promise.resolve();
+  #gateOpen = true;
   #paused: boolean;
   #markReady: () => void = () => undefined;
   // Why the plugin must not share an engine (its grants, or an engine it brought down), or null.
@@ -114,7 +124,7 @@ export class SandboxProcess implements EngineTenant {
   #publishRate: PublishRate;
   // Channel subscriptions the plugin holds on the host's bus, by its own subscription id.
   readonly #subscriptions = new Map<number, Subscription>();
-  // While the plugin is loaded again after a co-tenant brought its engine down: its subscriptions,
+  // While the plugin is loaded again (its isolate hit a limit, its engine died): its subscriptions,
   // kept on the bus (messages queue, bounded, oldest dropped and counted) until its onLoad makes
   // the same ones again, which then receive what queued meanwhile, in order.
   #restoring: Map<number, Subscription> | null = null;
@@ -139,12 +149,13 @@ export class SandboxProcess implements EngineTenant {
   /** The plugin's channel subscriptions receive nothing more; what they hold is still delivered (the version being replaced). */
   detachChannels(): void {
     this.#paused = true;
-    for (const sub of this.#subscriptions.values()) {
+    // Those kept while the plugin is being rebuilt too: what queued for it is delivered once it is back.
+    for (const sub of [...this.#subscriptions.values(), ...(this.#restoring?.values() ?? [])]) {
       sub.drain();
       this.#draining.add(sub);
     }
     this.#subscriptions.clear();
-    this.#dropRestoring();
+    this.#restoring = null;
   }
 
   /** Requests (calls, hooks, deliveries) in flight. */
@@ -188,8 +199,43 @@ export class SandboxProcess implements EngineTenant {
     this.#slot = engine.attach(this);
     this.#loaded = false;
     engine.transport.setLocal?.(this.#slot, () => this.#caps);
-    if (this.#restoring === null) this.#ready = new Promise<void>((r) => (this.#markReady = r));
+    this.#closeGate();
     return engine;
+  }
+
+  /** Hold deliveries until the plugin is loaded (idempotent). */
+  #closeGate(): void {
+    if (!this.#gateOpen) return;
+    this.#gateOpen = false;
+    this.#ready = new Promise<void>((r) => (this.#markReady = r));
+  }
+
+  #openGate(): void {
+    this.#gateOpen = true;
+    this.#markReady();
+  }
+
+  /**
+   * The plugin's isolate or engine is gone, the plugin is not: it is not loaded until it is
+   * rebuilt, its subscriptions are kept for the rebuilt plugin to make again, and its deliveries
+   * wait (the bus queues what arrives behind them).
+   */
+  #down(): void {
+    this.#loaded = false;
+    this.#keepSubscriptions();
+    this.#closeGate();
+  }
+
+  /** Keep the plugin's subscriptions on the bus for its next onLoad to make again. */
+  #keepSubscriptions(): void {
+    if (this.#subscriptions.size === 0 && this.#restoring !== null) return;
+    this.#restoring = new Map([...(this.#restoring ?? new Map<number, Subscription>()), ...this.#subscriptions]);
+    this.#subscriptions.clear();
+  }
+
+  /** Whether `sub` (the plugin's subscription `id`) is still the plugin's: live, kept for a rebuild, or draining. */
+  #holds(sub: Subscription, id: number): boolean {
+    return this.#subscriptions.get(id) === sub || this.#restoring?.get(id) === sub || this.#draining.has(sub);
   }
 
   /** A message from the plugin's runner (untrusted: it comes from the engine). */
@@ -223,6 +269,9 @@ export class SandboxProcess implements EngineTenant {
         if (typeof msg.dropped === "number" && msg.dropped > 0) this.#events.onLogDropped?.(msg.dropped);
         return;
       case "limit":
+        // The runner's isolate was condemned (it says so before the failed calls' answers): the
+        // plugin is down until it is rebuilt, whether or not a call was in flight.
+        this.#down();
         this.#events.onLimit(fromEngine(msg.error));
         return;
       case "host-request":
@@ -272,7 +321,9 @@ export class SandboxProcess implements EngineTenant {
           return;
         }
         case "reset":
-          this.#dropSubscriptions();
+          // The runner rebuilds the isolate: its subscriptions are kept for onLoad to make again
+          // (and those draining deliver to the handlers onLoad makes with the same ids).
+          this.#keepSubscriptions();
           this.#reply(reqId, true, null);
           return;
         default:
@@ -293,19 +344,35 @@ export class SandboxProcess implements EngineTenant {
       return;
     }
     this.#subscriptions.get(subscriptionId)?.unsubscribe();
-    const sub = this.#events.bus.subscribeAs(
-      this.pluginId,
-      pattern,
-      async (message) => {
-        // Handlers run only once the plugin's onLoad has succeeded (NEKO-25), in this engine or
-        // the one it is being loaded into after its engine went down.
-        await this.#ready;
-        if (!this.alive) return;
-        await this.#request({ t: "deliver", subscriptionId, message }, this.#events.deliveryDeadlineMs + GRACE_MS, `a channel handler for ${message.topic}`);
-      },
-      { paused: this.#paused },
-    );
+    const sub: Subscription = this.#events.bus.subscribeAs(this.pluginId, pattern, (message) => this.#deliver(sub, subscriptionId, message), { paused: this.#paused });
     this.#subscriptions.set(subscriptionId, sub);
+  }
+
+  /** Deliver one message of `sub` to the plugin's handler, waiting while the plugin is being rebuilt. */
+  async #deliver(sub: Subscription, subscriptionId: number, message: ChannelMessage): Promise<void> {
+    if (message.dropped > 0) this.#events.onDropped?.(message.topic, message.dropped);
+    for (;;) {
+      // Handlers run only once the plugin's onLoad has succeeded (NEKO-25), in this engine or the
+      // one it is rebuilt in; a subscription the plugin no longer holds receives nothing.
+      while (!this.alive) {
+        if (!this.#holds(sub, subscriptionId)) return;
+        this.#closeGate();
+        await this.#ready;
+      }
+      if (!this.#holds(sub, subscriptionId)) return;
+      try {
+        await this.#request({ t: "deliver", subscriptionId, message }, this.#events.deliveryDeadlineMs + GRACE_MS, `a channel handler for ${message.topic}`);
+        this.#events.onDelivered?.();
+        return;
+      } catch (e) {
+        const err = toWardenError(e);
+        // The isolate was gone before the handler ran (its condemnation reached the host first,
+        // so the plugin is down now): the message waits for the rebuilt plugin, in its place.
+        if (err.details["undelivered"] === true && !this.alive) continue;
+        this.#events.onDeliveryFailed?.(message.topic, err);
+        throw err;
+      }
+    }
   }
 
   #dropSubscriptions(): void {
@@ -355,15 +422,10 @@ export class SandboxProcess implements EngineTenant {
   engineLost(loss: EngineLoss): void {
     const engine = this.#engine;
     this.#engine = null;
-    this.#loaded = false;
-    // A bystander is loaded again at once: its subscriptions stay on the bus and queue, and its
-    // handlers wait for the new load (a fresh gate) instead of finding no plugin.
-    if (!loss.culprit) {
-      this.#restoring = new Map([...(this.#restoring ?? new Map<number, Subscription>()), ...this.#subscriptions]);
-      this.#subscriptions.clear();
-      this.#ready = new Promise<void>((r) => (this.#markReady = r));
-    }
-    this.#releaseResources(!loss.culprit);
+    // Culprit or bystander, the plugin is loaded again at once (core/plugin.ts): its subscriptions
+    // stay on the bus and queue, and its handlers wait for the new load instead of finding no plugin.
+    this.#down();
+    this.#releaseResources(true);
     if (loss.culprit) {
       if (loss.error.code === "MEMORY_LIMIT" || loss.error.code === "TIMEOUT" || loss.error.code === "CPU_LIMIT") this.#events.onLimit(loss.error);
       else this.#events.onCrash?.(loss.error);
@@ -379,8 +441,7 @@ export class SandboxProcess implements EngineTenant {
   /** Send one request; `deadlineMs` bounds how long the engine may take before it is ended. */
   #request(msg: DistributiveOmit<ToRunner, "callId" | "reqId">, deadlineMs: number, what: string, withCpu = false, depth = 0): Promise<unknown> {
     const engine = this.#engine;
-    if (engine === null || !engine.alive)
-      return Promise.reject(new PluginError(`plugin ${this.pluginId} is not running (its engine is gone); it is restarted on the next call`, { pluginId: this.pluginId }));
+    if (engine === null || !engine.alive) return Promise.reject(new PluginError(`plugin ${this.pluginId} is not running (its engine is gone); it is being restarted`, { pluginId: this.pluginId }));
     const callId = this.#nextId++;
     return new Promise((resolve, reject) => {
       // In the host's process there is no engine to end: the sandbox's own limits are all there is.
@@ -389,7 +450,7 @@ export class SandboxProcess implements EngineTenant {
         : setTimeout(() => {
             engine.kill(
               this.#slot,
-              new TimeoutError(`plugin ${this.pluginId}: its engine did not answer ${what} within ${deadlineMs} ms and was ended; it will be restarted on the next call`, {
+              new TimeoutError(`plugin ${this.pluginId}: its engine did not answer ${what} within ${deadlineMs} ms and was ended; it is restarted at once`, {
                 pluginId: this.pluginId,
               }),
             );
@@ -456,8 +517,10 @@ export class SandboxProcess implements EngineTenant {
     };
     const r = (await this.#request({ t: "load", spec: engineSpec }, spec.limits.timeoutMs + spec.startupTimeoutMs + GRACE_MS, "the load")) as { entries: string[]; hooks: string[] };
     this.#loaded = true;
+    // Subscriptions the plugin did not make again this time: what they held has nowhere to go.
+    for (const sub of this.#restoring?.values() ?? []) if (sub.pending > 0) this.#events.onDropped?.(sub.pattern, sub.pending);
     this.#dropRestoring();
-    this.#markReady();
+    this.#openGate();
     return { entries: r.entries, hooks: r.hooks, unresolvedExec: caps.unresolvedExec.map((rule) => rule.field) };
   }
 
@@ -503,21 +566,26 @@ export class SandboxProcess implements EngineTenant {
     return this.#request({ t: "config", config, timeoutMs }, timeoutMs * 2 + GRACE_MS, "onConfigChange()");
   }
 
-  /** Run onUnload (bounded) and leave the engine (which ends when its last plugin leaves). */
-  async close(timeoutMs: number): Promise<void> {
+  /**
+   * Run onUnload (bounded) and leave the engine (which ends when its last plugin leaves). With
+   * `keepSubscriptions` (a restart that failed and is tried again) the plugin's subscriptions stay
+   * on the bus and its deliveries keep waiting for the next load.
+   */
+  async close(timeoutMs: number, keepSubscriptions = false): Promise<void> {
     const engine = this.#engine;
     if (engine !== null && engine.alive && this.#loaded) await this.#request({ t: "unload" }, timeoutMs, "onUnload").catch(() => undefined);
     this.#engine = null;
     this.#loaded = false;
+    if (keepSubscriptions) this.#down();
     if (engine !== null) {
       engine.detach(this.#slot);
       if (engine.transport.inHost) await engine.close();
       else (this.#events.pool ?? processEnginePool()).released(engine);
     }
-    this.#releaseResources();
+    this.#releaseResources(keepSubscriptions);
     this.#publishRate.close();
     // Handlers waiting for a load that will not come go on, and find no plugin.
-    this.#markReady();
+    if (!keepSubscriptions) this.#openGate();
     this.#failAll(new PluginError(`plugin ${this.pluginId} was unloaded`, { pluginId: this.pluginId }));
   }
 }

@@ -10,7 +10,7 @@ import { cpuBudgetError, CpuWindow, IsolatePool, loadPrelude, Sandbox, type Oper
 // One pool per process: in an engine it has the next isolate ready when a limit condemns a current
 // one or a plugin is placed there; in the host's process (isolation "in-process") it serves every plugin.
 const pool = new IsolatePool(1, loadPrelude);
-import { fromDescriptor, isWardenError, PluginError, type ErrorDescriptor, type WardenError } from "../errors.ts";
+import { fromDescriptor, isWardenError, PluginError, type ErrorDescriptor } from "../errors.ts";
 import { LogBuffer } from "./log-buffer.ts";
 import type { EngineLoad, FromRunner, HostRequest, ToRunner } from "./protocol.ts";
 
@@ -159,14 +159,28 @@ export function createSandboxRunner(post: (msg: FromRunner) => void, fatal: (mes
   let cpuWindow: CpuWindow | null = null;
   let sandbox: Sandbox | null = null;
 
+  // The rebuild in progress, if one is: a call that finds the isolate condemned and the host's
+  // restart of the plugin may both ask for one, and must get the same sandbox, not two.
+  let building: Promise<Sandbox> | null = null;
+  // The load message the current sandbox was built from (a rebuild started by a call uses the spec
+  // of the time, so a restart that brings a newer config must still hand it over).
+  let builtFrom: EngineLoad | null = null;
+
   /** A usable sandbox, rebuilt (and its onLoad run again) after a limit condemned the last one. */
-  async function ensureSandbox(what: string): Promise<Sandbox> {
-    if (sandbox?.isUsable) return sandbox;
+  function ensureSandbox(what: string): Promise<Sandbox> {
+    if (sandbox?.isUsable) return Promise.resolve(sandbox);
+    building ??= build(what).finally(() => {
+      building = null;
+    });
+    return building;
+  }
+
+  async function build(what: string): Promise<Sandbox> {
     if (spec === null) throw new PluginError("no plugin is loaded in this sandbox");
     // Building an isolate runs plugin code (its modules, onLoad): not with a spent budget.
     if (cpuWindow !== null && cpuWindow.remainingMs() <= 0) throw cpuBudgetError(spec.pluginId, what, cpuWindow);
-    // The old isolate's channel handlers are gone with it: drop its subscriptions before onLoad
-    // subscribes again.
+    // The old isolate's channel handlers are gone with it: the host keeps its subscriptions (what
+    // arrives meanwhile queues) until onLoad subscribes again.
     if (sandbox !== null) await hostRequest({ op: "reset" });
     const s = spec;
     const caps = local?.() ?? null;
@@ -184,47 +198,37 @@ export function createSandboxRunner(post: (msg: FromRunner) => void, fatal: (mes
       log: (level, text) => logBuffer.push(level, text),
       onCatastrophicError: (message) => fatal(message),
       ...(onCrossing !== undefined ? { onCrossing } : {}),
+      // The host learns of every condemnation at once (it rebuilds the plugin and holds its
+      // deliveries meanwhile), before the failed calls' answers.
+      onCondemned: (error) => send({ t: "limit", error: error.toDescriptor() }),
     });
     sandbox = fresh;
+    builtFrom = s;
     // onLoad has its own budget (NEKO-19): the startup timeout, not an entry's timeoutMs.
     if (fresh.hooks.includes(HOOK_ON_LOAD)) {
-      await watchLimits(fresh.call(HOOK_ON_LOAD, undefined, { timeoutMs: s.startupTimeoutMs, cpuMs: Math.max(s.limits.cpuMs, Math.min(s.startupTimeoutMs, 10_000)) }), fresh);
+      await fresh.call(HOOK_ON_LOAD, undefined, { timeoutMs: s.startupTimeoutMs, cpuMs: Math.max(s.limits.cpuMs, Math.min(s.startupTimeoutMs, 10_000)) });
     }
     return fresh;
   }
 
-  /** Report a limit that condemned the sandbox, if one did, so the host can count it and log it. */
-  function reportLimit(s: Sandbox): void {
-    const cause: WardenError | null = s.condemnedBy;
-    if (cause !== null) send({ t: "limit", error: cause.toDescriptor() });
-  }
-
-  function watchLimits<T>(p: Promise<T>, s: Sandbox): Promise<T> {
-    return p.catch((e: unknown) => {
-      reportLimit(s);
-      throw e;
-    });
-  }
-
   function invokeIn(s: Sandbox, name: string, inputJson: string | undefined, caller: string, timeoutMs: number | undefined): Promise<WithCpu> {
     const stats = { cpuNs: 0 };
-    return s.callJson(name, inputJson, timeoutMs === undefined ? {} : { timeoutMs }, { caller }, stats).then(
-      (value) => new WithCpu(value, stats.cpuNs),
-      (e: unknown) => {
-        reportLimit(s);
-        throw e;
-      },
-    );
+    return s.callJson(name, inputJson, timeoutMs === undefined ? {} : { timeoutMs }, { caller }, stats).then((value) => new WithCpu(value, stats.cpuNs));
   }
 
   async function handle(msg: Exclude<ToRunner, { t: "host-result" } | { t: "cpu" }>): Promise<unknown> {
     switch (msg.t) {
       case "load": {
         spec = msg.spec;
-        cpuWindow = new CpuWindow(spec.limits.cpuMsPerMinute, 60_000, undefined, reportCpu);
-        // The plugin's budget, not this process's: what its earlier sandboxes spent still counts.
-        for (const [agoMs, ns] of spec.cpuHistory ?? []) cpuWindow.record(ns, agoMs);
+        // A load of a plugin this runner already ran is the host restarting it after a limit: its
+        // window here is the exact record, and goes on.
+        if (cpuWindow === null) {
+          cpuWindow = new CpuWindow(spec.limits.cpuMsPerMinute, 60_000, undefined, reportCpu);
+          // The plugin's budget, not this process's: what its earlier sandboxes spent still counts.
+          for (const [agoMs, ns] of spec.cpuHistory ?? []) cpuWindow.record(ns, agoMs);
+        }
         const s = await ensureSandbox("load");
+        if (builtFrom !== spec) s.setConfig(spec.config);
         return { entries: s.entries, hooks: s.hooks };
       }
       case "invoke": {
@@ -233,7 +237,7 @@ export function createSandboxRunner(post: (msg: FromRunner) => void, fatal: (mes
       }
       case "hook": {
         const s = await ensureSandbox(msg.name);
-        return watchLimits(s.hook(msg.name, msg.args, { timeoutMs: msg.timeoutMs }), s);
+        return s.hook(msg.name, msg.args, { timeoutMs: msg.timeoutMs });
       }
       case "config": {
         if (spec === null) throw new PluginError("no plugin is loaded in this sandbox");
@@ -244,13 +248,14 @@ export function createSandboxRunner(post: (msg: FromRunner) => void, fatal: (mes
         if (s === null || !s.isUsable) return null;
         s.setConfig(msg.config);
         if (!s.hooks.includes("onConfigChange")) return null;
-        return watchLimits(s.hook("onConfigChange", [msg.config, previous], { timeoutMs: msg.timeoutMs }), s);
+        return s.hook("onConfigChange", [msg.config, previous], { timeoutMs: msg.timeoutMs });
       }
       case "deliver": {
-        // A message for a subscription of an isolate that is gone has no handler: nothing to do.
+        // The isolate is gone (a limit condemned it; the host is told, and rebuilds the plugin):
+        // the message was not handled, and the host delivers it again once the plugin is back.
         const s = sandbox;
-        if (s === null || !s.isUsable) return null;
-        return watchLimits(s.deliver(msg.subscriptionId, msg.message), s);
+        if (s === null || !s.isUsable) throw new PluginError(`plugin ${spec?.pluginId ?? "(none)"}: its isolate is being rebuilt; the message was not delivered`, { undelivered: true });
+        return s.deliver(msg.subscriptionId, msg.message);
       }
       case "unload": {
         const s = sandbox;

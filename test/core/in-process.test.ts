@@ -63,7 +63,7 @@ export const where = () => [typeof process, typeof require];`,
       await assert.rejects(q.invoke("ok"), { code: "QUARANTINED" });
       assert.deepEqual(
         events.filter((t) => t !== "invoke"),
-        ["limit", "limit", "quarantine"],
+        ["limit", "restarting", "restarted", "limit", "quarantine"],
       );
     } finally {
       await q.close();
