@@ -553,6 +553,10 @@ export class PluginHandle {
       if (this.#closed) throw new PluginError(`plugin ${this.id} is closed`, { pluginId: this.id });
       this.#refuse(name);
       this.#recover("a call needed it");
+      // The backoff paces restarts nobody waits for; a caller waiting ends it (as a call rebuilt
+      // the isolate before eager recovery). A plugin failing on every call is still bounded by
+      // its quarantine.
+      this.#wake?.();
       const recovery = this.#recovery;
       // Not restartable now (not loaded yet): the call goes on and fails as the sandbox says.
       if (recovery === null) return;

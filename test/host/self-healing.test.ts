@@ -268,3 +268,24 @@ for (const isolation of ["engine", "dedicated", "in-process"] as const satisfies
     });
   });
 }
+
+describe("self-healing: a caller does not wait out the backoff", () => {
+  it("a plugin failing on every call, with quarantine off, answers each call with its limit, not a TIMEOUT from a growing backoff", async () => {
+    const s = scratch();
+    s.plugin("p", manifest("heal.calls", { limits: { memoryMb: 16, timeoutMs: 3000 } }), { "index.js": `export function bomb() { ${BOMB} }\nexport function ok() { return "ok"; }` });
+    const events: HostEvent[] = [];
+    const host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0, quarantine: { maxFailures: 1_000_000 } });
+    host.on("event", (e: HostEvent) => events.push(e));
+    try {
+      await host.loadAll();
+      // Eight failures in a row: an unbroken backoff would be 250 ms · 2^6 = 16 s by the eighth, past its 3 s timeout.
+      for (let i = 0; i < 8; i++) await assert.rejects(host.invoke("heal.calls", "bomb"), (e: Error & { code?: string }) => e.code === "MEMORY_LIMIT");
+      const delays = events.filter((e) => e.type === "restarting").map((e) => (e as { delayMs: number }).delayMs);
+      assert.ok(Math.max(...delays) >= 4000, `the backoff grew as designed (control): ${delays.join(", ")}`);
+      assert.equal(await host.invoke("heal.calls", "ok"), "ok");
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+});
