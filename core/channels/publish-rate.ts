@@ -61,6 +61,7 @@ export class PublishRate {
   #schedule(): void {
     if (this.#timer !== null || this.#waiting.length === 0) return;
     const wait = Math.max(1, Math.ceil(((1 - this.#tokens) * 1000) / this.#rate));
+    // Not unref'd: a publish waiting for its turn is work in progress, like the call that made it.
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#refill();
@@ -70,7 +71,6 @@ export class PublishRate {
       }
       this.#schedule();
     }, wait);
-    this.#timer.unref();
   }
 
   /** Refuse every waiting publish (the plugin is going away). */
