@@ -45,7 +45,7 @@ const preludeProcessor = {
 };
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "examples/plugins/", "schema/", "native/node20/node_modules/"] },
+  { ignores: ["dist/", "node_modules/", "examples/plugins/", ".warden/", "schema/", "native/node20/node_modules/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
