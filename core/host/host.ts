@@ -267,11 +267,10 @@ export class Host {
     for (const r of found.rejected) {
       const id = r.id ?? basename(r.dir);
       // A broken copy of a plugin that runs does not replace its status (it is reported all the same).
-      if (this.#settled(id) && this.#plugins.get(id)?.dir !== r.dir) {
-        this.#emit({ type: "load-failed", plugin: id, dir: r.dir, code: r.code, reason: r.reason });
+      if (this.#settled(id)) {
+        if (this.#plugins.get(id)?.dir !== r.dir) this.#emit({ type: "load-failed", plugin: id, dir: r.dir, code: r.code, reason: r.reason });
         continue;
       }
-      if (this.#settled(id)) continue;
       this.#plugins.set(id, this.#newEntry(id, r.dir, null, "failed", r.reason));
       this.#logger.error({ plugin: id }, escapeText(r.reason));
       this.#emit({ type: "load-failed", plugin: id, dir: r.dir, code: r.code, reason: r.reason });
