@@ -83,6 +83,10 @@ describe("bystanders under a flood", () => {
     assert.equal(replies.length, round, "the echo bot answered every chat message");
     // Each flood ended in a contained way: a limit code, or a value with the flood cut down.
     const codes = results.map((r) => r.replace(/^\w+: /, ""));
+    // grow fills the heap with arrays; near the limit V8 collects again and again before it gives up,
+    // which took 300-600 ms of the flood's 500 ms cpuMs (measured on Node 20 and 24): on a busy
+    // machine the CPU limit may end it first, which contains it just as well.
+    if (codes[1] === "CPU_LIMIT") codes[1] = "MEMORY_LIMIT";
     // hugeAllocation is Array(1e9).fill(0): on Node 24 contained as TIMEOUT or a crash too (test/helpers/node-line.ts).
     if (SLOW_HUGE_ALLOCATION_OOM && (codes[2] === "TIMEOUT" || codes[2] === "PLUGIN_ERROR")) codes[2] = "MEMORY_LIMIT";
     // The denial and message storms are 5000 sequential capability calls, each a round trip to the
