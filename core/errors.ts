@@ -19,7 +19,9 @@ export const CONTRACT_ERROR_CODES = [
  * Codes warden adds to the contract (documented in docs/errors.md and the README): BUSY when a
  * plugin's call queue is full, QUARANTINED when a plugin failed too often and is switched off,
  * ENGINE_RESTARTED when another plugin sharing the engine process made it end (retry the call);
- * then the refusals of `warden install` (installPlugin), which plugins never see.
+ * then the refusals of `warden install` (installPlugin), which plugins never see; then consent's:
+ * APPROVAL_REQUIRED when a plugin's grants wait for an operator, APPROVALS_INVALID for an approvals
+ * file warden cannot use.
  */
 export const EXTENSION_ERROR_CODES = [
   "BUSY",
@@ -31,6 +33,8 @@ export const EXTENSION_ERROR_CODES = [
   "PACKAGE_TOO_LARGE",
   "INSTALL_CONFLICT",
   "LOCK_FILE_INVALID",
+  "APPROVAL_REQUIRED",
+  "APPROVALS_INVALID",
 ] as const;
 
 /** Every error code warden raises. */
@@ -217,6 +221,20 @@ export class LockFileInvalidError extends WardenError {
   }
 }
 
+/** The plugin's grants (or what an update adds to them) wait for an operator's approval. */
+export class ApprovalRequiredError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("APPROVAL_REQUIRED", "ApprovalRequired", message, details);
+  }
+}
+
+/** The plugins directory's warden-approvals.json cannot be read or does not match its format. */
+export class ApprovalsInvalidError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("APPROVALS_INVALID", "ApprovalsInvalid", message, details);
+  }
+}
+
 const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) => WardenError> = {
   PERMISSION_DENIED: PermissionDeniedError,
   MANIFEST_INVALID: ManifestInvalidError,
@@ -237,6 +255,8 @@ const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) =
   PACKAGE_TOO_LARGE: PackageTooLargeError,
   INSTALL_CONFLICT: InstallConflictError,
   LOCK_FILE_INVALID: LockFileInvalidError,
+  APPROVAL_REQUIRED: ApprovalRequiredError,
+  APPROVALS_INVALID: ApprovalsInvalidError,
 };
 
 /** True when `code` is one of warden's error codes. */

@@ -13,19 +13,20 @@ import { justThis, type Protection } from "../capabilities/index.ts";
 import { isModuleFile, MODULE_EXTENSIONS, PACKAGES_DIR } from "../isolate/index.ts";
 import { MANIFEST_FILE } from "../manifests/read-manifest.ts";
 import type { HostFiles } from "./runtime/protocol.ts";
-import { LOCK_FILE, STAGING_PREFIX } from "./install/names.ts";
+import { RESERVED_PREFIX, STAGING_PREFIX } from "./install/names.ts";
 
 /** The reason a denial of the plugin's own files gives. */
 export const OWN_FILES_REASON = `the plugin's own manifest and code cannot be written by the plugin (${MANIFEST_FILE}, its ${MODULE_EXTENSIONS.join("/")} modules and ${PACKAGES_DIR} are what warden loads; only whoever installs the plugin changes them)`;
 
 /** The reason a denial of the host's files gives. */
 export const HOST_FILES_REASON =
-  "it is the host's: the plugins directory's manifests, code, <id>.config.json files, warden-lock.json and install staging directories, and the audit log, are written only by whoever runs the host, never by a plugin";
+  "it is the host's: the plugins directory's manifests, code, <id>.config.json files, its warden-* files (the install lock file, the approvals and their log) and install staging directories, and the audit log, are written only by whoever runs the host, never by a plugin";
 
 /**
  * Protections of the host's files: every plugin's manifest and code in `pluginsDir`, its config
- * files, the install lock file and staging directories (a plugin that could write them could
- * forge what was installed, or slip a file into a version being installed), and `files`.
+ * files, its warden-* files and staging directories (a plugin that could write them could forge
+ * what was installed or approve its own grants, or slip a file into a version being installed),
+ * and `files`.
  */
 export function hostFileProtections(h: HostFiles): Protection[] {
   const out: Protection[] = (h.files ?? []).map((path) => ({ path, covers: justThis, because: HOST_FILES_REASON }));
@@ -38,7 +39,7 @@ export function hostFileProtections(h: HostFiles): Protection[] {
           below.includes(PACKAGES_DIR) ||
           isModuleFile(last) ||
           last === MANIFEST_FILE ||
-          (below.length === 1 && (last.endsWith(".config.json") || last === LOCK_FILE)) ||
+          (below.length === 1 && (last.endsWith(".config.json") || last.startsWith(RESERVED_PREFIX))) ||
           (below[0] ?? "").startsWith(STAGING_PREFIX)
         );
       },

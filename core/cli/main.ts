@@ -1,4 +1,4 @@
-// `warden run | check | audit` (as in the contract), `warden new`, `warden doctor` and `warden install`. Returns the exit status.
+// `warden run | check | audit` (as in the contract), `warden new`, `warden doctor`, `warden install` and `warden grants`. Returns the exit status.
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -15,6 +15,7 @@ import { isTypeScriptFile } from "../../isolate/index.ts";
 import { diagnose, formatDoctor } from "./doctor.ts";
 import { checkPluginModules } from "./module-check.ts";
 import { installCommand } from "./install.ts";
+import { grantsCommand } from "./grants.ts";
 import { scaffoldPlugin } from "./new-plugin.ts";
 import { cliLogger, printJson } from "./output.ts";
 import { AUDIT_USAGE, CHECK_USAGE, DOCTOR_USAGE, MAIN_USAGE, NEW_USAGE, RUN_USAGE } from "./usage.ts";
@@ -259,6 +260,8 @@ export async function main(argv: string[]): Promise<number> {
         return await doctorCommand(rest);
       case "install":
         return await installCommand(rest);
+      case "grants":
+        return await grantsCommand(rest);
       case undefined:
       case "--help":
       case "-h":

@@ -8,6 +8,7 @@ Usage:
   warden new <plugin-dir> [--id <id>] [--ts] [--json]
   warden doctor [--json]
   warden install <plugin-dir | file.tgz> [--plugins-dir <dir>] [--sha256 <hex>] [--json]
+  warden grants ls | approve <id> | deny <id> | revoke <id> | diff <id> | usage [--plugins-dir <dir>] [--json]
   warden <command> --help
 
 Exit status: 0 success; 1 the call failed or the install was refused (the error code says why);
@@ -96,4 +97,36 @@ Options:
 Exit status: 0 installed or updated; 1 refused (INTEGRITY_MISMATCH, PACKAGE_UNSAFE,
 PACKAGE_TOO_LARGE, PACKAGE_INVALID, MANIFEST_INVALID, INSTALL_CONFLICT, LOCK_FILE_INVALID); 2 usage
 (a missing source, a malformed --sha256).
+`;
+
+export const GRANTS_USAGE = `Usage: warden grants <subcommand> [--plugins-dir <dir>] [--json]
+
+The operator's consent to what plugins may do. A host created with approvals "required" loads a
+plugin only with grants approved here, pinned to its version and plugin.json hash; an update that
+asks for more stays pending (the approved version keeps running) until approved again. Decisions
+live in <dir>/warden-approvals.json; each is also a record in <dir>/warden-consent.jsonl (verify it
+with warden audit). A host with watch on applies a decision at once.
+
+Subcommands:
+  ls                     every plugin: the grants it requests, approved | pending | denied |
+                         revoked | expired, and the version and hash its decision is pinned to
+  approve <id>           approve what <id> asks for now
+      --only <kinds>     only these kinds (read,write,net,exec,env,channels,plugins); the rest is not granted
+      --expires <date>   after it (2027-01-31, or an ISO time) every capability call is denied
+      --net-requests-per-minute <n>  --net-bytes-per-day <n>
+      --exec-per-minute <n>          --write-bytes-per-day <n>
+                         quotas: past one, calls are denied with the figure
+  deny <id> [--reason <text>]    refuse it: it does not load (a running one loses every grant)
+  revoke <id> [--reason <text>]  the kill switch: every grant stops at once, the plugin stays loaded
+  diff <id>              what <id> asks for beyond its approval (+) and no longer asks for (-)
+  usage                  uses, last use and denials per grant rule from the audit log, the grants
+                         never used, and the smaller manifest that would have sufficed
+                         (warden grants usage --help)
+
+Options:
+  --plugins-dir <dir>    the plugins directory (default: plugins)
+  --json                 print exactly one JSON object
+
+Exit status: 0 done; 1 refused; 2 usage (an unknown id or subcommand, a malformed option, an
+approvals file warden cannot read: nothing is changed).
 `;

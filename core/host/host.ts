@@ -23,6 +23,11 @@ import { readManifest, type LoadedManifest } from "../../manifests/read-manifest
 import { dependentsOf, planDependencies, type DependencyNode } from "./dependency-order.ts";
 import { reloadTransaction } from "./reload.ts";
 import { discoverPlugins } from "./discovery.ts";
+import { HostConsent, type ApprovalMode } from "./host-consent.ts";
+import { approvalRequired, samePermissions } from "../consent/consent-verdict.ts";
+import { approveGrants, currentUser, denyGrants, revokeGrants, type ApproveOptions } from "../consent/grant-decisions.ts";
+import type { Approval } from "../consent/approvals-file.ts";
+import { APPROVALS_FILE } from "../install/names.ts";
 import { installedDir, placeOf, unmetDependency } from "./load-one.ts";
 
 /** How to create a host. */
@@ -72,13 +77,33 @@ export type HostOptions = {
   readonly bus?: ChannelBus;
   /** Bounds on the audit records each plugin causes (see LoadPluginOptions.auditLimits). */
   readonly auditLimits?: LoadPluginOptions["auditLimits"];
+  /**
+   * "required": a plugin loads only with grants an operator approved (warden-approvals.json in
+   * pluginsDir; `warden grants`, or host.approve), otherwise it is "pending"; an update asking for
+   * more stays pending while the approved version keeps running. "off" (default): plugins get
+   * what their manifests ask for (a reload still may not widen it).
+   */
+  readonly approvals?: ApprovalMode;
 };
 
 /**
  * A plugin's lifecycle state. "restarting": it hit a limit or crashed (or its engine was ended by
  * another plugin) and is being rebuilt; its channel messages wait, and calls wait for it.
  */
-export type PluginState = "loading" | "active" | "restarting" | "stopping" | "stopped" | "failed" | "quarantined";
+export type PluginState = "loading" | "pending" | "active" | "restarting" | "stopping" | "stopped" | "failed" | "quarantined";
+
+/** A plugin's standing with the operator (approvals "required" only). */
+export type PluginApproval = {
+  /** approved, expired (approved, past its expiry: every capability call denied), pending, denied, revoked. */
+  readonly state: "approved" | "expired" | "pending" | "denied" | "revoked";
+  /** The decision on record: the version and plugin.json hash it is pinned to, who and when. */
+  readonly version: string | null;
+  readonly manifestSha256: string | null;
+  readonly by: string | null;
+  readonly at: string | null;
+  readonly expires: string | null;
+  readonly quotas: Approval["quotas"];
+};
 
 /** What `status()` says about one plugin. */
 export type PluginStatus = {
@@ -112,6 +137,12 @@ export type PluginStatus = {
   readonly load: { readonly running: number; readonly queued: number };
   /** The engine the plugin runs in now (null while it has none); `alone` says why it does not share one. */
   readonly engine: PluginEngine | null;
+  /** Its approval, with approvals "required" (null with approvals off). */
+  readonly approval: PluginApproval | null;
+  /** A newer version on disk that waits for approval while this one runs: its version and why. */
+  readonly pendingUpdate: { readonly version: string; readonly reason: string } | null;
+  /** Why every grant of the plugin is stopped (host.revoke, or a revoked or denied approval), or null. */
+  readonly revoked: string | null;
 };
 
 /** Everything a host reports. */
@@ -123,6 +154,9 @@ export type HostEvent =
   | { readonly type: "reload"; readonly plugin: string; readonly from: string; readonly to: string }
   | { readonly type: "reload-failed"; readonly plugin: string; readonly reason: string }
   | { readonly type: "config"; readonly plugin: string }
+  | { readonly type: "pending"; readonly plugin: string; readonly version: string; readonly reason: string }
+  | { readonly type: "revoked"; readonly plugin: string; readonly reason: string }
+  | { readonly type: "restored"; readonly plugin: string }
   | { readonly type: "health"; readonly plugin: string; readonly ok: boolean; readonly reason?: string }
   | { readonly type: "error"; readonly plugin: string; readonly message: string };
 
@@ -136,6 +170,8 @@ export type HostEntry = {
   manifest: LoadedManifest | null;
   handle: PluginHandle | null;
   state: Exclude<PluginState, "quarantined" | "restarting">;
+  /** A newer version that waits for approval while this one runs. */
+  pendingUpdate: { version: string; reason: string } | null;
   reason: string | null;
   health: PluginStatus["health"];
   counters: { calls: number; errors: number; denials: number; limitHits: number; cpuMs: number; restarts: number; dropped: number };
@@ -173,6 +209,7 @@ export class Host {
   // one registered and none sees a half-registered one; close() waits for the one running.
   #tail: Promise<void> = Promise.resolve();
   #loadAllCalled = false;
+  readonly #consent: HostConsent;
 
   constructor(o: HostOptions) {
     this.#o = o;
@@ -187,6 +224,9 @@ export class Host {
     this.#ownsAudit = typeof o.auditLog === "string";
     this.#audit = typeof o.auditLog === "string" ? openAuditLog(o.auditLog) : (o.auditLog ?? memoryAuditLog());
     this.#logger = o.logger ?? createDefaultLogger();
+    const mode = o.approvals ?? "off";
+    if (mode !== "off" && mode !== "required") throw new BadInputError(`createHost: approvals must be "required" or "off", got ${JSON.stringify(mode)}`, { field: "approvals" });
+    this.#consent = new HostConsent({ pluginsDir: this.#dir, mode, audit: this.#audit, logger: this.#logger });
     this.bus =
       o.bus ??
       new ChannelBus({
@@ -258,11 +298,13 @@ export class Host {
   /** Whether loadAll leaves `id` alone: it has an entry that is not a failure to retry. */
   #settled(id: string): boolean {
     const e = this.#plugins.get(id);
-    return e !== undefined && e.state !== "failed";
+    return e !== undefined && e.state !== "failed" && e.state !== "pending";
   }
 
   async #loadAll(): Promise<PluginStatus[]> {
     if (this.#closed) return this.status();
+    // An approvals file warden cannot read stops the load, loudly: nothing is loaded on its word.
+    await this.#consent.read();
     const found = await discoverPlugins(this.#dir, WARDEN_VERSION);
     for (const r of found.rejected) {
       const id = r.id ?? basename(r.dir);
@@ -312,6 +354,7 @@ export class Host {
       handle: null,
       state,
       reason,
+      pendingUpdate: null,
       health: "unknown",
       counters: { calls: 0, errors: 0, denials: 0, limitHits: 0, cpuMs: 0, restarts: 0, dropped: 0 },
       baseline: manifest?.manifest ?? null,
@@ -362,6 +405,7 @@ export class Host {
       // neighbour's code, which a reload would then run with the neighbour's permissions).
       hostFiles: { pluginsDir: this.#dir, ...(typeof this.#o.auditLog === "string" ? { files: [resolve(this.#o.auditLog)] } : {}) },
       ledger: this.#ledgerFor(id),
+      consent: this.#consent.gateFor(id),
       ...(this.#o.concurrency ? { concurrency: this.#o.concurrency } : {}),
       ...(this.#o.restart ? { restart: this.#o.restart } : {}),
       ...(this.#o.isolation ? { isolation: this.#o.isolation } : {}),
@@ -373,11 +417,23 @@ export class Host {
   }
 
   /** Register and start one plugin; a failure is its status and event (and the return value), never a throw. */
-  async #start(id: string, l: LoadedManifest): Promise<WardenError | null> {
-    const entry = this.#newEntry(id, l.dir, l, "loading", null);
+  async #start(id: string, found: LoadedManifest): Promise<WardenError | null> {
+    const entry = this.#newEntry(id, found.dir, found, "loading", null);
     this.#plugins.set(id, entry);
     const t0 = performance.now();
+    let l = found;
     try {
+      const admitted = await this.#consent.admit(found);
+      if (!admitted.ok) {
+        entry.state = "pending";
+        entry.reason = admitted.verdict.reason;
+        this.#logger.warn({ plugin: id }, escapeText(entry.reason));
+        this.#emit({ type: "pending", plugin: id, version: found.manifest.version, reason: entry.reason });
+        return approvalRequired(id, entry.reason);
+      }
+      l = admitted.manifest;
+      entry.manifest = l;
+      entry.baseline = l.manifest;
       entry.handle = await this.#spawn(id, l);
       entry.state = "active";
       this.#emit({ type: "load", plugin: id, version: l.manifest.version, ms: performance.now() - t0 });
@@ -515,6 +571,7 @@ export class Host {
         spawn: (target, manifest, staged) => this.#spawn(target, manifest, staged),
         retire: (handle) => this.#retire(handle),
         limitsOf: (manifest) => effectiveLimits(manifest, this.#o.defaults?.limits, this.#maxLimits),
+        ...(this.#consent.required ? { admit: (manifest: LoadedManifest) => this.#consent.admit(manifest) } : {}),
       },
       id,
     ).finally(() => this.#reloading.delete(id));
@@ -548,7 +605,9 @@ export class Host {
     }
     // The operator's decision: what the plugin's next load asks for is judged afresh.
     entry.baseline = null;
-    if (entry.state === "failed") {
+    entry.pendingUpdate = null;
+    this.#consent.dropGate(id);
+    if (entry.state === "failed" || entry.state === "pending") {
       entry.state = "stopped";
       entry.reason = reason;
       return;
@@ -588,8 +647,84 @@ export class Host {
         counters: { ...e.counters },
         load: e.handle?.load ?? { running: 0, queued: 0 },
         engine: e.handle?.engine ?? null,
+        approval: this.#approvalStatus(e),
+        pendingUpdate: e.pendingUpdate === null ? null : { version: escapeText(e.pendingUpdate.version), reason: escapeText(e.pendingUpdate.reason) },
+        revoked: e.state === "active" ? this.#consent.revokedReason(e.id) : null,
       };
     });
+  }
+
+  #approvalStatus(e: HostEntry): PluginApproval | null {
+    if (!this.#consent.required) return null;
+    const a = this.#consent.approvalOf(e.id);
+    const expired = a?.decision === "approved" && a.expires !== null && Date.parse(a.expires) <= Date.now();
+    // A plugin waiting for approval is pending even when an older version's approval is on record.
+    const state = e.state === "pending" ? (a !== null && a.decision !== "approved" ? a.decision : "pending") : a === null ? "pending" : expired ? "expired" : a.decision;
+    return { state, version: a?.version ?? null, manifestSha256: a?.manifestSha256 ?? null, by: a?.by ?? null, at: a?.at ?? null, expires: a?.expires ?? null, quotas: { ...(a?.quotas ?? {}) } };
+  }
+
+  /**
+   * Approve plugin `id`'s grants as its plugin.json asks for them now (approvals "required"), as
+   * `warden grants approve` does, and apply it: a pending plugin loads, a pending update is
+   * reloaded, a revoked one gets its grants back. Resolves once applied.
+   */
+  async approve(id: string, options: Omit<ApproveOptions, "pluginsDir" | "id"> = {}): Promise<void> {
+    this.#needsApprovals("approve");
+    await approveGrants({ ...options, pluginsDir: this.#dir, id });
+    await this.refreshApprovals();
+  }
+
+  /** Deny plugin `id`'s grants (approvals "required"): it does not load, and a running version loses every grant. */
+  async deny(id: string, reason?: string): Promise<void> {
+    this.#needsApprovals("deny");
+    await denyGrants({ pluginsDir: this.#dir, id, reason, by: currentUser() });
+    await this.refreshApprovals();
+  }
+
+  /**
+   * The kill switch: stop every grant of plugin `id` at once. Capability calls in flight fail,
+   * later ones are PERMISSION_DENIED; the plugin stays loaded (so an operator can see what it
+   * tries) until unloaded. With approvals "required" the approval is revoked in the approvals file
+   * too (it stays revoked across restarts until approved again); with approvals off it lasts until
+   * the plugin is unloaded.
+   */
+  async revoke(id: string, reason = "revoked by the host"): Promise<void> {
+    if (!this.#plugins.has(id)) throw new PluginError(`no plugin ${id} is known to this host; plugins: ${[...this.#plugins.keys()].join(", ") || "(none)"}`, { pluginId: id });
+    this.#consent.revoke(id, reason);
+    this.#emit({ type: "revoked", plugin: id, reason });
+    if (this.#consent.required && this.#consent.approvalOf(id)?.decision === "approved") {
+      await revokeGrants({ pluginsDir: this.#dir, id, reason });
+      await this.#consent.read();
+    }
+  }
+
+  #needsApprovals(what: string): void {
+    if (!this.#consent.required) throw new BadInputError(`host.${what}(): this host runs with approvals "off", so every plugin has what its manifest asks for; createHost({ approvals: "required" }) to approve grants`, { field: "approvals" });
+  }
+
+  /**
+   * Read the approvals file again and apply it (the watcher does this when the file changes): a
+   * revoked or denied plugin loses its grants at once, an approved one gets its terms (expiry,
+   * quotas), a pending update or a plugin whose approved kinds changed is reloaded, and pending
+   * plugins are loaded as loadAll would. Rejects with APPROVALS_INVALID, changing nothing, when
+   * the file cannot be used.
+   */
+  async refreshApprovals(): Promise<void> {
+    if (this.#closed || !this.#consent.required) return;
+    await this.#consent.read();
+    const reloads: string[] = [];
+    for (const e of this.#plugins.values()) {
+      if (e.state !== "active") continue;
+      const changed = this.#consent.applyTo(e.id);
+      if (changed === "revoked") this.#emit({ type: "revoked", plugin: e.id, reason: this.#consent.revokedReason(e.id) ?? "revoked" });
+      if (changed === "restored") this.#emit({ type: "restored", plugin: e.id });
+      const a = this.#consent.approvalOf(e.id);
+      if (a?.decision !== "approved") continue;
+      // Approved now: an update waiting for it, or another set of approved kinds, needs the new version loaded.
+      if (e.pendingUpdate !== null || a.manifestSha256 !== e.manifest?.sha256 || !samePermissions(a.permissions, e.manifest?.manifest.permissions ?? {})) reloads.push(e.id);
+    }
+    for (const id of reloads) await this.reload(id).catch((err: unknown) => this.#logger.warn({ plugin: id }, escapeText(toWardenError(err).message)));
+    if (this.#loadAllCalled && [...this.#plugins.values()].some((e) => e.state === "pending" || e.state === "failed")) await this.#serial(() => this.#loadAll());
   }
 
   #startHealthChecks(): void {
@@ -628,20 +763,29 @@ export class Host {
       if (file === null || this.#closed) return;
       const rel = relative(this.#dir, join(this.#dir, file.toString()));
       const [top] = rel.split(sep);
+      if (rel === APPROVALS_FILE) {
+        this.#debounced(APPROVALS_FILE, () => this.refreshApprovals().catch((e: unknown) => this.#logger.error(escapeText(toWardenError(e).message))));
+        return;
+      }
       if (top === undefined || !WATCHED.test(basename(rel)) || rel.split(sep).includes("node_modules")) return;
       const entry = [...this.#plugins.values()].find((e) => basename(e.dir) === top);
       // A plugin the host stopped stays stopped: a file change does not start it again.
       if (entry === undefined || entry.state === "stopped") return;
-      clearTimeout(this.#debounce.get(entry.id));
-      this.#debounce.set(
-        entry.id,
-        setTimeout(() => {
-          this.#debounce.delete(entry.id);
-          this.reload(entry.id).catch(() => undefined);
-        }, 100),
-      );
+      this.#debounced(entry.id, () => this.reload(entry.id).catch(() => undefined));
     });
     this.#watcher.on("error", (e) => this.#logger.warn(`file watcher: ${escapeText(String(e))}`));
+  }
+
+  /** Run `task` 100 ms after the last change of `key` (a burst of writes is one change). */
+  #debounced(key: string, task: () => void): void {
+    clearTimeout(this.#debounce.get(key));
+    this.#debounce.set(
+      key,
+      setTimeout(() => {
+        this.#debounce.delete(key);
+        task();
+      }, 100),
+    );
   }
 
   /** Stop watching and health checks, unload every plugin in reverse dependency order. */

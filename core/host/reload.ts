@@ -3,10 +3,13 @@
 // health-checked; only if all of them are fine are they switched in at once, channel
 // subscriptions included, and the old versions retired. Otherwise everything staged is closed and
 // the old versions keep serving, with the reason in their status. A reload never widens what a
-// running plugin may do: a new version whose permissions or limits grew is refused until someone
-// approves it (today: by unloading the plugin and loading it again).
+// running plugin may do: with approvals "required", a new version is judged against the approval
+// (what grew waits for the operator, as a pending update, while the approved version keeps
+// serving); with approvals off, one whose permissions grew is refused until the plugin is unloaded
+// and loaded again. Limits that grew are refused in either mode.
 import semver from "semver";
 import { escapeText } from "../escape-text.ts";
+import { approvalRequired } from "../consent/consent-verdict.ts";
 import { isWardenError, PluginError, toWardenError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { PluginHandle } from "../plugin.ts";
@@ -17,6 +20,7 @@ import { entryTimeouts, limitGrowth, permissionGrowth } from "../../manifests/pe
 import { readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
 import type { Manifest } from "../../manifests/schema.ts";
 import { dependentsOf, type DependencyNode } from "./dependency-order.ts";
+import type { Admission } from "./host-consent.ts";
 import type { HostEntry, HostEvent } from "./host.ts";
 
 /** What a reload needs of the host. */
@@ -31,6 +35,8 @@ export type ReloadContext = {
   retire(handle: PluginHandle): Promise<void>;
   /** The limits a manifest would run under on this host (its defaults applied). */
   limitsOf(manifest: Manifest): ProcessLimits;
+  /** With approvals "required": judge a version against its approval (what it may run with, or why not). */
+  admit?(manifest: LoadedManifest): Promise<Admission>;
 };
 
 /**
@@ -44,7 +50,8 @@ async function growth(ctx: ReloadContext, target: string, next: LoadedManifest):
   if (entry === undefined || entry.baseline === null) return null;
   const before = entry.baseline;
   const realPaths = await grantRealPaths([before, next.manifest], entry.dir);
-  const permissions = permissionGrowth(before, next.manifest, { dir: entry.dir, realPaths });
+  // With approvals required, permissions are the approval's business (admit), not the baseline's.
+  const permissions = ctx.admit !== undefined ? [] : permissionGrowth(before, next.manifest, { dir: entry.dir, realPaths });
   const limits = limitGrowth({ limits: ctx.limitsOf(before), entryTimeouts: entryTimeouts(before) }, { limits: ctx.limitsOf(next.manifest), entryTimeouts: entryTimeouts(next.manifest) });
   if (permissions.length === 0 && limits.length === 0) return null;
   const what = [permissions.length > 0 ? "permissions" : "", limits.length > 0 ? "limits" : ""].filter(Boolean).join(" and ");
@@ -69,6 +76,23 @@ export async function reloadTransaction(ctx: ReloadContext, id: string): Promise
     return fail(toWardenError(e).message);
   }
   if (fresh.manifest.id !== id) return fail(`plugin.json now says id ${fresh.manifest.id}; a reload cannot rename a plugin`);
+  if (ctx.admit !== undefined) {
+    const admitted = await ctx.admit(fresh);
+    if (!admitted.ok) {
+      const reason = admitted.verdict.reason;
+      if (current.state === "active") {
+        current.pendingUpdate = { version: fresh.manifest.version, reason };
+        current.reason = `update to ${fresh.manifest.version} pending approval, still running ${current.manifest?.manifest.version}`;
+      } else {
+        current.state = "pending";
+        current.reason = reason;
+      }
+      ctx.logger.warn({ plugin: id }, escapeText(reason));
+      ctx.emit({ type: "pending", plugin: id, version: fresh.manifest.version, reason });
+      throw approvalRequired(id, reason);
+    }
+    fresh = admitted.manifest;
+  }
   const grew = await growth(ctx, id, fresh);
   if (grew !== null) return fail(grew);
   // Dependencies of the new version must be satisfied by what runs now.
@@ -87,8 +111,13 @@ export async function reloadTransaction(ctx: ReloadContext, id: string): Promise
     return fail(reason);
   };
   for (const target of [id, ...dependents]) {
-    const manifest = target === id ? fresh : await readManifest((ctx.entries.get(target) as HostEntry).dir, WARDEN_VERSION).catch((e: unknown) => toWardenError(e));
+    let manifest = target === id ? fresh : await readManifest((ctx.entries.get(target) as HostEntry).dir, WARDEN_VERSION).catch((e: unknown) => toWardenError(e));
     if (isWardenError(manifest)) return rollback(`dependent ${target}: ${manifest.message}`);
+    if (target !== id && ctx.admit !== undefined) {
+      const admitted = await ctx.admit(manifest);
+      if (!admitted.ok) return rollback(`dependent ${target}: ${admitted.verdict.reason}`);
+      manifest = admitted.manifest;
+    }
     if (target !== id) {
       const range = manifest.manifest.dependencies?.[id];
       if (range !== undefined && !semver.satisfies(fresh.manifest.version, range, { includePrerelease: true })) {
@@ -125,6 +154,7 @@ export async function reloadTransaction(ctx: ReloadContext, id: string): Promise
     entry.state = "active";
     entry.baseline = s.manifest.manifest;
     entry.reason = null;
+    entry.pendingUpdate = null;
     entry.health = "unknown";
   }
   for (const s of staged) ctx.emit({ type: "reload", plugin: s.id, from: retired.find((r) => r.id === s.id)?.from ?? "?", to: s.manifest.manifest.version });

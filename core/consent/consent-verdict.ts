@@ -1,0 +1,115 @@
+// Whether a plugin's manifest may run under what an operator approved: the one judgement that the
+// host (at every load and reload), `warden run --approvals required` and `warden grants ls/diff`
+// share. The comparison is permission-diff.ts's, conservative: whatever an approval does not
+// prove covered (a new path, host, command, variable, topic or plugin, `true` where a list was) is
+// growth and needs a new approval; equal or fewer permissions run, and the new hash is re-pinned.
+import { ApprovalRequiredError } from "../errors.ts";
+import { grantRealPaths } from "../../manifests/grant-roots.ts";
+import { permissionGrowth } from "../../manifests/permission-diff.ts";
+import type { LoadedManifest } from "../../manifests/read-manifest.ts";
+import type { Manifest, ManifestPermissions } from "../../manifests/schema.ts";
+import { GRANT_KINDS, type Approval, type ApprovalQuotas, type GrantKind } from "./approvals-file.ts";
+
+/** What the judgement says about one manifest. */
+export type ConsentVerdict =
+  | {
+      readonly kind: "approved";
+      readonly approval: Approval;
+      /** The manifest the plugin runs with: its permissions limited to the approved kinds. */
+      readonly manifest: LoadedManifest;
+      /** The approval is pinned to another version or hash with no growth: record the new one. */
+      readonly repin: boolean;
+      /** The approval's expiry has passed: it loads, and every capability call is denied. */
+      readonly expired: boolean;
+    }
+  | {
+      readonly kind: "pending" | "denied" | "revoked";
+      readonly approval: Approval | null;
+      /** What needs approval, one line per grant (`permissions.net[1] "x" is new`). */
+      readonly growth: readonly string[];
+      /** Why, and the commands that resolve it. */
+      readonly reason: string;
+    };
+
+/** The permissions limited to `only` (every kind when null). */
+export function restrictPermissions(p: ManifestPermissions | undefined, only: readonly GrantKind[] | null): ManifestPermissions {
+  const out: Record<string, unknown> = {};
+  for (const kind of GRANT_KINDS) {
+    const value = p?.[kind];
+    if (value !== undefined && (only === null || only.includes(kind))) out[kind] = value;
+  }
+  return out as ManifestPermissions;
+}
+
+function withPermissions(m: Manifest, permissions: ManifestPermissions): Manifest {
+  const { permissions: _dropped, ...rest } = m;
+  return Object.keys(permissions).length === 0 ? rest : { ...rest, permissions };
+}
+
+/** What `after` grants that `before` does not (grew), and the reverse (no longer requested), line by line. */
+export async function permissionChanges(before: ManifestPermissions, after: ManifestPermissions, dir: string, base: Manifest): Promise<{ grew: string[]; shrank: string[] }> {
+  const [b, a] = [withPermissions(base, before), withPermissions(base, after)];
+  const realPaths = await grantRealPaths([b, a], dir);
+  return { grew: permissionGrowth(b, a, { dir, realPaths }), shrank: permissionGrowth(a, b, { dir, realPaths }) };
+}
+
+/** The commands that resolve a pending plugin, for reasons and errors. */
+export function consentCommands(id: string, pluginsDir: string): string {
+  const d = ` --plugins-dir ${pluginsDir}`;
+  return `see what it asks for: warden grants diff ${id}${d}; then warden grants approve ${id}${d} (or host.approve("${id}")), or warden grants deny ${id}${d}`;
+}
+
+/** Judge `loaded` (the manifest on disk) against `approval` (undefined: none), at time `now`. */
+export async function judgeConsent(loaded: LoadedManifest, approval: Approval | undefined, pluginsDir: string, now: number = Date.now()): Promise<ConsentVerdict> {
+  const m = loaded.manifest;
+  const label = `plugin ${m.id} ${m.version}`;
+  const requested = restrictPermissions(m.permissions, null);
+  if (approval === undefined) {
+    const { grew } = await permissionChanges({}, requested, loaded.dir, m);
+    return { kind: "pending", approval: null, growth: grew, reason: `${label} is not approved yet; ${consentCommands(m.id, pluginsDir)}` };
+  }
+  if (approval.decision !== "approved") {
+    const { grew } = await permissionChanges({}, requested, loaded.dir, m);
+    const why = approval.reason === null ? "" : ` (${approval.reason})`;
+    return {
+      kind: approval.decision,
+      approval,
+      growth: grew,
+      reason: `${label}: its grants were ${approval.decision} by ${approval.by} at ${approval.at}${why}; to run it: warden grants approve ${m.id} --plugins-dir ${pluginsDir}`,
+    };
+  }
+  const effective = restrictPermissions(m.permissions, approval.only);
+  const { grew } = await permissionChanges(approval.permissions, effective, loaded.dir, m);
+  if (grew.length > 0) {
+    return {
+      kind: "pending",
+      approval,
+      growth: grew,
+      reason: `${label} needs approval: permissions grew since the approval of ${approval.version}: ${grew.join("; ")}; ${consentCommands(m.id, pluginsDir)}`,
+    };
+  }
+  const expired = approval.expires !== null && Date.parse(approval.expires) <= now;
+  return {
+    kind: "approved",
+    approval,
+    manifest: { ...loaded, manifest: withPermissions(m, effective) },
+    repin: approval.manifestSha256 !== loaded.sha256 || approval.version !== m.version,
+    expired,
+  };
+}
+
+/** The error a call or reload gets while a plugin waits for approval. */
+export function approvalRequired(id: string, reason: string): ApprovalRequiredError {
+  return new ApprovalRequiredError(reason, { pluginId: id });
+}
+
+/** Whether two permission objects grant the same (key order aside). */
+export function samePermissions(a: ManifestPermissions, b: ManifestPermissions): boolean {
+  const canon = (p: ManifestPermissions): string => JSON.stringify(GRANT_KINDS.map((k) => [k, p[k] ?? null]));
+  return canon(a) === canon(b);
+}
+
+/** The terms a consent gate enforces for an approval: its expiry (epoch ms) and quotas. */
+export function termsOf(a: Approval): { readonly expiresAt: number | null; readonly quotas: ApprovalQuotas } {
+  return { expiresAt: a.expires === null ? null : Date.parse(a.expires), quotas: { ...a.quotas } };
+}
