@@ -2,13 +2,15 @@
 // It loads every plugin in dependency order, calls one plugin per capability, lets the hostile
 // ones try their attacks, feeds chat messages through the channel bus, hot-reloads the echo bot
 // with a new version on disk while messages keep coming, and ends with the status of every plugin
-// and the verified audit log.
+// and the verified audit log. It runs as an operator would: approvals required, every example
+// approved first (as `warden grants approve` would), and an update that asks for a new host waits,
+// while the approved version keeps answering, until the operator approves it.
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createHost, escapeText, isWardenError, verifyAuditText, type ChannelMessage, type HostEvent } from "../core/index.ts";
+import { approveGrants, createHost, escapeText, grantsDiff, isWardenError, listGrants, verifyAuditText, type ChannelMessage, type HostEvent } from "../core/index.ts";
 import { cliLogger } from "../core/cli/output.ts";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
@@ -38,17 +40,26 @@ const service = createServer((req, res) => {
 await new Promise<void>((r) => service.listen(0, "127.0.0.1", r));
 const serviceUrl = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
 
+section("consent: the operator approves what each example asks for (warden grants approve <id>)");
+for (const p of (await listGrants(pluginsDir)).plugins) {
+  await approveGrants({ pluginsDir, id: p.id });
+  const asks = Object.keys(p.requested);
+  out(`  approved ${p.id.padEnd(20)} ${p.version}  ${asks.length > 0 ? asks.join(", ") : "(no permissions)"}`);
+}
+
 const host = await createHost({
   pluginsDir,
+  approvals: "required",
   auditLog: auditFile,
   logger: cliLogger(false),
   config: { "example.weather": { service: serviceUrl }, "example.burglar": { service: serviceUrl } },
   healthIntervalMs: 0,
 });
-const lifecycle = new Set(["load", "load-failed", "reload", "reload-failed", "quarantine", "release", "unload"]);
+const lifecycle = new Set(["load", "load-failed", "reload", "reload-failed", "pending", "quarantine", "release", "unload"]);
 host.on("event", (e: HostEvent) => {
   if (!lifecycle.has(e.type) || (e.type === "unload" && e.reason === "the host closed")) return;
-  const what = e.type === "load" ? `${e.version} (${e.ms.toFixed(0)} ms)` : e.type === "reload" ? `${e.from} → ${e.to}` : "reason" in e ? e.reason : "";
+  const what =
+    e.type === "load" ? `${e.version} (${e.ms.toFixed(0)} ms)` : e.type === "reload" ? `${e.from} → ${e.to}` : e.type === "pending" ? `${e.version}: waits for approval` : "reason" in e ? e.reason : "";
   out(`  [event] ${e.type.padEnd(6)} ${e.plugin} ${what}`);
 });
 
@@ -125,6 +136,28 @@ try {
   await host.reload("example.echo-bot");
   reloaded = true;
   await chatter;
+
+  section("consent: an update that asks for more waits for the operator");
+  const weatherDir = join(pluginsDir, "weather");
+  const weather = JSON.parse(readFileSync(join(weatherDir, "plugin.json"), "utf8")) as { version: string; permissions: { net: string[] } };
+  writeFileSync(join(weatherDir, "plugin.json"), JSON.stringify({ ...weather, version: "1.1.0", permissions: { net: [...weather.permissions.net, "api.weather.example"] } }, null, 2));
+  await host.reload("example.weather").then(
+    () => out("  ✘ the update was loaded without approval"),
+    (e: unknown) => out(`  ✔ reload refused: ${isWardenError(e) ? e.code : String(e)}`),
+  );
+  const pending = host.status().find((p) => p.id === "example.weather");
+  out(`  example.weather runs ${pending?.version}, update ${pending?.pendingUpdate?.version ?? "?"} pending`);
+  if (pending?.version !== "1.0.0" || pending.pendingUpdate === null) unexpected++;
+  await call("example.weather", "forecast", { city: "Oslo" });
+  const diff = await grantsDiff(pluginsDir, "example.weather");
+  out("  warden grants diff example.weather:");
+  for (const line of diff.grew) out(`    + ${line}`);
+  out("  the operator approves it (warden grants approve example.weather):");
+  await host.approve("example.weather");
+  await call("example.weather", "forecast", { city: "Oslo" });
+  const approved = host.status().find((p) => p.id === "example.weather");
+  out(`  example.weather now runs ${approved?.version}, approved by ${approved?.approval?.by} (plugin.json ${approved?.approval?.manifestSha256?.slice(0, 12)}…)`);
+  if (approved?.version !== "1.1.0") unexpected++;
 
   section("status");
   out(`  ${"plugin".padEnd(20)}${"version".padEnd(9)}${"state".padEnd(8)}${"calls".padStart(6)}${"denials".padStart(9)}${"limits".padStart(8)}`);
