@@ -7,7 +7,8 @@
 //
 // Quotas, counted in memory only (a host restart starts them from zero):
 // - net requests and exec calls per minute: admissions in a sliding 60 s window (1 s buckets);
-//   an admitted request counts even if its grant check or its connection then fails.
+//   an admitted request counts even if its grant check or its connection then fails, and a fetch
+//   is one request however many redirects it follows.
 // - net bytes and written bytes per day: a rolling 24 h window (1 h buckets) of bytes actually
 //   transferred (request and response bodies, every redirect hop) or written (the UTF-8 text of
 //   fs.writeTextFile). A call is admitted while the budget is not spent; the call whose bytes push
