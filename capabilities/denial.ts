@@ -27,3 +27,27 @@ export function permissionDenied(f: DenialFacts): PermissionDeniedError {
     field: f.field,
   });
 }
+
+/** What the operator's approval refused (consent-gate.ts): expired, revoked, or over a quota. */
+export type ApprovalDenialFacts = {
+  readonly pluginId: string;
+  readonly api: string;
+  /** The kind of capability (read, write, net, exec, env, channels, plugins). */
+  readonly permission: string;
+  readonly value: string;
+  /** Why, starting with what refused it: "approval expired ...", "approval revoked: ...", "quota: ...". */
+  readonly reason: string;
+  /** What allows it again. */
+  readonly fix: string;
+};
+
+/** Build the PermissionDenied error of a call the operator's approval does not allow now (the grants would). */
+export function approvalDenied(f: ApprovalDenialFacts): PermissionDeniedError {
+  const what = f.value === "" ? "" : ` ${quote(f.value)}`;
+  return new PermissionDeniedError(`${f.api}${what} was refused: ${f.reason}; ${f.fix}`, {
+    pluginId: f.pluginId,
+    permission: f.permission,
+    value: f.value,
+    field: "approval",
+  });
+}

@@ -5,6 +5,7 @@
 import { BadInputError, isWardenError } from "../core/errors.ts";
 import { quote } from "../core/escape-text.ts";
 import { createChannelCapability } from "./channel-capability.ts";
+import { CONSENT_KINDS, type ConsentGate, type ConsentKind } from "./consent-gate.ts";
 import { createEnvCapability } from "./env-capability.ts";
 import { createExecCapability, type ExecRule } from "./exec-capability.ts";
 import { createFsCapability } from "./fs-capability.ts";
@@ -40,6 +41,7 @@ export { canonicalAddress, compileNetRules, decideAddress, matchName, specialRan
 export { matchChannel } from "./channel-capability.ts";
 export { matchEnv } from "./env-capability.ts";
 export { matchPlugin } from "./plugins-capability.ts";
+export { ConsentGate, CONSENT_KINDS, type ConsentGateOptions, type ConsentKind, type ConsentQuotas, type ConsentTerms, type ConsentUsage } from "./consent-gate.ts";
 
 /** Caps the capabilities enforce, per plugin. */
 export type CapabilityLimits = {
@@ -73,6 +75,12 @@ export type CapabilityOptions = {
   readonly limits: CapabilityLimits;
   /** Paths no write grant covers (the plugin's own manifest and code; core decides which). */
   readonly protect?: readonly Protection[];
+  /**
+   * The operator's approval of the plugin (expiry, quotas, the kill switch), checked before every
+   * capability use; it belongs to the plugin's load, so it outlives this bridge (a rebuilt isolate
+   * gets a new bridge and the same gate).
+   */
+  readonly consent?: ConsentGate;
 };
 
 /** The operations a plugin can ask for, by name, with their [min, max] argument counts. */
@@ -94,6 +102,10 @@ export const OPERATIONS = {
 } as const satisfies Record<string, readonly [number, number]>;
 export type Operation = keyof typeof OPERATIONS;
 
+// Every operation says whether the operator's approval gates it (a new one must decide).
+const consentKinds: Record<Operation, ConsentKind | null> = CONSENT_KINDS;
+void consentKinds;
+
 /** The bridge of one plugin: `call(op, args, ctx)` resolves to a JSON-compatible value or rejects. */
 export type Capabilities = {
   readonly pluginId: string;
@@ -114,7 +126,17 @@ const NO_CONTEXT_MS = 30_000;
 export async function createCapabilities(o: CapabilityOptions): Promise<Capabilities> {
   const { pluginId, grants, audit } = o;
   const fs = await createFsCapability({ pluginId, pluginDir: o.pluginDir, grants, fs: o.ports.fs, audit, readBytes: o.limits.readBytes });
-  const net = createNetCapability({ pluginId, grants, dns: o.ports.dns, http: o.ports.http, audit, netBytes: o.limits.netBytes, maxConcurrent: MAX_CONCURRENT_FETCHES });
+  const consent = o.consent;
+  const net = createNetCapability({
+    pluginId,
+    grants,
+    dns: o.ports.dns,
+    http: o.ports.http,
+    audit,
+    netBytes: o.limits.netBytes,
+    maxConcurrent: MAX_CONCURRENT_FETCHES,
+    ...(consent !== undefined ? { onTransfer: (bytes: number) => consent.account("net", bytes) } : {}),
+  });
   const exec = await createExecCapability({ pluginId, pluginDir: o.pluginDir, grants, exec: o.ports.exec, fs, audit, execOutputBytes: o.limits.execOutputBytes, maxConcurrent: MAX_CONCURRENT_EXECS });
   // A program the plugin may run must not be one it can rewrite (D20: binary hijack); nor may the
   // plugin rewrite what it was loaded from. Each root is guarded by its lexical and its real path.
@@ -141,7 +163,12 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
 
   const handlers: Record<Operation, (a: unknown[], ctx: CallContext) => unknown> = {
     "fs.readTextFile": (a) => fs.readTextFile(a[0]),
-    "fs.writeTextFile": (a) => fs.writeTextFile(a[0], a[1], a[2]),
+    "fs.writeTextFile": async (a) => {
+      const done = await fs.writeTextFile(a[0], a[1], a[2]);
+      // Only what was written counts (the text was checked to be a string by then).
+      if (typeof a[1] === "string") consent?.account("write", Buffer.byteLength(a[1], "utf8"));
+      return done;
+    },
     "fs.readDir": (a) => fs.readDir(a[0]),
     "fs.stat": (a) => fs.stat(a[0]),
     "fs.mkdir": (a) => fs.mkdir(a[0], a[1]),
@@ -181,6 +208,40 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
     throw new OperationError("Io", `${op} failed inside warden: ${e instanceof Error ? e.message : String(e)}`);
   }
 
+  /**
+   * Run an admitted call so that a revocation ends it at once: its handler sees the gate's signal
+   * (fetch and exec abort), and the call rejects as soon as the gate is revoked even when its
+   * handler cannot be stopped (a file operation, a call into another plugin, whose effect may
+   * still happen). A call revoked in flight is a denial, whatever the handler answered.
+   */
+  async function gated(consent: ConsentGate, admitted: AbortSignal, op: string, a: unknown[], context: CallContext): Promise<unknown> {
+    const signal = AbortSignal.any([context.signal, admitted]);
+    // One denial (and one audit record) per call, whichever of the paths below sees it first.
+    let denial: Error | null = null;
+    const deny = (): Error => (denial ??= consent.revokedInFlight(op, a, admitted, audit));
+    let onAbort = (): void => undefined;
+    const revoked = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        if (admitted.aborted) reject(deny());
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    // The handler's own failure after a revocation is replaced by the revocation's denial.
+    revoked.catch(() => undefined);
+    try {
+      const work = Promise.resolve().then(() => handlers[op as Operation](a, { deadline: context.deadline, signal }));
+      work.catch(() => undefined);
+      const value = await Promise.race([work, revoked]);
+      if (admitted.aborted) throw deny();
+      return value;
+    } catch (e) {
+      if (admitted.aborted) throw deny();
+      return contain(op, e);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
   return {
     pluginId,
     unresolvedExec: exec.unresolved,
@@ -188,19 +249,26 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
       const handler = syncHandlers[op as Operation];
       if (handler === undefined) return null;
       try {
-        return handler(validate(op, args));
+        const a = validate(op, args);
+        // The fast path is gated exactly like `call` (env.get must not bypass a revocation).
+        consent?.admit(op, a, audit);
+        return handler(a);
       } catch (e) {
         return contain(op, e);
       }
     },
     async call(op, args, ctx) {
-      validate(op, args);
+      const a = validate(op, args);
       const context = ctx ?? { deadline: Date.now() + NO_CONTEXT_MS, signal: new AbortController().signal };
-      try {
-        return await handlers[op as Operation](args as unknown[], context);
-      } catch (e) {
-        return contain(op, e);
+      const admitted = consent?.admit(op, a, audit) ?? null;
+      if (consent === undefined || admitted === null) {
+        try {
+          return await handlers[op as Operation](a, context);
+        } catch (e) {
+          return contain(op, e);
+        }
       }
+      return gated(consent, admitted, op, a, context);
     },
   };
 }

@@ -23,6 +23,8 @@ export type NetCapabilityOptions = {
   readonly netBytes: number;
   /** Most requests of this plugin in flight at once. */
   readonly maxConcurrent: number;
+  /** Told the body bytes each hop moved (sent and received), for the operator's byte quota. */
+  readonly onTransfer?: (bytes: number) => void;
 };
 
 /** What fetch answers the isolate (the body as base64, since the crossing carries JSON). */
@@ -195,10 +197,14 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
             res = await o.http.request({ url: checked.url, addresses: checked.addresses, method, headers, body, maxBodyBytes: o.netBytes, signal });
           } catch (e) {
             const code = (e as { code?: string }).code;
+            // What went before the failure is not known exactly: a refused oversized answer counts
+            // as the most it was allowed to read, a failed connection as what it had to send.
+            o.onTransfer?.((body?.length ?? 0) + (code === "TooLarge" ? o.netBytes : 0));
             if (code === "TooLarge") throw new OperationError("TooLarge", `${api}: the response from ${quote(url.href)} is larger than limits.netBytes (${o.netBytes} bytes)`);
             if (signal.aborted) throw new OperationError("Timeout", `${api}: ${quote(url.href)} did not answer within the call's time`);
             throw new OperationError("ConnectionFailed", `${api}: ${quote(url.href)}: ${(e as Error).message ?? "connection failed"}`);
           }
+          o.onTransfer?.((body?.length ?? 0) + res.body.length);
           o.audit.record({
             type: "use",
             op: api,

@@ -1,7 +1,7 @@
 // One loaded plugin, host side: read manifest → check engines → validate config → record grants →
 // start the supervised sandbox process → evaluate the module and run onLoad → ready for calls.
 import { escapeFields, escapeText, quote } from "./escape-text.ts";
-import { EntryNotFoundError, PluginError, TimeoutError, toWardenError, type WardenError } from "./errors.ts";
+import { BadInputError, EntryNotFoundError, PluginError, TimeoutError, toWardenError, type WardenError } from "./errors.ts";
 import { CallGate, type Concurrency } from "./containment/call-gate.ts";
 import { PluginLedger, type ContainmentEvent, type LedgerMember } from "./containment/ledger.ts";
 import type { QuarantinePolicy } from "./containment/quarantine.ts";
@@ -22,7 +22,7 @@ import { readManifest, type LoadedManifest } from "../manifests/read-manifest.ts
 import { validatePluginConfig } from "../manifests/plugin-config.ts";
 import { compileEntrySpecs, type EntrySpecs } from "../manifests/entry-input.ts";
 import type { Manifest } from "../manifests/schema.ts";
-import type { Grants } from "../capabilities/index.ts";
+import type { ConsentGate, Grants } from "../capabilities/index.ts";
 import { ChannelBus } from "./channels/bus.ts";
 
 /** How to load one plugin. */
@@ -78,6 +78,13 @@ export type LoadPluginOptions = {
   /** Files of the host no plugin may write (createHost passes its plugins directory and audit log file). */
   readonly hostFiles?: HostFiles;
   readonly auditLimits?: Partial<Pick<AuditLimits, "distinctDenialsPerKind" | "denialWindowMs" | "bytesPerWindow" | "budgetWindowMs">>;
+  /**
+   * The operator's approval of the plugin's grants (expiry, quotas, the kill switch), checked
+   * before every capability use in every isolation mode. It belongs to this load, not to an
+   * isolate: restarts keep it, and the host changes it live (setTerms, revoke). Without one the
+   * grants alone decide.
+   */
+  readonly consent?: ConsentGate;
 };
 
 /** The limits a plugin runs under: its manifest's, else the host's defaults, else the contract's, capped by the host's maxima. */
@@ -203,6 +210,9 @@ export class PluginHandle {
     const o: LoadPluginOptions = onEvent === undefined ? options : { ...options, onEvent: (e) => onEvent(escapeFields(e)) };
     const loaded = o.manifest ?? (await readManifest(dir, WARDEN_VERSION));
     const m = loaded.manifest;
+    if (o.consent !== undefined && o.consent.pluginId !== m.id) {
+      throw new BadInputError(`the consent gate given to load ${m.id} is the approval of ${o.consent.pluginId}`, { pluginId: m.id });
+    }
     const config = validatePluginConfig(m.config, o.config, m.id);
     const entrySpecs = compileEntrySpecs(m);
     // The host's policy caps the manifest's wishes (core/limits.ts).
@@ -327,6 +337,7 @@ export class PluginHandle {
       ...(o.staged ? { staged: true } : {}),
       ...(o.isolation ? { isolation: o.isolation } : {}),
       ...(o.enginePool ? { pool: o.enginePool } : {}),
+      ...(o.consent ? { consent: o.consent } : {}),
       ...(o.onPluginCall
         ? { onPluginCall: (target: string, entry: string, input: unknown, depth: number) => (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, depth) }
         : {}),
@@ -350,6 +361,11 @@ export class PluginHandle {
   #leaveLedger(): void {
     this.#member.leave();
     if (this.#ownsLedger) this.#ledger.dispose();
+  }
+
+  /** The operator's approval the plugin was loaded with (revoke or renew it here), or null. */
+  get consent(): ConsentGate | null {
+    return this.#o.consent ?? null;
   }
 
   /** Whether the plugin is quarantined now. */

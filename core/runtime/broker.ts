@@ -4,7 +4,7 @@
 // holds no rights at all: a V8 bug in one of its isolates hands an attacker at most what its
 // tenants' grants allow, through this check, and an engine that dies cannot take with it the
 // record of an effect that already happened (the host wrote it before the effect).
-import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort, type PluginsPort } from "../../capabilities/index.ts";
+import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort, type ConsentGate, type PluginsPort } from "../../capabilities/index.ts";
 import { operationErrorDescriptor, valueProblem } from "../../isolate/index.ts";
 import { BadInputError } from "../errors.ts";
 import { hostFileProtections, ownFileProtections } from "../own-files.ts";
@@ -26,6 +26,8 @@ export type BrokerHooks = {
   readonly processGroups: { started(pgid: number): void; ended(pgid: number): void };
   /** bubblewrap's path when the plugin's commands run under the OS sandbox (its engines do). */
   readonly bwrap?: string;
+  /** The operator's approval of the plugin, checked before every capability use (the same gate for every broker of one load). */
+  readonly consent?: ConsentGate;
 };
 
 /** A grant list as the real paths a command's sandbox binds (`true`: the whole file system). */
@@ -73,6 +75,7 @@ export function createBroker(spec: LoadSpec, hooks: BrokerHooks): Promise<Capabi
     audit: { record: hooks.record },
     limits: spec.limits,
     protect: [...ownFileProtections(spec.pluginDir), ...hostFileProtections(spec.hostFiles ?? {})],
+    ...(hooks.consent !== undefined ? { consent: hooks.consent } : {}),
   });
 }
 

@@ -10,7 +10,7 @@
 import { fromDescriptor, PluginError, ResultInvalidError, TimeoutError, toWardenError, type ErrorDescriptor, type WardenError } from "../errors.ts";
 import { boundedPluginStack, boundedPluginText, MAX_ERROR_MESSAGE_CHARS, valueProblem } from "../../isolate/index.ts";
 import type { ChannelBus, Subscription } from "../channels/bus.ts";
-import type { AuditEvent, Capabilities, ChannelMessage } from "../../capabilities/index.ts";
+import type { AuditEvent, Capabilities, ChannelMessage, ConsentGate } from "../../capabilities/index.ts";
 import type { PluginLogLevel } from "../../isolate/index.ts";
 import { createBroker, performForwarded } from "./broker.ts";
 import { PublishRate } from "../channels/publish-rate.ts";
@@ -92,6 +92,8 @@ export type SupervisorEvents = {
   readonly staged?: boolean;
   /** Routes a call this plugin makes to another plugin (the host stamps this plugin as caller). */
   readonly onPluginCall?: (target: string, entry: string, input: unknown, depth: number) => Promise<unknown>;
+  /** The operator's approval of the plugin: every broker this slot builds (one per load, restarts too) checks it. */
+  readonly consent?: ConsentGate;
 };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -490,6 +492,7 @@ export class SandboxProcess implements EngineTenant {
       },
       processGroups: { started: (pgid) => this.#processGroups.add(pgid), ended: (pgid) => this.#processGroups.delete(pgid) },
       ...(this.#bwrap !== null ? { bwrap: this.#bwrap } : {}),
+      ...(this.#events.consent !== undefined ? { consent: this.#events.consent } : {}),
     });
     this.#capsFor = spec;
     return this.#caps;
