@@ -8,7 +8,8 @@ import { grantRealPaths } from "../../manifests/grant-roots.ts";
 import { permissionGrowth } from "../../manifests/permission-diff.ts";
 import type { LoadedManifest } from "../../manifests/read-manifest.ts";
 import type { Manifest, ManifestPermissions } from "../../manifests/schema.ts";
-import { GRANT_KINDS, type Approval, type ApprovalQuotas, type GrantKind } from "./approvals-file.ts";
+import type { ConsentQuotas, ConsentTerms } from "../../capabilities/index.ts";
+import { GRANT_KINDS, type Approval, type GrantKind } from "./approvals-file.ts";
 
 /** What the judgement says about one manifest. */
 export type ConsentVerdict =
@@ -110,6 +111,8 @@ export function samePermissions(a: ManifestPermissions, b: ManifestPermissions):
 }
 
 /** The terms a consent gate enforces for an approval: its expiry (epoch ms) and quotas. */
-export function termsOf(a: Approval): { readonly expiresAt: number | null; readonly quotas: ApprovalQuotas } {
-  return { expiresAt: a.expires === null ? null : Date.parse(a.expires), quotas: { ...a.quotas } };
+export function termsOf(a: Approval): ConsentTerms {
+  const quotas: Record<string, number> = {};
+  for (const [k, v] of Object.entries(a.quotas)) if (v !== undefined) quotas[k] = v;
+  return { expiresAt: a.expires === null ? null : Date.parse(a.expires), quotas: quotas as ConsentQuotas };
 }
