@@ -97,3 +97,28 @@ Exit status: 0 installed or updated; 1 refused (INTEGRITY_MISMATCH, PACKAGE_UNSA
 PACKAGE_TOO_LARGE, PACKAGE_INVALID, MANIFEST_INVALID, INSTALL_CONFLICT, LOCK_FILE_INVALID); 2 usage
 (a missing source, a malformed --sha256).
 `;
+
+export const GRANTS_USAGE_USAGE = `Usage: warden grants usage [<plugin-id>...] [--plugins-dir <dir>] [--audit-log <file>] [--since <date>] [--json]
+
+Read the audit log (its hash chain is verified first: nothing is shown from a tampered log) and
+print, per plugin and per grant rule: its uses and last use; the requests no rule covered (denials,
+per permission and value); the rules never used in the period; and the permissions that would have
+sufficed (only the rules that were used). Every plugin of the plugins directory is listed, and every
+plugin id the log names in the period (flagged NOT INSTALLED when it is not in the directory; its
+rules then come from its last grant record in the log). Uses and denials the log counted in
+aggregate records (repeats, storms, records past the audit budget) are counted in full; their
+values, which the log did not keep, are shown as counted.
+
+Options:
+  --plugins-dir <dir>  the plugins directory (default: plugins)
+  --audit-log <file>   the audit log (default: .warden/audit.jsonl, where warden run writes)
+  --since <date>       count only records from then on: 2024-05-01 (midnight UTC),
+                       2024-05-01T12:00:00Z (a time with its zone) or 7d, 12h, 30m back from now
+  --json               print {"ok":true,"since":...,"records":N,"plugins":[{"id":...,"rules":[...],
+                       "neverUsed":[...],"denied":[...],"sufficient":{...}},...]}, or
+                       {"ok":false,"error":{"code":"...","message":"..."}}, or for a tampered log
+                       {"ok":false,"auditLog":...,"line":N,"reason":"..."}
+
+Exit status: 0 shown; 2 usage (a malformed --since, an unknown plugin id, an unreadable audit log or
+plugins directory); 3 the audit log was tampered with.
+`;
