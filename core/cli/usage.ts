@@ -3,7 +3,7 @@ export const MAIN_USAGE = `warden: run untrusted plugins in V8 isolates, with on
 
 Usage:
   warden run <plugin-dir> <entry> [--input <json>] [--config <file>] [--audit-log <file>] [--json]
-  warden check <plugin-dir> [--json]
+  warden check <plugin-dir> [--audit-log <file> [--since <date>]] [--json]
   warden audit <audit-log> [--json]
   warden new <plugin-dir> [--id <id>] [--ts] [--json]
   warden doctor [--json]
@@ -28,14 +28,24 @@ Options:
 Exit status: 0 the entry returned a value; 1 it failed (PERMISSION_DENIED, PLUGIN_ERROR, TIMEOUT, ...).
 `;
 
-export const CHECK_USAGE = `Usage: warden check <plugin-dir> [--json]
+export const CHECK_USAGE = `Usage: warden check <plugin-dir> [--audit-log <file> [--since <date>]] [--json]
 
 Validate <plugin-dir>/plugin.json and the plugin's code: prints the grant table, then one line per
 problem, naming the field path. The modules are loaded as the sandbox loads them (imports resolved
 inside the plugin, TypeScript stripped of its types, everything compiled and linked) but never run.
 Type errors are not reported: that is the author's type checker's job.
 
-Exit status: 0 valid (warnings allowed); 2 invalid.
+Options:
+  --audit-log <file>  also show, per rule, its uses, last use and the denials the log records for
+                      this plugin (its hash chain is verified first), the rules never used, and the
+                      smaller permissions that would have sufficed
+  --since <date>      count only records from then on: 2024-05-01 (midnight UTC),
+                      2024-05-01T12:00:00Z (a time with its zone) or 7d, 12h, 30m back from now
+  --json              print {"ok":true,"id":...,"grants":[...],...}; with --audit-log each grant
+                      gains "uses" and "lastUsed", and "usage" holds the denials and the rest
+
+Exit status: 0 valid (warnings allowed); 2 invalid, or an unreadable audit log or malformed --since;
+3 the audit log was tampered with.
 `;
 
 export const AUDIT_USAGE = `Usage: warden audit <audit-log> [--json]
