@@ -8,6 +8,7 @@ import { BadInputError, isWardenError, toWardenError, type WardenError } from ".
 import { escapeText, safeJson } from "../escape-text.ts";
 import { loadPlugin } from "../plugin.ts";
 import { WARDEN_VERSION } from "../version.ts";
+import type { PluginUsage } from "../audit/grant-usage.ts";
 import { formatProblems, readManifest } from "../../manifests/read-manifest.ts";
 import { describeGrants, formatGrantTable } from "../../manifests/grant-table.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
@@ -17,6 +18,8 @@ import { checkPluginModules } from "./module-check.ts";
 import { installCommand } from "./install.ts";
 import { grantsCommand } from "./grants.ts";
 import { scaffoldPlugin } from "./new-plugin.ts";
+import { parseSince, readUsageEvidence, type UsageEvidence } from "./usage-evidence.ts";
+import { formatGrantUsageTable } from "./usage-tables.ts";
 import { cliLogger, printJson } from "./output.ts";
 import { AUDIT_USAGE, CHECK_USAGE, DOCTOR_USAGE, MAIN_USAGE, NEW_USAGE, RUN_USAGE } from "./usage.ts";
 
@@ -101,7 +104,11 @@ async function runCommand(args: string[]): Promise<number> {
 }
 
 async function checkCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { "audit-log": { type: "string" }, since: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+  });
   if (values.help) {
     process.stdout.write(CHECK_USAGE);
     return EXIT.ok;
@@ -110,6 +117,23 @@ async function checkCommand(args: string[]): Promise<number> {
   if (dir === undefined || positionals.length !== 1) {
     process.stderr.write(CHECK_USAGE);
     return EXIT.invalid;
+  }
+  // Usage evidence (--audit-log): the log is read and verified before the plugin, so a bad log is
+  // reported as the log's problem, never as the manifest's.
+  let evidence: UsageEvidence | null = null;
+  let since: number | null = null;
+  try {
+    if (values.since !== undefined && values["audit-log"] === undefined) throw new BadInputError("--since needs --audit-log <file>: it chooses which records of the log are counted");
+    if (values.since !== undefined) since = parseSince(values.since);
+    if (values["audit-log"] !== undefined) evidence = readUsageEvidence(values["audit-log"], since);
+  } catch (e) {
+    fail(toWardenError(e), values.json);
+    return EXIT.invalid;
+  }
+  if (evidence !== null && !evidence.ok) {
+    if (values.json) printJson({ ok: false, auditLog: evidence.file, line: evidence.line, reason: evidence.reason });
+    else process.stdout.write(`TAMPERED: ${escapeText(evidence.file)}: first bad record at line ${evidence.line}: ${escapeText(evidence.reason)}; no usage figures are shown from it\n`);
+    return EXIT.tampered;
   }
   try {
     const loaded = await readManifest(dir, WARDEN_VERSION);
@@ -137,9 +161,20 @@ async function checkCommand(args: string[]): Promise<number> {
       return EXIT.invalid;
     }
     const typescript = modules.files.filter(isTypeScriptFile);
-    if (values.json) printJson({ ok: true, id: loaded.manifest.id, version: loaded.manifest.version, grants, modules: modules.files, warnings });
-    else {
-      process.stdout.write(formatGrantTable(grants));
+    const usage = evidence === null ? null : evidence.tally.plugin(loaded.manifest.id, { permissions: loaded.manifest.permissions ?? {}, version: loaded.manifest.version });
+    if (values.json) {
+      const withUsage = usage === null ? grants : grants.map((g) => ({ ...g, ...usageOf(usage, g.source) }));
+      printJson({
+        ok: true,
+        id: loaded.manifest.id,
+        version: loaded.manifest.version,
+        grants: withUsage,
+        modules: modules.files,
+        warnings,
+        ...(usage === null ? {} : { usage: usageJson(usage, since) }),
+      });
+    } else {
+      process.stdout.write(usage === null ? formatGrantTable(grants) : formatGrantUsageTable(grants, usage));
       for (const w of warnings) process.stdout.write(`warning: ${lines(formatProblems(loaded.dir, [w]))}\n`);
       process.stdout.write(`modules: ${modules.files.map(escapeText).join(", ")}${typescript.length > 0 ? ` (${typescript.length} TypeScript: types stripped at load, not checked)` : ""}\n`);
       process.stdout.write(`${loaded.manifest.id} ${loaded.manifest.version}: valid${warnings.length > 0 ? ` with ${warnings.length} warning(s)` : ""}\n`);
@@ -152,6 +187,18 @@ async function checkCommand(args: string[]): Promise<number> {
     else process.stdout.write(`${problems.map((p) => `error: ${escapeText(resolve(dir))}/plugin.json: ${lines(p)}`).join("\n")}\n`);
     return EXIT.invalid;
   }
+}
+
+/** A grant row's figures in `warden check --json`. */
+function usageOf(usage: PluginUsage, source: string): { uses: number; lastUsed: string | null } {
+  const r = usage.rules.find((u) => u.inManifest && u.source === source);
+  return { uses: r?.uses ?? 0, lastUsed: r?.lastUsed ?? null };
+}
+
+/** The rest of the evidence in `warden check --json` (the rows carry their own figures). */
+function usageJson(usage: PluginUsage, since: number | null) {
+  const { denied, neverUsed, uses, denials, unattributed, sufficient } = usage;
+  return { since: since === null ? null : new Date(since).toISOString(), uses, denials, denied, neverUsed, notInManifest: usage.rules.filter((r) => !r.inManifest), unattributed, sufficient };
 }
 
 function auditCommand(args: string[]): number {

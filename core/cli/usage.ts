@@ -3,7 +3,7 @@ export const MAIN_USAGE = `warden: run untrusted plugins in V8 isolates, with on
 
 Usage:
   warden run <plugin-dir> <entry> [--input <json>] [--config <file>] [--audit-log <file>] [--json]
-  warden check <plugin-dir> [--json]
+  warden check <plugin-dir> [--audit-log <file> [--since <date>]] [--json]
   warden audit <audit-log> [--json]
   warden new <plugin-dir> [--id <id>] [--ts] [--json]
   warden doctor [--json]
@@ -29,14 +29,24 @@ Options:
 Exit status: 0 the entry returned a value; 1 it failed (PERMISSION_DENIED, PLUGIN_ERROR, TIMEOUT, ...).
 `;
 
-export const CHECK_USAGE = `Usage: warden check <plugin-dir> [--json]
+export const CHECK_USAGE = `Usage: warden check <plugin-dir> [--audit-log <file> [--since <date>]] [--json]
 
 Validate <plugin-dir>/plugin.json and the plugin's code: prints the grant table, then one line per
 problem, naming the field path. The modules are loaded as the sandbox loads them (imports resolved
 inside the plugin, TypeScript stripped of its types, everything compiled and linked) but never run.
 Type errors are not reported: that is the author's type checker's job.
 
-Exit status: 0 valid (warnings allowed); 2 invalid.
+Options:
+  --audit-log <file>  also show, per rule, its uses, last use and the denials the log records for
+                      this plugin (its hash chain is verified first), the rules never used, and the
+                      smaller permissions that would have sufficed
+  --since <date>      count only records from then on: 2024-05-01 (midnight UTC),
+                      2024-05-01T12:00:00Z (a time with its zone) or 7d, 12h, 30m back from now
+  --json              print {"ok":true,"id":...,"grants":[...],...}; with --audit-log each grant
+                      gains "uses" and "lastUsed", and "usage" holds the denials and the rest
+
+Exit status: 0 valid (warnings allowed); 2 invalid, or an unreadable audit log or malformed --since;
+3 the audit log was tampered with.
 `;
 
 export const AUDIT_USAGE = `Usage: warden audit <audit-log> [--json]
@@ -129,4 +139,27 @@ Options:
 
 Exit status: 0 done; 1 refused; 2 usage (an unknown id or subcommand, a malformed option, an
 approvals file warden cannot read: nothing is changed).
+export const GRANTS_USAGE_USAGE = `Usage: warden grants usage [<plugin-id>...] [--plugins-dir <dir>] [--audit-log <file>] [--since <date>] [--json]
+
+Read the audit log (its hash chain is verified first: nothing is shown from a tampered log) and
+print, per plugin and per grant rule: its uses and last use; the requests no rule covered (denials,
+per permission and value); the rules never used in the period; and the permissions that would have
+sufficed (only the rules that were used). Every plugin of the plugins directory is listed, and every
+plugin id the log names in the period (flagged NOT INSTALLED when it is not in the directory; its
+rules then come from its last grant record in the log). Uses and denials the log counted in
+aggregate records (repeats, storms, records past the audit budget) are counted in full; their
+values, which the log did not keep, are shown as counted.
+
+Options:
+  --plugins-dir <dir>  the plugins directory (default: plugins)
+  --audit-log <file>   the audit log (default: .warden/audit.jsonl, where warden run writes)
+  --since <date>       count only records from then on: 2024-05-01 (midnight UTC),
+                       2024-05-01T12:00:00Z (a time with its zone) or 7d, 12h, 30m back from now
+  --json               print {"ok":true,"since":...,"records":N,"plugins":[{"id":...,"rules":[...],
+                       "neverUsed":[...],"denied":[...],"sufficient":{...}},...]}, or
+                       {"ok":false,"error":{"code":"...","message":"..."}}, or for a tampered log
+                       {"ok":false,"auditLog":...,"line":N,"reason":"..."}
+
+Exit status: 0 shown; 2 usage (a malformed --since, an unknown plugin id, an unreadable audit log or
+plugins directory); 3 the audit log was tampered with.
 `;
