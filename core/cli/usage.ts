@@ -139,6 +139,8 @@ Options:
 
 Exit status: 0 done; 1 refused; 2 usage (an unknown id or subcommand, a malformed option, an
 approvals file warden cannot read: nothing is changed).
+`;
+
 export const GRANTS_USAGE_USAGE = `Usage: warden grants usage [<plugin-id>...] [--plugins-dir <dir>] [--audit-log <file>] [--since <date>] [--json]
 
 Read the audit log (its hash chain is verified first: nothing is shown from a tampered log) and
