@@ -41,7 +41,12 @@ export async function findPlugin(pluginsDir: string, id: string): Promise<Loaded
   const broken = found.rejected.find((r) => r.id === id);
   if (broken !== undefined) throw new BadInputError(`plugin ${id} in ${quote(broken.dir)} cannot be judged: ${broken.reason}`, { pluginId: id, value: id });
   const known = [...found.found.keys()].sort();
-  throw new BadInputError(`no plugin ${quote(id)} in ${quote(pluginsDir)}; its plugins: ${known.length > 0 ? known.join(", ") : "(none)"}`, { pluginId: id, value: id });
+  // A directory whose manifest is invalid may be the one meant: say so, with why.
+  const invalid = found.rejected.map((r) => `${quote(r.dir)} (${r.reason.split("\n")[0] ?? ""})`);
+  throw new BadInputError(
+    `no plugin ${quote(id)} in ${quote(pluginsDir)}; its plugins: ${known.length > 0 ? known.join(", ") : "(none)"}${invalid.length > 0 ? `; not loadable: ${invalid.join(", ")}` : ""}`,
+    { pluginId: id, value: id },
+  );
 }
 
 /** Parse `--only read,net` into grant kinds; BAD_INPUT naming the unknown one. */
@@ -60,7 +65,8 @@ export function parseKinds(text: string): GrantKind[] {
 /** Parse an expiry (`2027-01-31` or an ISO time); BAD_INPUT when malformed or not in the future. */
 export function parseExpiry(text: string, now: number = Date.now()): string {
   const t = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : Number.NaN;
-  if (!Number.isFinite(t)) throw new BadInputError(`--expires: ${quote(text)} is not a date; write 2027-01-31 (midnight UTC) or an ISO time such as 2027-01-31T18:00:00Z`, { field: "expires", value: text });
+  if (!Number.isFinite(t))
+    throw new BadInputError(`--expires: ${quote(text)} is not a date; write 2027-01-31 (midnight UTC) or an ISO time such as 2027-01-31T18:00:00Z`, { field: "expires", value: text });
   if (t <= now) throw new BadInputError(`--expires: ${quote(text)} is not in the future; an approval that has already expired would grant nothing`, { field: "expires", value: text });
   return new Date(t).toISOString();
 }
@@ -155,7 +161,9 @@ export function denyGrants(o: { readonly pluginsDir: string; readonly id: string
 export function revokeGrants(o: { readonly pluginsDir: string; readonly id: string; readonly reason?: string | undefined; readonly by?: string | undefined }): Promise<Decision> {
   return decide(o.pluginsDir, o.id, (l, previous) => {
     if (previous?.decision !== "approved") {
-      throw new BadInputError(`plugin ${o.id} has no approval to revoke (it is ${previous === null ? "not approved" : previous.decision}); to refuse it, warden grants deny ${o.id}`, { pluginId: o.id });
+      throw new BadInputError(`plugin ${o.id} has no approval to revoke (it is ${previous === null ? "not approved" : previous.decision}); to refuse it, warden grants deny ${o.id}`, {
+        pluginId: o.id,
+      });
     }
     return { ...previous, decision: "revoked", by: o.by ?? currentUser(), at: new Date().toISOString(), reason: o.reason ?? null, version: l.manifest.version, manifestSha256: l.sha256 };
   });

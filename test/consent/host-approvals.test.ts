@@ -75,7 +75,7 @@ describe("approvals required", () => {
   it("cannot approve itself: warden-* files of the plugins directory are never a plugin's to write (control: another file there is)", async () => {
     host.status();
     await host.unload("test.bot");
-    write("1.0.0", { read: ["note.txt"], env: ["WARDEN_TEST_HOME"], write: [".."] });
+    write("1.0.0", { read: ["note.txt"], env: ["WARDEN_TEST_HOME"], write: [s.root] });
     await host.approve("test.bot");
     // An operator's unload is final for loadAll: the operator starts it again.
     await host.reload("test.bot");
@@ -94,7 +94,10 @@ describe("approvals required", () => {
 
   it("an update that adds a net host stays pending while the approved version keeps answering; approved, it runs", async () => {
     write("1.1.0", { read: ["note.txt"], env: ["WARDEN_TEST_HOME"], net: ["api.example.com"] });
-    await assert.rejects(host.reload("test.bot"), rejectsWith("APPROVAL_REQUIRED", /test\.bot 1\.1\.0 needs approval: permissions grew since the approval of 1\.0\.0: permissions\.net\[0\] "api\.example\.com" is new/));
+    await assert.rejects(
+      host.reload("test.bot"),
+      rejectsWith("APPROVAL_REQUIRED", /test\.bot 1\.1\.0 needs approval: permissions grew since the approval of 1\.0\.0: permissions\.net\[0\] "api\.example\.com" is new/),
+    );
     const [st] = host.status();
     assert.equal(st?.state, "active");
     assert.equal(st?.version, "1.0.0");
@@ -170,7 +173,7 @@ describe("approvals required", () => {
     writeFileSync(file, good.replace('"decision": "denied"', '"decision": "maybe"'));
     const corrupt = readFileSync(file, "utf8");
     await assert.rejects(approveGrants({ pluginsDir: s.root, id: "test.bot" }), rejectsWith("APPROVALS_INVALID", /plugins\.test\.bot\.decision/));
-    await assert.rejects(host.loadAll(), rejectsWith("APPROVALS_INVALID", /warden-approvals\.json is not a warden approvals file/));
+    await assert.rejects(host.loadAll(), rejectsWith("APPROVALS_INVALID", /warden-approvals\.json" is not a warden approvals file/));
     assert.equal(readFileSync(file, "utf8"), corrupt);
     writeFileSync(file, good);
   });
