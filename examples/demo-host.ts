@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { approveGrants, createHost, escapeText, grantsDiff, isWardenError, listGrants, verifyAuditText, type ChannelMessage, type HostEvent } from "../core/index.ts";
 import { cliLogger } from "../core/cli/output.ts";
+import { readUsageEvidence } from "../core/cli/usage-evidence.ts";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const work = join(repo, ".warden");
@@ -59,7 +60,15 @@ const lifecycle = new Set(["load", "load-failed", "reload", "reload-failed", "pe
 host.on("event", (e: HostEvent) => {
   if (!lifecycle.has(e.type) || (e.type === "unload" && e.reason === "the host closed")) return;
   const what =
-    e.type === "load" ? `${e.version} (${e.ms.toFixed(0)} ms)` : e.type === "reload" ? `${e.from} → ${e.to}` : e.type === "pending" ? `${e.version}: waits for approval` : "reason" in e ? e.reason : "";
+    e.type === "load"
+      ? `${e.version} (${e.ms.toFixed(0)} ms)`
+      : e.type === "reload"
+        ? `${e.from} → ${e.to}`
+        : e.type === "pending"
+          ? `${e.version}: waits for approval`
+          : "reason" in e
+            ? e.reason
+            : "";
   out(`  [event] ${e.type.padEnd(6)} ${e.plugin} ${what}`);
 });
 
@@ -81,7 +90,7 @@ async function call(id: string, entry: string, input?: unknown, hostile = false)
 }
 
 try {
-  section("loading examples/plugins (dependencies first, each in its own isolate and process)");
+  section("loading examples/plugins (dependencies first, each in its own isolate, in supervised engine processes)");
   await host.loadAll();
 
   section("one plugin per capability");
@@ -180,6 +189,17 @@ if (!verdict.ok) {
   out(`  ${auditFile}: intact, ${verdict.records} records, head ${verdict.head}`);
   for (const [id, s] of Object.entries(verdict.summary)) out(`  ${id.padEnd(20)} grants ${s.grants}  uses ${s.uses}  denials ${s.denials}`);
   out(`\n  verify it yourself: npx warden audit ${auditFile}`);
+
+  section("usage evidence: grants that were never used (warden grants usage)");
+  const evidence = readUsageEvidence(auditFile, null);
+  if (evidence.ok) {
+    const installed = new Map((await listGrants(pluginsDir)).plugins.map((p) => [p.id, { permissions: p.requested, version: p.version }]));
+    for (const p of evidence.tally.report(installed).plugins) {
+      if (p.neverUsed.length === 0) continue;
+      out(`  ${p.id.padEnd(20)} never used: ${p.neverUsed.join(", ")}; would have sufficed: ${JSON.stringify(p.sufficient)}`);
+    }
+    out(`\n  the full report: npx warden grants usage --plugins-dir ${pluginsDir} --audit-log ${auditFile}`);
+  }
 }
 if (unexpected > 0) {
   out(`\n${unexpected} unexpected result(s)`);
