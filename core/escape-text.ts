@@ -47,3 +47,17 @@ export function escapeFields<T extends object>(record: T): T {
   for (const [key, value] of Object.entries(record)) out[key] = typeof value === "string" ? escapeText(value) : value;
   return out as T;
 }
+
+/** A copy of `value` with every string in it (keys too), at any depth, escaped: plugin text inside structured data. */
+export function escapeStrings<T>(value: T): T {
+  if (typeof value === "string") return escapeText(value) as T;
+  if (Array.isArray(value)) return value.map(escapeStrings) as T;
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const k in value) {
+      if (Object.hasOwn(value, k)) out[escapeText(k)] = escapeStrings((value as Record<string, unknown>)[k]);
+    }
+    return out as T;
+  }
+  return value;
+}

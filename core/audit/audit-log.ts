@@ -6,7 +6,7 @@
 // turns of the event loop: a crash loses at most what was being written.
 import crypto, { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
-import { escapeText } from "../escape-text.ts";
+import { escapeStrings, escapeText } from "../escape-text.ts";
 
 /** The hash that stands before the first record. */
 export const GENESIS = "0".repeat(64);
@@ -22,19 +22,6 @@ export interface AuditWriter {
   /** Hash of the last record written (the head an operator may keep to detect truncation). */
   readonly head: string;
   close(): void;
-}
-
-function escapeStrings(value: unknown): unknown {
-  if (typeof value === "string") return escapeText(value);
-  if (Array.isArray(value)) return value.map(escapeStrings);
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const k in value) {
-      if (Object.hasOwn(value, k)) out[escapeText(k)] = escapeStrings((value as Record<string, unknown>)[k]);
-    }
-    return out;
-  }
-  return value;
 }
 
 // crypto.hash (Node ≥ 20.12) is the one-shot form, about twice as fast for records this small.

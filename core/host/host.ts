@@ -7,11 +7,12 @@ import { EventEmitter } from "node:events";
 import { existsSync, readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
 import { memoryAuditLog, openAuditLog, type AuditWriter } from "../audit/audit-log.ts";
+import { GrantUsageTally, tallyingAuditWriter, type PluginUsage } from "../audit/grant-usage.ts";
 import { ChannelBus } from "../channels/bus.ts";
 import type { Concurrency } from "../containment/call-gate.ts";
 import { PluginLedger } from "../containment/ledger.ts";
 import type { QuarantinePolicy } from "../containment/quarantine.ts";
-import { escapeFields, escapeText, quote } from "../escape-text.ts";
+import { escapeFields, escapeStrings, escapeText, quote } from "../escape-text.ts";
 import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor, type WardenError } from "../errors.ts";
 import { limitPolicy, type ClampedLimit, type PluginLimits, type RestartPolicy } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
@@ -143,6 +144,12 @@ export type PluginStatus = {
   readonly pendingUpdate: { readonly version: string; readonly reason: string } | null;
   /** Why every grant of the plugin is stopped (host.revoke, or a revoked or denied approval), or null. */
   readonly revoked: string | null;
+  /**
+   * With an audit log given: per grant rule of the version it runs (or would run), uses and last
+   * use since the host started, the denials, the rules never used and the smaller permissions that
+   * would have sufficed (the figures of `warden grants usage`); null without one.
+   */
+  readonly grantUsage: PluginUsage | null;
 };
 
 /** Everything a host reports. */
@@ -210,6 +217,7 @@ export class Host {
   #tail: Promise<void> = Promise.resolve();
   #loadAllCalled = false;
   readonly #consent: HostConsent;
+  readonly #usage: GrantUsageTally | null;
 
   constructor(o: HostOptions) {
     this.#o = o;
@@ -222,7 +230,10 @@ export class Host {
     this.#maxLimits = limitPolicy(o.defaults?.limits, o.maxLimits, "createHost");
     this.#dir = resolve(o.pluginsDir);
     this.#ownsAudit = typeof o.auditLog === "string";
-    this.#audit = typeof o.auditLog === "string" ? openAuditLog(o.auditLog) : (o.auditLog ?? memoryAuditLog());
+    const audit = typeof o.auditLog === "string" ? openAuditLog(o.auditLog) : (o.auditLog ?? memoryAuditLog());
+    // Given an audit log, the host keeps the figures `warden grants usage` would read from it.
+    this.#usage = o.auditLog !== undefined ? new GrantUsageTally() : null;
+    this.#audit = this.#usage !== null ? tallyingAuditWriter(audit, this.#usage) : audit;
     this.#logger = o.logger ?? createDefaultLogger();
     const mode = o.approvals ?? "off";
     if (mode !== "off" && mode !== "required") throw new BadInputError(`createHost: approvals must be "required" or "off", got ${JSON.stringify(mode)}`, { field: "approvals" });
@@ -650,6 +661,8 @@ export class Host {
         approval: this.#approvalStatus(e),
         pendingUpdate: e.pendingUpdate === null ? null : { version: escapeText(e.pendingUpdate.version), reason: escapeText(e.pendingUpdate.reason) },
         revoked: e.state === "active" ? this.#consent.revokedReason(e.id) : null,
+        grantUsage:
+          this.#usage === null || e.manifest === null ? null : escapeStrings(this.#usage.plugin(e.id, { permissions: e.manifest.manifest.permissions ?? {}, version: e.manifest.manifest.version })),
       };
     });
   }
@@ -699,7 +712,10 @@ export class Host {
   }
 
   #needsApprovals(what: string): void {
-    if (!this.#consent.required) throw new BadInputError(`host.${what}(): this host runs with approvals "off", so every plugin has what its manifest asks for; createHost({ approvals: "required" }) to approve grants`, { field: "approvals" });
+    if (!this.#consent.required)
+      throw new BadInputError(`host.${what}(): this host runs with approvals "off", so every plugin has what its manifest asks for; createHost({ approvals: "required" }) to approve grants`, {
+        field: "approvals",
+      });
   }
 
   /**

@@ -10,6 +10,7 @@ import { createDefaultLogger } from "../../core/logger.ts";
 import { approveGrants, denyGrants, grantsDiff, listGrants } from "../../core/consent/grant-decisions.ts";
 import { readApprovals } from "../../core/consent/approvals-file.ts";
 import { verifyAuditText } from "../../core/audit/verify-audit.ts";
+import { memoryAuditLog } from "../../core/audit/audit-log.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
 
 const CODE = (version: string) => `
@@ -193,6 +194,31 @@ describe("approvals off", () => {
       await assert.rejects(host.invoke("test.bot", "readNote"), rejectsWith("PERMISSION_DENIED", /revoked/));
     } finally {
       await host.close();
+      s.cleanup();
+    }
+  });
+});
+
+describe("status() usage evidence", () => {
+  it("with an audit log given, each grant rule's uses, the rules never used and what would have sufficed; without one, none", async () => {
+    const s = scratch();
+    s.plugin("bot", manifest("test.bot", { permissions: { read: ["note.txt"], env: ["WARDEN_TEST_HOME"] } }), { "index.js": CODE("1.0.0"), "note.txt": "a note" });
+    const host = await createHost({ pluginsDir: s.root, auditLog: memoryAuditLog(), logger: createDefaultLogger("silent"), healthIntervalMs: 0 });
+    const bare = await createHost({ pluginsDir: s.root, logger: createDefaultLogger("silent"), healthIntervalMs: 0 });
+    try {
+      await host.loadAll();
+      await bare.loadAll();
+      assert.equal(await host.invoke("test.bot", "readNote"), "a note");
+      assert.equal(await host.invoke("test.bot", "readNote"), "a note");
+      const usage = host.status()[0]?.grantUsage;
+      assert.equal(usage?.rules.find((r) => r.source === "permissions.read[0]")?.uses, 2);
+      assert.equal(usage?.rules.find((r) => r.source === "permissions.env[0]")?.uses, 0);
+      assert.deepEqual(usage?.neverUsed, ["permissions.env[0]"]);
+      assert.deepEqual(usage?.sufficient, { read: ["note.txt"] });
+      assert.equal(bare.status()[0]?.grantUsage, null);
+    } finally {
+      await host.close();
+      await bare.close();
       s.cleanup();
     }
   });
