@@ -33,8 +33,9 @@ function quotasFrom(values: Record<string, unknown>): ApprovalQuotas {
   for (const [flag, field] of Object.entries(QUOTA_OPTIONS)) {
     const v = values[flag];
     if (v === undefined) continue;
+    if (typeof v !== "string") throw new BadInputError(`--${flag} needs a value: a positive whole number`, { field: flag });
     const n = Number(v);
-    if (typeof v !== "string" || !/^[1-9][0-9]*$/.test(v) || !Number.isSafeInteger(n)) throw new BadInputError(`--${flag} must be a positive whole number, got ${JSON.stringify(v)}`, { field: flag, value: String(v) });
+    if (!/^[1-9][0-9]*$/.test(v) || !Number.isSafeInteger(n)) throw new BadInputError(`--${flag} must be a positive whole number, got ${JSON.stringify(v)}`, { field: flag, value: v });
     out[field] = n;
   }
   return out;
@@ -58,7 +59,9 @@ function formatListing(p: GrantListing): string {
   const a = p.approval;
   if (a !== null) {
     const terms = [a.only !== null ? `only ${a.only.join(",")}` : "", a.expires !== null ? `expires ${a.expires}` : "", ...Object.entries(a.quotas).map(([k, v]) => `${k} ${v}`)].filter(Boolean);
-    lines.push(`  ${a.decision} ${escapeText(a.version)} (plugin.json sha256 ${a.manifestSha256.slice(0, 12)}…) by ${escapeText(a.by)} at ${a.at}${terms.length > 0 ? `; ${terms.join("; ")}` : ""}${a.reason !== null ? `: ${escapeText(a.reason)}` : ""}`);
+    lines.push(
+      `  ${a.decision} ${escapeText(a.version)} (plugin.json sha256 ${a.manifestSha256.slice(0, 12)}…) by ${escapeText(a.by)} at ${a.at}${terms.length > 0 ? `; ${terms.join("; ")}` : ""}${a.reason !== null ? `: ${escapeText(a.reason)}` : ""}`,
+    );
   }
   for (const g of p.growth) lines.push(`  + ${escapeText(g)}`);
   return `${lines.join("\n")}\n`;
@@ -101,7 +104,9 @@ async function approve(args: string[]): Promise<number> {
   if (values.json) printJson({ ok: true, approval: d.approval, previous: d.previous, consentLog: d.consentLog });
   else {
     const a = d.approval;
-    process.stdout.write(`approved ${id} ${escapeText(a.version)}${a.only !== null ? ` (only ${a.only.join(", ")})` : ""}${a.expires !== null ? `, until ${a.expires}` : ""}: pinned to plugin.json sha256 ${a.manifestSha256}\n`);
+    process.stdout.write(
+      `approved ${id} ${escapeText(a.version)}${a.only !== null ? ` (only ${a.only.join(", ")})` : ""}${a.expires !== null ? `, until ${a.expires}` : ""}: pinned to plugin.json sha256 ${a.manifestSha256}\n`,
+    );
     process.stdout.write(`recorded in ${escapeText(d.consentLog)}; a host with watch on applies it now, others at host.refreshApprovals() or their next start\n`);
   }
   return EXIT.ok;
@@ -114,7 +119,10 @@ async function denyOrRevoke(args: string[], sub: "deny" | "revoke"): Promise<num
   const o = { pluginsDir: values["plugins-dir"] ?? "plugins", id, reason: values.reason };
   const d = sub === "deny" ? await denyGrants(o) : await revokeGrants(o);
   if (values.json) printJson({ ok: true, approval: d.approval, previous: d.previous, consentLog: d.consentLog });
-  else process.stdout.write(`${sub === "deny" ? "denied" : "revoked"} ${id}: ${sub === "deny" ? "it does not load" : "every grant stops"} on a host with approvals required; recorded in ${escapeText(d.consentLog)}\n`);
+  else
+    process.stdout.write(
+      `${sub === "deny" ? "denied" : "revoked"} ${id}: ${sub === "deny" ? "it does not load" : "every grant stops"} on a host with approvals required; recorded in ${escapeText(d.consentLog)}\n`,
+    );
   return EXIT.ok;
 }
 

@@ -100,7 +100,11 @@ export async function readApprovals(pluginsDir: string): Promise<Approvals> {
     throw invalid(file, [`not valid JSON (${(e as Error).message})`]);
   }
   const parsed = ApprovalsSchema.safeParse(json);
-  if (!parsed.success) throw invalid(file, parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+  if (!parsed.success)
+    throw invalid(
+      file,
+      parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`),
+    );
   for (const [id, a] of Object.entries(parsed.data.plugins)) {
     if (a.id !== id) throw invalid(file, [`plugins.${id}.id: is ${quote(a.id)}, not its key`]);
   }

@@ -8,7 +8,7 @@ import { grantRealPaths } from "../../manifests/grant-roots.ts";
 import { permissionGrowth } from "../../manifests/permission-diff.ts";
 import type { LoadedManifest } from "../../manifests/read-manifest.ts";
 import type { Manifest, ManifestPermissions } from "../../manifests/schema.ts";
-import type { ConsentQuotas, ConsentTerms } from "../../capabilities/index.ts";
+import type { ConsentTerms } from "../../capabilities/index.ts";
 import { GRANT_KINDS, type Approval, type GrantKind } from "./approvals-file.ts";
 
 /** What the judgement says about one manifest. */
@@ -39,7 +39,7 @@ export function restrictPermissions(p: ManifestPermissions | undefined, only: re
     const value = p?.[kind];
     if (value !== undefined && (only === null || only.includes(kind))) out[kind] = value;
   }
-  return out as ManifestPermissions;
+  return out;
 }
 
 function withPermissions(m: Manifest, permissions: ManifestPermissions): Manifest {
@@ -114,5 +114,5 @@ export function samePermissions(a: ManifestPermissions, b: ManifestPermissions):
 export function termsOf(a: Approval): ConsentTerms {
   const quotas: Record<string, number> = {};
   for (const [k, v] of Object.entries(a.quotas)) if (v !== undefined) quotas[k] = v;
-  return { expiresAt: a.expires === null ? null : Date.parse(a.expires), quotas: quotas as ConsentQuotas };
+  return { expiresAt: a.expires === null ? null : Date.parse(a.expires), quotas: quotas };
 }

@@ -17,7 +17,9 @@ import type { LoadedManifest } from "../../manifests/read-manifest.ts";
 export type ApprovalMode = "required" | "off";
 
 /** What admitting a version decided. */
-export type Admission = { readonly ok: true; readonly manifest: LoadedManifest; readonly approval: Approval | null; readonly expired: boolean } | { readonly ok: false; readonly verdict: Exclude<ConsentVerdict, { kind: "approved" }> };
+export type Admission =
+  | { readonly ok: true; readonly manifest: LoadedManifest; readonly approval: Approval | null; readonly expired: boolean }
+  | { readonly ok: false; readonly verdict: Exclude<ConsentVerdict, { kind: "approved" }> };
 
 /** Consent for one host. */
 export class HostConsent {
@@ -80,7 +82,15 @@ export class HostConsent {
       );
       await this.read().catch(() => undefined);
     }
-    this.#audit.append({ type: "consent", plugin: id, action: "admitted", version: loaded.manifest.version, manifestSha256: loaded.sha256, approvedBy: verdict.approval.by, approvedAt: verdict.approval.at });
+    this.#audit.append({
+      type: "consent",
+      plugin: id,
+      action: "admitted",
+      version: loaded.manifest.version,
+      manifestSha256: loaded.sha256,
+      approvedBy: verdict.approval.by,
+      approvedAt: verdict.approval.at,
+    });
     return { ok: true, manifest: verdict.manifest, approval: verdict.approval, expired: verdict.expired };
   }
 

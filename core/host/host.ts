@@ -780,14 +780,14 @@ export class Host {
       const rel = relative(this.#dir, join(this.#dir, file.toString()));
       const [top] = rel.split(sep);
       if (rel === APPROVALS_FILE) {
-        this.#debounced(APPROVALS_FILE, () => this.refreshApprovals().catch((e: unknown) => this.#logger.error(escapeText(toWardenError(e).message))));
+        this.#debounced(APPROVALS_FILE, () => void this.refreshApprovals().catch((e: unknown) => this.#logger.error(escapeText(toWardenError(e).message))));
         return;
       }
       if (top === undefined || !WATCHED.test(basename(rel)) || rel.split(sep).includes("node_modules")) return;
       const entry = [...this.#plugins.values()].find((e) => basename(e.dir) === top);
       // A plugin the host stopped stays stopped: a file change does not start it again.
       if (entry === undefined || entry.state === "stopped") return;
-      this.#debounced(entry.id, () => this.reload(entry.id).catch(() => undefined));
+      this.#debounced(entry.id, () => void this.reload(entry.id).catch(() => undefined));
     });
     this.#watcher.on("error", (e) => this.#logger.warn(`file watcher: ${escapeText(String(e))}`));
   }
