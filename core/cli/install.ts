@@ -1,12 +1,17 @@
 // `warden install <dir | file.tgz> [--plugins-dir D] [--sha256 HEX] [--json]`: the CLI face of
 // installPlugin (core/install/). Exit status 0 installed or updated; 1 refused (the error code says
 // why, nothing changed); 2 usage (a missing source, a malformed --sha256, unknown options).
-import { isAbsolute, relative } from "node:path";
+import { existsSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+import { approvalsFilePath, readApprovals } from "../consent/approvals-file.ts";
+import { judgeConsent } from "../consent/consent-verdict.ts";
+import { stateOf } from "../consent/grant-decisions.ts";
+import { WARDEN_VERSION } from "../version.ts";
 import { parseArgs } from "node:util";
 import { BadInputError, toWardenError, type WardenError } from "../errors.ts";
 import { escapeText } from "../escape-text.ts";
 import { installPlugin } from "../install/install.ts";
-import { formatProblems } from "../../manifests/read-manifest.ts";
+import { formatProblems, readManifest } from "../../manifests/read-manifest.ts";
 import { printJson } from "./output.ts";
 import { INSTALL_USAGE } from "./usage.ts";
 
@@ -21,6 +26,22 @@ function refuse(e: WardenError, json: boolean): number {
   if (json) printJson({ ok: false, error: { code: e.code, message: e.message, ...(e.details.problems !== undefined ? { problems: e.details.problems } : {}) } });
   else process.stderr.write(`error ${e.code}: ${e.message.split("\n").map(escapeText).join("\n")}\n`);
   return e.code === "BAD_INPUT" ? EXIT.usage : EXIT.refused;
+}
+
+/**
+ * Where the installed version stands with the plugins directory's approvals, when it has an
+ * approvals file (null otherwise: nobody asked for approvals there). Never fails the install: a
+ * corrupt approvals file is the grants commands' error to report.
+ */
+async function consentOf(pluginsDir: string, dir: string): Promise<{ state: string; growth: readonly string[] } | null> {
+  if (!existsSync(approvalsFilePath(resolve(pluginsDir)))) return null;
+  try {
+    const loaded = await readManifest(dir, WARDEN_VERSION);
+    const v = await judgeConsent(loaded, (await readApprovals(resolve(pluginsDir))).plugins[loaded.manifest.id], resolve(pluginsDir));
+    return { state: stateOf(v), growth: v.kind === "approved" ? [] : v.growth };
+  } catch (e) {
+    return { state: `unknown (${toWardenError(e).code}: run warden grants ls)`, growth: [] };
+  }
 }
 
 /** Run `warden install` with its arguments; resolves to the exit status. */
@@ -45,7 +66,9 @@ export async function installCommand(args: string[]): Promise<number> {
     return refuse(new BadInputError(`usage: warden install <plugin-dir | file.tgz> [--plugins-dir <dir>] [--sha256 <hex>] [--json]; got ${positionals.length} positional argument(s)`), values.json);
   }
   try {
-    const r = await installPlugin({ source, pluginsDir: values["plugins-dir"] ?? "plugins", sha256: values.sha256 });
+    const pluginsDir = values["plugins-dir"] ?? "plugins";
+    const r = await installPlugin({ source, pluginsDir, sha256: values.sha256 });
+    const consent = await consentOf(pluginsDir, r.dir);
     if (values.json) {
       printJson({
         ok: true,
@@ -58,6 +81,7 @@ export async function installCommand(args: string[]): Promise<number> {
         manifestSha256: r.entry.manifestSha256,
         lockFile: r.lockFile,
         warnings: r.warnings,
+        approval: consent,
       });
     } else {
       const from = r.previous === null ? "" : ` (was ${escapeText(r.previous.version)})`;
@@ -65,6 +89,13 @@ export async function installCommand(args: string[]): Promise<number> {
       process.stdout.write(`sha256 of the ${r.entry.integrity.of === "tarball" ? "tarball" : "files"}: ${r.entry.integrity.digest}\n`);
       for (const w of r.warnings) process.stdout.write(`warning: ${formatProblems(r.dir, [w]).split("\n").map(escapeText).join("\n")}\n`);
       process.stdout.write(`recorded in ${shown(r.lockFile)}\n`);
+      if (consent !== null) {
+        const how = `warden grants diff ${r.id} --plugins-dir ${escapeText(pluginsDir)}, then warden grants approve ${r.id} --plugins-dir ${escapeText(pluginsDir)}`;
+        if (consent.state === "approved" || consent.state === "expired") process.stdout.write(`approval: ${consent.state}; it asks for nothing beyond what was approved\n`);
+        else if (consent.growth.length > 0 && consent.state === "pending")
+          process.stdout.write(`approval: pending on a host with approvals required; it asks for more:\n${consent.growth.map((g) => `  + ${escapeText(g)}`).join("\n")}\nto approve: ${how}\n`);
+        else process.stdout.write(`approval: ${consent.state} on a host with approvals required; to approve: ${how}\n`);
+      }
     }
     return EXIT.ok;
   } catch (e) {

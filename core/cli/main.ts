@@ -9,7 +9,10 @@ import { escapeText, safeJson } from "../escape-text.ts";
 import { loadPlugin } from "../plugin.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import type { PluginUsage } from "../audit/grant-usage.ts";
-import { formatProblems, readManifest } from "../../manifests/read-manifest.ts";
+import { formatProblems, readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
+import { ConsentGate } from "../../capabilities/index.ts";
+import { readApprovals } from "../consent/approvals-file.ts";
+import { approvalRequired, judgeConsent, termsOf } from "../consent/consent-verdict.ts";
 import { describeGrants, formatGrantTable } from "../../manifests/grant-table.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
 import { isTypeScriptFile } from "../../isolate/index.ts";
@@ -54,7 +57,15 @@ async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { input: { type: "string" }, config: { type: "string" }, "audit-log": { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+    options: {
+      input: { type: "string" },
+      config: { type: "string" },
+      "audit-log": { type: "string" },
+      approvals: { type: "string" },
+      "plugins-dir": { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
   });
   const json = values.json;
   if (values.help) {
@@ -81,12 +92,16 @@ async function runCommand(args: string[]): Promise<number> {
       return fail(new BadInputError(`--config ${escapeText(values.config)}: cannot read it as JSON (${(e as Error).message})`), json);
     }
   }
+  const approvals = values.approvals ?? "off";
+  if (approvals !== "off" && approvals !== "required") return fail(new BadInputError(`--approvals must be "required" or "off", got ${JSON.stringify(escapeText(approvals))}`), json);
   const auditFile = resolve(values["audit-log"] ?? ".warden/audit.jsonl");
   mkdirSync(dirname(auditFile), { recursive: true });
   const audit = openAuditLog(auditFile);
   const logger = cliLogger(json);
   try {
-    const plugin = await loadPlugin(dir, { audit, logger, config });
+    // With approvals required the plugin runs only with what was approved for it, as a host runs it.
+    const consent = approvals === "required" ? await consentFor(dir, values["plugins-dir"]) : {};
+    const plugin = await loadPlugin(dir, { audit, logger, config, ...consent });
     try {
       const value = await plugin.invoke(entry, input);
       if (json) printJson({ ok: true, value });
@@ -101,6 +116,16 @@ async function runCommand(args: string[]): Promise<number> {
     audit.close();
     if (!json) process.stderr.write(`audit log: ${auditFile}\n`);
   }
+}
+
+/** The approved manifest and a consent gate for the plugin in `dir`; APPROVAL_REQUIRED when it is not approved. */
+async function consentFor(dir: string, pluginsDirOption: string | undefined): Promise<{ manifest: LoadedManifest; consent: ConsentGate }> {
+  const loaded = await readManifest(dir, WARDEN_VERSION);
+  const pluginsDir = resolve(pluginsDirOption ?? dirname(loaded.dir));
+  const approval = (await readApprovals(pluginsDir)).plugins[loaded.manifest.id];
+  const verdict = await judgeConsent(loaded, approval, pluginsDir);
+  if (verdict.kind !== "approved") throw approvalRequired(loaded.manifest.id, verdict.reason);
+  return { manifest: verdict.manifest, consent: new ConsentGate({ pluginId: loaded.manifest.id, terms: termsOf(verdict.approval) }) };
 }
 
 async function checkCommand(args: string[]): Promise<number> {

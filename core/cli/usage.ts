@@ -2,7 +2,7 @@
 export const MAIN_USAGE = `warden: run untrusted plugins in V8 isolates, with only the permissions their manifest declares
 
 Usage:
-  warden run <plugin-dir> <entry> [--input <json>] [--config <file>] [--audit-log <file>] [--json]
+  warden run <plugin-dir> <entry> [--input <json>] [--config <file>] [--audit-log <file>] [--approvals required] [--json]
   warden check <plugin-dir> [--audit-log <file> [--since <date>]] [--json]
   warden audit <audit-log> [--json]
   warden new <plugin-dir> [--id <id>] [--ts] [--json]
@@ -23,6 +23,9 @@ Options:
   --input <json>      the entry's input, as JSON (default: no input)
   --config <file>     a JSON file with the plugin's configuration (validated against its schema)
   --audit-log <file>  where grant, use and denial records go (default: .warden/audit.jsonl)
+  --approvals required  run only with the grants approved for it (warden grants approve), with
+                      the approval's expiry and quotas; otherwise APPROVAL_REQUIRED (default: off)
+  --plugins-dir <dir> where its approvals are (default: the directory holding <plugin-dir>)
   --json              print exactly one JSON object: {"ok":true,"value":...} or
                       {"ok":false,"error":{"code":"...","message":"..."}}
 
