@@ -704,11 +704,17 @@ export class Host {
   async revoke(id: string, reason = "revoked by the host"): Promise<void> {
     if (!this.#plugins.has(id)) throw new PluginError(`no plugin ${id} is known to this host; plugins: ${[...this.#plugins.keys()].join(", ") || "(none)"}`, { pluginId: id });
     this.#consent.revoke(id, reason);
+    this.#stopDeliveries(id);
     this.#emit({ type: "revoked", plugin: id, reason });
     if (this.#consent.required && this.#consent.approvalOf(id)?.decision === "approved") {
       await revokeGrants({ pluginsDir: this.#dir, id, reason });
       await this.#consent.read();
     }
+  }
+
+  /** A subscription is a grant too: a revoked plugin's handlers receive nothing more (what was queued is delivered). */
+  #stopDeliveries(id: string): void {
+    this.#plugins.get(id)?.handle?.detachChannels();
   }
 
   #needsApprovals(what: string): void {
@@ -732,8 +738,16 @@ export class Host {
     for (const e of this.#plugins.values()) {
       if (e.state !== "active") continue;
       const changed = this.#consent.applyTo(e.id);
-      if (changed === "revoked") this.#emit({ type: "revoked", plugin: e.id, reason: this.#consent.revokedReason(e.id) ?? "revoked" });
-      if (changed === "restored") this.#emit({ type: "restored", plugin: e.id });
+      if (changed === "revoked") {
+        this.#stopDeliveries(e.id);
+        this.#emit({ type: "revoked", plugin: e.id, reason: this.#consent.revokedReason(e.id) ?? "revoked" });
+      }
+      // Its subscriptions were dropped at the revocation: a fresh sandbox subscribes again in onLoad.
+      if (changed === "restored") {
+        this.#emit({ type: "restored", plugin: e.id });
+        reloads.push(e.id);
+        continue;
+      }
       const a = this.#consent.approvalOf(e.id);
       if (a?.decision !== "approved") continue;
       // Approved now: an update waiting for it, or another set of approved kinds, needs the new version loaded.

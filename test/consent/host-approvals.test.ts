@@ -223,3 +223,40 @@ describe("status() usage evidence", () => {
     }
   });
 });
+
+describe("revoke and channels", () => {
+  it("a revoked plugin's handlers receive nothing more; approved again, it subscribes again and answers", async () => {
+    const s = scratch();
+    s.plugin("echo", manifest("test.echo", { permissions: { channels: { subscribe: ["chat.in"], publish: ["chat.out"] } } }), {
+      "index.js":
+        'const got = [];\nexport function onLoad() { Warden.channels.subscribe("chat.in", (m) => { got.push(m.data); return Warden.channels.publish("chat.out", m.data); }); }\nexport function received() { return got; }\n',
+    });
+    const host = await createHost({ pluginsDir: s.root, approvals: "required", logger: createDefaultLogger("silent"), healthIntervalMs: 0 });
+    const replies: unknown[] = [];
+    host.bus.subscribe("chat.out", (m) => void replies.push(m.data));
+    const until = async (ok: () => boolean) => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    try {
+      await host.loadAll();
+      await host.approve("test.echo");
+      host.bus.publish("chat.in", 1);
+      await until(() => replies.length === 1);
+      assert.deepEqual(replies, [1]);
+      await host.revoke("test.echo", "spam");
+      host.bus.publish("chat.in", 2);
+      // The handler would have recorded it (publishing is denied anyway, so replies alone prove nothing).
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(await host.invoke("test.echo", "received"), [1]);
+      assert.deepEqual(replies, [1]);
+      await host.approve("test.echo");
+      host.bus.publish("chat.in", 3);
+      await until(() => replies.length === 2);
+      assert.deepEqual(replies, [1, 3]);
+      assert.equal(host.status()[0]?.revoked, null);
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+});
