@@ -125,6 +125,21 @@ function appendConsent(pluginsDir: string, action: Approval["decision"] | "re-pi
 
 /** Approve the grants plugin `id` asks for now (pinned to its version and manifest hash). */
 export function approveGrants(o: ApproveOptions): Promise<Decision> {
+  const expires = o.expires === undefined ? null : Date.parse(o.expires);
+  if (expires !== null && !Number.isFinite(expires)) {
+    return Promise.reject(
+      new BadInputError(`approve ${o.id}: expires ${quote(o.expires ?? "")} is not a date; pass an ISO time such as 2027-01-31T18:00:00Z`, { field: "expires", value: o.expires ?? "" }),
+    );
+  }
+  if (o.only !== undefined) {
+    const unknown = o.only.find((k) => !(GRANT_KINDS as readonly string[]).includes(k));
+    if (unknown !== undefined)
+      return Promise.reject(new BadInputError(`approve ${o.id}: only: ${quote(unknown)} is not a kind of grant; the kinds are ${GRANT_KINDS.join(", ")}`, { field: "only", value: unknown }));
+  }
+  for (const [k, v] of Object.entries(o.quotas ?? {})) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1))
+      return Promise.reject(new BadInputError(`approve ${o.id}: quotas.${k} must be a positive whole number, got ${String(v)}`, { field: `quotas.${k}` }));
+  }
   return decide(o.pluginsDir, o.id, (l) => ({
     id: o.id,
     decision: "approved",
@@ -132,7 +147,7 @@ export function approveGrants(o: ApproveOptions): Promise<Decision> {
     manifestSha256: l.sha256,
     permissions: restrictPermissions(l.manifest.permissions, o.only ?? null),
     only: o.only === undefined ? null : [...o.only],
-    expires: o.expires ?? null,
+    expires: expires === null ? null : new Date(expires).toISOString(),
     quotas: { ...(o.quotas ?? {}) },
     by: o.by ?? currentUser(),
     at: new Date().toISOString(),

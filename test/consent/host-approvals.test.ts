@@ -260,3 +260,28 @@ describe("revoke and channels", () => {
     }
   });
 });
+
+describe("an approval with an expiry, on a host", () => {
+  it("past the expiry every capability call is denied (approval expired) and status says expired; malformed terms are refused", async () => {
+    const s = scratch();
+    s.plugin("bot", manifest("test.bot", { permissions: { read: ["note.txt"] } }), { "index.js": CODE("1.0.0"), "note.txt": "a note" });
+    const host = await createHost({ pluginsDir: s.root, approvals: "required", logger: createDefaultLogger("silent"), healthIntervalMs: 0 });
+    try {
+      await host.loadAll();
+      await assert.rejects(host.approve("test.bot", { expires: "soon" }), rejectsWith("BAD_INPUT", /expires "soon" is not a date/));
+      await assert.rejects(host.approve("test.bot", { quotas: { execPerMinute: 0 } }), rejectsWith("BAD_INPUT", /quotas\.execPerMinute must be a positive whole number/));
+      const expires = new Date(Date.now() + 1500).toISOString();
+      await host.approve("test.bot", { expires });
+      assert.equal(await host.invoke("test.bot", "readNote"), "a note");
+      assert.equal(host.status()[0]?.approval?.state, "approved");
+      assert.equal(host.status()[0]?.approval?.expires, expires);
+      while (Date.now() <= Date.parse(expires)) await new Promise((r) => setTimeout(r, 50));
+      await assert.rejects(host.invoke("test.bot", "readNote"), rejectsWith("PERMISSION_DENIED", /approval expired/));
+      assert.equal(host.status()[0]?.approval?.state, "expired");
+      assert.equal(await host.invoke("test.bot", "hello"), "v1.0.0");
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+});
