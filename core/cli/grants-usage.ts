@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import type { PluginGrants } from "../audit/grant-usage.ts";
 import { BadInputError, toWardenError, type WardenError } from "../errors.ts";
 import { escapeText, quote } from "../escape-text.ts";
-import { discoverPlugins } from "../host/discovery.ts";
+import { discoverPlugins } from "../../manifests/discover-plugins.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { printJson } from "./output.ts";
 import { DEFAULT_AUDIT_LOG, parseSince, readUsageEvidence } from "./usage-evidence.ts";

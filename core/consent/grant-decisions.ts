@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { openAuditLog } from "../audit/audit-log.ts";
 import { BadInputError } from "../errors.ts";
 import { quote } from "../escape-text.ts";
-import { discoverPlugins } from "../host/discovery.ts";
+import { discoverPlugins } from "../../manifests/discover-plugins.ts";
 import { CONSENT_LOG } from "../install/names.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import type { LoadedManifest } from "../../manifests/read-manifest.ts";

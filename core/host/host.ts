@@ -23,7 +23,7 @@ import { WARDEN_VERSION } from "../version.ts";
 import { readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
 import { dependentsOf, planDependencies, type DependencyNode } from "./dependency-order.ts";
 import { reloadTransaction } from "./reload.ts";
-import { discoverPlugins } from "./discovery.ts";
+import { discoverPlugins } from "../../manifests/discover-plugins.ts";
 import { HostConsent, type ApprovalMode } from "./host-consent.ts";
 import { approvalRequired, samePermissions } from "../consent/consent-verdict.ts";
 import { approveGrants, currentUser, denyGrants, revokeGrants, type ApproveOptions } from "../consent/grant-decisions.ts";

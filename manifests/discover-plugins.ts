@@ -3,8 +3,8 @@
 // the same id are both rejected, the reason naming both paths (MAI-27).
 import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { toWardenError } from "../errors.ts";
-import { readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
+import { toWardenError } from "../core/errors.ts";
+import { readManifest, type LoadedManifest } from "./read-manifest.ts";
 
 /** What a scan found. */
 export type Discovery = {
