@@ -136,7 +136,7 @@ async function diff(args: string[]): Promise<number> {
     const base = d.approval?.decision === "approved" ? `the approval of ${escapeText(d.approval.version)} (${d.approval.manifestSha256.slice(0, 12)}…)` : "nothing approved";
     process.stdout.write(`${id} ${escapeText(d.version)} against ${base}:\n`);
     for (const g of d.grew) process.stdout.write(`+ ${escapeText(g)}\n`);
-    for (const s of d.shrank) process.stdout.write(`- ${escapeText(s).replace(/ is new$/, " is no longer asked for")}\n`);
+    for (const s of d.shrank) process.stdout.write(`- ${escapeText(s)}\n`);
     if (d.grew.length === 0) process.stdout.write(d.shrank.length === 0 ? "no change in permissions\n" : "nothing grew: no new approval needed\n");
   }
   return EXIT.ok;

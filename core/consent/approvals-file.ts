@@ -9,7 +9,7 @@ import { constants } from "node:fs";
 import { open, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { ApprovalsInvalidError } from "../errors.ts";
+import { ApprovalsInvalidError, BadInputError } from "../errors.ts";
 import { quote } from "../escape-text.ts";
 import { formatPath } from "../../manifests/read-manifest.ts";
 import { PermissionsSchema } from "../../manifests/schema.ts";
@@ -169,7 +169,11 @@ export async function withApprovalsLock<T>(pluginsDir: string, task: () => Promi
       await h.close();
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      // No plugins directory to hold the lock: a usage error naming it, as findPlugin's (it was a
+      // raw ENOENT, PLUGIN_ERROR, exit 1 from `warden grants approve x --plugins-dir <typo>`).
+      if (code === "ENOENT" || code === "ENOTDIR") throw new BadInputError(`cannot read the plugins directory ${quote(pluginsDir)} (${code}); pass --plugins-dir <dir>`, { value: pluginsDir });
+      if (code !== "EEXIST") throw e;
       const owner = Number.parseInt(await readFile(lock, "utf8").catch(() => ""), 10);
       const age = Date.now() - ((await stat(lock).catch(() => null))?.mtimeMs ?? Date.now());
       if ((Number.isSafeInteger(owner) && owner > 0 && !alive(owner)) || (!Number.isSafeInteger(owner) && age > STALE_LOCK_MS)) {

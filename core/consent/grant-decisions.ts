@@ -260,5 +260,16 @@ export async function grantsDiff(pluginsDir: string, id: string): Promise<{ id: 
   const approved = approval?.decision === "approved" ? approval.permissions : {};
   const asked = restrictPermissions(l.manifest.permissions, approval?.decision === "approved" ? approval.only : null);
   const { grew, shrank } = await permissionChanges(approved, asked, l.dir, l.manifest);
-  return { id, version: l.manifest.version, approval, grew, shrank };
+  return { id, version: l.manifest.version, approval, grew, shrank: shrank.map(noLongerAsked) };
+}
+
+/**
+ * A line of what shrank, worded as such: permissionChanges words both directions as growth (the
+ * approval against the manifest), so `--json` printed `permissions.net[0] "x" is new` for a host
+ * the plugin no longer asks for (only the human output reworded it).
+ */
+function noLongerAsked(line: string): string {
+  const wasTrue = /^(permissions\.[a-z]+): true \(the running version has (.*)\)$/.exec(line);
+  if (wasTrue !== null) return `${wasTrue[1]}: true is no longer asked for (it asks for ${wasTrue[2]})`;
+  return line.replace(/ is new$/, " is no longer asked for");
 }

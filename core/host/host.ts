@@ -203,6 +203,7 @@ export class Host {
   readonly #emitter = new EventEmitter();
   readonly #plugins = new Map<string, HostEntry>();
   #watcher: FSWatcher | null = null;
+  #topWatcher: FSWatcher | null = null;
   readonly #engines: EnginePool;
   #healthTimer: NodeJS.Timeout | null = null;
   readonly #debounce = new Map<string, NodeJS.Timeout>();
@@ -788,22 +789,40 @@ export class Host {
 
   #startWatching(): void {
     if (this.#watcher !== null) return;
+    const approvalsChanged = () => this.#debounced(APPROVALS_FILE, () => void this.refreshApprovals().catch((e: unknown) => this.#logger.error(escapeText(toWardenError(e).message))));
+    const pluginChanged = (top: string) => {
+      const entry = [...this.#plugins.values()].find((e) => basename(e.dir) === top);
+      // A plugin the host stopped stays stopped: a file change does not start it again.
+      if (entry === undefined || entry.state === "stopped") return;
+      this.#debounced(entry.id, () => void this.reload(entry.id).catch(() => undefined));
+    };
     // Only plugin.json and module files count (NEKO-11, LURK-18); changes are debounced per plugin.
     this.#watcher = watch(this.#dir, { recursive: true }, (_event, file) => {
       if (file === null || this.#closed) return;
       const rel = relative(this.#dir, join(this.#dir, file.toString()));
       const [top] = rel.split(sep);
       if (rel === APPROVALS_FILE) {
-        this.#debounced(APPROVALS_FILE, () => void this.refreshApprovals().catch((e: unknown) => this.#logger.error(escapeText(toWardenError(e).message))));
+        approvalsChanged();
         return;
       }
       if (top === undefined || !WATCHED.test(basename(rel)) || rel.split(sep).includes("node_modules")) return;
-      const entry = [...this.#plugins.values()].find((e) => basename(e.dir) === top);
-      // A plugin the host stopped stays stopped: a file change does not start it again.
-      if (entry === undefined || entry.state === "stopped") return;
-      this.#debounced(entry.id, () => void this.reload(entry.id).catch(() => undefined));
+      pluginChanged(top);
     });
     this.#watcher.on("error", (e) => this.#logger.warn(`file watcher: ${escapeText(String(e))}`));
+    // The plugins directory's own entries, watched by name. Node 20's recursive watch on Linux (a
+    // watch per file, found by walking) keeps watching the inode a path had: a file replaced by a
+    // rename is seen once, then never again. Every decision replaces warden-approvals.json (written
+    // atomically) and `warden install` renames a plugin's new directory over its old one, so a
+    // watching host applied the first `warden grants` decision and missed the next (a `warden
+    // grants revoke` never reached the running plugin). A rename into this directory is always
+    // seen here: the approvals file again, or a plugin's directory swapped in (its files with it).
+    this.#topWatcher = watch(this.#dir, (event, file) => {
+      if (file === null || this.#closed) return;
+      const name = file.toString();
+      if (name === APPROVALS_FILE) approvalsChanged();
+      else if (event === "rename") pluginChanged(name);
+    });
+    this.#topWatcher.on("error", (e) => this.#logger.warn(`file watcher: ${escapeText(String(e))}`));
   }
 
   /** Run `task` 100 ms after the last change of `key` (a burst of writes is one change). */
@@ -826,6 +845,7 @@ export class Host {
     // so that whatever it started is stopped below, and a watcher it started is closed.
     await this.#tail;
     this.#watcher?.close();
+    this.#topWatcher?.close();
     if (this.#healthTimer) clearInterval(this.#healthTimer);
     for (const t of this.#debounce.values()) clearTimeout(t);
     await Promise.allSettled(this.#reloading.values());

@@ -1,17 +1,15 @@
 // `warden grants usage` as a user runs it: exit status 0 shown,
 // 2 usage, 3 tampered (and then no figure at all); exactly one JSON object on stdout with --json;
-// plugin text in the log escaped on the terminal. `grants usage` runs through a small harness
-// (test/helpers/grants-usage-cli.ts) until the `warden grants` dispatcher routes to it.
+// plugin text in the log escaped on the terminal. Each run is `bin/warden.js grants usage ...`.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { manifest, REPO_ROOT, scratch, type Scratch } from "../helpers/plugin-dir.ts";
 import { permissions, writeLog } from "../helpers/usage-log.ts";
 
-const HARNESS = fileURLToPath(new URL("../helpers/grants-usage-cli.js", import.meta.url));
+const BIN = join(REPO_ROOT, "bin/warden.js");
 let s: Scratch;
 
 type Output = { status: number | null; stdout: string; stderr: string; json: Record<string, unknown> | null };
@@ -26,7 +24,7 @@ function run(argv: string[]): Output {
   }
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
 }
-const usage = (...args: string[]) => run([HARNESS, ...args]);
+const usage = (...args: string[]) => run([BIN, "grants", "usage", ...args]);
 
 describe("warden grants usage", () => {
   before(() => {
