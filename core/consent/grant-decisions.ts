@@ -174,13 +174,13 @@ export function denyGrants(o: { readonly pluginsDir: string; readonly id: string
 
 /** Revoke plugin `id`'s approval: every grant stops at once; BAD_INPUT when it has none to revoke. */
 export function revokeGrants(o: { readonly pluginsDir: string; readonly id: string; readonly reason?: string | undefined; readonly by?: string | undefined }): Promise<Decision> {
-  return decide(o.pluginsDir, o.id, (l, previous) => {
+  return decide(o.pluginsDir, o.id, (_current, previous) => {
     if (previous?.decision !== "approved") {
-      throw new BadInputError(`plugin ${o.id} has no approval to revoke (it is ${previous === null ? "not approved" : previous.decision}); to refuse it, warden grants deny ${o.id}`, {
-        pluginId: o.id,
-      });
+      const why = previous === null ? `it was never approved; to refuse it, warden grants deny ${o.id}` : `it is ${previous.decision} already (by ${previous.by} at ${previous.at})`;
+      throw new BadInputError(`plugin ${o.id} has no approval to revoke: ${why}`, { pluginId: o.id });
     }
-    return { ...previous, decision: "revoked", by: o.by ?? currentUser(), at: new Date().toISOString(), reason: o.reason ?? null, version: l.manifest.version, manifestSha256: l.sha256 };
+    // The record keeps what was revoked: the approval's own version, hash and permissions.
+    return { ...previous, decision: "revoked", by: o.by ?? currentUser(), at: new Date().toISOString(), reason: o.reason ?? null };
   });
 }
 

@@ -272,7 +272,7 @@ describe("warden grants: ls, approve, diff, deny, revoke", () => {
   it("deny and revoke; revoking what was never approved is exit 2 and suggests deny (control: revoking an approval works)", () => {
     const never = grants("revoke", "test.pure");
     assert.equal(never.status, 2);
-    assert.equal(never.stderr, "error BAD_INPUT: plugin test.pure has no approval to revoke (it is not approved); to refuse it, warden grants deny test.pure\n");
+    assert.equal(never.stderr, "error BAD_INPUT: plugin test.pure has no approval to revoke: it was never approved; to refuse it, warden grants deny test.pure\n");
     assert.equal(listed()[1]?.approval, null, "nothing recorded");
     const deny = grants("deny", "test.pure", "--reason", "not needed");
     assert.equal(deny.status, 0, deny.stderr);
@@ -287,7 +287,7 @@ describe("warden grants: ls, approve, diff, deny, revoke", () => {
     assert.match(human.stdout, /^ {2}denied 1\.0\.0 \(plugin\.json sha256 [0-9a-f]{12}…\) by .+ at .+: not needed$/m);
     const again = grants("revoke", "test.pure");
     assert.equal(again.status, 2);
-    assert.match(again.stderr, /has no approval to revoke \(it is denied\); to refuse it, warden grants deny test\.pure/);
+    assert.match(again.stderr, /has no approval to revoke: it is denied already \(by .* at .*\)/);
     const audit = wardenSync(s.root, "audit", "plugins/warden-consent.jsonl");
     assert.equal(audit.status, 0, audit.stderr);
     assert.match(audit.stdout, /^intact: /m);
