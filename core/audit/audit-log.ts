@@ -115,3 +115,28 @@ export function memoryAuditLog(now: () => Date = () => new Date()): AuditWriter 
     close() {},
   };
 }
+
+/** `writer`, with `observe` called for each record after it was written (a throw goes to `onError`, never to the writer's caller). */
+export function observedAuditWriter(writer: AuditWriter, observe: (record: AuditRecordInput) => void, onError: (e: unknown) => void): AuditWriter {
+  return {
+    append(record) {
+      this.appendBatch([record]);
+    },
+    appendBatch(records) {
+      writer.appendBatch(records);
+      for (const r of records) {
+        try {
+          observe(r);
+        } catch (e) {
+          onError(e);
+        }
+      }
+    },
+    get head() {
+      return writer.head;
+    },
+    close() {
+      writer.close();
+    },
+  };
+}

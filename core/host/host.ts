@@ -6,7 +6,7 @@ import { DEFAULT_SPARE_ENGINES } from "../runtime/placement.ts";
 import { EventEmitter } from "node:events";
 import { existsSync, readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
-import { memoryAuditLog, openAuditLog, type AuditWriter } from "../audit/audit-log.ts";
+import { memoryAuditLog, observedAuditWriter, openAuditLog, type AuditRecordInput, type AuditWriter } from "../audit/audit-log.ts";
 import { GrantUsageTally, tallyingAuditWriter, type PluginUsage } from "../audit/grant-usage.ts";
 import { ChannelBus } from "../channels/bus.ts";
 import type { Concurrency } from "../containment/call-gate.ts";
@@ -85,6 +85,8 @@ export type HostOptions = {
    * what their manifests ask for (a reload still may not widen it).
    */
   readonly approvals?: ApprovalMode;
+  /** Called with every audit record once written (metrics, a console); a throw is logged, never the plugin's. */
+  readonly onAudit?: (record: AuditRecordInput) => void;
 };
 
 /**
@@ -234,7 +236,8 @@ export class Host {
     const audit = typeof o.auditLog === "string" ? openAuditLog(o.auditLog) : (o.auditLog ?? memoryAuditLog());
     // Given an audit log, the host keeps the figures `warden grants usage` would read from it.
     this.#usage = o.auditLog !== undefined ? new GrantUsageTally() : null;
-    this.#audit = this.#usage !== null ? tallyingAuditWriter(audit, this.#usage) : audit;
+    const tallied = this.#usage !== null ? tallyingAuditWriter(audit, this.#usage) : audit;
+    this.#audit = o.onAudit !== undefined ? observedAuditWriter(tallied, o.onAudit, (e) => this.#logger.error(`an onAudit observer threw: ${escapeText(String(e))}`)) : tallied;
     this.#logger = o.logger ?? createDefaultLogger();
     const mode = o.approvals ?? "off";
     if (mode !== "off" && mode !== "required") throw new BadInputError(`createHost: approvals must be "required" or "off", got ${JSON.stringify(mode)}`, { field: "approvals" });
