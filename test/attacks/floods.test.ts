@@ -347,7 +347,10 @@ export async function ordinary() {
       "every request was denied",
     );
     assert.ok(size < 3 * 1024 * 1024, `the audit log is ${size} bytes`);
-    assert.ok(heapGrowth < 200 * 1024 * 1024, `the host's heap grew by ${(heapGrowth / 1e6).toFixed(0)} MB`);
+    // The host receives each 1 MiB value once (196 of them), so up to ~200 MB of garbage may be
+    // waiting for a collection when this is read (seen: 215 MB on Node 24 in CI); the finding was
+    // 850 MB held, which this bound still catches without depending on when V8 collects.
+    assert.ok(heapGrowth < 400 * 1024 * 1024, `the host's heap grew by ${(heapGrowth / 1e6).toFixed(0)} MB`);
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(
       lines.every((l) => l.length < 16 * 1024),
