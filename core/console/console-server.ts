@@ -134,7 +134,7 @@ export function createConsoleServer(o: ConsoleServerOptions): FastifyInstance {
   host.on("event", engineRestarts.listener);
 
   // maxParamLength above the id schema's maxLength, so that a long id is the schema's 400 naming params.id, not a bare 414.
-  const app = fastify({ logger: false, bodyLimit: DEFAULT_CONSOLE.bodyLimit, trustProxy: false, return503OnClosing: true, maxParamLength: 256 });
+  const app = fastify({ logger: false, bodyLimit: DEFAULT_CONSOLE.bodyLimit, trustProxy: false, return503OnClosing: true, routerOptions: { maxParamLength: 256 } });
   // Query strings and params are text, so their numbers are coerced; bodies are JSON and must have
   // the declared types as they are. No schema removes what it does not know: unknown fields are 400.
   const lenient = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false });
