@@ -21,7 +21,9 @@ export const CONTRACT_ERROR_CODES = [
  * ENGINE_RESTARTED when another plugin sharing the engine process made it end (retry the call);
  * then the refusals of `warden install` (installPlugin), which plugins never see; then consent's:
  * APPROVAL_REQUIRED when a plugin's grants wait for an operator, APPROVALS_INVALID for an approvals
- * file warden cannot use.
+ * file warden cannot use; then the operator's console's (`warden serve`), which only its HTTP
+ * clients see: UNAUTHORIZED without a valid token, NOT_FOUND for an unknown plugin or route,
+ * RATE_LIMITED for an address that failed the token check too often.
  */
 export const EXTENSION_ERROR_CODES = [
   "BUSY",
@@ -35,6 +37,9 @@ export const EXTENSION_ERROR_CODES = [
   "LOCK_FILE_INVALID",
   "APPROVAL_REQUIRED",
   "APPROVALS_INVALID",
+  "UNAUTHORIZED",
+  "NOT_FOUND",
+  "RATE_LIMITED",
 ] as const;
 
 /** Every error code warden raises. */
@@ -235,6 +240,27 @@ export class ApprovalsInvalidError extends WardenError {
   }
 }
 
+/** A console request without a valid bearer token (HTTP 401). */
+export class UnauthorizedError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("UNAUTHORIZED", "Unauthorized", message, details);
+  }
+}
+
+/** A console request for a plugin id or a route that does not exist (HTTP 404). */
+export class NotFoundError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("NOT_FOUND", "NotFound", message, details);
+  }
+}
+
+/** A console request from an address that failed the token check too often, or one stream too many (HTTP 429). */
+export class RateLimitedError extends WardenError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("RATE_LIMITED", "RateLimited", message, details);
+  }
+}
+
 const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) => WardenError> = {
   PERMISSION_DENIED: PermissionDeniedError,
   MANIFEST_INVALID: ManifestInvalidError,
@@ -257,6 +283,9 @@ const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) =
   LOCK_FILE_INVALID: LockFileInvalidError,
   APPROVAL_REQUIRED: ApprovalRequiredError,
   APPROVALS_INVALID: ApprovalsInvalidError,
+  UNAUTHORIZED: UnauthorizedError,
+  NOT_FOUND: NotFoundError,
+  RATE_LIMITED: RateLimitedError,
 };
 
 /** True when `code` is one of warden's error codes. */

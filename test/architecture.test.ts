@@ -31,6 +31,22 @@ describe("architecture", () => {
     assert.deepEqual(violations, []);
   });
 
+  it("only the CLI (and the library's index) imports the console (core/console/ sits above the host, never below it)", () => {
+    const offenders: string[] = [];
+    for (const dir of ["core", "isolate", "capabilities", "manifests"]) {
+      for (const file of tsFiles(dir)) {
+        // core/index.ts is the library's front door: it may export the console one day.
+        if (file.startsWith("core/console/") || file.startsWith("core/cli/") || file === "core/index.ts") continue;
+        const text = readFileSync(join(REPO_ROOT, file), "utf8");
+        for (const m of text.matchAll(/from\s+"(\.[^"]+)"/g)) {
+          const target = relative(REPO_ROOT, resolve(dirname(join(REPO_ROOT, file)), m[1] ?? ""));
+          if (target.startsWith("core/console/")) offenders.push(`${file} imports ${target}`);
+        }
+      }
+    }
+    assert.deepEqual(offenders, []);
+  });
+
   it("core leaves import nothing from the project", () => {
     for (const leaf of LEAVES) assert.doesNotMatch(readFileSync(join(REPO_ROOT, leaf), "utf8"), /from\s+"\./);
   });

@@ -1,4 +1,4 @@
-// `warden run | check | audit` (as in the contract), `warden new`, `warden doctor`, `warden install` and `warden grants`. Returns the exit status.
+// `warden run | check | audit` (as in the contract), `warden new`, `warden doctor`, `warden install`, `warden grants`, `warden ls` and `warden serve`. Returns the exit status.
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,6 +20,8 @@ import { diagnose, formatDoctor } from "./doctor.ts";
 import { checkPluginModules } from "./module-check.ts";
 import { installCommand } from "./install.ts";
 import { grantsCommand } from "./grants.ts";
+import { lsCommand } from "./ls.ts";
+import { serveCommand } from "./serve.ts";
 import { scaffoldPlugin } from "./new-plugin.ts";
 import { parseSince, readUsageEvidence, type UsageEvidence } from "./usage-evidence.ts";
 import { formatGrantUsageTable } from "./usage-tables.ts";
@@ -334,6 +336,10 @@ export async function main(argv: string[]): Promise<number> {
         return await installCommand(rest);
       case "grants":
         return await grantsCommand(rest);
+      case "ls":
+        return await lsCommand(rest);
+      case "serve":
+        return await serveCommand(rest);
       case undefined:
       case "--help":
       case "-h":

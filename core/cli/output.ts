@@ -6,14 +6,22 @@ import { escapingHooks } from "../logger.ts";
 
 const LEVELS: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
 
-/** A logger for CLI use: JSON lines on stderr with --json, short readable lines otherwise. */
-export function cliLogger(json: boolean): Logger {
+/** Somewhere else each serialised log line goes too (the console's per-plugin log ring). */
+export type LogSink = { write(line: string): void };
+
+/** A logger for CLI use: JSON lines on stderr with --json, short readable lines otherwise; every line also to `also`. */
+export function cliLogger(json: boolean, also?: LogSink): Logger {
   const level = process.env["WARDEN_LOG_LEVEL"] ?? "info";
-  if (json) return pino({ level, base: null, hooks: escapingHooks }, pino.destination(2));
+  if (json && also === undefined) return pino({ level, base: null, hooks: escapingHooks }, pino.destination(2));
   return pino(
     { level, base: null, hooks: escapingHooks },
     {
       write(line: string) {
+        also?.write(line);
+        if (json) {
+          process.stderr.write(line);
+          return;
+        }
         const o = JSON.parse(line) as { level: number; plugin?: string; msg?: string };
         process.stderr.write(`[${o.plugin ?? "warden"}] ${LEVELS[o.level] ?? "log"}: ${escapeText(o.msg ?? "")}\n`);
       },

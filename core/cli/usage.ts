@@ -9,6 +9,8 @@ Usage:
   warden doctor [--json]
   warden install <plugin-dir | file.tgz> [--plugins-dir <dir>] [--sha256 <hex>] [--json]
   warden grants ls | approve <id> | deny <id> | revoke <id> | diff <id> | usage [--plugins-dir <dir>] [--json]
+  warden ls [--plugins-dir <dir>] [--json]
+  warden serve [--plugins-dir <dir>] [--audit-log <file>] [--host <addr>] [--port <n>] [--allow-remote] [--approvals required|off] [--json]
   warden <command> --help
 
 Exit status: 0 success; 1 the call failed or the install was refused (the error code says why);
@@ -167,4 +169,40 @@ Options:
 
 Exit status: 0 shown; 2 usage (a malformed --since, an unknown plugin id, an unreadable audit log or
 plugins directory); 3 the audit log was tampered with.
+`;
+
+export const LS_USAGE = `Usage: warden ls [--plugins-dir <dir>] [--json]
+
+List the plugins of the plugins directory: id, version, approval state (approved | pending |
+denied | revoked | expired) and one line of what each asks for (read 2, net 1, exec: true).
+warden grants ls shows each grant in full.
+
+Options:
+  --plugins-dir <dir>  the plugins directory (default: plugins)
+  --json               print {"ok":true,"plugins":[{"id":...,"version":...,"state":...,"grants":...}],"rejected":[...]}
+
+Exit status: 0 listed; 2 usage (an unreadable plugins directory or approvals file).
+`;
+
+export const SERVE_USAGE = `Usage: warden serve [--plugins-dir <dir>] [--audit-log <file>] [--host <addr>] [--port <n>] [--allow-remote] [--approvals required|off] [--json]
+
+Run a host over the plugins directory (watching it) and the operator's console on it: the admin
+API, /metrics and a web dashboard (docs/console-api.md). Every API call needs
+"Authorization: Bearer <token>"; the token is made on first start, stored with mode 0600 in
+warden-console.token next to the audit log, and printed once, in the URL to open
+(http://127.0.0.1:7700/#token=...). Runs until SIGINT or SIGTERM.
+
+Options:
+  --plugins-dir <dir>  the plugins directory (default: plugins)
+  --audit-log <file>   the host's audit log (default: .warden/audit.jsonl)
+  --host <addr>        the address to listen on (default: 127.0.0.1); one that is not loopback
+                       needs --allow-remote
+  --port <n>           the port (default: 7700; 0: any free port, printed)
+  --allow-remote       listen on a non-loopback address (plain HTTP: only behind a TLS proxy)
+  --approvals <mode>   required (default): plugins load only with approved grants; off
+  --json               print one JSON object once listening: {"ok":true,"url":...,"tokenFile":...}
+                       (with "openUrl", holding the token, only when the token was just made)
+
+Exit status: 0 stopped by a signal; 1 the host or server failed; 2 usage (a non-loopback --host
+without --allow-remote, a port in use, a token file readable by others).
 `;

@@ -642,6 +642,14 @@ export class Host {
     this.#emit({ type: "unload", plugin: id, reason });
   }
 
+  /**
+   * The manifest plugin `id` runs under (or would run under: a pending or failed one's), as the
+   * host accepted it (an approval's `only` applied), or null when the host knows no valid one.
+   */
+  manifestOf(id: string): LoadedManifest | null {
+    return this.#plugins.get(id)?.manifest ?? null;
+  }
+
   /** Every plugin's state, reason, version, health, limits and counters. */
   status(): PluginStatus[] {
     return [...this.#plugins.values()].map((e) => {
