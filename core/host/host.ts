@@ -803,6 +803,13 @@ export class Host {
     const approvalsChanged = () => this.#debounced(APPROVALS_FILE, () => void this.refreshApprovals().catch((e: unknown) => this.#logger.error(escapeText(toWardenError(e).message))));
     const pluginChanged = (top: string) => {
       const entry = [...this.#plugins.values()].find((e) => basename(e.dir) === top);
+      // A new plugin directory (an install into a served directory): with approvals required it
+      // is found as loadAll finds it, pending until approved, so an operator sees it. With
+      // approvals off it waits for loadAll or load: dropping a directory in is not consent.
+      if (entry === undefined && this.#consent.required && !top.startsWith(".") && this.#loadAllCalled) {
+        this.#debounced("(new plugins)", () => void this.#serial(() => this.#loadAll()).catch((e: unknown) => this.#logger.error(escapeText(toWardenError(e).message))));
+        return;
+      }
       // A plugin the host stopped stays stopped: a file change does not start it again.
       if (entry === undefined || entry.state === "stopped") return;
       this.#debounced(entry.id, () => void this.reload(entry.id).catch(() => undefined));

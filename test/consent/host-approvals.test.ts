@@ -285,3 +285,23 @@ describe("an approval with an expiry, on a host", () => {
     }
   });
 });
+
+describe("a watching host with approvals required", () => {
+  it("finds a plugin directory added while it runs, as pending (with approvals off it would wait for loadAll)", async () => {
+    const s = scratch();
+    s.plugin("bot", manifest("test.bot"), { "index.js": CODE("1.0.0") });
+    const host = await createHost({ pluginsDir: s.root, approvals: "required", watch: true, logger: createDefaultLogger("silent"), healthIntervalMs: 0 });
+    try {
+      await host.loadAll();
+      s.plugin("late", manifest("test.late", { permissions: { read: ["note.txt"] } }), { "index.js": CODE("1.0.0"), "note.txt": "late" });
+      for (let i = 0; i < 200 && host.status().find((p) => p.id === "test.late") === undefined; i++) await new Promise((r) => setTimeout(r, 25));
+      const late = host.status().find((p) => p.id === "test.late");
+      assert.equal(late?.state, "pending", late?.reason ?? "not found");
+      await host.approve("test.late");
+      assert.equal(await host.invoke("test.late", "readNote"), "late");
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+});
