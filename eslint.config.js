@@ -77,6 +77,18 @@ export default tseslint.config(
     languageOptions: { globals: { process: "readonly", require: "readonly", module: "writable", console: "readonly" } },
   },
   {
+    // The console's dashboard runs in a browser, as a module: the browser globals it uses, no Node.
+    files: ["core/console/dashboard/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: Object.fromEntries(
+        "window document location history fetch AbortController TextDecoder URLSearchParams FormData Node HTMLElement setTimeout clearTimeout setInterval clearInterval"
+          .split(" ")
+          .map((name) => [name, "readonly"]),
+      ),
+    },
+  },
+  {
     files: ["**/*.cjs"],
     languageOptions: { sourceType: "commonjs" },
     rules: { "@typescript-eslint/no-require-imports": "off" },
