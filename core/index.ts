@@ -52,3 +52,8 @@ export type { Approval, ApprovalQuotas, Approvals, GrantKind } from "./consent/a
 export type { ApprovalMode } from "./host/host-consent.ts";
 export type { PluginApproval } from "./host/host.ts";
 export { APPROVALS_FILE, CONSENT_LOG } from "./install/names.ts";
+export { createConsoleServer } from "./console/console-server.ts";
+export type { ConsoleServerOptions, ConsoleMetrics } from "./console/console-server.ts";
+export { createHostMetrics } from "./console/metrics.ts";
+export type { HostMetrics } from "./console/metrics.ts";
+export { PluginLogRing } from "./console/recent-rings.ts";

@@ -7,6 +7,7 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import ipaddr from "ipaddr.js";
 import { createConsoleServer } from "../console/console-server.ts";
+import { createHostMetrics, type HostMetrics } from "../console/metrics.ts";
 import { DEFAULT_CONSOLE } from "../console/console-defaults.ts";
 import { loadConsoleToken } from "../console/console-token.ts";
 import { PluginLogRing } from "../console/recent-rings.ts";
@@ -89,9 +90,13 @@ export async function serveCommand(args: string[]): Promise<number> {
     mkdirSync(dirname(auditFile), { recursive: true });
     const token = loadConsoleToken(auditFile);
     const ring = new PluginLogRing();
-    host = await createHost({ pluginsDir, auditLog: auditFile, watch: true, approvals, logger: cliLogger(json, ring) });
+    // The metrics need the host and see its audit records from the start: the observer is set
+    // before loadAll writes the first grant record.
+    let metrics: HostMetrics | null = null;
+    host = await createHost({ pluginsDir, auditLog: auditFile, watch: true, approvals, logger: cliLogger(json, ring), onAudit: (r) => metrics?.observeAudit(r) });
+    metrics = createHostMetrics(host);
     await host.loadAll();
-    const server = createConsoleServer({ host, pluginsDir, auditLogFile: auditFile, token: token.token, logBuffer: ring });
+    const server = createConsoleServer({ host, pluginsDir, auditLogFile: auditFile, token: token.token, logBuffer: ring, metrics });
     await server.listen({ host: listenHost, port });
     const url = urlOf(server.server.address() as AddressInfo);
     // The token is printed once, when it was made: afterwards it is only in its file (mode 0600).
@@ -107,6 +112,7 @@ export async function serveCommand(args: string[]): Promise<number> {
         void server
           .close()
           .then(() => running.close())
+          .then(() => metrics?.close())
           .then(
             () => done(EXIT.ok),
             (e: unknown) => {

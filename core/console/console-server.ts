@@ -324,6 +324,8 @@ export function createConsoleServer(o: ConsoleServerOptions): FastifyInstance {
     throw new NotFoundError(`no dashboard file ${quote(name, 100)}`);
   };
   app.get("/", { config: { public: true } }, async (_request, reply) => sendFile(reply, "index.html"));
+  // Browsers ask for it on their own: nothing to show, and not a 401 in the operator's console.
+  app.get("/favicon.ico", { config: { public: true } }, async (_request, reply) => reply.code(204).send());
   app.get<{ Params: { file: string } }>("/assets/:file", { config: { public: true } }, async (request, reply) => sendFile(reply, request.params.file));
 
   // Open event streams would keep close() waiting for their clients: they are ended first.

@@ -11,9 +11,27 @@ import { after, before, describe, it } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { approveGrants } from "../../core/consent/grant-decisions.ts";
 import { createHost, type Host } from "../../core/host/host.ts";
-import { captureLogger } from "../helpers/capture-logger.ts";
+import { pino } from "pino";
+import type { AddressInfo } from "node:net";
+import { createConsoleServer } from "../../core/console/console-server.ts";
+import { createHostMetrics, type HostMetrics } from "../../core/console/metrics.ts";
+import { PluginLogRing } from "../../core/console/recent-rings.ts";
+import { escapingHooks } from "../../core/logger.ts";
 import { manifest, REPO_ROOT, scratch, type Scratch } from "../helpers/plugin-dir.ts";
-import { startConsole, type RunningConsole } from "./stub-console-server.ts";
+
+/** The real console over `host`, listening on a free loopback port, as `warden serve` runs it. */
+async function startConsole(o: {
+  host: Host;
+  pluginsDir: string;
+  auditLogFile: string;
+  token: string;
+  logBuffer: PluginLogRing;
+  metrics: HostMetrics;
+}): Promise<{ url: string; close(): Promise<void> }> {
+  const app = createConsoleServer(o);
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/`, close: () => app.close() };
+}
 
 const CHROMIUM = "/usr/bin/chromium";
 const IMG = "<img src=x onerror=window.__pwned=1>";
@@ -23,7 +41,7 @@ const TOKEN = "dashboard-test-token_0123456789abcdef";
 describe("the dashboard in a browser", () => {
   let s: Scratch;
   let host: Host;
-  let server: RunningConsole;
+  let server: { url: string; close(): Promise<void> };
   let context: BrowserContext;
   let page: Page;
   let profile: string;
@@ -49,10 +67,13 @@ export async function attack() {
     s.plugin("broken", manifest("d.broken", { name: SCRIPT }), { "index.js": `export function onLoad() { throw new Error(${JSON.stringify(`${SCRIPT} ${IMG}`)}); }` });
     for (const id of ["d.app", "d.evil", "d.broken"]) await approveGrants({ pluginsDir: s.root, id, by: "test" });
     const auditLogFile = join(s.root, "audit.jsonl");
-    const { logger, lines } = captureLogger();
-    host = await createHost({ pluginsDir: s.root, approvals: "required", auditLog: auditLogFile, logger, healthIntervalMs: 0 });
+    const logBuffer = new PluginLogRing();
+    const logger = pino({ level: "info", base: null, hooks: escapingHooks }, logBuffer);
+    let metrics: HostMetrics | null = null;
+    host = await createHost({ pluginsDir: s.root, approvals: "required", auditLog: auditLogFile, logger, healthIntervalMs: 0, onAudit: (r) => metrics?.observeAudit(r) });
+    metrics = createHostMetrics(host);
     await host.loadAll();
-    server = await startConsole({ host, pluginsDir: s.root, auditLogFile, token: TOKEN, dashboardDir: join(REPO_ROOT, "core/console/dashboard"), logLines: () => lines });
+    server = await startConsole({ host, pluginsDir: s.root, auditLogFile, token: TOKEN, logBuffer, metrics });
     profile = mkdtempSync(join(tmpdir(), "warden-chromium-"));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -129,6 +150,8 @@ export async function attack() {
   it("shows a plugin's page: grants, usage, denials and log, hostile lines as text", async () => {
     await page.locator('#plugins-table a[href="#plugin/d.evil"]').click();
     await page.locator("#plugin-title").filter({ hasText: "d.evil" }).waitFor();
+    // The plugin's self-chosen name is shown, as the text it is.
+    assert.ok(((await page.locator("#plugin-title").textContent()) ?? "").includes(`${IMG}${SCRIPT}`));
     await page.locator("#plugin-body .log li").filter({ hasText: SCRIPT }).first().waitFor();
     const body = (await page.locator("#plugin-body").textContent()) ?? "";
     assert.ok(body.includes(`/tmp/${IMG}`), "the denied path is shown as text");

@@ -471,7 +471,9 @@ async function drawPlugin(id) {
     throw e;
   }
   const p = data.plugin ?? {};
-  $("plugin-title").textContent = `${str(p.id)}${p.name ? ` — ${str(p.name)}` : ""}`;
+  // The name a plugin gives itself is its own text: shown, as text, beside the id that warden checked.
+  const name = data.about?.name ?? p.name;
+  $("plugin-title").textContent = `${str(p.id)}${name ? ` — ${str(name)}` : ""}`;
   const action = (name, label, confirmText) => {
     const b = el("button", { type: "button", "data-focus-key": `action:${name}` }, label);
     b.addEventListener("click", () => {
