@@ -301,7 +301,9 @@ export function createConsoleServer(o: ConsoleServerOptions): FastifyInstance {
       async (request) => {
         const reason = request.body?.reason;
         const terms = reason === undefined ? {} : { reason };
-        return act(request, action, terms, (id) => (action === "deny" ? host.deny(id, reason) : host.revoke(id, reason ?? "revoked from the console")));
+        return act(request, action, terms, (id) =>
+          action === "deny" ? host.deny(id, reason, `console (${request.ip})`) : host.revoke(id, reason ?? "revoked from the console", `console (${request.ip})`),
+        );
       },
     );
   }

@@ -700,9 +700,9 @@ export class Host {
   }
 
   /** Deny plugin `id`'s grants (approvals "required"): it does not load, and a running version loses every grant. */
-  async deny(id: string, reason?: string): Promise<void> {
+  async deny(id: string, reason?: string, by: string = currentUser()): Promise<void> {
     this.#needsApprovals("deny");
-    await denyGrants({ pluginsDir: this.#dir, id, reason, by: currentUser() });
+    await denyGrants({ pluginsDir: this.#dir, id, reason, by });
     await this.refreshApprovals();
   }
 
@@ -713,13 +713,13 @@ export class Host {
    * too (it stays revoked across restarts until approved again); with approvals off it lasts until
    * the plugin is unloaded.
    */
-  async revoke(id: string, reason = "revoked by the host"): Promise<void> {
+  async revoke(id: string, reason = "revoked by the host", by: string = currentUser()): Promise<void> {
     if (!this.#plugins.has(id)) throw new PluginError(`no plugin ${id} is known to this host; plugins: ${[...this.#plugins.keys()].join(", ") || "(none)"}`, { pluginId: id });
-    this.#consent.revoke(id, reason);
+    this.#consent.revoke(id, reason, by);
     this.#stopDeliveries(id);
     this.#emit({ type: "revoked", plugin: id, reason });
     if (this.#consent.required && this.#consent.approvalOf(id)?.decision === "approved") {
-      await revokeGrants({ pluginsDir: this.#dir, id, reason });
+      await revokeGrants({ pluginsDir: this.#dir, id, reason, by });
       await this.#consent.read();
     }
   }
