@@ -96,7 +96,10 @@ export async function serveCommand(args: string[]): Promise<number> {
     host = await createHost({ pluginsDir, auditLog: auditFile, watch: true, approvals, logger: cliLogger(json, ring), onAudit: (r) => metrics?.observeAudit(r) });
     metrics = createHostMetrics(host);
     await host.loadAll();
-    const server = createConsoleServer({ host, pluginsDir, auditLogFile: auditFile, token: token.token, logBuffer: ring, metrics });
+    // On loopback, only loopback names in Host (a rebound DNS name is refused); a remote console
+    // is reached by names warden cannot know (a proxy's), so any.
+    const loopbackNames = ["127.0.0.1", "localhost", "[::1]", listenHost.toLowerCase()];
+    const server = createConsoleServer({ host, pluginsDir, auditLogFile: auditFile, token: token.token, logBuffer: ring, metrics, ...(isLoopback(listenHost) ? { allowedHosts: loopbackNames } : {}) });
     await server.listen({ host: listenHost, port });
     const url = urlOf(server.server.address() as AddressInfo);
     // The token is printed once, when it was made: afterwards it is only in its file (mode 0600).

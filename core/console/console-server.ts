@@ -9,7 +9,7 @@ import { describeGrants } from "../../manifests/grant-table.ts";
 import { GRANT_KINDS, type ApprovalQuotas, type GrantKind } from "../consent/approvals-file.ts";
 import { grantsDiff, listGrants } from "../consent/grant-decisions.ts";
 import { BadInputError, isWardenError, NotFoundError, RateLimitedError, toWardenError, UnauthorizedError, type WardenError } from "../errors.ts";
-import { escapeStrings, quote, safeJson } from "../escape-text.ts";
+import { escapeStrings, escapeText, quote, safeJson } from "../escape-text.ts";
 import type { Host, HostEvent, PluginStatus } from "../host/host.ts";
 import { queryAuditLog, parseIsoTime } from "./audit-query.ts";
 import { DEFAULT_CONSOLE } from "./console-defaults.ts";
@@ -39,7 +39,17 @@ export type ConsoleServerOptions = {
   readonly metrics?: ConsoleMetrics;
   /** The failed-token limiter (default: DEFAULT_CONSOLE's 10 failures a minute per address). */
   readonly limiter?: FailureLimiter;
+  /** Host names the Host header may carry (port aside); default any. `warden serve` on loopback passes its loopback names. */
+  readonly allowedHosts?: readonly string[];
 };
+
+/** The name in a Host header, without its port, lowercased (`[::1]:7700` → `[::1]`). */
+function hostnameOf(header: string | undefined): string {
+  const h = (header ?? "").trim().toLowerCase();
+  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
+  const colon = h.lastIndexOf(":");
+  return colon === -1 ? h : h.slice(0, colon);
+}
 
 /** The security headers of every response (docs/console-api.md, "Security of the console"). */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -125,6 +135,7 @@ function validationMessage(e: FastifyError): { field: string; message: string } 
 export function createConsoleServer(o: ConsoleServerOptions): FastifyInstance {
   const { host } = o;
   const limiter = o.limiter ?? new FailureLimiter();
+  const allowedHosts = o.allowedHosts === undefined ? null : new Set(o.allowedHosts.map((h) => h.toLowerCase()));
   const tokenFile = tokenFilePath(o.auditLogFile);
   const dashboardDir = o.dashboardDir ?? DASHBOARD_DIR;
   const denials = new DenialRing();
@@ -148,6 +159,14 @@ export function createConsoleServer(o: ConsoleServerOptions): FastifyInstance {
   });
 
   app.addHook("onRequest", async (request, reply) => {
+    // DNS rebinding: a web page whose name an attacker points at 127.0.0.1 reaches a loopback
+    // console with its own name in Host. Only the names given (a loopback console's own) pass,
+    // for the dashboard's files too.
+    if (allowedHosts !== null && !allowedHosts.has(hostnameOf(request.headers.host))) {
+      throw new UnauthorizedError(
+        `this console answers only to ${[...allowedHosts].join(", ")} in the Host header, not ${JSON.stringify(escapeText(request.headers.host ?? ""))}; open it by that address`,
+      );
+    }
     if ((request.routeOptions.config as { public?: boolean } | undefined)?.public === true) return;
     const address = request.ip;
     const blocked = limiter.blockedFor(address);

@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
 import type { FastifyInstance } from "fastify";
 import { createConsoleServer, SECURITY_HEADERS } from "../../core/console/console-server.ts";
+import { request as httpRequest } from "node:http";
 import { FailureLimiter } from "../../core/console/console-token.ts";
 import { PluginLogRing } from "../../core/console/recent-rings.ts";
 import { createHost, type Host } from "../../core/host/host.ts";
@@ -491,6 +492,35 @@ export function shout() { console.log(${JSON.stringify(SCRIPT)}); console.warn($
         const r = await fetch(`${url}/`);
         assert.equal(r.status, 200);
         assert.match(await r.text(), /dashboard's files are not installed/);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  describe("DNS rebinding", () => {
+    it("a loopback console answers only to loopback names in Host: a rebound name is refused, for the dashboard's files too (control: 127.0.0.1 and localhost)", async () => {
+      const other = createConsoleServer({ host, pluginsDir: join(s.root, "plugins"), auditLogFile: auditFile, token: TOKEN, allowedHosts: ["127.0.0.1", "localhost", "[::1]"] });
+      const url = new URL(await listen(other));
+      const ask = (hostHeader: string, path: string) =>
+        new Promise<{ status: number; body: string }>((done, fail) => {
+          const req = httpRequest({ host: "127.0.0.1", port: url.port, path, headers: { host: hostHeader, authorization: `Bearer ${TOKEN}` } }, (res) => {
+            let body = "";
+            res.on("data", (c: Buffer) => (body += c.toString()));
+            res.on("end", () => done({ status: res.statusCode ?? 0, body }));
+          });
+          req.on("error", fail);
+          req.end();
+        });
+      try {
+        for (const name of [`127.0.0.1:${url.port}`, `localhost:${url.port}`, `LOCALHOST:${url.port}`]) assert.equal((await ask(name, "/api/plugins")).status, 200, name);
+        for (const name of [`attacker.example:${url.port}`, "attacker.example", `127.0.0.1.attacker.example:${url.port}`, `localhost.:${url.port}`]) {
+          for (const path of ["/api/plugins", "/"]) {
+            const r = await ask(name, path);
+            assert.equal(r.status, 401, `${name} ${path}`);
+            assert.match(r.body, /answers only to 127\.0\.0\.1, localhost, \[::1\] in the Host header/);
+          }
+        }
       } finally {
         await other.close();
       }
