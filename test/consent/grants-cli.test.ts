@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { createHost, type Host } from "../../core/host/host.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { manifest, REPO_ROOT, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { until } from "../helpers/until.ts";
 
 const BIN = join(REPO_ROOT, "bin/warden.js");
 
@@ -47,15 +48,6 @@ function warden(cwd: string, ...args: string[]): Promise<Output> {
 }
 
 /** Poll `f` until it returns something other than undefined, at most `ms`. */
-async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 

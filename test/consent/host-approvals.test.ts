@@ -12,6 +12,7 @@ import { readApprovals } from "../../core/consent/approvals-file.ts";
 import { verifyAuditText } from "../../core/audit/verify-audit.ts";
 import { memoryAuditLog } from "../../core/audit/audit-log.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { until } from "../helpers/until.ts";
 
 const CODE = (version: string) => `
 export function hello() { return "v${version}"; }
@@ -234,14 +235,11 @@ describe("revoke and channels", () => {
     const host = await createHost({ pluginsDir: s.root, approvals: "required", logger: createDefaultLogger("silent"), healthIntervalMs: 0 });
     const replies: unknown[] = [];
     host.bus.subscribe("chat.out", (m) => void replies.push(m.data));
-    const until = async (ok: () => boolean) => {
-      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-    };
     try {
       await host.loadAll();
       await host.approve("test.echo");
       host.bus.publish("chat.in", 1);
-      await until(() => replies.length === 1);
+      await until("the first reply", () => replies.length === 1);
       assert.deepEqual(replies, [1]);
       await host.revoke("test.echo", "spam");
       host.bus.publish("chat.in", 2);
@@ -251,7 +249,7 @@ describe("revoke and channels", () => {
       assert.deepEqual(replies, [1]);
       await host.approve("test.echo");
       host.bus.publish("chat.in", 3);
-      await until(() => replies.length === 2);
+      await until("the reply after the approval", () => replies.length === 2);
       assert.deepEqual(replies, [1, 3]);
       assert.equal(host.status()[0]?.revoked, null);
     } finally {

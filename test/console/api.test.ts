@@ -14,6 +14,7 @@ import { PluginLogRing } from "../../core/console/recent-rings.ts";
 import { createHost, type Host } from "../../core/host/host.ts";
 import { escapingHooks } from "../../core/logger.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { until } from "../helpers/until.ts";
 
 const SCRIPT = "<script>alert(1)</script>";
 const IMG = "<img src=x onerror=alert(1)>";
@@ -27,15 +28,6 @@ async function listen(app: FastifyInstance): Promise<string> {
 }
 
 /** Poll `check` until it returns a value (or fail after `ms`). */
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("console admin API", () => {
   let s: Scratch;

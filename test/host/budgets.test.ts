@@ -11,6 +11,7 @@ import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin, type PluginEvent } from "../../core/plugin.ts";
 import { manifest, scratch } from "../helpers/plugin-dir.ts";
+import { until } from "../helpers/until.ts";
 
 const silent = createDefaultLogger("silent");
 
@@ -40,11 +41,6 @@ function budgetRefusal(e: Coded): boolean {
 async function spend(call: () => Promise<unknown>, used: () => number, ms: number): Promise<void> {
   for (let i = 0; i < 100 && used() < ms; i++) await call();
   assert.ok(used() >= ms, `spent ${used()} ms`);
-}
-
-async function until(what: string, done: () => boolean): Promise<void> {
-  for (let i = 0; i < 300 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(done(), what);
 }
 
 function used(host: Host, id: string): number {

@@ -6,18 +6,11 @@ import { describe, it } from "node:test";
 import { createHost, type HostEvent } from "../../core/host/host.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { manifest, scratch } from "../helpers/plugin-dir.ts";
+import { until } from "../helpers/until.ts";
 
 const logger = createDefaultLogger("silent");
 
 type Coded = Error & { code?: string };
-
-async function until(what: string, done: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (done()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(what);
-}
 
 describe("the host's lifecycle", () => {
   it("loadAll again loads what was added and retries what failed, and leaves running plugins (and their state) alone", async () => {

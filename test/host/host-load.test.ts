@@ -9,6 +9,7 @@ import { memoryAuditLog } from "../../core/audit/audit-log.ts";
 import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { until } from "../helpers/until.ts";
 
 const logger = createDefaultLogger("silent");
 
@@ -21,14 +22,6 @@ function coded(code: string, ...patterns: RegExp[]): (e: Coded) => boolean {
     for (const p of patterns) assert.match(e.message, p);
     return true;
   };
-}
-
-async function until(what: string, done: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await done()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(what);
 }
 
 describe("host.load: one plugin added to a running host", () => {

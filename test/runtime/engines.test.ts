@@ -11,6 +11,7 @@ import { isWardenError } from "../../core/errors.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { until } from "../helpers/until.ts";
 import { commandLine, descendants } from "../helpers/process-tree.ts";
 import { hugeAllocationContained } from "../helpers/node-line.ts";
 
@@ -32,16 +33,6 @@ export async function slow() { await new Promise((r) => setTimeout(r, 40000)); r
 `,
     },
   ];
-}
-
-async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe("engines", () => {

@@ -8,20 +8,13 @@ import { memoryAuditLog } from "../../core/audit/audit-log.ts";
 import { createHost, type Host } from "../../core/host/host.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { until } from "../helpers/until.ts";
 import { commandLine, descendants } from "../helpers/process-tree.ts";
 
 const logger = createDefaultLogger(process.env["TEST_LOG"] ?? "silent");
 
 function sleeper(arg: string): number | undefined {
   return descendants(process.pid).find((p) => commandLine(p) === `sleep ${arg}` || commandLine(p).endsWith(`/sleep ${arg}`));
-}
-
-async function until(what: string, f: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("forwarded capability calls", () => {
