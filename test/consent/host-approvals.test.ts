@@ -292,9 +292,9 @@ describe("a watching host with approvals required", () => {
     try {
       await host.loadAll();
       s.plugin("late", manifest("test.late", { permissions: { read: ["note.txt"] } }), { "index.js": CODE("1.0.0"), "note.txt": "late" });
-      for (let i = 0; i < 200 && host.status().find((p) => p.id === "test.late") === undefined; i++) await new Promise((r) => setTimeout(r, 25));
-      const late = host.status().find((p) => p.id === "test.late");
-      assert.equal(late?.state, "pending", late?.reason ?? "not found");
+      // Found (state "loading" while it is judged), then pending.
+      const late = await until("the new plugin to be found and judged", () => host.status().find((p) => p.id === "test.late" && p.state !== "loading"));
+      assert.equal(late.state, "pending", late.reason ?? "");
       await host.approve("test.late");
       assert.equal(await host.invoke("test.late", "readNote"), "late");
     } finally {
