@@ -4,16 +4,16 @@
 // for "approved" would not, and the operator must see either), written atomically (a temporary
 // file, fsynced, renamed over it) with sorted keys, under a lock file so that two `warden grants`
 // commands, or a command and a host, never interleave their read-modify-write.
-import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { open, readFile, rename, rm, stat } from "node:fs/promises";
+import { open, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { ApprovalsInvalidError, BadInputError } from "../errors.ts";
 import { quote } from "../escape-text.ts";
 import { formatPath } from "../../manifests/read-manifest.ts";
 import { PermissionsSchema } from "../../manifests/schema.ts";
-import { APPROVALS_FILE, APPROVALS_LOCK, STAGING_PREFIX } from "../install/names.ts";
+import { canonicalJson, writeFileAtomically } from "../install/json-file.ts";
+import { APPROVALS_FILE, APPROVALS_LOCK } from "../install/names.ts";
 
 /** The format's version; a reader refuses a file of another version. */
 export const APPROVALS_VERSION = 1;
@@ -118,31 +118,9 @@ function invalid(file: string, problems: string[]): ApprovalsInvalidError {
   );
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (typeof value !== "object" || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
-  return out;
-}
-
 /** Write the approvals of `pluginsDir` atomically (temporary file, fsync, rename); call it holding the lock. */
 export async function writeApprovals(pluginsDir: string, approvals: Approvals): Promise<void> {
-  const file = approvalsFilePath(pluginsDir);
-  const tmp = join(pluginsDir, `${STAGING_PREFIX}${APPROVALS_FILE}.${randomBytes(6).toString("hex")}`);
-  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-  try {
-    try {
-      await handle.writeFile(`${JSON.stringify(sortKeys(approvals), null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileAtomically(pluginsDir, APPROVALS_FILE, canonicalJson(approvals));
 }
 
 const LOCK_WAIT_MS = 10_000;

@@ -6,15 +6,14 @@
 // Each entry keeps the manifest's permissions and limits as installed: the approvals of a later
 // part of issue 14 compare an update's manifest with them (and will add what was approved, by
 // whom, to the entry: new optional fields, under the same lockfileVersion).
-import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { LockFileInvalidError } from "../errors.ts";
 import { quote } from "../escape-text.ts";
 import { formatPath } from "../../manifests/read-manifest.ts";
-import { LOCK_FILE, STAGING_PREFIX } from "./names.ts";
+import { canonicalJson, writeFileAtomically } from "./json-file.ts";
+import { LOCK_FILE } from "./names.ts";
 
 /** The format's version; a reader refuses a file of another version. */
 export const LOCKFILE_VERSION = 1;
@@ -92,34 +91,12 @@ export async function readLockFile(pluginsDir: string): Promise<LockFile> {
   return parsed.data;
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (typeof value !== "object" || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
-  return out;
-}
-
 /** The lock file's text: keys sorted at every level, two-space indent, final newline. */
 export function serializeLockFile(lock: LockFile): string {
-  return `${JSON.stringify(sortKeys(lock), null, 2)}\n`;
+  return canonicalJson(lock);
 }
 
 /** Write the lock file of `pluginsDir` atomically (temporary file, fsync, rename). */
 export async function writeLockFile(pluginsDir: string, lock: LockFile): Promise<void> {
-  const file = lockFilePath(pluginsDir);
-  const tmp = join(pluginsDir, `${STAGING_PREFIX}${LOCK_FILE}.${randomBytes(6).toString("hex")}`);
-  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-  try {
-    try {
-      await handle.writeFile(serializeLockFile(lock));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileAtomically(pluginsDir, LOCK_FILE, serializeLockFile(lock));
 }
