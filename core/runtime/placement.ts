@@ -1,8 +1,9 @@
 // Which plugins may share an engine. With the host brokering every capability, a compromised engine
 // can act only with its tenants' grants, through the host's checks. So a plugin whose grants could
 // hurt the host's machine or reach inside its network (exec, write, net to a non-public address)
-// gets an engine of its own, and so does a plugin that has already brought an engine down: a
-// co-tenant must never inherit either. Everything else shares, up to maxPluginsPerEngine.
+// gets an engine of its own, and so does a plugin that has already brought an engine down or held
+// its one thread with a memory or CPU limit (plugin-slot.ts, sharedThreadReason): a co-tenant must
+// never inherit either. Everything else shares, up to maxPluginsPerEngine.
 import { compileNetRules, specialRange, type Grants } from "../../capabilities/index.ts";
 
 /**

@@ -3,7 +3,8 @@
 // subscriptions on the host's bus, and keeps the host alive whatever the plugin does. A call that
 // is not answered within its own limits plus a grace period ends the engine, blaming this plugin;
 // an engine that dies fails the calls in flight with a coded error: the plugin to blame gets the
-// limit or crash it caused (and runs alone from then on), the others ENGINE_RESTARTED. Whenever the
+// limit or crash it caused (and runs alone from then on), the others ENGINE_RESTARTED. A memory or
+// CPU limit contained in its isolate also moves the plugin out of a shared engine. Whenever the
 // plugin's isolate or engine is gone (a limit, a crash, a co-tenant's crash), its channel
 // subscriptions stay on the bus, where messages queue (bounded), and its deliveries wait until the
 // plugin is loaded again (core/plugin.ts restarts it at once), then go on in order.
@@ -26,6 +27,20 @@ import type { EngineLoad, FromRunner, HostRequest, LoadSpec, ToRunner } from "./
  * "in-process" the host's own process.
  */
 export type Isolation = "engine" | "dedicated" | "process" | "in-process";
+
+/**
+ * Why a limit that condemned a plugin's isolate means it must leave its shared engine, or null. An
+ * engine has one thread for all its tenants: a MEMORY_LIMIT (V8 collecting garbage near the heap
+ * limit: ~300 ms for 16 MiB, measured in benchmarks/README.md) or a CPU_LIMIT (up to the call's
+ * cpuMs) is time every co-tenant waited. It may happen once; the plugin then runs alone, as one
+ * that brought an engine down does, so it cannot hold its neighbours up again. A TIMEOUT is not
+ * counted: a call that waited on I/O held nothing.
+ */
+export function sharedThreadReason(error: WardenError, engine: { readonly dedicated: boolean } | null, alone: string | null): string | null {
+  if (engine === null || engine.dedicated || alone !== null) return null;
+  if (error.code !== "MEMORY_LIMIT" && error.code !== "CPU_LIMIT") return null;
+  return `it hit ${error.code} in an engine it shared, holding up its co-tenants`;
+}
 
 /** Time an engine gets beyond a call's own limits before it is presumed stuck. */
 export const GRACE_MS = 2000;
@@ -117,6 +132,9 @@ export class SandboxProcess implements EngineTenant {
   #markReady: () => void = () => undefined;
   // Why the plugin must not share an engine (its grants, or an engine it brought down), or null.
   #alone: string | null = null;
+  // Set when a limit that held its shared engine's thread condemned its isolate: the rebuild
+  // happens in an engine of its own (see #leaveSharedEngine).
+  #leaving: string | null = null;
   #caps: Capabilities | null = null;
   #root = "";
   #bwrap: string | null = null;
@@ -270,12 +288,15 @@ export class SandboxProcess implements EngineTenant {
         }
         if (typeof msg.dropped === "number" && msg.dropped > 0) this.#events.onLogDropped?.(msg.dropped);
         return;
-      case "limit":
+      case "limit": {
         // The runner's isolate was condemned (it says so before the failed calls' answers): the
         // plugin is down until it is rebuilt, whether or not a call was in flight.
         this.#down();
-        this.#events.onLimit(fromEngine(msg.error));
+        const error = fromEngine(msg.error);
+        this.#leaving ??= sharedThreadReason(error, this.#engine, this.#alone);
+        this.#events.onLimit(error);
         return;
+      }
       case "host-request":
         this.#onHostRequest(msg.reqId, msg.request);
         return;
@@ -507,6 +528,7 @@ export class SandboxProcess implements EngineTenant {
     await pool.ready();
     this.#bwrap = pool.bwrap;
     const caps = await this.#broker(spec);
+    if (this.#leaving !== null) this.#leaveSharedEngine(this.#leaving);
     if (this.#engine === null || !this.#engine.alive) this.#place();
     const engineSpec: EngineLoad = {
       pluginId: spec.pluginId,
@@ -525,6 +547,24 @@ export class SandboxProcess implements EngineTenant {
     this.#dropRestoring();
     this.#openGate();
     return { entries: r.entries, hooks: r.hooks, unresolvedExec: caps.unresolvedExec.map((rule) => rule.field) };
+  }
+
+  /**
+   * Leave the shared engine before the plugin is loaded again, for an engine of its own from now on.
+   * By now the engine has answered what the condemned isolate had in flight (its answers follow the
+   * limit in the same turn); anything still waiting would never be answered from a freed slot.
+   */
+  #leaveSharedEngine(reason: string): void {
+    this.#leaving = null;
+    const engine = this.#engine;
+    if (engine === null || engine.dedicated || this.#alone !== null) return;
+    this.#alone = reason;
+    this.#engine = null;
+    this.#loaded = false;
+    this.#failAll(new PluginError(`plugin ${this.pluginId} moved to an engine of its own (${reason}); the request was not answered`, { pluginId: this.pluginId }));
+    engine.detach(this.#slot);
+    (this.#events.pool ?? processEnginePool()).released(engine);
+    this.#events.onMoved?.(reason);
   }
 
   /** Why the plugin runs in an engine of its own (its grants, or an engine it brought down), or null. */
