@@ -115,7 +115,7 @@ export type Capabilities = {
   /**
    * Perform `op` synchronously if it needs no I/O (env.get, most queries): `{ value }`, or a thrown
    * error; null when it must go through `call`. The sandbox answers these inside the crossing, the
-   * only fast path isolated-vm has (perf-floors.md).
+   * only fast path isolated-vm has (benchmarks/README.md).
    */
   callSync(op: string, args: unknown): { value: unknown } | null;
 };

@@ -1,8 +1,8 @@
-// PURE network matching (permission-models.md §1.2 and §2 N-items). Names and addresses are
-// distinct rules: a name rule covers names, an IP or CIDR rule covers addresses. Every address is
-// canonicalised with ipaddr.js (IPv4-mapped IPv6 becomes IPv4) before it is compared, and the
-// special ranges (loopback, private, link-local, metadata, unspecified...) are reachable only
-// through a rule that names the address, a CIDR covering it, or `localhost`.
+// PURE network matching, after Deno's rules and their bypasses (D21-D25, N14 in docs/security.md).
+// Names and addresses are distinct rules: a name rule covers names, an IP or CIDR rule covers
+// addresses. Every address is canonicalised with ipaddr.js (IPv4-mapped IPv6 becomes IPv4) before
+// it is compared, and the special ranges (loopback, private, link-local, metadata, unspecified...)
+// are reachable only through a rule that names the address, a CIDR covering it, or `localhost`.
 import ipaddr from "ipaddr.js";
 import type { GrantList } from "./grants.ts";
 

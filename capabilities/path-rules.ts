@@ -1,6 +1,7 @@
-// PURE path matching with Deno's semantics (permission-models.md §1.2): lexical normalisation,
-// component-wise prefix match, and a guard that keeps /proc, /sys and /dev out of broad grants.
-// No filesystem access here: real paths are computed by the caller and matched with the same rules.
+// PURE path matching with Deno's semantics (N1, N11, N12, D10 in docs/security.md): lexical
+// normalisation, component-wise prefix match, and a guard that keeps /proc, /sys and /dev out of
+// broad grants. No filesystem access here: real paths are computed by the caller and matched with
+// the same rules.
 import { isAbsolute, resolve, sep } from "node:path";
 import type { GrantList } from "./grants.ts";
 

@@ -1,6 +1,6 @@
-// THE one place where isolated-vm's bare message strings become limit codes. Tested against the
-// real library in test/isolate/classify-error.test.ts, so an upgrade that changes a string fails
-// a test instead of silently turning a limit into PLUGIN_ERROR.
+// THE one place where isolated-vm's bare message strings become limit codes. Tested through the
+// real library in test/isolate/limits.test.ts (each limit must come back with its own code), so an
+// upgrade that changes a string fails a test instead of silently turning a limit into PLUGIN_ERROR.
 
 /** What an error thrown by an isolated-vm call means. */
 export type IvmFailure = "timeout" | "memory" | "disposed" | "other";

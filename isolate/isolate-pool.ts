@@ -1,7 +1,7 @@
 // Isolates made ahead of need. Creating an isolate and its context is most of a cold start
-// (perf-floors.md: ~70%); a small pool per memory limit, refilled when the event loop is idle,
-// leaves a new plugin only the compile and the first call. A pooled isolate is handed out once
-// and never returned: a used (or condemned) sandbox is never reused.
+// (~70% when warden was designed; benchmarks/README.md); a small pool per memory limit, refilled
+// when the event loop is idle, leaves a new plugin only the compile and the first call. A pooled
+// isolate is handed out once and never returned: a used (or condemned) sandbox is never reused.
 import ivm from "./ivm.ts";
 
 /** A fresh isolate, its context, and what the pool's `prepare` made in it ahead of need. */

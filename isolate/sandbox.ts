@@ -2,8 +2,8 @@
 //
 // Every entry into the isolate (an entry call, a timer, the answer to a host operation) goes
 // through `enter`, which runs synchronously on this thread (the sync crossing is the only fast
-// path: perf-floors.md) with a timeout equal to the tightest remaining CPU or wall budget of the
-// calls in flight, then charges the isolate's measured CPU time to those calls. Plugin promises
+// path: benchmarks/README.md) with a timeout equal to the tightest remaining CPU or wall budget of
+// the calls in flight, then charges the isolate's measured CPU time to those calls. Plugin promises
 // settle while the host drives the isolate; no isolated-vm handle ever reaches plugin code: the
 // only host function the isolate sees is `dispatch`, captured inside the prelude's closure.
 import { randomBytes } from "node:crypto";

@@ -6,26 +6,19 @@
 import { relative, isAbsolute } from "node:path";
 import { parseArgs } from "node:util";
 import type { PluginGrants } from "../audit/grant-usage.ts";
-import { BadInputError, toWardenError, type WardenError } from "../errors.ts";
+import { BadInputError } from "../errors.ts";
 import { escapeText, quote } from "../escape-text.ts";
 import { discoverPlugins } from "../../manifests/discover-plugins.ts";
 import { WARDEN_VERSION } from "../version.ts";
+import { EXIT, refuse } from "./cli-errors.ts";
 import { printJson } from "./output.ts";
 import { DEFAULT_AUDIT_LOG, parseSince, readUsageEvidence } from "./usage-evidence.ts";
 import { formatPluginUsage } from "./usage-tables.ts";
 import { GRANTS_USAGE_USAGE } from "./usage.ts";
 
-const EXIT = { ok: 0, failed: 1, usage: 2, tampered: 3 } as const;
-
 function shown(p: string): string {
   const r = relative(process.cwd(), p);
   return escapeText(r === "" ? "." : r.startsWith("..") || isAbsolute(r) ? p : r);
-}
-
-function refuse(e: WardenError, json: boolean): number {
-  if (json) printJson({ ok: false, error: { code: e.code, message: e.message } });
-  else process.stderr.write(`error ${e.code}: ${e.message.split("\n").map(escapeText).join("\n")}\n`);
-  return e.code === "BAD_INPUT" ? EXIT.usage : EXIT.failed;
 }
 
 /** The installed plugins of `pluginsDir` by id, and the directories skipped (an invalid manifest, a duplicate id). */
@@ -59,7 +52,7 @@ export async function grantsUsageCommand(args: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    return refuse(new BadInputError(`${(e as Error).message}; see warden grants usage --help`), args.includes("--json"));
+    return refuse(e, args.includes("--json"), "grants usage");
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -99,6 +92,6 @@ export async function grantsUsageCommand(args: string[]): Promise<number> {
     for (const p of plugins) process.stdout.write(`\n${formatPluginUsage(p)}`);
     return EXIT.ok;
   } catch (e) {
-    return refuse(toWardenError(e), json);
+    return refuse(e, json, "grants usage");
   }
 }

@@ -3,21 +3,14 @@
 // `warden install`) and --json. Exit status 0 done; 1 refused (the error code says why, nothing
 // changed); 2 usage (an unknown id, a malformed option or a corrupt approvals file).
 import { parseArgs } from "node:util";
-import { BadInputError, toWardenError, type WardenError } from "../errors.ts";
+import { BadInputError } from "../errors.ts";
 import { escapeText } from "../escape-text.ts";
 import type { ApprovalQuotas } from "../consent/approvals-file.ts";
 import { approveGrants, denyGrants, grantsDiff, listGrants, parseExpiry, parseKinds, revokeGrants, type GrantListing } from "../consent/grant-decisions.ts";
 import { grantsUsageCommand } from "./grants-usage.ts";
+import { EXIT, refuse } from "./cli-errors.ts";
 import { printJson } from "./output.ts";
 import { GRANTS_USAGE } from "./usage.ts";
-
-const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
-
-function refuse(e: WardenError, json: boolean): number {
-  if (json) printJson({ ok: false, error: { code: e.code, message: e.message, ...(e.details.problems !== undefined ? { problems: e.details.problems } : {}) } });
-  else process.stderr.write(`error ${e.code}: ${e.message.split("\n").map(escapeText).join("\n")}\n`);
-  return e.code === "BAD_INPUT" || e.code === "APPROVALS_INVALID" ? EXIT.usage : EXIT.refused;
-}
 
 const COMMON = { "plugins-dir": { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } as const;
 
@@ -174,7 +167,6 @@ export async function grantsCommand(args: string[]): Promise<number> {
         throw new BadInputError(`warden grants: unknown subcommand ${JSON.stringify(escapeText(sub))}; the subcommands are ls, approve, deny, revoke, diff, usage`);
     }
   } catch (e) {
-    if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) return refuse(new BadInputError(`${(e as Error).message}; see warden grants --help`), json);
-    return refuse(toWardenError(e), json);
+    return refuse(e, json, "grants");
   }
 }

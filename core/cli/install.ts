@@ -8,24 +8,17 @@ import { judgeConsent } from "../consent/consent-verdict.ts";
 import { stateOf } from "../consent/grant-decisions.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { parseArgs } from "node:util";
-import { BadInputError, toWardenError, type WardenError } from "../errors.ts";
+import { BadInputError, toWardenError } from "../errors.ts";
 import { escapeText } from "../escape-text.ts";
 import { installPlugin } from "../install/install.ts";
 import { formatProblems, readManifest } from "../../manifests/read-manifest.ts";
+import { EXIT, refuse } from "./cli-errors.ts";
 import { printJson } from "./output.ts";
 import { INSTALL_USAGE } from "./usage.ts";
-
-const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
 
 function shown(p: string): string {
   const r = relative(process.cwd(), p);
   return escapeText(r === "" ? "." : r.startsWith("..") || isAbsolute(r) ? p : r);
-}
-
-function refuse(e: WardenError, json: boolean): number {
-  if (json) printJson({ ok: false, error: { code: e.code, message: e.message, ...(e.details.problems !== undefined ? { problems: e.details.problems } : {}) } });
-  else process.stderr.write(`error ${e.code}: ${e.message.split("\n").map(escapeText).join("\n")}\n`);
-  return e.code === "BAD_INPUT" ? EXIT.usage : EXIT.refused;
 }
 
 /**
@@ -54,7 +47,7 @@ export async function installCommand(args: string[]): Promise<number> {
       options: { "plugins-dir": { type: "string" }, sha256: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
     });
   } catch (e) {
-    return refuse(new BadInputError(`${(e as Error).message}; see warden install --help`), args.includes("--json"));
+    return refuse(e, args.includes("--json"), "install");
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -63,7 +56,11 @@ export async function installCommand(args: string[]): Promise<number> {
   }
   const [source] = positionals;
   if (source === undefined || positionals.length !== 1) {
-    return refuse(new BadInputError(`usage: warden install <plugin-dir | file.tgz> [--plugins-dir <dir>] [--sha256 <hex>] [--json]; got ${positionals.length} positional argument(s)`), values.json);
+    return refuse(
+      new BadInputError(`usage: warden install <plugin-dir | file.tgz> [--plugins-dir <dir>] [--sha256 <hex>] [--json]; got ${positionals.length} positional argument(s)`),
+      values.json,
+      "install",
+    );
   }
   try {
     const pluginsDir = values["plugins-dir"] ?? "plugins";
@@ -99,6 +96,6 @@ export async function installCommand(args: string[]): Promise<number> {
     }
     return EXIT.ok;
   } catch (e) {
-    return refuse(toWardenError(e), values.json);
+    return refuse(e, values.json, "install");
   }
 }

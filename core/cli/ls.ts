@@ -1,14 +1,13 @@
 // `warden ls`: the plugins of a plugins directory at a glance: id, version, approval state and a
 // one-line summary of what each asks for (warden grants ls has the detail).
 import { parseArgs } from "node:util";
-import { BadInputError, toWardenError, type WardenError } from "../errors.ts";
+import { BadInputError } from "../errors.ts";
 import { escapeText } from "../escape-text.ts";
 import { listGrants } from "../consent/grant-decisions.ts";
 import type { ManifestPermissions } from "../../manifests/schema.ts";
+import { EXIT, refuse } from "./cli-errors.ts";
 import { printJson } from "./output.ts";
 import { LS_USAGE } from "./usage.ts";
-
-const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** One line of what `p` asks for: `read 2, net 1, exec: true` (a list by its length, true as such). */
 export function grantSummary(p: ManifestPermissions): string {
@@ -22,12 +21,6 @@ export function grantSummary(p: ManifestPermissions): string {
     }
   }
   return parts.length === 0 ? "no grants" : parts.join(", ");
-}
-
-function refuse(e: WardenError, json: boolean): number {
-  if (json) printJson({ ok: false, error: { code: e.code, message: e.message } });
-  else process.stderr.write(`error ${e.code}: ${e.message.split("\n").map(escapeText).join("\n")}\n`);
-  return e.code === "BAD_INPUT" || e.code === "APPROVALS_INVALID" ? EXIT.usage : EXIT.failed;
 }
 
 /** Run `warden ls`; resolves to the exit status. */
@@ -59,7 +52,6 @@ export async function lsCommand(args: string[]): Promise<number> {
     for (const x of r.rejected) process.stdout.write(`${escapeText(x.dir)}: not a plugin warden can load: ${escapeText(x.reason.split("\n")[0] ?? "")}\n`);
     return EXIT.ok;
   } catch (e) {
-    if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) return refuse(new BadInputError(`${(e as Error).message}; see warden ls --help`), json);
-    return refuse(toWardenError(e), json);
+    return refuse(e, json, "ls");
   }
 }

@@ -4,7 +4,7 @@ import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { openAuditLog } from "../audit/audit-log.ts";
 import { verifyAuditText } from "../audit/verify-audit.ts";
-import { BadInputError, isWardenError, toWardenError, type WardenError } from "../errors.ts";
+import { BadInputError, toWardenError, type WardenError } from "../errors.ts";
 import { escapeText, safeJson } from "../escape-text.ts";
 import { loadPlugin } from "../plugin.ts";
 import { WARDEN_VERSION } from "../version.ts";
@@ -25,33 +25,18 @@ import { serveCommand } from "./serve.ts";
 import { scaffoldPlugin } from "./new-plugin.ts";
 import { parseSince, readUsageEvidence, type UsageEvidence } from "./usage-evidence.ts";
 import { formatGrantUsageTable } from "./usage-tables.ts";
+import { cliError, EXIT, printError } from "./cli-errors.ts";
 import { cliLogger, printJson } from "./output.ts";
 import { AUDIT_USAGE, CHECK_USAGE, DOCTOR_USAGE, MAIN_USAGE, NEW_USAGE, RUN_USAGE } from "./usage.ts";
-
-/** Exit statuses of the CLI. */
-export const EXIT = { ok: 0, failed: 1, invalid: 2, tampered: 3 } as const;
 
 /** Lines of a message for a terminal: warden's own line breaks kept, every line escaped on its own. */
 function lines(text: string): string {
   return text.split("\n").map(escapeText).join("\n");
 }
 
+/** Report `e` for run, check or audit: as in the contract, a failed call ends with 1 whatever its code. */
 function fail(e: WardenError, json: boolean): number {
-  if (json) printJson({ ok: false, error: { code: e.code, message: e.message } });
-  else {
-    // Plugin text reaches here already escaped onto one line (at the isolate boundary), so every
-    // real line break is warden's; escaping each line again keeps it that way whatever the source.
-    process.stderr.write(`error ${e.code}: ${lines(e.message)}\n`);
-    const stack = (e.details as { pluginStack?: unknown }).pluginStack;
-    // The plugin wrote its stack: each line is marked as the plugin's, so none can pass for warden's.
-    if (typeof stack === "string")
-      process.stderr.write(
-        `the plugin's stack:\n${stack
-          .split("\n")
-          .map((l) => `  | ${escapeText(l)}`)
-          .join("\n")}\n`,
-      );
-  }
+  printError(e, json);
   return EXIT.failed;
 }
 
@@ -143,7 +128,7 @@ async function checkCommand(args: string[]): Promise<number> {
   const [dir] = positionals;
   if (dir === undefined || positionals.length !== 1) {
     process.stderr.write(CHECK_USAGE);
-    return EXIT.invalid;
+    return EXIT.usage;
   }
   // Usage evidence (--audit-log): the log is read and verified before the plugin, so a bad log is
   // reported as the log's problem, never as the manifest's.
@@ -155,7 +140,7 @@ async function checkCommand(args: string[]): Promise<number> {
     if (values["audit-log"] !== undefined) evidence = readUsageEvidence(values["audit-log"], since);
   } catch (e) {
     fail(toWardenError(e), values.json);
-    return EXIT.invalid;
+    return EXIT.usage;
   }
   if (evidence !== null && !evidence.ok) {
     if (values.json) printJson({ ok: false, auditLog: evidence.file, line: evidence.line, reason: evidence.reason });
@@ -185,7 +170,7 @@ async function checkCommand(args: string[]): Promise<number> {
       const problem = `main (${escapeText(main)}): ${modules.error.message}`;
       if (values.json) printJson({ ok: false, error: { code: modules.error.code, message: modules.error.message, problems: [problem] } });
       else process.stdout.write(`error: ${escapeText(resolve(dir))}/plugin.json: ${lines(problem)}\n`);
-      return EXIT.invalid;
+      return EXIT.usage;
     }
     const typescript = modules.files.filter(isTypeScriptFile);
     const usage = evidence === null ? null : evidence.tally.plugin(loaded.manifest.id, { permissions: loaded.manifest.permissions ?? {}, version: loaded.manifest.version });
@@ -212,7 +197,7 @@ async function checkCommand(args: string[]): Promise<number> {
     const problems = (err.details.problems ?? [err.message]) as string[];
     if (values.json) printJson({ ok: false, error: { code: err.code, message: err.message, problems } });
     else process.stdout.write(`${problems.map((p) => `error: ${escapeText(resolve(dir))}/plugin.json: ${lines(p)}`).join("\n")}\n`);
-    return EXIT.invalid;
+    return EXIT.usage;
   }
 }
 
@@ -237,7 +222,7 @@ function auditCommand(args: string[]): number {
   const [file] = positionals;
   if (file === undefined || positionals.length !== 1) {
     process.stderr.write(AUDIT_USAGE);
-    return EXIT.invalid;
+    return EXIT.usage;
   }
   let text: string;
   try {
@@ -275,7 +260,7 @@ function newCommand(args: string[]): number {
   const [dir] = positionals;
   if (dir === undefined || positionals.length !== 1) {
     process.stderr.write(NEW_USAGE);
-    return EXIT.invalid;
+    return EXIT.usage;
   }
   try {
     const made = scaffoldPlugin({ dir, typescript: values.ts, ...(values.id !== undefined ? { id: values.id } : {}) });
@@ -289,10 +274,8 @@ function newCommand(args: string[]): number {
     }
     return EXIT.ok;
   } catch (e) {
-    const err = toWardenError(e);
-    if (values.json) printJson({ ok: false, error: { code: err.code, message: err.message } });
-    else process.stderr.write(`error ${err.code}: ${lines(err.message)}\n`);
-    return EXIT.invalid;
+    printError(toWardenError(e), values.json);
+    return EXIT.usage;
   }
 }
 
@@ -304,7 +287,7 @@ async function doctorCommand(args: string[]): Promise<number> {
   }
   if (positionals.length > 0) {
     process.stderr.write(DOCTOR_USAGE);
-    return EXIT.invalid;
+    return EXIT.usage;
   }
   const report = await diagnose();
   if (values.json) printJson({ ok: true, ...report });
@@ -345,20 +328,17 @@ export async function main(argv: string[]): Promise<number> {
       case "-h":
       case "help":
         process.stdout.write(MAIN_USAGE);
-        return command === undefined ? EXIT.invalid : EXIT.ok;
+        return command === undefined ? EXIT.usage : EXIT.ok;
       case "--version":
         process.stdout.write(`${WARDEN_VERSION}\n`);
         return EXIT.ok;
       default:
         process.stderr.write(`warden: unknown command ${JSON.stringify(escapeText(command))}\n\n${MAIN_USAGE}`);
-        return EXIT.invalid;
+        return EXIT.usage;
     }
   } catch (e) {
     // parseArgs rejects unknown options with a TypeError; anything else is a bug worth a message.
     const json = argv.includes("--json");
-    if (!isWardenError(e) && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      return fail(new BadInputError(`${(e as Error).message}; see warden ${command} --help`), json);
-    }
-    return fail(toWardenError(e), json);
+    return fail(cliError(e, String(command)), json);
   }
 }

@@ -11,19 +11,12 @@ import { createHostMetrics, type HostMetrics } from "../console/metrics.ts";
 import { DEFAULT_CONSOLE } from "../console/console-defaults.ts";
 import { loadConsoleToken } from "../console/console-token.ts";
 import { PluginLogRing } from "../console/recent-rings.ts";
-import { BadInputError, toWardenError, type WardenError } from "../errors.ts";
+import { BadInputError, toWardenError } from "../errors.ts";
 import { escapeText } from "../escape-text.ts";
 import { createHost, type Host } from "../host/host.ts";
+import { EXIT, refuse } from "./cli-errors.ts";
 import { cliLogger, printJson } from "./output.ts";
 import { SERVE_USAGE } from "./usage.ts";
-
-const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-function refuse(e: WardenError, json: boolean): number {
-  if (json) printJson({ ok: false, error: { code: e.code, message: e.message } });
-  else process.stderr.write(`error ${e.code}: ${e.message.split("\n").map(escapeText).join("\n")}\n`);
-  return e.code === "BAD_INPUT" ? EXIT.usage : EXIT.failed;
-}
 
 /** Whether `host` names this machine's loopback only (127.0.0.0/8, ::1, localhost). */
 export function isLoopback(host: string): boolean {
@@ -129,10 +122,9 @@ export async function serveCommand(args: string[]): Promise<number> {
     });
   } catch (e) {
     await host?.close().catch(() => undefined);
-    if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) return refuse(new BadInputError(`${(e as Error).message}; see warden serve --help`), json);
     const err = e as NodeJS.ErrnoException;
     if (err.code === "EADDRINUSE" || err.code === "EACCES" || err.code === "EADDRNOTAVAIL")
-      return refuse(new BadInputError(`cannot listen there (${err.code}): ${escapeText(err.message)}; choose another --port or --host`, { field: "port" }), json);
-    return refuse(toWardenError(e), json);
+      return refuse(new BadInputError(`cannot listen there (${err.code}): ${escapeText(err.message)}; choose another --port or --host`, { field: "port" }), json, "serve");
+    return refuse(e, json, "serve");
   }
 }

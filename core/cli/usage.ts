@@ -204,5 +204,6 @@ Options:
                        (with "openUrl", holding the token, only when the token was just made)
 
 Exit status: 0 stopped by a signal; 1 the host or server failed; 2 usage (a non-loopback --host
-without --allow-remote, a port in use, a token file readable by others).
+without --allow-remote, a port in use, a token file readable by others, an approvals file warden
+cannot read).
 `;

@@ -1,5 +1,5 @@
-// A circuit breaker per plugin (seed behaviour MAI-60): limit hits and crashes are counted over a
-// window; too many and the plugin is quarantined (its calls fail at once) for a period that
+// A circuit breaker per plugin (MAI-60 in docs/behaviours.md): limit hits and crashes are counted
+// over a window; too many and the plugin is quarantined (its calls fail at once) for a period that
 // doubles with each consecutive quarantine, until an operator releases it or the period ends.
 
 /** When to quarantine and for how long. */

@@ -63,7 +63,7 @@ export class InProcessEngine implements EngineTransport {
     // An invoke is all primitives (its input is already JSON text); anything else is copied.
     const copy = msg.t === "invoke" ? msg : (JSON.parse(JSON.stringify(msg)) as ToEngine);
     // A microtask, not a turn of the event loop: never in the caller's stack, but without the
-    // cost of waiting for I/O polling (the crossing is the fast path, perf-floors.md).
+    // cost of waiting for I/O polling (the crossing is the fast path, benchmarks/README.md).
     queueMicrotask(() => {
       if (!this.#gone && copy.t !== "free") runner.receive(copy);
     });

@@ -1,7 +1,7 @@
 // A plugin's console output on its way to the host log: a token-bucket rate limit, then a bounded
 // queue flushed once per turn of the event loop. A logging loop therefore costs the host at most
 // `ratePerSecond` lines a second and `maxLines` lines of memory; what was dropped is counted and
-// reported, never silently lost (seed behaviour MAI-56).
+// reported, never silently lost (MAI-56 in docs/behaviours.md).
 import type { PluginLogLevel } from "../../isolate/index.ts";
 
 /** One line of plugin output. */

@@ -1,6 +1,6 @@
-// Memory bombs under a 16 MiB limit (permission-models.md §7; isolated-vm issues 107, 293, 527):
-// each is contained as MEMORY_LIMIT or a catchable RangeError, the host stays up, a bystander
-// plugin keeps answering, and no sandbox process is left behind.
+// Memory bombs under a 16 MiB limit (docs/security.md, "Memory bombs by Node line"; isolated-vm
+// issues 107, 293, 527): each is contained as MEMORY_LIMIT or a catchable RangeError, the host
+// stays up, a bystander plugin keeps answering, and no sandbox process is left behind.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";

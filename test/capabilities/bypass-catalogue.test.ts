@@ -1,4 +1,4 @@
-// The bypasses of ../shared/reference/permission-models.md §2 that apply to warden and are not
+// The bypasses of docs/security.md (bypass IDs) that apply to warden and are not
 // already covered next to their capability (fs-read, fs-write, net, exec-env tests), each written
 // as the attacker wrote it, by ID, next to the use that must keep working.
 import assert from "node:assert/strict";
@@ -35,7 +35,7 @@ async function isDenied(p: Promise<unknown>, expect?: RegExp): Promise<string> {
   return message;
 }
 
-describe("bypass catalogue (permission-models.md §2)", () => {
+describe("bypass catalogue (docs/security.md, bypass IDs)", () => {
   before(() => {
     s = scratch();
     dir = s.plugin("attacker", {}, { "data/ok.txt": "ok", "data/keys/id.pub": "public key", "data/keys/id": "private key", "bin/tool": "#!/bin/sh\necho tool\n" });

@@ -70,7 +70,7 @@ describe("exec capability", () => {
     assert.deepEqual(r.stdout.trim().split("\n").sort(), [`GREETING=hi`, `PATH=${MINIMAL_PATH}`]);
   });
 
-  it("refuses LD_PRELOAD, DYLD_*, NODE_OPTIONS and PATH in the child's environment (D3), and records the attempt as a denial of exec", async () => {
+  it("refuses LD_PRELOAD, DYLD_*, NODE_OPTIONS and PATH in the child's environment (D19), and records the attempt as a denial of exec", async () => {
     const c = await caps({ exec: ["env"] });
     for (const name of ["LD_PRELOAD", "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES", "NODE_OPTIONS", "PATH"]) {
       const before = events.length;
@@ -143,7 +143,7 @@ describe("exec capability", () => {
     }
   });
 
-  it("a command outside the grant is denied, however it is named (PATH tricks, D4)", async () => {
+  it("a command outside the grant is denied, however it is named (PATH tricks, D20)", async () => {
     const c = await caps({ exec: ["echo"] });
     await denied(c, "exec", [join(dir, "bin/echo"), ["x"]], /no rule in permissions\.exec resolves to .*\/runner\/bin\/echo/, "exec");
     await denied(c, "exec", ["sh", ["-c", "id"]], /requires exec access to "\/usr\/bin\/sh" \(resolved from "sh"\)/, "exec");

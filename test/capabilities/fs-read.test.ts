@@ -1,5 +1,5 @@
-// Warden.fs.readTextFile against the real filesystem: each attack (permission-models.md §2) next to
-// the granted read that must still work, and each denial present in the audit records.
+// Warden.fs.readTextFile against the real filesystem: each attack (bypass IDs in docs/security.md)
+// next to the granted read that must still work, and each denial present in the audit records.
 import assert from "node:assert/strict";
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

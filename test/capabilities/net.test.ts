@@ -1,4 +1,4 @@
-// fetch against a loopback server this test starts. Each bypass of permission-models.md §2 that
+// fetch against a loopback server this test starts. Each bypass of docs/security.md's list that
 // applies to a network sandbox (IP literal forms, DNS answers pointing inside, redirects, mixed
 // answers) is tried as an attacker would, next to the granted request that must still work.
 import assert from "node:assert/strict";
@@ -124,7 +124,7 @@ describe("fetch capability", () => {
     assert.deepEqual([...Buffer.from(b.body ?? "", "base64")], [0xff, 0x00, 0xfe]);
   });
 
-  it("denies every other written form of 127.0.0.1 unless an address rule names it (N5/N6)", async () => {
+  it("denies every other written form of 127.0.0.1 unless an address rule names it (D22/D23)", async () => {
     const c = await caps(true);
     for (const url of [
       `http://127.0.0.1:${port}/`,
@@ -151,7 +151,7 @@ describe("fetch capability", () => {
     assert.equal((await fetchOk(l, `http://localhost:${port}/`)).status, 200, "a localhost rule reaches loopback");
   });
 
-  it("denies a granted name that resolves to a loopback address (DNS rebinding, N4)", async () => {
+  it("denies a granted name that resolves to a loopback address (DNS rebinding, D21)", async () => {
     const c = await caps(["evil.test", "*.attacker.test"], { "evil.test": ["127.0.0.1"], "x.attacker.test": ["169.254.169.254"] });
     const rec = await fetchDenied(c, `http://evil.test:${port}/`, /evil\.test resolved to 127\.0\.0\.1, which is a loopback address/);
     assert.equal(rec.resolved, `127.0.0.1:${port}`);
@@ -171,7 +171,7 @@ describe("fetch capability", () => {
     assert.equal(r.text, `hello via pinned.test:${port}`);
   });
 
-  it("checks every redirect hop again; a redirect to an ungranted host is denied (N7)", async () => {
+  it("checks every redirect hop again; a redirect to an ungranted host is denied (O2)", async () => {
     const c = await caps([`127.0.0.1:${port}`]);
     const same = await fetchOk(c, `http://127.0.0.1:${port}/redirect?to=/final`);
     assert.equal(same.redirected, true);

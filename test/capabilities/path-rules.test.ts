@@ -1,4 +1,4 @@
-// The pure path matcher (Deno semantics, permission-models.md §1.2) plus properties.
+// The pure path matcher (Deno's semantics: capabilities/path-rules.ts) plus properties.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";

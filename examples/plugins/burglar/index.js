@@ -1,5 +1,5 @@
-// Every attempt below is a real bypass of some sandbox (see ../shared/reference/permission-models.md
-// §2). warden must refuse each one; the controls at the end must keep working, so a warden that
+// Every attempt below is a real bypass of some sandbox (see the bypass IDs in docs/security.md).
+// warden must refuse each one; the controls at the end must keep working, so a warden that
 // simply denied everything would fail this plugin too.
 const service = () => Warden.config.service;
 
