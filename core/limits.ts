@@ -5,7 +5,7 @@
 // record, rather than refused: a plugin written for a generous host still runs on a strict one,
 // and the operator sees exactly what was cut (status().limitsClamped). The host's own defaults
 // are trusted configuration, so a default above a maximum is a mistake reported at once.
-import { BadInputError } from "./errors.ts";
+import { BadInputError } from "../errors/index.ts";
 import type { ProcessLimits } from "./runtime/protocol.ts";
 import { DEFAULT_CAPABILITY_LIMITS } from "../capabilities/index.ts";
 import { DEFAULT_CPU_MS_PER_MINUTE, DEFAULT_LIMITS } from "../isolate/index.ts";

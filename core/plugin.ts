@@ -1,7 +1,6 @@
 // One loaded plugin, host side: read manifest → check engines → validate config → record grants →
 // start the supervised sandbox process → evaluate the module and run onLoad → ready for calls.
-import { escapeFields, escapeText, quote } from "./escape-text.ts";
-import { BadInputError, EntryNotFoundError, PluginError, TimeoutError, toWardenError, type WardenError } from "./errors.ts";
+import { escapeFields, escapeText, quote, BadInputError, EntryNotFoundError, PluginError, TimeoutError, toWardenError, type WardenError } from "../errors/index.ts";
 import { CallGate, type Concurrency } from "./containment/call-gate.ts";
 import { PluginLedger, type ContainmentEvent, type LedgerMember } from "./containment/ledger.ts";
 import type { QuarantinePolicy } from "./containment/quarantine.ts";

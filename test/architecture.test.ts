@@ -1,5 +1,5 @@
 // Dependencies point one way: manifests/, capabilities/ and isolate/ never import one another, and
-// from core/ they may import only the leaves core/errors.ts and core/escape-text.ts.
+// outside themselves they may import only errors/ (through its index), which imports nothing.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve, dirname } from "node:path";
@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { REPO_ROOT } from "./helpers/plugin-dir.ts";
 
 const LAYERS = ["manifests", "capabilities", "isolate"];
-const LEAVES = ["core/errors.ts", "core/escape-text.ts"];
+const LEAVES = ["errors/index.ts"];
 
 function tsFiles(dir: string): string[] {
   return readdirSync(join(REPO_ROOT, dir), { withFileTypes: true, recursive: true })
@@ -16,7 +16,7 @@ function tsFiles(dir: string): string[] {
 }
 
 describe("architecture", () => {
-  it("lower layers import only themselves and the core leaves", () => {
+  it("lower layers import only themselves and errors/", () => {
     const violations: string[] = [];
     for (const layer of LAYERS) {
       for (const file of tsFiles(layer)) {
@@ -47,13 +47,13 @@ describe("architecture", () => {
     assert.deepEqual(offenders, []);
   });
 
-  it("core leaves import nothing from the project", () => {
-    for (const leaf of LEAVES) assert.doesNotMatch(readFileSync(join(REPO_ROOT, leaf), "utf8"), /from\s+"\./);
+  it("errors/ imports nothing from the project", () => {
+    for (const file of tsFiles("errors")) assert.doesNotMatch(readFileSync(join(REPO_ROOT, file), "utf8"), /from\s+"\.\.\//);
   });
 
   it("isolated-vm is loaded only through isolate/ivm.ts (the build for the running Node line)", () => {
     const offenders: string[] = [];
-    for (const dir of ["core", "isolate", "capabilities", "manifests", "test", "benchmarks", "examples"]) {
+    for (const dir of ["errors", "core", "isolate", "capabilities", "manifests", "test", "benchmarks", "examples"]) {
       for (const file of tsFiles(dir)) {
         const text = readFileSync(join(REPO_ROOT, file), "utf8");
         for (const line of text.split("\n")) {
@@ -68,7 +68,7 @@ describe("architecture", () => {
 
   it("no code or test reads outside the repository (a bare clone must pass)", () => {
     const offenders: string[] = [];
-    for (const dir of ["core", "isolate", "capabilities", "manifests", "test", "benchmarks", "examples"]) {
+    for (const dir of ["errors", "core", "isolate", "capabilities", "manifests", "test", "benchmarks", "examples"]) {
       for (const file of tsFiles(dir)) {
         const text = readFileSync(join(REPO_ROOT, file), "utf8");
         if (/["'`]\.\.\/shared\//.test(text) || /REPO_ROOT,\s*["'`]\.\./.test(text)) offenders.push(file);

@@ -1,6 +1,6 @@
 // `warden doctor`: which of warden's layers of isolation this machine provides, so an operator
 // learns before loading a hostile plugin that bubblewrap is missing (and how to fix it), not after.
-import { escapeText } from "../escape-text.ts";
+import { escapeText } from "../../errors/index.ts";
 import { probeBubblewrap, type SandboxProbe } from "../os-sandbox/bwrap-probe.ts";
 import { WARDEN_VERSION } from "../version.ts";
 

@@ -1,8 +1,7 @@
 // `warden ls`: the plugins of a plugins directory at a glance: id, version, approval state and a
 // one-line summary of what each asks for (warden grants ls has the detail).
 import { parseArgs } from "node:util";
-import { BadInputError, toWardenError, type WardenError } from "../errors.ts";
-import { escapeText } from "../escape-text.ts";
+import { BadInputError, toWardenError, type WardenError, escapeText } from "../../errors/index.ts";
 import { listGrants } from "../consent/grant-decisions.ts";
 import type { ManifestPermissions } from "../../manifests/schema.ts";
 import { printJson } from "./output.ts";

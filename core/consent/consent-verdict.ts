@@ -3,7 +3,7 @@
 // share. The comparison is permission-diff.ts's, conservative: whatever an approval does not
 // prove covered (a new path, host, command, variable, topic or plugin, `true` where a list was) is
 // growth and needs a new approval; equal or fewer permissions run, and the new hash is re-pinned.
-import { ApprovalRequiredError } from "../errors.ts";
+import { ApprovalRequiredError } from "../../errors/index.ts";
 import { grantRealPaths } from "../../manifests/grant-roots.ts";
 import { permissionGrowth } from "../../manifests/permission-diff.ts";
 import type { LoadedManifest } from "../../manifests/read-manifest.ts";

@@ -7,8 +7,7 @@
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { openAuditLog } from "../audit/audit-log.ts";
-import { BadInputError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
+import { BadInputError, quote } from "../../errors/index.ts";
 import { discoverPlugins } from "../../manifests/discover-plugins.ts";
 import { CONSENT_LOG } from "../install/names.ts";
 import { WARDEN_VERSION } from "../version.ts";

@@ -8,7 +8,7 @@
 // one of PERMISSION_KINDS, states the host's, engines their numbers.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { AuditRecordInput } from "../audit/audit-log.ts";
-import { ERROR_CODES } from "../errors.ts";
+import { ERROR_CODES } from "../../errors/index.ts";
 import type { Host, HostEvent, PluginState } from "../host/host.ts";
 import { checkPluginId } from "../../manifests/grant-syntax.ts";
 import { treeRssBytes } from "./process-memory.ts";

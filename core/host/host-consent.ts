@@ -9,7 +9,7 @@ import type { AuditWriter } from "../audit/audit-log.ts";
 import { readApprovals, noApprovals, type Approval, type Approvals } from "../consent/approvals-file.ts";
 import { judgeConsent, termsOf, type ConsentVerdict } from "../consent/consent-verdict.ts";
 import { currentUser, repinApproval } from "../consent/grant-decisions.ts";
-import { escapeText } from "../escape-text.ts";
+import { escapeText } from "../../errors/index.ts";
 import type { Logger } from "../logger.ts";
 import type { LoadedManifest } from "../../manifests/read-manifest.ts";
 

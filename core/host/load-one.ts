@@ -9,8 +9,7 @@
 // directory's name there), the config file, and the next restart (loadAll finds only what is there).
 import { lstat, realpath } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { BadInputError, ManifestInvalidError, PluginError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
+import { BadInputError, ManifestInvalidError, PluginError, quote } from "../../errors/index.ts";
 import type { LoadedManifest } from "../../manifests/read-manifest.ts";
 import type { Manifest } from "../../manifests/schema.ts";
 import { planDependencies, type DependencyNode } from "./dependency-order.ts";

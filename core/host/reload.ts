@@ -8,9 +8,8 @@
 // serving); with approvals off, one whose permissions grew is refused until the plugin is unloaded
 // and loaded again. Limits that grew are refused in either mode.
 import semver from "semver";
-import { escapeText } from "../escape-text.ts";
+import { escapeText, isWardenError, PluginError, toWardenError } from "../../errors/index.ts";
 import { approvalRequired } from "../consent/consent-verdict.ts";
-import { isWardenError, PluginError, toWardenError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { PluginHandle } from "../plugin.ts";
 import type { ProcessLimits } from "../runtime/protocol.ts";

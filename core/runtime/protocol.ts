@@ -2,7 +2,7 @@
 // process for isolation "in-process"). An engine holds many plugins, one per slot: every message
 // names its slot. The slot is the host's own number for the plugin it placed there; the host never
 // takes a plugin's identity from anything else an engine sends.
-import type { ErrorDescriptor } from "../errors.ts";
+import type { ErrorDescriptor } from "../../errors/index.ts";
 import type { ChannelMessage, Grants } from "../../capabilities/index.ts";
 import type { CpuCharge, PluginLogLevel } from "../../isolate/index.ts";
 
