@@ -37,8 +37,8 @@ export {
   isWardenError,
 } from "../errors/index.ts";
 export type { ErrorCode, ErrorDescriptor, ErrorDetails } from "../errors/index.ts";
-export { readManifest, validateManifest } from "../manifests/read-manifest.ts";
-export type { Manifest } from "../manifests/schema.ts";
+export { readManifest, validateManifest } from "../manifests/index.ts";
+export type { Manifest } from "../manifests/index.ts";
 export { installPlugin } from "./install/install.ts";
 export type { InstallChange, InstallOptions, InstallResult, InstalledVersion } from "./install/install.ts";
 export type { LockEntry, LockFile } from "./install/lock-file.ts";

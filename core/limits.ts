@@ -9,7 +9,7 @@ import { BadInputError } from "../errors/index.ts";
 import type { ProcessLimits } from "./runtime/protocol.ts";
 import { DEFAULT_CAPABILITY_LIMITS } from "../capabilities/index.ts";
 import { DEFAULT_CPU_MS_PER_MINUTE, DEFAULT_LIMITS } from "../isolate/index.ts";
-import type { ManifestLimits } from "../manifests/schema.ts";
+import type { ManifestLimits } from "../manifests/index.ts";
 
 /** Every limit a manifest may ask for, with a value. */
 export type PluginLimits = { readonly [K in keyof Required<ManifestLimits>]: number };

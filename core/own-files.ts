@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import { justThis, type Protection } from "../capabilities/index.ts";
 import { isModuleFile, MODULE_EXTENSIONS, PACKAGES_DIR } from "../isolate/index.ts";
-import { MANIFEST_FILE } from "../manifests/read-manifest.ts";
+import { MANIFEST_FILE } from "../manifests/index.ts";
 import type { HostFiles } from "./runtime/protocol.ts";
 import { RESERVED_PREFIX, STAGING_PREFIX } from "./install/names.ts";
 

@@ -17,10 +17,7 @@ import { DenialAggregator } from "./audit/denial-aggregator.ts";
 import { LOG_DEFAULTS } from "./runtime/log-buffer.ts";
 import type { HostFiles, LoadSpec, ProcessLimits } from "./runtime/protocol.ts";
 import { WARDEN_VERSION } from "./version.ts";
-import { readManifest, type LoadedManifest } from "../manifests/read-manifest.ts";
-import { validatePluginConfig } from "../manifests/plugin-config.ts";
-import { compileEntrySpecs, type EntrySpecs } from "../manifests/entry-input.ts";
-import type { Manifest } from "../manifests/schema.ts";
+import { readManifest, type LoadedManifest, validatePluginConfig, compileEntrySpecs, type EntrySpecs, type Manifest } from "../manifests/index.ts";
 import type { ConsentGate, Grants } from "../capabilities/index.ts";
 import { ChannelBus } from "./channels/bus.ts";
 

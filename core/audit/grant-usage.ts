@@ -10,7 +10,7 @@
 // rule's source, so those uses are matched to the manifest by permission and rule text.
 import { escapeText } from "../../errors/index.ts";
 import type { AuditWriter } from "./audit-log.ts";
-import { type ManifestPermissions, PermissionsSchema } from "../../manifests/schema.ts";
+import { type ManifestPermissions, PermissionsSchema } from "../../manifests/index.ts";
 import { AUDIT_LIMITS } from "./audit-limits.ts";
 import { clipText } from "./bounded-record.ts";
 

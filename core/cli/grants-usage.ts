@@ -7,7 +7,7 @@ import { relative, isAbsolute } from "node:path";
 import { parseArgs } from "node:util";
 import type { PluginGrants } from "../audit/grant-usage.ts";
 import { BadInputError, toWardenError, type WardenError, escapeText, quote } from "../../errors/index.ts";
-import { discoverPlugins } from "../../manifests/discover-plugins.ts";
+import { discoverPlugins } from "../../manifests/index.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { printJson } from "./output.ts";
 import { DEFAULT_AUDIT_LOG, parseSince, readUsageEvidence } from "./usage-evidence.ts";

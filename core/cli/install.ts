@@ -10,7 +10,7 @@ import { WARDEN_VERSION } from "../version.ts";
 import { parseArgs } from "node:util";
 import { BadInputError, toWardenError, type WardenError, escapeText } from "../../errors/index.ts";
 import { installPlugin } from "../install/install.ts";
-import { formatProblems, readManifest } from "../../manifests/read-manifest.ts";
+import { formatProblems, readManifest } from "../../manifests/index.ts";
 import { printJson } from "./output.ts";
 import { INSTALL_USAGE } from "./usage.ts";
 

@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { BadInputError, toWardenError, type WardenError, escapeText } from "../../errors/index.ts";
 import { listGrants } from "../consent/grant-decisions.ts";
-import type { ManifestPermissions } from "../../manifests/schema.ts";
+import type { ManifestPermissions } from "../../manifests/index.ts";
 import { printJson } from "./output.ts";
 import { LS_USAGE } from "./usage.ts";
 

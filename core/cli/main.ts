@@ -8,11 +8,10 @@ import { BadInputError, isWardenError, toWardenError, type WardenError, escapeTe
 import { loadPlugin } from "../plugin.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import type { PluginUsage } from "../audit/grant-usage.ts";
-import { formatProblems, readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
+import { formatProblems, readManifest, type LoadedManifest, describeGrants, formatGrantTable } from "../../manifests/index.ts";
 import { ConsentGate } from "../../capabilities/index.ts";
 import { readApprovals } from "../consent/approvals-file.ts";
 import { approvalRequired, judgeConsent, termsOf } from "../consent/consent-verdict.ts";
-import { describeGrants, formatGrantTable } from "../../manifests/grant-table.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
 import { isTypeScriptFile } from "../../isolate/index.ts";
 import { diagnose, formatDoctor } from "./doctor.ts";

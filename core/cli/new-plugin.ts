@@ -13,8 +13,7 @@ import { fileURLToPath } from "node:url";
 import semver from "semver";
 import { BadInputError, quote } from "../../errors/index.ts";
 import { WARDEN_VERSION } from "../version.ts";
-import { checkPluginId } from "../../manifests/grant-syntax.ts";
-import { MANIFEST_FILE } from "../../manifests/read-manifest.ts";
+import { checkPluginId, MANIFEST_FILE } from "../../manifests/index.ts";
 
 /** What to scaffold. */
 export type NewPluginOptions = { readonly dir: string; readonly id?: string; readonly typescript: boolean };

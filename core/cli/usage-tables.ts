@@ -3,7 +3,7 @@
 // rule, a denied value, an id from the log): each is escaped here, where the text is made.
 import type { PluginUsage, RuleUsage } from "../audit/grant-usage.ts";
 import { escapeText, safeJson } from "../../errors/index.ts";
-import type { GrantRow } from "../../manifests/grant-table.ts";
+import type { GrantRow } from "../../manifests/index.ts";
 
 /** Aligned columns, every cell escaped; the last column is not padded. */
 function table(head: readonly string[], rows: readonly (readonly string[])[], indent = ""): string {

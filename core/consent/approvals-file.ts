@@ -9,8 +9,7 @@ import { open, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { ApprovalsInvalidError, BadInputError, quote } from "../../errors/index.ts";
-import { formatPath } from "../../manifests/read-manifest.ts";
-import { PermissionsSchema } from "../../manifests/schema.ts";
+import { formatPath, PermissionsSchema } from "../../manifests/index.ts";
 import { canonicalJson, writeFileAtomically } from "../install/json-file.ts";
 import { APPROVALS_FILE, APPROVALS_LOCK } from "../install/names.ts";
 

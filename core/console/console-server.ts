@@ -5,7 +5,7 @@
 import { fastify, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Ajv } from "ajv";
 import { existsSync } from "node:fs";
-import { describeGrants } from "../../manifests/grant-table.ts";
+import { describeGrants } from "../../manifests/index.ts";
 import { GRANT_KINDS, type ApprovalQuotas, type GrantKind } from "../consent/approvals-file.ts";
 import { grantsDiff, listGrants } from "../consent/grant-decisions.ts";
 import { BadInputError, isWardenError, NotFoundError, RateLimitedError, toWardenError, UnauthorizedError, type WardenError, escapeStrings, escapeText, quote, safeJson } from "../../errors/index.ts";

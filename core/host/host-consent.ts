@@ -11,7 +11,7 @@ import { judgeConsent, termsOf, type ConsentVerdict } from "../consent/consent-v
 import { currentUser, repinApproval } from "../consent/grant-decisions.ts";
 import { escapeText } from "../../errors/index.ts";
 import type { Logger } from "../logger.ts";
-import type { LoadedManifest } from "../../manifests/read-manifest.ts";
+import type { LoadedManifest } from "../../manifests/index.ts";
 
 /** How a host treats approvals: "required" loads only approved grants; "off" loads what manifests ask for. */
 export type ApprovalMode = "required" | "off";

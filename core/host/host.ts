@@ -19,10 +19,9 @@ import { effectiveLimits, loadPlugin, type LoadPluginOptions, type PluginEngine,
 import type { ProcessLimits } from "../runtime/protocol.ts";
 import type { Isolation } from "../runtime/plugin-slot.ts";
 import { WARDEN_VERSION } from "../version.ts";
-import { readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
+import { readManifest, type LoadedManifest, discoverPlugins } from "../../manifests/index.ts";
 import { dependentsOf, planDependencies, type DependencyNode } from "./dependency-order.ts";
 import { reloadTransaction } from "./reload.ts";
-import { discoverPlugins } from "../../manifests/discover-plugins.ts";
 import { HostConsent, type ApprovalMode } from "./host-consent.ts";
 import { approvalRequired, samePermissions } from "../consent/consent-verdict.ts";
 import { approveGrants, currentUser, denyGrants, revokeGrants, type ApproveOptions } from "../consent/grant-decisions.ts";

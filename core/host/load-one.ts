@@ -10,8 +10,7 @@
 import { lstat, realpath } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { BadInputError, ManifestInvalidError, PluginError, quote } from "../../errors/index.ts";
-import type { LoadedManifest } from "../../manifests/read-manifest.ts";
-import type { Manifest } from "../../manifests/schema.ts";
+import type { LoadedManifest, Manifest } from "../../manifests/index.ts";
 import { planDependencies, type DependencyNode } from "./dependency-order.ts";
 import type { HostEntry } from "./host.ts";
 

@@ -14,7 +14,7 @@
 // - the caps of DEFAULT_INSTALL_LIMITS: entries, one file's bytes, all bytes.
 import { PackageTooLargeError, PackageUnsafeError, ManifestInvalidError, quote } from "../../errors/index.ts";
 import type { InstallLimits } from "../limits.ts";
-import { MANIFEST_FILE } from "../../manifests/read-manifest.ts";
+import { MANIFEST_FILE } from "../../manifests/index.ts";
 
 /** What an entry is; "other" is everything a plugin never needs (devices, FIFOs, sockets, ...). */
 export type EntryKind = "file" | "directory" | "symlink" | "hardlink" | "other";

@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { LockFileInvalidError, quote } from "../../errors/index.ts";
-import { formatPath } from "../../manifests/read-manifest.ts";
+import { formatPath } from "../../manifests/index.ts";
 import { canonicalJson, writeFileAtomically } from "./json-file.ts";
 import { LOCK_FILE } from "./names.ts";
 
