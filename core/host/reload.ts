@@ -17,7 +17,7 @@ import { WARDEN_VERSION } from "../version.ts";
 import { grantRealPaths, entryTimeouts, limitGrowth, permissionGrowth, readManifest, type LoadedManifest, type Manifest } from "../../manifests/index.ts";
 import { dependentsOf, type DependencyNode } from "./dependency-order.ts";
 import type { Admission } from "./host-consent.ts";
-import type { HostEntry, HostEvent } from "./host.ts";
+import { switchInVersion, type HostEntry, type HostEvent } from "./host-entry.ts";
 
 /** What a reload needs of the host. */
 export type ReloadContext = {
@@ -145,13 +145,7 @@ export async function reloadTransaction(ctx: ReloadContext, id: string): Promise
     entry.handle?.detachChannels();
     s.handle.activate();
     if (entry.handle) retired.push({ id: s.id, handle: entry.handle, from });
-    entry.handle = s.handle;
-    entry.manifest = s.manifest;
-    entry.state = "active";
-    entry.baseline = s.manifest.manifest;
-    entry.reason = null;
-    entry.pendingUpdate = null;
-    entry.health = "unknown";
+    switchInVersion(entry, s.handle, s.manifest);
   }
   for (const s of staged) ctx.emit({ type: "reload", plugin: s.id, from: retired.find((r) => r.id === s.id)?.from ?? "?", to: s.manifest.manifest.version });
   await Promise.all(retired.map((r) => ctx.retire(r.handle)));
