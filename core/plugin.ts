@@ -4,7 +4,7 @@ import { escapeFields, escapeText, quote, BadInputError, EntryNotFoundError, Plu
 import { CallGate, type Concurrency } from "./containment/call-gate.ts";
 import { PluginLedger, type ContainmentEvent, type LedgerMember } from "./containment/ledger.ts";
 import type { QuarantinePolicy } from "./containment/quarantine.ts";
-import { clampedEntryTimeouts, DEFAULT_RESTART, limitPolicy, resolvePluginLimits, restartDelayMs, type ClampedLimit, type PluginLimits, type RestartPolicy } from "./limits.ts";
+import { clampedEntryTimeouts, DEFAULT_RESTART, limitPolicy, resolvePluginLimits, restartDelayMs, type ClampedLimit, type PluginLimits, type ProcessLimits, type RestartPolicy } from "./limits.ts";
 import { toJsonText } from "./json-value.ts";
 import { createDefaultLogger, type Logger } from "./logger.ts";
 import type { AuditRecordInput, AuditWriter } from "./audit/audit-log.ts";
@@ -15,7 +15,7 @@ import type { AuditLimits } from "./audit/audit-limits.ts";
 import { boundEvent, clipText } from "./audit/bounded-record.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
 import { LOG_DEFAULTS } from "./runtime/log-buffer.ts";
-import type { HostFiles, LoadSpec, ProcessLimits } from "./runtime/protocol.ts";
+import type { HostFiles, LoadSpec } from "./runtime/protocol.ts";
 import { WARDEN_VERSION } from "./version.ts";
 import { readManifest, type LoadedManifest, validatePluginConfig, compileEntrySpecs, type EntrySpecs, type Manifest } from "../manifests/index.ts";
 import type { ConsentGate, Grants } from "../capabilities/index.ts";

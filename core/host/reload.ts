@@ -12,7 +12,7 @@ import { escapeText, isWardenError, PluginError, toWardenError } from "../../err
 import { approvalRequired } from "../consent/consent-verdict.ts";
 import type { Logger } from "../logger.ts";
 import type { PluginHandle } from "../plugin.ts";
-import type { ProcessLimits } from "../runtime/protocol.ts";
+import type { ProcessLimits } from "../limits.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { grantRealPaths, entryTimeouts, limitGrowth, permissionGrowth, readManifest, type LoadedManifest, type Manifest } from "../../manifests/index.ts";
 import { dependentsOf, type DependencyNode } from "./dependency-order.ts";

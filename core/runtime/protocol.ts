@@ -5,19 +5,7 @@
 import type { ErrorDescriptor } from "../../errors/index.ts";
 import type { ChannelMessage, Grants } from "../../capabilities/index.ts";
 import type { CpuCharge, PluginLogLevel } from "../../isolate/index.ts";
-
-/** Limits a sandbox applies to one plugin. */
-export type ProcessLimits = {
-  readonly memoryMb: number;
-  readonly cpuMs: number;
-  readonly timeoutMs: number;
-  readonly cpuMsPerMinute: number;
-  readonly resultChars: number;
-  readonly readBytes: number;
-  readonly netBytes: number;
-  readonly execOutputBytes: number;
-  readonly messageBytes: number;
-};
+import type { ProcessLimits } from "../limits.ts";
 
 /** Files of the host a plugin's write grants never cover (see core/own-files.ts). */
 export type HostFiles = { readonly pluginsDir?: string; readonly files?: readonly string[] };
