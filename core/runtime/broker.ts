@@ -7,7 +7,7 @@
 import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort, type ConsentGate, type PluginsPort, type GrantList } from "../../capabilities/index.ts";
 import { operationErrorDescriptor, valueProblem } from "../../isolate/index.ts";
 import { BadInputError } from "../../errors/index.ts";
-import { hostFileProtections, ownFileProtections } from "../own-files.ts";
+import { hostFileProtections, ownFileProtections } from "./own-files.ts";
 import { realpathSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { execWrap } from "../os-sandbox/exec-sandbox.ts";

@@ -7,7 +7,7 @@ import type { ChannelMessage, Grants } from "../../capabilities/index.ts";
 import type { CpuCharge, PluginLogLevel } from "../../isolate/index.ts";
 import type { ProcessLimits } from "../limits.ts";
 
-/** Files of the host a plugin's write grants never cover (see core/own-files.ts). */
+/** Files of the host a plugin's write grants never cover (see core/runtime/own-files.ts). */
 export type HostFiles = { readonly pluginsDir?: string; readonly files?: readonly string[] };
 
 /** What the host needs to run a plugin: the engine's part, and the grants the host's broker enforces. */
