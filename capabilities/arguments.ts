@@ -1,7 +1,6 @@
 // Shape checks for what a plugin passes to a capability. Arguments arrive as JSON copied out of the
 // isolate, so they are plain data; these checks make the error name the API and the argument.
-import { BadInputError } from "../core/errors.ts";
-import { quote } from "../core/escape-text.ts";
+import { BadInputError, quote } from "../errors/index.ts";
 
 function kindOf(v: unknown): string {
   if (v === null) return "null";

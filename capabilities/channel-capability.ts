@@ -1,8 +1,7 @@
 // channels: publish and subscribe, granted separately. The check is here; the bus is the host's
 // (ChannelPort), and the bus stamps the sender's id itself, so nothing a plugin passes can name
 // another sender.
-import { BadInputError } from "../core/errors.ts";
-import { quote } from "../core/escape-text.ts";
+import { BadInputError, quote } from "../errors/index.ts";
 import { stringArg } from "./arguments.ts";
 import { cachedDecision } from "./decision-cache.ts";
 import { permissionDenied } from "./denial.ts";

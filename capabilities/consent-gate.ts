@@ -13,8 +13,7 @@
 //   transferred (request and response bodies, every redirect hop) or written (the UTF-8 text of
 //   fs.writeTextFile). A call is admitted while the budget is not spent; the call whose bytes push
 //   past it completes (its size is unknown before it runs), and the next one is denied.
-import { BadInputError, PermissionDeniedError } from "../core/errors.ts";
-import { quote } from "../core/escape-text.ts";
+import { BadInputError, PermissionDeniedError, quote } from "../errors/index.ts";
 import { approvalDenied } from "./denial.ts";
 import type { AuditSink } from "./ports.ts";
 import { RollingCount } from "./rolling-count.ts";

@@ -1,7 +1,6 @@
 // One shape for every denial: name the API, the access and the value, then say how to fix it
 // (style guide convention 2). The value is quoted with control and bidi characters escaped.
-import { PermissionDeniedError } from "../core/errors.ts";
-import { quote } from "../core/escape-text.ts";
+import { PermissionDeniedError, quote } from "../errors/index.ts";
 
 /** What was asked for, to build a denial from. */
 export type DenialFacts = {

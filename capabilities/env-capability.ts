@@ -1,7 +1,6 @@
 // env: read granted environment variables, one by one. Nothing can be enumerated, and an ungranted
 // name is PERMISSION_DENIED rather than undefined, so an author sees why a value is missing.
-import { BadInputError } from "../core/errors.ts";
-import { quote } from "../core/escape-text.ts";
+import { BadInputError, quote } from "../errors/index.ts";
 import { stringArg } from "./arguments.ts";
 import { cachedDecision } from "./decision-cache.ts";
 import { permissionDenied } from "./denial.ts";

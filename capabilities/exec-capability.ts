@@ -4,8 +4,7 @@
 // far as exec-env-policy.ts allows) plus a minimal PATH, and the whole process group is killed when
 // the call's time runs out. A plugin has at most `maxConcurrent` commands alive at once.
 import { isAbsolute, normalize } from "node:path";
-import { BadInputError } from "../core/errors.ts";
-import { quote } from "../core/escape-text.ts";
+import { BadInputError, quote } from "../errors/index.ts";
 import { optionsArg, stringArg, stringArrayArg, stringMapArg } from "./arguments.ts";
 import { permissionDenied } from "./denial.ts";
 import { checkExecEnv, MINIMAL_PATH } from "./exec-env-policy.ts";

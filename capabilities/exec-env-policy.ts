@@ -7,7 +7,7 @@
 // Names are compared in upper case: npm reads `npm_config_*` in any case, Windows and some
 // runtimes treat names case-insensitively, and no legitimate command needs a lower-case spelling
 // of a refused name (on Linux `path` is harmless, and refusing it costs nothing).
-import { quote } from "../core/escape-text.ts";
+import { quote } from "../errors/index.ts";
 
 /** The PATH a child process gets. The plugin cannot change it. */
 export const MINIMAL_PATH = "/usr/local/bin:/usr/bin:/bin";

@@ -3,7 +3,7 @@
 // be the checked one (/proc/self/fd), or an entry named through its verified, held-open parent
 // directory. A symlink or directory swapped in between the check and the use cannot escape.
 import { basename, dirname, join, resolve } from "node:path";
-import { quote } from "../core/escape-text.ts";
+import { quote } from "../errors/index.ts";
 import { boolOption, optionsArg, stringArg } from "./arguments.ts";
 import { CheckedPath } from "./checked.ts";
 import { cachedDecision } from "./decision-cache.ts";

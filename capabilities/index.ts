@@ -2,8 +2,7 @@
 // built, and never read from anything the plugin passes. `call` is the one entry point: it checks
 // the operation name and the argument count, then hands over to the capability that checks the
 // permission, audits, and performs the operation.
-import { BadInputError, isWardenError } from "../core/errors.ts";
-import { quote } from "../core/escape-text.ts";
+import { BadInputError, isWardenError, quote } from "../errors/index.ts";
 import { createChannelCapability } from "./channel-capability.ts";
 import { CONSENT_KINDS, type ConsentGate, type ConsentKind } from "./consent-gate.ts";
 import { createEnvCapability } from "./env-capability.ts";

@@ -2,8 +2,7 @@
 // resolved ONCE, every resolved address checked, and the request pinned to exactly the address
 // that was checked (the Host header and the TLS server name stay the URL's name). Redirects are
 // followed here, never by the HTTP client, so every hop goes through the same check.
-import { BadInputError } from "../core/errors.ts";
-import { quote } from "../core/escape-text.ts";
+import { BadInputError, quote } from "../errors/index.ts";
 import { optionsArg, stringArg } from "./arguments.ts";
 import { permissionDenied } from "./denial.ts";
 import type { Grants } from "./grants.ts";

@@ -1,8 +1,7 @@
 // Warden.permissions.query: validate the descriptor strictly (a malformed one is BAD_INPUT, never
 // "granted"), then answer from the same matcher the operation uses, with the rule that decided it
 // and where that rule is in plugin.json.
-import { BadInputError } from "../core/errors.ts";
-import { quote } from "../core/escape-text.ts";
+import { BadInputError, quote } from "../errors/index.ts";
 import { stringArg } from "./arguments.ts";
 import type { ChannelCapability } from "./channel-capability.ts";
 import type { EnvCapability } from "./env-capability.ts";

@@ -18,7 +18,7 @@ export type { AuditWriter, AuditRecordInput } from "./audit/audit-log.ts";
 export { verifyAuditText } from "./audit/verify-audit.ts";
 export type { AuditVerdict, AuditSummary } from "./audit/verify-audit.ts";
 export { createDefaultLogger } from "./logger.ts";
-export { escapeText, safeJson } from "./escape-text.ts";
+export { escapeText, safeJson } from "../errors/index.ts";
 export type { Logger } from "./logger.ts";
 export { WARDEN_VERSION } from "./version.ts";
 export {
@@ -35,10 +35,10 @@ export {
   ResultInvalidError,
   DependencyError,
   isWardenError,
-} from "./errors.ts";
-export type { ErrorCode, ErrorDescriptor, ErrorDetails } from "./errors.ts";
-export { readManifest, validateManifest } from "../manifests/read-manifest.ts";
-export type { Manifest } from "../manifests/schema.ts";
+} from "../errors/index.ts";
+export type { ErrorCode, ErrorDescriptor, ErrorDetails } from "../errors/index.ts";
+export { readManifest, validateManifest } from "../manifests/index.ts";
+export type { Manifest } from "../manifests/index.ts";
 export { installPlugin } from "./install/install.ts";
 export type { InstallChange, InstallOptions, InstallResult, InstalledVersion } from "./install/install.ts";
 export type { LockEntry, LockFile } from "./install/lock-file.ts";

@@ -1,6 +1,6 @@
 // The contract's JSON-compatible values: null, booleans, finite numbers, strings, arrays and plain
 // objects of them. Host-side input is checked here before it is sent to a plugin.
-import { BadInputError } from "./errors.ts";
+import { BadInputError } from "../errors/index.ts";
 
 /** Throw BAD_INPUT naming the first path in `value` that is not JSON-compatible. */
 export function assertJsonCompatible(value: unknown, path = "input", depth = 0, seen = new Set<object>()): void {

@@ -5,11 +5,26 @@
 // record, rather than refused: a plugin written for a generous host still runs on a strict one,
 // and the operator sees exactly what was cut (status().limitsClamped). The host's own defaults
 // are trusted configuration, so a default above a maximum is a mistake reported at once.
-import { BadInputError } from "./errors.ts";
-import type { ProcessLimits } from "./runtime/protocol.ts";
+import { BadInputError } from "../errors/index.ts";
 import { DEFAULT_CAPABILITY_LIMITS } from "../capabilities/index.ts";
 import { DEFAULT_CPU_MS_PER_MINUTE, DEFAULT_LIMITS } from "../isolate/index.ts";
-import type { ManifestLimits } from "../manifests/schema.ts";
+import type { ManifestLimits } from "../manifests/index.ts";
+
+/**
+ * Limits a sandbox applies to one plugin, as the host sends them to an engine (core/runtime/protocol.ts).
+ * Declared here, where they are decided, so that this module needs nothing from the runtime above it.
+ */
+export type ProcessLimits = {
+  readonly memoryMb: number;
+  readonly cpuMs: number;
+  readonly timeoutMs: number;
+  readonly cpuMsPerMinute: number;
+  readonly resultChars: number;
+  readonly readBytes: number;
+  readonly netBytes: number;
+  readonly execOutputBytes: number;
+  readonly messageBytes: number;
+};
 
 /** Every limit a manifest may ask for, with a value. */
 export type PluginLimits = { readonly [K in keyof Required<ManifestLimits>]: number };

@@ -1,7 +1,7 @@
 // pino loggers: one root logger, one child per plugin bound to { plugin: id }. Plugin text is
 // escaped before it is logged.
 import { pino, type Logger, type LoggerOptions } from "pino";
-import { escapeText } from "./escape-text.ts";
+import { escapeText } from "../errors/index.ts";
 
 export type { Logger } from "pino";
 

@@ -1,11 +1,10 @@
 // One loaded plugin, host side: read manifest → check engines → validate config → record grants →
 // start the supervised sandbox process → evaluate the module and run onLoad → ready for calls.
-import { escapeFields, escapeText, quote } from "./escape-text.ts";
-import { BadInputError, EntryNotFoundError, PluginError, TimeoutError, toWardenError, type WardenError } from "./errors.ts";
+import { escapeFields, escapeText, quote, BadInputError, EntryNotFoundError, PluginError, TimeoutError, toWardenError, type WardenError } from "../errors/index.ts";
 import { CallGate, type Concurrency } from "./containment/call-gate.ts";
 import { PluginLedger, type ContainmentEvent, type LedgerMember } from "./containment/ledger.ts";
 import type { QuarantinePolicy } from "./containment/quarantine.ts";
-import { clampedEntryTimeouts, DEFAULT_RESTART, limitPolicy, resolvePluginLimits, restartDelayMs, type ClampedLimit, type PluginLimits, type RestartPolicy } from "./limits.ts";
+import { clampedEntryTimeouts, DEFAULT_RESTART, limitPolicy, resolvePluginLimits, restartDelayMs, type ClampedLimit, type PluginLimits, type ProcessLimits, type RestartPolicy } from "./limits.ts";
 import { toJsonText } from "./json-value.ts";
 import { createDefaultLogger, type Logger } from "./logger.ts";
 import type { AuditRecordInput, AuditWriter } from "./audit/audit-log.ts";
@@ -16,12 +15,9 @@ import type { AuditLimits } from "./audit/audit-limits.ts";
 import { boundEvent, clipText } from "./audit/bounded-record.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
 import { LOG_DEFAULTS } from "./runtime/log-buffer.ts";
-import type { HostFiles, LoadSpec, ProcessLimits } from "./runtime/protocol.ts";
+import type { HostFiles, LoadSpec } from "./runtime/protocol.ts";
 import { WARDEN_VERSION } from "./version.ts";
-import { readManifest, type LoadedManifest } from "../manifests/read-manifest.ts";
-import { validatePluginConfig } from "../manifests/plugin-config.ts";
-import { compileEntrySpecs, type EntrySpecs } from "../manifests/entry-input.ts";
-import type { Manifest } from "../manifests/schema.ts";
+import { readManifest, type LoadedManifest, validatePluginConfig, compileEntrySpecs, type EntrySpecs, type Manifest } from "../manifests/index.ts";
 import type { ConsentGate, Grants } from "../capabilities/index.ts";
 import { ChannelBus } from "./channels/bus.ts";
 

@@ -4,7 +4,7 @@
 // The budget belongs to the plugin, not to one process: a window can be seeded with the charges
 // of the plugin's earlier sandboxes (`record`) and reports what it charges itself (`onCharge`), so
 // the host can carry the history across reloads and restarts.
-import { CpuLimitError } from "../core/errors.ts";
+import { CpuLimitError } from "../errors/index.ts";
 
 /** Default CPU a plugin may use per minute, in ms. */
 export const DEFAULT_CPU_MS_PER_MINUTE = 10_000;

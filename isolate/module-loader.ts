@@ -8,8 +8,7 @@ import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node
 import type ivm from "./ivm.ts";
 import { cacheOptions, rememberCache } from "./code-cache.ts";
 import { isTypeScriptFile, stripTypes, TYPESCRIPT_EXTENSIONS } from "./strip-types.ts";
-import { PluginError } from "../core/errors.ts";
-import { quote } from "../core/escape-text.ts";
+import { PluginError, quote } from "../errors/index.ts";
 
 const CONDITIONS = ["import", "module", "browser", "default"];
 

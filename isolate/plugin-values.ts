@@ -4,7 +4,7 @@
 // into). So the host checks every such value itself, before any host code recurses into it: the
 // nesting depth of JSON text with one linear scan (no recursion, no parse), parsed values with an
 // explicit stack, and error text cut to a size and escaped so that it prints on one line.
-import { escapeText } from "../core/escape-text.ts";
+import { escapeText } from "../errors/index.ts";
 
 /** Deepest nesting of arrays and objects accepted from a plugin (the prelude enforces the same). */
 export const MAX_VALUE_DEPTH = 512;

@@ -8,8 +8,19 @@
 // only host function the isolate sees is `dispatch`, captured inside the prelude's closure.
 import { randomBytes } from "node:crypto";
 import ivm from "./ivm.ts";
-import { BadInputError, CpuLimitError, EntryNotFoundError, fromDescriptor, isWardenError, MemoryLimitError, PluginError, ResultInvalidError, TimeoutError, type WardenError } from "../core/errors.ts";
-import { quote } from "../core/escape-text.ts";
+import {
+  BadInputError,
+  CpuLimitError,
+  EntryNotFoundError,
+  fromDescriptor,
+  isWardenError,
+  MemoryLimitError,
+  PluginError,
+  ResultInvalidError,
+  TimeoutError,
+  type WardenError,
+  quote,
+} from "../errors/index.ts";
 import { classifyIvmError } from "./classify-error.ts";
 import { cacheOptions, rememberCache } from "./code-cache.ts";
 import { cpuBudgetError, type CpuWindow } from "./cpu-window.ts";

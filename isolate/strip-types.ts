@@ -10,8 +10,7 @@
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { LRUCache } from "lru-cache";
-import { PluginError } from "../core/errors.ts";
-import { escapeText } from "../core/escape-text.ts";
+import { PluginError, escapeText } from "../errors/index.ts";
 
 type Amaro = { transformSync(code: string, options: { mode: "strip-only"; filename?: string }): { code: string } };
 

@@ -3,7 +3,7 @@
 // the same id are both rejected, the reason naming both paths (MAI-27).
 import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { toWardenError } from "../core/errors.ts";
+import { toWardenError } from "../errors/index.ts";
 import { readManifest, type LoadedManifest } from "./read-manifest.ts";
 
 /** What a scan found. */

@@ -4,7 +4,7 @@
 // come from another plugin (Warden.plugins.call), and validation runs on the host's thread: the
 // compiler (plugin-config.ts) keeps its cost linear in the input and bounded.
 import type { ValidateFunction } from "ajv";
-import { BadInputError, ManifestInvalidError } from "../core/errors.ts";
+import { BadInputError, ManifestInvalidError } from "../errors/index.ts";
 import { problemsOf, schemaCompiler } from "./plugin-config.ts";
 import type { Manifest } from "./schema.ts";
 

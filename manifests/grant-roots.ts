@@ -7,7 +7,7 @@
 // change after this check.
 import { lstat, readlink, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { quote } from "../core/escape-text.ts";
+import { quote } from "../errors/index.ts";
 import { inside } from "./lint-manifest.ts";
 import type { Manifest } from "./schema.ts";
 

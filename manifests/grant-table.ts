@@ -1,6 +1,6 @@
 // The effective grants of a plugin, one row per rule, in words a reviewer can check: what each
 // rule covers once relative paths, wildcards, ports and PATH lookups are resolved.
-import { escapeText } from "../core/escape-text.ts";
+import { escapeText } from "../errors/index.ts";
 import { isAbsolute, resolve } from "node:path";
 import ipaddr from "ipaddr.js";
 import { inside } from "./lint-manifest.ts";

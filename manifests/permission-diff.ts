@@ -4,7 +4,7 @@
 // PURE and conservative: whatever it cannot prove covered by the running version's grants, it
 // reports as grown. Real paths are looked up by the caller (grant-roots.ts) and passed in.
 import { isAbsolute, resolve, sep } from "node:path";
-import { quote } from "../core/escape-text.ts";
+import { quote } from "../errors/index.ts";
 import type { Manifest } from "./schema.ts";
 
 /** How path grants are compared: the plugin's directory and, when known, each grant's real path now. */

@@ -4,8 +4,7 @@
 // plugin, so one plugin's `$id` can neither clash with nor stand in for another's, with RE2 for
 // patterns and a linear uniqueItems, because these schemas run on the host's thread.
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { BadInputError, ManifestInvalidError } from "../core/errors.ts";
-import { escapeText } from "../core/escape-text.ts";
+import { BadInputError, ManifestInvalidError, escapeText } from "../errors/index.ts";
 import { createPatternEngine, PatternBudgetError, type PatternEngine } from "./schema-patterns.ts";
 import { uniqueItemsKeyword } from "./unique-items.ts";
 

@@ -9,7 +9,7 @@
 // whatever the schema and the input, and counted, never timed.
 import { RE2JS, RE2JSException } from "re2js";
 import type { CodeOptions } from "ajv";
-import { quote } from "../core/escape-text.ts";
+import { quote } from "../errors/index.ts";
 
 /** What ajv's `code.regExp` option takes, and what it returns (a compiled pattern). */
 type RegExpEngine = NonNullable<CodeOptions["regExp"]>;

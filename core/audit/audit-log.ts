@@ -6,7 +6,7 @@
 // turns of the event loop: a crash loses at most what was being written.
 import crypto, { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
-import { escapeStrings, escapeText } from "../escape-text.ts";
+import { escapeStrings, escapeText } from "../../errors/index.ts";
 
 /** The hash that stands before the first record. */
 export const GENESIS = "0".repeat(64);

@@ -8,10 +8,9 @@
 // and `deny-aggregate` stand for `count` denials (the denial aggregator); `audit-suppressed` counts
 // the records past the byte budget per (type, permission, operation, rule), without values or the
 // rule's source, so those uses are matched to the manifest by permission and rule text.
-import { escapeText } from "../escape-text.ts";
+import { escapeText } from "../../errors/index.ts";
 import type { AuditWriter } from "./audit-log.ts";
-import type { ManifestPermissions } from "../../manifests/schema.ts";
-import { PermissionsSchema } from "../../manifests/schema.ts";
+import { type ManifestPermissions, PermissionsSchema } from "../../manifests/index.ts";
 import { AUDIT_LIMITS } from "./audit-limits.ts";
 import { clipText } from "./bounded-record.ts";
 

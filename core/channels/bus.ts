@@ -7,8 +7,7 @@
 // it never answers crowds out only itself). So the bus holds at most, in queued JSON bytes,
 // ownerQueueBytes × (subscribing plugins + the host), plus the one message each subscription is
 // delivering.
-import { BadInputError, BusyError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
+import { BadInputError, BusyError, quote } from "../../errors/index.ts";
 import { patternProblem, topicMatches, topicProblem, type ChannelMessage } from "../../capabilities/index.ts";
 
 /** The sender id of messages the host application publishes. Plugin ids always have a dot. */

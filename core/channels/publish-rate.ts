@@ -5,7 +5,7 @@
 // half; in-process, it starved the host's own timer. So a publish beyond the plugin's rate waits
 // for its turn (backpressure, the flood slows down), and beyond a bounded number of waiting
 // publishes it is refused with BUSY: what a plugin has in flight never grows host memory.
-import { BusyError } from "../errors.ts";
+import { BusyError } from "../../errors/index.ts";
 
 /** Messages per second one plugin may publish, sustained. */
 export const DEFAULT_PUBLISH_RATE = 1000;

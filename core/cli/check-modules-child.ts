@@ -2,7 +2,7 @@
 // hostile code can exhaust V8 in ways a memory limit does not contain (docs/security.md), and a
 // reviewer's checker must report that, not die of it. Prints one JSON line: the files, or the error.
 import { checkModules } from "../../isolate/index.ts";
-import { toWardenError } from "../errors.ts";
+import { toWardenError } from "../../errors/index.ts";
 
 const [dir, main] = process.argv.slice(2);
 try {

@@ -1,8 +1,7 @@
 // How every CLI command reports a failure, in one place: the same text on stderr (or one JSON object
 // on stdout with --json) and the same exit status for the same error code, whichever command
 // refused. Five commands each had their own copy of this, with exit-code maps that had drifted.
-import { BadInputError, toWardenError, type WardenError } from "../errors.ts";
-import { escapeText } from "../escape-text.ts";
+import { BadInputError, toWardenError, type WardenError, escapeText } from "../../errors/index.ts";
 import { printJson } from "./output.ts";
 
 /** Exit statuses of the CLI. */

@@ -1,6 +1,6 @@
 // `warden doctor`: which of warden's layers of isolation this machine provides, so an operator
 // learns before loading a hostile plugin that bubblewrap is missing (and how to fix it), not after.
-import { escapeText } from "../escape-text.ts";
+import { escapeText } from "../../errors/index.ts";
 import { probeBubblewrap, type SandboxProbe } from "../os-sandbox/bwrap-probe.ts";
 import { WARDEN_VERSION } from "../version.ts";
 
@@ -22,6 +22,8 @@ export async function diagnose(probe: () => Promise<SandboxProbe> = () => probeB
   let isolate: DoctorReport["isolate"];
   try {
     // Imported here so that a missing build is reported as a layer, not as a crash of the command.
+    // isolate/ivm.ts itself, not the layer's index: only the build and its version are wanted here,
+    // and the index does not export them (nothing else outside isolate/ needs isolated-vm itself).
     const { IVM_VERSION } = await import("../../isolate/ivm.ts");
     isolate = { available: true, isolatedVm: IVM_VERSION.version, package: IVM_VERSION.pkg, detail: `isolated-vm ${IVM_VERSION.version} (${IVM_VERSION.pkg}), the build for Node ${process.version}` };
   } catch (e) {

@@ -6,9 +6,8 @@
 import { relative, isAbsolute } from "node:path";
 import { parseArgs } from "node:util";
 import type { PluginGrants } from "../audit/grant-usage.ts";
-import { BadInputError } from "../errors.ts";
-import { escapeText, quote } from "../escape-text.ts";
-import { discoverPlugins } from "../../manifests/discover-plugins.ts";
+import { BadInputError, escapeText, quote } from "../../errors/index.ts";
+import { discoverPlugins } from "../../manifests/index.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { EXIT, refuse } from "./cli-errors.ts";
 import { printJson } from "./output.ts";

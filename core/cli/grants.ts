@@ -3,8 +3,7 @@
 // `warden install`) and --json. Exit status 0 done; 1 refused (the error code says why, nothing
 // changed); 2 usage (an unknown id, a malformed option or a corrupt approvals file).
 import { parseArgs } from "node:util";
-import { BadInputError } from "../errors.ts";
-import { escapeText } from "../escape-text.ts";
+import { BadInputError, escapeText } from "../../errors/index.ts";
 import type { ApprovalQuotas } from "../consent/approvals-file.ts";
 import { approveGrants, denyGrants, grantsDiff, listGrants, parseExpiry, parseKinds, revokeGrants, type GrantListing } from "../consent/grant-decisions.ts";
 import { grantsUsageCommand } from "./grants-usage.ts";

@@ -1,10 +1,9 @@
 // `warden ls`: the plugins of a plugins directory at a glance: id, version, approval state and a
 // one-line summary of what each asks for (warden grants ls has the detail).
 import { parseArgs } from "node:util";
-import { BadInputError } from "../errors.ts";
-import { escapeText } from "../escape-text.ts";
+import { BadInputError, escapeText } from "../../errors/index.ts";
 import { listGrants } from "../consent/grant-decisions.ts";
-import type { ManifestPermissions } from "../../manifests/schema.ts";
+import type { ManifestPermissions } from "../../manifests/index.ts";
 import { EXIT, refuse } from "./cli-errors.ts";
 import { printJson } from "./output.ts";
 import { LS_USAGE } from "./usage.ts";

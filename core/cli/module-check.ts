@@ -4,7 +4,7 @@
 // or a missing entry module is found before an operator installs the plugin.
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { fromDescriptor, PluginError, type WardenError } from "../errors.ts";
+import { fromDescriptor, PluginError, type WardenError } from "../../errors/index.ts";
 
 /** Longest the module check may take, ms. */
 const CHECK_DEADLINE_MS = 30_000;

@@ -11,11 +11,9 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import semver from "semver";
-import { BadInputError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
+import { BadInputError, quote } from "../../errors/index.ts";
 import { WARDEN_VERSION } from "../version.ts";
-import { checkPluginId } from "../../manifests/grant-syntax.ts";
-import { MANIFEST_FILE } from "../../manifests/read-manifest.ts";
+import { checkPluginId, MANIFEST_FILE } from "../../manifests/index.ts";
 
 /** What to scaffold. */
 export type NewPluginOptions = { readonly dir: string; readonly id?: string; readonly typescript: boolean };

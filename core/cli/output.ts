@@ -1,7 +1,7 @@
 // Output helpers of the CLI: stdout carries results (exactly one JSON object with --json),
 // stderr carries logs and human-readable errors. Plugin-supplied text is escaped on the way.
 import { pino, type Logger } from "pino";
-import { escapeText, safeJson } from "../escape-text.ts";
+import { escapeText, safeJson } from "../../errors/index.ts";
 import { escapingHooks } from "../logger.ts";
 
 const LEVELS: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };

@@ -4,8 +4,7 @@
 import { readFileSync } from "node:fs";
 import { GrantUsageTally, type AuditRecordLike } from "../audit/grant-usage.ts";
 import { verifyAuditText } from "../audit/verify-audit.ts";
-import { BadInputError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
+import { BadInputError, quote } from "../../errors/index.ts";
 
 /** The default audit log (where `warden run` writes). */
 export const DEFAULT_AUDIT_LOG = ".warden/audit.jsonl";

@@ -2,8 +2,8 @@
 // table of `warden check --audit-log` with its usage columns. Every cell may hold plugin text (a
 // rule, a denied value, an id from the log): each is escaped here, where the text is made.
 import type { PluginUsage, RuleUsage } from "../audit/grant-usage.ts";
-import { escapeText, safeJson } from "../escape-text.ts";
-import type { GrantRow } from "../../manifests/grant-table.ts";
+import { escapeText, safeJson } from "../../errors/index.ts";
+import type { GrantRow } from "../../manifests/index.ts";
 
 /** Aligned columns, every cell escaped; the last column is not padded. */
 function table(head: readonly string[], rows: readonly (readonly string[])[], indent = ""): string {

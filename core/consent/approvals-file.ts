@@ -8,10 +8,8 @@ import { constants } from "node:fs";
 import { open, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { ApprovalsInvalidError, BadInputError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
-import { formatPath } from "../../manifests/read-manifest.ts";
-import { PermissionsSchema } from "../../manifests/schema.ts";
+import { ApprovalsInvalidError, BadInputError, quote } from "../../errors/index.ts";
+import { formatPath, PermissionsSchema } from "../../manifests/index.ts";
 import { canonicalJson, writeFileAtomically } from "../install/json-file.ts";
 import { APPROVALS_FILE, APPROVALS_LOCK } from "../install/names.ts";
 

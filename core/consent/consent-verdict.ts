@@ -3,11 +3,8 @@
 // share. The comparison is permission-diff.ts's, conservative: whatever an approval does not
 // prove covered (a new path, host, command, variable, topic or plugin, `true` where a list was) is
 // growth and needs a new approval; equal or fewer permissions run, and the new hash is re-pinned.
-import { ApprovalRequiredError } from "../errors.ts";
-import { grantRealPaths } from "../../manifests/grant-roots.ts";
-import { permissionGrowth } from "../../manifests/permission-diff.ts";
-import type { LoadedManifest } from "../../manifests/read-manifest.ts";
-import type { Manifest, ManifestPermissions } from "../../manifests/schema.ts";
+import { ApprovalRequiredError } from "../../errors/index.ts";
+import { grantRealPaths, permissionGrowth, type LoadedManifest, type Manifest, type ManifestPermissions } from "../../manifests/index.ts";
 import type { ConsentTerms } from "../../capabilities/index.ts";
 import { GRANT_KINDS, type Approval, type GrantKind } from "./approvals-file.ts";
 

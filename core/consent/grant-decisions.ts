@@ -7,13 +7,10 @@
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { openAuditLog } from "../audit/audit-log.ts";
-import { BadInputError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
-import { discoverPlugins } from "../../manifests/discover-plugins.ts";
+import { BadInputError, quote } from "../../errors/index.ts";
+import { discoverPlugins, type LoadedManifest, type ManifestPermissions } from "../../manifests/index.ts";
 import { CONSENT_LOG } from "../install/names.ts";
 import { WARDEN_VERSION } from "../version.ts";
-import type { LoadedManifest } from "../../manifests/read-manifest.ts";
-import type { ManifestPermissions } from "../../manifests/schema.ts";
 import { GRANT_KINDS, readApprovals, withApprovalsLock, writeApprovals, type Approval, type ApprovalQuotas, type Approvals, type GrantKind } from "./approvals-file.ts";
 import { judgeConsent, permissionChanges, restrictPermissions, type ConsentVerdict } from "./consent-verdict.ts";
 

@@ -4,7 +4,7 @@
 // the one place to change to a reverse or indexed read when logs grow large.
 import { readFileSync } from "node:fs";
 import { verifyAuditText } from "../audit/verify-audit.ts";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../../errors/index.ts";
 
 /** What `/api/audit` is asked for; times are ISO strings, validated here. */
 export type AuditQuery = {

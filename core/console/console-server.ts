@@ -5,11 +5,10 @@
 import { fastify, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Ajv } from "ajv";
 import { existsSync } from "node:fs";
-import { describeGrants } from "../../manifests/grant-table.ts";
+import { describeGrants } from "../../manifests/index.ts";
 import { GRANT_KINDS, type ApprovalQuotas, type GrantKind } from "../consent/approvals-file.ts";
 import { grantsDiff, listGrants } from "../consent/grant-decisions.ts";
-import { BadInputError, isWardenError, NotFoundError, RateLimitedError, toWardenError, UnauthorizedError, type WardenError } from "../errors.ts";
-import { escapeStrings, escapeText, quote, safeJson } from "../escape-text.ts";
+import { BadInputError, isWardenError, NotFoundError, RateLimitedError, toWardenError, UnauthorizedError, type WardenError, escapeStrings, escapeText, quote, safeJson } from "../../errors/index.ts";
 import type { Host, HostEvent, PluginStatus } from "../host/host.ts";
 import { queryAuditLog, parseIsoTime } from "./audit-query.ts";
 import { DEFAULT_CONSOLE } from "./console-defaults.ts";

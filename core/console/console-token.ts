@@ -4,8 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { BadInputError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
+import { BadInputError, quote } from "../../errors/index.ts";
 import { DEFAULT_CONSOLE } from "./console-defaults.ts";
 
 /** The token in use, the file holding it, and whether this start created it. */

@@ -8,9 +8,9 @@
 // one of PERMISSION_KINDS, states the host's, engines their numbers.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { AuditRecordInput } from "../audit/audit-log.ts";
-import { ERROR_CODES } from "../errors.ts";
+import { ERROR_CODES } from "../../errors/index.ts";
 import type { Host, HostEvent, PluginState } from "../host/host.ts";
-import { checkPluginId } from "../../manifests/grant-syntax.ts";
+import { checkPluginId } from "../../manifests/index.ts";
 import { treeRssBytes } from "./process-memory.ts";
 
 /** The values of the `permission` label: the kinds a manifest grants, and "other" for anything else. */

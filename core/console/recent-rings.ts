@@ -2,7 +2,7 @@
 // lines. Both are bounded rings per plugin, with a bound on the plugins tracked too, so that the
 // console's memory does not grow with a host's uptime or with what a plugin does.
 import type { HostEvent } from "../host/host.ts";
-import { escapeText } from "../escape-text.ts";
+import { escapeText } from "../../errors/index.ts";
 import { DEFAULT_CONSOLE } from "./console-defaults.ts";
 
 /** The last `perKey` items per key, for at most `maxKeys` keys (the key written to least recently is dropped past it). */

@@ -1,6 +1,6 @@
 // Per-plugin concurrency: at most `maxInFlight` calls run at once, at most `maxQueued` wait, and a
 // call past both is refused at once with BUSY, so no queue in the host grows without bound.
-import { BusyError } from "../errors.ts";
+import { BusyError } from "../../errors/index.ts";
 
 /** Concurrency limits of one plugin. */
 export type Concurrency = { readonly maxInFlight: number; readonly maxQueued: number };

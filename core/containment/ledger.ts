@@ -8,8 +8,7 @@
 // isolate on the plugin's total.
 import { clipText } from "../audit/bounded-record.ts";
 import type { AuditWriter } from "../audit/audit-log.ts";
-import { QuarantinedError } from "../errors.ts";
-import { escapeText } from "../escape-text.ts";
+import { QuarantinedError, escapeText } from "../../errors/index.ts";
 import type { Logger } from "../logger.ts";
 import { cpuBudgetError, CpuWindow, type CpuCharge } from "../../isolate/index.ts";
 import { Quarantine, type QuarantinePolicy } from "./quarantine.ts";

@@ -9,9 +9,9 @@ import type { AuditWriter } from "../audit/audit-log.ts";
 import { readApprovals, noApprovals, type Approval, type Approvals } from "../consent/approvals-file.ts";
 import { judgeConsent, termsOf, type ConsentVerdict } from "../consent/consent-verdict.ts";
 import { currentUser, repinApproval } from "../consent/grant-decisions.ts";
-import { escapeText } from "../escape-text.ts";
+import { escapeText } from "../../errors/index.ts";
 import type { Logger } from "../logger.ts";
-import type { LoadedManifest } from "../../manifests/read-manifest.ts";
+import type { LoadedManifest } from "../../manifests/index.ts";
 
 /** How a host treats approvals: "required" loads only approved grants; "off" loads what manifests ask for. */
 export type ApprovalMode = "required" | "off";

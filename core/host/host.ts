@@ -12,24 +12,25 @@ import { ChannelBus } from "../channels/bus.ts";
 import type { Concurrency } from "../containment/call-gate.ts";
 import { PluginLedger } from "../containment/ledger.ts";
 import type { QuarantinePolicy } from "../containment/quarantine.ts";
-import { escapeFields, escapeStrings, escapeText, quote } from "../escape-text.ts";
-import { BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor, type WardenError } from "../errors.ts";
-import { limitPolicy, type ClampedLimit, type PluginLimits, type RestartPolicy } from "../limits.ts";
+import { escapeFields, escapeStrings, escapeText, quote, BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor, type WardenError } from "../../errors/index.ts";
+import { limitPolicy, type ClampedLimit, type PluginLimits, type ProcessLimits, type RestartPolicy } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
-import { effectiveLimits, loadPlugin, type LoadPluginOptions, type PluginEngine, type PluginEvent, type PluginHandle } from "../plugin.ts";
-import type { ProcessLimits } from "../runtime/protocol.ts";
+import { effectiveLimits, loadPlugin, type LoadPluginOptions, type PluginEngine, type PluginHandle } from "../plugin.ts";
 import type { Isolation } from "../runtime/plugin-slot.ts";
 import { WARDEN_VERSION } from "../version.ts";
-import { readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
+import { readManifest, type LoadedManifest, discoverPlugins } from "../../manifests/index.ts";
 import { dependentsOf, planDependencies, type DependencyNode } from "./dependency-order.ts";
 import { reloadTransaction } from "./reload.ts";
-import { discoverPlugins } from "../../manifests/discover-plugins.ts";
+import { newHostEntry, type HostEntry, type HostEvent, type PluginHealth, type PluginState } from "./host-entry.ts";
 import { HostConsent, type ApprovalMode } from "./host-consent.ts";
 import { approvalRequired, samePermissions } from "../consent/consent-verdict.ts";
 import { approveGrants, currentUser, denyGrants, revokeGrants, type ApproveOptions } from "../consent/grant-decisions.ts";
 import type { Approval } from "../consent/approvals-file.ts";
 import { APPROVALS_FILE } from "../install/names.ts";
 import { installedDir, placeOf, unmetDependency } from "./load-one.ts";
+
+// The host's events and states are part of its API; they are declared beside the entry they describe.
+export type { HostEvent, PluginState } from "./host-entry.ts";
 
 /** How to create a host. */
 export type HostOptions = {
@@ -89,12 +90,6 @@ export type HostOptions = {
   readonly onAudit?: (record: AuditRecordInput) => void;
 };
 
-/**
- * A plugin's lifecycle state. "restarting": it hit a limit or crashed (or its engine was ended by
- * another plugin) and is being rebuilt; its channel messages wait, and calls wait for it.
- */
-export type PluginState = "loading" | "pending" | "active" | "restarting" | "stopping" | "stopped" | "failed" | "quarantined";
-
 /** A plugin's standing with the operator (approvals "required" only). */
 export type PluginApproval = {
   /** approved, expired (approved, past its expiry: every capability call denied), pending, denied, revoked. */
@@ -116,7 +111,7 @@ export type PluginStatus = {
   readonly state: PluginState;
   /** Why the plugin is in this state (failed, stopped, reload refused...). */
   readonly reason: string | null;
-  readonly health: "ok" | "degraded" | "unknown";
+  readonly health: PluginHealth;
   readonly entries: readonly string[];
   /** The limits the plugin runs under: its manifest's, capped by the host's maxLimits. */
   readonly limits: ProcessLimits | null;
@@ -154,43 +149,8 @@ export type PluginStatus = {
   readonly grantUsage: PluginUsage | null;
 };
 
-/** Everything a host reports. */
-export type HostEvent =
-  | PluginEvent
-  | { readonly type: "load"; readonly plugin: string; readonly version: string; readonly ms: number }
-  | { readonly type: "load-failed"; readonly plugin: string; readonly dir: string; readonly code: string; readonly reason: string }
-  | { readonly type: "unload"; readonly plugin: string; readonly reason: string }
-  | { readonly type: "reload"; readonly plugin: string; readonly from: string; readonly to: string }
-  | { readonly type: "reload-failed"; readonly plugin: string; readonly reason: string }
-  | { readonly type: "config"; readonly plugin: string }
-  | { readonly type: "pending"; readonly plugin: string; readonly version: string; readonly reason: string }
-  | { readonly type: "revoked"; readonly plugin: string; readonly reason: string }
-  | { readonly type: "restored"; readonly plugin: string }
-  | { readonly type: "health"; readonly plugin: string; readonly ok: boolean; readonly reason?: string }
-  | { readonly type: "error"; readonly plugin: string; readonly message: string };
-
 /** A per-plugin result of invokeAll. */
 export type InvokeAllResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: ErrorDescriptor };
-
-/** The host's record of one plugin (exported for the reload transaction). */
-export type HostEntry = {
-  id: string;
-  dir: string;
-  manifest: LoadedManifest | null;
-  handle: PluginHandle | null;
-  state: Exclude<PluginState, "quarantined" | "restarting">;
-  /** A newer version that waits for approval while this one runs. */
-  pendingUpdate: { version: string; reason: string } | null;
-  reason: string | null;
-  health: PluginStatus["health"];
-  counters: { calls: number; errors: number; denials: number; limitHits: number; cpuMs: number; restarts: number; dropped: number };
-  /**
-   * The manifest whose grants and limits this host last accepted for this id (at start, or by a
-   * reload): a reload may not grant more, whether the plugin is running, failed or crashed. Only
-   * an operator's unload clears it, so that the next load is a first load again.
-   */
-  baseline: LoadedManifest["manifest"] | null;
-};
 
 const WATCHED = /(^plugin\.json$|\.m?[jt]s$)/;
 
@@ -328,7 +288,7 @@ export class Host {
         if (this.#plugins.get(id)?.dir !== r.dir) this.#emit({ type: "load-failed", plugin: id, dir: r.dir, code: r.code, reason: r.reason });
         continue;
       }
-      this.#plugins.set(id, this.#newEntry(id, r.dir, null, "failed", r.reason));
+      this.#plugins.set(id, newHostEntry(id, r.dir, null, "failed", r.reason));
       this.#logger.error({ plugin: id }, escapeText(r.reason));
       this.#emit({ type: "load-failed", plugin: id, dir: r.dir, code: r.code, reason: r.reason });
     }
@@ -339,7 +299,7 @@ export class Host {
       if (this.#settled(id)) continue;
       const l = found.found.get(id) as LoadedManifest;
       const err = new DependencyError(`plugin ${id} ${reason}`, { pluginId: id });
-      this.#plugins.set(id, this.#newEntry(id, l.dir, l, "failed", err.message));
+      this.#plugins.set(id, newHostEntry(id, l.dir, l, "failed", err.message));
       this.#logger.error({ plugin: id }, escapeText(err.message));
       this.#emit({ type: "load-failed", plugin: id, dir: l.dir, code: err.code, reason: err.message });
     }
@@ -350,7 +310,7 @@ export class Host {
       const broken = Object.keys(l.manifest.dependencies ?? {}).find((d) => this.#plugins.get(d)?.state !== "active");
       if (broken !== undefined) {
         const err = new DependencyError(`plugin ${id} depends on ${broken}, which is not active: ${this.#plugins.get(broken)?.reason ?? "unknown"}`, { pluginId: id });
-        this.#plugins.set(id, this.#newEntry(id, l.dir, l, "failed", err.message));
+        this.#plugins.set(id, newHostEntry(id, l.dir, l, "failed", err.message));
         this.#emit({ type: "load-failed", plugin: id, dir: l.dir, code: err.code, reason: err.message });
         continue;
       }
@@ -359,21 +319,6 @@ export class Host {
     this.#startHealthChecks();
     if (this.#o.watch) this.#startWatching();
     return this.status();
-  }
-
-  #newEntry(id: string, dir: string, manifest: LoadedManifest | null, state: HostEntry["state"], reason: string | null): HostEntry {
-    return {
-      id,
-      dir,
-      manifest,
-      handle: null,
-      state,
-      reason,
-      pendingUpdate: null,
-      health: "unknown",
-      counters: { calls: 0, errors: 0, denials: 0, limitHits: 0, cpuMs: 0, restarts: 0, dropped: 0 },
-      baseline: manifest?.manifest ?? null,
-    };
   }
 
   #configFor(id: string): unknown {
@@ -433,7 +378,7 @@ export class Host {
 
   /** Register and start one plugin; a failure is its status and event (and the return value), never a throw. */
   async #start(id: string, found: LoadedManifest): Promise<WardenError | null> {
-    const entry = this.#newEntry(id, found.dir, found, "loading", null);
+    const entry = newHostEntry(id, found.dir, found, "loading", null);
     this.#plugins.set(id, entry);
     const t0 = performance.now();
     let l = found;
@@ -494,7 +439,7 @@ export class Host {
         pluginId: id,
         pluginDir: l.dir,
       });
-      this.#plugins.set(id, this.#newEntry(id, l.dir, l, "failed", err.message));
+      this.#plugins.set(id, newHostEntry(id, l.dir, l, "failed", err.message));
       this.#logger.error({ plugin: id }, escapeText(err.message));
       this.#emit({ type: "load-failed", plugin: id, dir: l.dir, code: err.code, reason: err.message });
       throw err;

@@ -9,12 +9,10 @@
 // directory's name there), the config file, and the next restart (loadAll finds only what is there).
 import { lstat, realpath } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { BadInputError, ManifestInvalidError, PluginError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
-import type { LoadedManifest } from "../../manifests/read-manifest.ts";
-import type { Manifest } from "../../manifests/schema.ts";
+import { BadInputError, ManifestInvalidError, PluginError, quote } from "../../errors/index.ts";
+import type { LoadedManifest, Manifest } from "../../manifests/index.ts";
 import { planDependencies, type DependencyNode } from "./dependency-order.ts";
-import type { HostEntry } from "./host.ts";
+import type { HostEntry } from "./host-entry.ts";
 
 const WHERE =
   "the host's protections of plugin files, its watcher and <id>.config.json cover that directory only, and a restart loads only what is there (a link to a directory elsewhere is not followed, as loadAll does not)";

@@ -8,20 +8,16 @@
 // serving); with approvals off, one whose permissions grew is refused until the plugin is unloaded
 // and loaded again. Limits that grew are refused in either mode.
 import semver from "semver";
-import { escapeText } from "../escape-text.ts";
+import { escapeText, isWardenError, PluginError, toWardenError } from "../../errors/index.ts";
 import { approvalRequired } from "../consent/consent-verdict.ts";
-import { isWardenError, PluginError, toWardenError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { PluginHandle } from "../plugin.ts";
-import type { ProcessLimits } from "../runtime/protocol.ts";
+import type { ProcessLimits } from "../limits.ts";
 import { WARDEN_VERSION } from "../version.ts";
-import { grantRealPaths } from "../../manifests/grant-roots.ts";
-import { entryTimeouts, limitGrowth, permissionGrowth } from "../../manifests/permission-diff.ts";
-import { readManifest, type LoadedManifest } from "../../manifests/read-manifest.ts";
-import type { Manifest } from "../../manifests/schema.ts";
+import { grantRealPaths, entryTimeouts, limitGrowth, permissionGrowth, readManifest, type LoadedManifest, type Manifest } from "../../manifests/index.ts";
 import { dependentsOf, type DependencyNode } from "./dependency-order.ts";
 import type { Admission } from "./host-consent.ts";
-import type { HostEntry, HostEvent } from "./host.ts";
+import { switchInVersion, type HostEntry, type HostEvent } from "./host-entry.ts";
 
 /** What a reload needs of the host. */
 export type ReloadContext = {
@@ -149,13 +145,7 @@ export async function reloadTransaction(ctx: ReloadContext, id: string): Promise
     entry.handle?.detachChannels();
     s.handle.activate();
     if (entry.handle) retired.push({ id: s.id, handle: entry.handle, from });
-    entry.handle = s.handle;
-    entry.manifest = s.manifest;
-    entry.state = "active";
-    entry.baseline = s.manifest.manifest;
-    entry.reason = null;
-    entry.pendingUpdate = null;
-    entry.health = "unknown";
+    switchInVersion(entry, s.handle, s.manifest);
   }
   for (const s of staged) ctx.emit({ type: "reload", plugin: s.id, from: retired.find((r) => r.id === s.id)?.from ?? "?", to: s.manifest.manifest.version });
   await Promise.all(retired.map((r) => ctx.retire(r.handle)));

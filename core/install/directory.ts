@@ -7,8 +7,7 @@ import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { lstat, mkdir, open, readdir, readlink, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { PackageTooLargeError, PackageUnsafeError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
+import { PackageTooLargeError, PackageUnsafeError, quote } from "../../errors/index.ts";
 import type { InstallLimits } from "../limits.ts";
 import { EntryChecker, type EntryKind, type PackageEntry } from "./entries.ts";
 

@@ -12,10 +12,9 @@
 // - a hard link names a regular file that came earlier in the package, inside the plugin's root;
 // - an entry appears once (a directory may repeat as a directory);
 // - the caps of DEFAULT_INSTALL_LIMITS: entries, one file's bytes, all bytes.
-import { PackageTooLargeError, PackageUnsafeError, ManifestInvalidError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
+import { PackageTooLargeError, PackageUnsafeError, ManifestInvalidError, quote } from "../../errors/index.ts";
 import type { InstallLimits } from "../limits.ts";
-import { MANIFEST_FILE } from "../../manifests/read-manifest.ts";
+import { MANIFEST_FILE } from "../../manifests/index.ts";
 
 /** What an entry is; "other" is everything a plugin never needs (devices, FIFOs, sockets, ...). */
 export type EntryKind = "file" | "directory" | "symlink" | "hardlink" | "other";

@@ -9,9 +9,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { LockFileInvalidError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
-import { formatPath } from "../../manifests/read-manifest.ts";
+import { LockFileInvalidError, quote } from "../../errors/index.ts";
+import { formatPath } from "../../manifests/index.ts";
 import { canonicalJson, writeFileAtomically } from "./json-file.ts";
 import { LOCK_FILE } from "./names.ts";
 

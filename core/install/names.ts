@@ -1,5 +1,5 @@
 // The names `warden install` uses inside a plugins directory. A leaf module: the host's file
-// protections (core/own-files.ts) import it without importing the installer.
+// protections (core/runtime/own-files.ts) import it without importing the installer.
 
 /** The lock file of a plugins directory: what was installed, from where, with which hashes. */
 export const LOCK_FILE = "warden-lock.json";

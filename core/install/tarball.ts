@@ -6,10 +6,9 @@ import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { Parser, Unpack, type ReadEntry } from "tar";
-import { BadInputError, isWardenError, PackageInvalidError, PackageTooLargeError, PackageUnsafeError } from "../errors.ts";
-import { quote } from "../escape-text.ts";
+import { BadInputError, isWardenError, PackageInvalidError, PackageTooLargeError, PackageUnsafeError, quote } from "../../errors/index.ts";
 import type { InstallLimits } from "../limits.ts";
-import { MANIFEST_FILE, MAX_MANIFEST_BYTES } from "../../manifests/read-manifest.ts";
+import { MANIFEST_FILE, MAX_MANIFEST_BYTES } from "../../manifests/index.ts";
 import { EntryChecker, entryParts, type EntryKind, type PackagePlan } from "./entries.ts";
 
 /** Bytes handed to the parser at a time: bounds what one step of gunzip can produce. */

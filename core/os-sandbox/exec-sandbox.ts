@@ -4,7 +4,7 @@
 // only its own processes. Without this, a granted program runs with all of the host user's rights.
 import { realpathSync, statSync } from "node:fs";
 import { absolutePath, addSystemDirs, createMountPlan, isInside } from "./mount-plan.ts";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../../errors/index.ts";
 import type { ExecWrap } from "../sys/node-exec.ts";
 
 /** Size of the private /tmp a command gets: enough for a sort spill or a shell's here-document, not a way to fill the host's memory. */

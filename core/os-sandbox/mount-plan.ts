@@ -8,7 +8,7 @@
 // node_modules) must resolve from the real parent, as it does on the host.
 import { lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { isAbsolute, normalize } from "node:path";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../../errors/index.ts";
 
 /** Whether a bind is read-only or read-write inside the sandbox. */
 export type BindMode = "ro" | "rw";

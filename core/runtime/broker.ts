@@ -4,13 +4,12 @@
 // holds no rights at all: a V8 bug in one of its isolates hands an attacker at most what its
 // tenants' grants allow, through this check, and an engine that dies cannot take with it the
 // record of an effect that already happened (the host wrote it before the effect).
-import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort, type ConsentGate, type PluginsPort } from "../../capabilities/index.ts";
+import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort, type ConsentGate, type PluginsPort, type GrantList } from "../../capabilities/index.ts";
 import { operationErrorDescriptor, valueProblem } from "../../isolate/index.ts";
-import { BadInputError } from "../errors.ts";
-import { hostFileProtections, ownFileProtections } from "../own-files.ts";
+import { BadInputError } from "../../errors/index.ts";
+import { hostFileProtections, ownFileProtections } from "./own-files.ts";
 import { realpathSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import type { GrantList } from "../../capabilities/index.ts";
 import { execWrap } from "../os-sandbox/exec-sandbox.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
 import { createNodeFs } from "../sys/node-fs.ts";

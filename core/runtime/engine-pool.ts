@@ -2,7 +2,7 @@
 // share goes to the first shared engine with room, up to maxPluginsPerEngine; one that may not
 // (its grants, or its history of bringing an engine down) gets a dedicated engine. An engine whose
 // last tenant left is ended. A host owns one pool; loadPlugin without a host uses the process's.
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../../errors/index.ts";
 import { engineCommand } from "../os-sandbox/engine-sandbox.ts";
 import { probeBubblewrap, type SandboxProbe } from "../os-sandbox/bwrap-probe.ts";
 import { Engine } from "./engine.ts";

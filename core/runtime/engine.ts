@@ -6,8 +6,7 @@
 // every tenant: the culprit fails as a plugin that hit a limit or crashed; the others get a
 // retryable ENGINE_RESTARTED and come back in a fresh engine at once.
 import { constants } from "node:os";
-import { EngineRestartedError, MemoryLimitError, PluginError, type WardenError } from "../errors.ts";
-import { escapeText } from "../escape-text.ts";
+import { EngineRestartedError, MemoryLimitError, PluginError, type WardenError, escapeText } from "../../errors/index.ts";
 import type { EngineExit, EngineTransport, TransportEvents } from "./engine-transport.ts";
 import type { FromRunner, ToRunner } from "./protocol.ts";
 

@@ -8,11 +8,10 @@
 // plugin's isolate or engine is gone (a limit, a crash, a co-tenant's crash), its channel
 // subscriptions stay on the bus, where messages queue (bounded), and its deliveries wait until the
 // plugin is loaded again (core/plugin.ts restarts it at once), then go on in order.
-import { fromDescriptor, PluginError, ResultInvalidError, TimeoutError, toWardenError, type ErrorDescriptor, type WardenError } from "../errors.ts";
-import { boundedPluginStack, boundedPluginText, MAX_ERROR_MESSAGE_CHARS, valueProblem } from "../../isolate/index.ts";
+import { fromDescriptor, PluginError, ResultInvalidError, TimeoutError, toWardenError, type ErrorDescriptor, type WardenError } from "../../errors/index.ts";
+import { boundedPluginStack, boundedPluginText, MAX_ERROR_MESSAGE_CHARS, valueProblem, type PluginLogLevel } from "../../isolate/index.ts";
 import type { ChannelBus, Subscription } from "../channels/bus.ts";
 import type { AuditEvent, Capabilities, ChannelMessage, ConsentGate } from "../../capabilities/index.ts";
-import type { PluginLogLevel } from "../../isolate/index.ts";
 import { createBroker, performForwarded } from "./broker.ts";
 import { PublishRate } from "../channels/publish-rate.ts";
 import { Engine, type EngineLoss, type EngineTenant } from "./engine.ts";

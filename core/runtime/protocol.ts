@@ -2,24 +2,12 @@
 // process for isolation "in-process"). An engine holds many plugins, one per slot: every message
 // names its slot. The slot is the host's own number for the plugin it placed there; the host never
 // takes a plugin's identity from anything else an engine sends.
-import type { ErrorDescriptor } from "../errors.ts";
+import type { ErrorDescriptor } from "../../errors/index.ts";
 import type { ChannelMessage, Grants } from "../../capabilities/index.ts";
 import type { CpuCharge, PluginLogLevel } from "../../isolate/index.ts";
+import type { ProcessLimits } from "../limits.ts";
 
-/** Limits a sandbox applies to one plugin. */
-export type ProcessLimits = {
-  readonly memoryMb: number;
-  readonly cpuMs: number;
-  readonly timeoutMs: number;
-  readonly cpuMsPerMinute: number;
-  readonly resultChars: number;
-  readonly readBytes: number;
-  readonly netBytes: number;
-  readonly execOutputBytes: number;
-  readonly messageBytes: number;
-};
-
-/** Files of the host a plugin's write grants never cover (see core/own-files.ts). */
+/** Files of the host a plugin's write grants never cover (see core/runtime/own-files.ts). */
 export type HostFiles = { readonly pluginsDir?: string; readonly files?: readonly string[] };
 
 /** What the host needs to run a plugin: the engine's part, and the grants the host's broker enforces. */

@@ -10,7 +10,7 @@ import { cpuBudgetError, CpuWindow, IsolatePool, loadPrelude, Sandbox, type Oper
 // One pool per process: in an engine it has the next isolate ready when a limit condemns a current
 // one or a plugin is placed there; in the host's process (isolation "in-process") it serves every plugin.
 const pool = new IsolatePool(1, loadPrelude);
-import { fromDescriptor, isWardenError, PluginError, type ErrorDescriptor } from "../errors.ts";
+import { fromDescriptor, isWardenError, PluginError, type ErrorDescriptor } from "../../errors/index.ts";
 import { LogBuffer } from "./log-buffer.ts";
 import type { EngineLoad, FromRunner, HostRequest, ToRunner } from "./protocol.ts";
 

@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
 import { pino } from "pino";
 import { createDefaultLogger, escapingHooks } from "../../core/logger.ts";
-import { isWardenError } from "../../core/errors.ts";
+import { isWardenError } from "../../errors/index.ts";
 import { jsonDepthExceeded, valueProblem } from "../../isolate/index.ts";
 import { manifest, REPO_ROOT, scratch, type Scratch } from "../helpers/plugin-dir.ts";
 

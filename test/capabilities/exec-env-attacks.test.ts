@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MINIMAL_PATH } from "../../capabilities/index.ts";
 import { memoryAuditLog } from "../../core/audit/audit-log.ts";
-import { escapeText } from "../../core/escape-text.ts";
+import { escapeText } from "../../errors/index.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin, type PluginHandle } from "../../core/plugin.ts";
 import { isRunning } from "../helpers/ports.ts";

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CONSENT_KINDS, ConsentGate, createCapabilities, OPERATIONS, type AuditEvent, type Capabilities, type ConsentTerms, type HttpPort } from "../../capabilities/index.ts";
 import { RollingCount } from "../../capabilities/rolling-count.ts";
-import { isWardenError } from "../../core/errors.ts";
+import { isWardenError } from "../../errors/index.ts";
 import { nodePorts, TEST_LIMITS } from "../helpers/ports.ts";
 import { scratch } from "../helpers/plugin-dir.ts";
 

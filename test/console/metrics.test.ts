@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { register as globalRegistry } from "prom-client";
 import type { AuditRecordInput } from "../../core/audit/audit-log.ts";
-import { ERROR_CODES } from "../../core/errors.ts";
+import { ERROR_CODES } from "../../errors/index.ts";
 import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { createHostMetrics, PERMISSION_KINDS, PLUGIN_STATES, type HostMetrics, type MetricsSource } from "../../core/console/metrics.ts";

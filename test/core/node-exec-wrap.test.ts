@@ -3,7 +3,7 @@
 // pass on); a wrapper that refuses a command rejects the run before anything starts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { BadInputError } from "../../core/errors.ts";
+import { BadInputError } from "../../errors/index.ts";
 import { createNodeExec, type ExecRun } from "../../core/sys/node-exec.ts";
 
 const request = (over: Partial<ExecRun> = {}): ExecRun => ({

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { createCapabilities, OPERATIONS, OperationError, type Capabilities } from "../../capabilities/index.ts";
-import { isWardenError } from "../../core/errors.ts";
+import { isWardenError } from "../../errors/index.ts";
 import { validateManifest } from "../../manifests/read-manifest.ts";
 import { describeGrants } from "../../manifests/grant-table.ts";
 import { nodePorts, TEST_LIMITS } from "../helpers/ports.ts";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { memoryAuditLog } from "../../core/audit/audit-log.ts";
-import { isWardenError } from "../../core/errors.ts";
+import { isWardenError } from "../../errors/index.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin, type PluginHandle } from "../../core/plugin.ts";
 import { stripTypes } from "../../isolate/index.ts";

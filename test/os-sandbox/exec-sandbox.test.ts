@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { BadInputError } from "../../core/errors.ts";
+import { BadInputError } from "../../errors/index.ts";
 import { probeBubblewrap } from "../../core/os-sandbox/bwrap-probe.ts";
 import { execCommand, execWrap, type ExecSandboxGrants } from "../../core/os-sandbox/exec-sandbox.ts";
 import { createNodeExec, type ProcessGroupTracker } from "../../core/sys/node-exec.ts";

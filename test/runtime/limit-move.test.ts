@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { memoryAuditLog } from "../../core/audit/audit-log.ts";
-import { isWardenError } from "../../core/errors.ts";
+import { isWardenError } from "../../errors/index.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";

@@ -8,12 +8,14 @@
 // lib/x.mjs, then lib/x/index.js...) and looks for packages in node_modules at every level up to
 // the plugin root, so a NEW file (lib/x.js beside a loaded lib/x.mjs, lib/node_modules/pkg) can
 // take over an import. Other new files (data, notes, a .json or .txt) remain writable as granted.
+// It sits in core/runtime/ beside the broker, its one user, which applies these protections to every
+// write a plugin asks for (it used to sit in core/ and import the runtime's protocol from below).
 import { join } from "node:path";
-import { justThis, type Protection } from "../capabilities/index.ts";
-import { isModuleFile, MODULE_EXTENSIONS, PACKAGES_DIR } from "../isolate/index.ts";
-import { MANIFEST_FILE } from "../manifests/read-manifest.ts";
-import type { HostFiles } from "./runtime/protocol.ts";
-import { RESERVED_PREFIX, STAGING_PREFIX } from "./install/names.ts";
+import { justThis, type Protection } from "../../capabilities/index.ts";
+import { isModuleFile, MODULE_EXTENSIONS, PACKAGES_DIR } from "../../isolate/index.ts";
+import { MANIFEST_FILE } from "../../manifests/index.ts";
+import type { HostFiles } from "./protocol.ts";
+import { RESERVED_PREFIX, STAGING_PREFIX } from "../install/names.ts";
 
 /** The reason a denial of the plugin's own files gives. */
 export const OWN_FILES_REASON = `the plugin's own manifest and code cannot be written by the plugin (${MANIFEST_FILE}, its ${MODULE_EXTENSIONS.join("/")} modules and ${PACKAGES_DIR} are what warden loads; only whoever installs the plugin changes them)`;

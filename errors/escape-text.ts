@@ -1,7 +1,7 @@
-// A leaf like errors.ts: any layer may import it. Every value that came from a plugin (a path, a
-// host name, a log line, an error message) passes through here before it reaches a terminal, a log
-// line or the audit log, so that ANSI/OSC escapes, bidi overrides and newlines cannot rewrite what
-// an operator reads (docs/security.md, bypasses D5, D6, D30).
+// In errors/ beside the catalogue, for the same reason: any layer may import it, and it imports
+// nothing. Every value that came from a plugin (a path, a host name, a log line, an error message)
+// passes through here before it reaches a terminal, a log line or the audit log, so that ANSI/OSC
+// escapes, bidi overrides and newlines cannot rewrite what an operator reads (docs/security.md, bypasses D5, D6, D30).
 
 // C0 and C1 controls, DEL, bidi marks/embeddings/overrides/isolates, line/paragraph separators,
 // BOM, and the invisible characters that make two different names look the same (zero-width

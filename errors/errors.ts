@@ -1,5 +1,6 @@
-// The one error catalogue of warden. This file is a leaf: it imports nothing from the project, so
-// manifests/, capabilities/ and isolate/ may all depend on it without depending on one another.
+// The one error catalogue of warden. It lives in errors/, the bottom of the dependency order: it
+// imports nothing from the project, so manifests/, capabilities/ and isolate/ may all depend on it
+// without depending on one another (test/architecture.test.ts).
 
 /** The error codes of warden's contract, in the order docs/errors.md documents them. */
 export const CONTRACT_ERROR_CODES = [

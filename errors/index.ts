@@ -1,0 +1,40 @@
+// The errors folder's public surface (named exports only): the error catalogue and the escaping of
+// untrusted text that every message uses. errors/ is the bottom of the dependency order: it imports
+// nothing from the project, so every other folder may import it (test/architecture.test.ts).
+export {
+  CONTRACT_ERROR_CODES,
+  EXTENSION_ERROR_CODES,
+  ERROR_CODES,
+  WardenError,
+  PermissionDeniedError,
+  ManifestInvalidError,
+  EntryNotFoundError,
+  BadInputError,
+  PluginError,
+  TimeoutError,
+  CpuLimitError,
+  MemoryLimitError,
+  ResultInvalidError,
+  DependencyError,
+  BusyError,
+  QuarantinedError,
+  EngineRestartedError,
+  IntegrityMismatchError,
+  PackageInvalidError,
+  PackageUnsafeError,
+  PackageTooLargeError,
+  InstallConflictError,
+  LockFileInvalidError,
+  ApprovalRequiredError,
+  ApprovalsInvalidError,
+  UnauthorizedError,
+  NotFoundError,
+  RateLimitedError,
+  isErrorCode,
+  isWardenError,
+  createError,
+  fromDescriptor,
+  toWardenError,
+} from "./errors.ts";
+export type { ErrorCode, ErrorDetails, ErrorDescriptor } from "./errors.ts";
+export { escapeText, quote, safeJson, escapeFields, escapeStrings } from "./escape-text.ts";
