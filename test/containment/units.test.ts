@@ -194,7 +194,7 @@ describe("call gate", () => {
     await new Promise((r) => setImmediate(r));
     assert.equal(gate.running, 2);
     assert.equal(gate.queued, 1);
-    await assert.rejects(slow(), { code: "BUSY" });
+    await assert.rejects(slow(), { code: "BUSY", message: /is busy: \d+ calls running and \d+ queued; retry later or raise the host's concurrency limits/ });
     for (const release of releases.splice(0)) release();
     await Promise.all([a, b]);
     await new Promise((r) => setImmediate(r));
