@@ -1,7 +1,7 @@
 // Every test file must leave nothing running: a host, plugin, engine, console server or watcher a
 // test starts is closed by that test. `npm run test:dist` loads this module into every test file's
-// process (node --import), where it adds one hook after all of the file's tests and their own
-// after-hooks: within a few seconds the process must have no child process (an engine, bubblewrap,
+// process (node --import), where it watches what is left once the file's tests and their own
+// after-hooks are over: within a few seconds the process must have no child process (an engine, bubblewrap,
 // a command a plugin ran) and no referenced timer, socket, server, watcher or process handle.
 // Otherwise the file fails, naming what is left.
 import { after } from "node:test";
@@ -51,15 +51,22 @@ function leftovers(): string[] {
   return [...childProcesses(), ...[...counts].map(([h, n]) => `${n} × ${h}`)];
 }
 
-after(async () => {
+// This hook runs before the file's own after-hooks (it was registered first), which may be what
+// closes a host or a server: so it only starts a watch, on unreferenced timers that never keep the
+// process alive themselves. If the process has nothing left, it exits and the watch with it; if
+// something still runs when the grace period is over, the file fails (exit status 1) with its name.
+after(() => {
   const deadline = Date.now() + GRACE_MS;
-  for (;;) {
-    // Looked at before the wait below adds a timer of its own.
+  const look = (): void => {
     const left = leftovers();
     if (left.length === 0) return;
     if (Date.now() >= deadline) {
-      throw new Error(`leak check: ${GRACE_MS} ms after this file's tests ended, still running: ${left.join("; ")}. Close every host, plugin, server and watcher a test starts (in its after hook or a finally).`);
+      process.stderr.write(
+        `leak check: ${GRACE_MS} ms after this file's tests ended, still running: ${left.join("; ")}. Close every host, plugin, server and watcher a test starts (in its after hook or a finally).\n`,
+      );
+      process.exit(1);
     }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    setTimeout(look, 50).unref();
+  };
+  setTimeout(look, 0).unref();
 });
