@@ -142,7 +142,10 @@ for (const isolation of ["engine", "in-process"] as const satisfies readonly Iso
     it("the handle exposes its gate; a gate of another plugin is refused", async () => {
       const { p, gate } = await load(OPEN);
       assert.equal(p.consent, gate);
-      await assert.rejects(loadPlugin(gatedDir, { audit: memoryAuditLog(), logger, isolation, consent: new ConsentGate({ pluginId: "someone.else", terms: OPEN }) }), { code: "BAD_INPUT", message: /someone\.else/ });
+      await assert.rejects(loadPlugin(gatedDir, { audit: memoryAuditLog(), logger, isolation, consent: new ConsentGate({ pluginId: "someone.else", terms: OPEN }) }), {
+        code: "BAD_INPUT",
+        message: /someone\.else/,
+      });
     });
 
     it("expiry: allowed before, 'approval expired' with the date and the fix after, audited", async () => {
