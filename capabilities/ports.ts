@@ -1,17 +1,9 @@
 // The interfaces this layer needs from the outside world. core/ implements them; tests may supply
 // their own. Nothing in capabilities/ touches process.env, the filesystem, DNS, sockets or child
 // processes directly, so every matcher and every decision here can be tested with injected I/O.
+import type { CheckedPath, FileInfo, PathLookups } from "./path-check.ts";
 
-/** What fstat/lstat say about one file. */
-export type FileInfo = {
-  readonly isFile: boolean;
-  readonly isDirectory: boolean;
-  readonly isSymlink: boolean;
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly dev: number;
-  readonly ino: number;
-};
+export type { FileInfo, PathLookups } from "./path-check.ts";
 
 /** Something opened whose identity can be checked after the open. */
 export interface Opened {
@@ -47,25 +39,24 @@ export interface OpenedDir extends Opened {
   list(): Promise<DirEntry[]>;
 }
 
-/** Filesystem access as the fs capability needs it. Paths given here were checked first. */
-export interface FsPort {
-  /** The real path (symlinks resolved); rejects with an errno error (ENOENT, ENOTDIR, ELOOP, ...). */
-  realpath(path: string): Promise<string>;
-  /** The target of `path` if it is a symbolic link (as written in the link), else null. */
-  readlinkIfSymlink(path: string): Promise<string | null>;
-  /** Identity of a path without following a final symlink (used where /proc/self/fd is missing). */
-  identity(path: string): Promise<{ dev: number; ino: number }>;
-  /** lstat: the entry itself, a final symlink not followed. */
-  lstat(path: string): Promise<FileInfo>;
+/**
+ * Filesystem access as the fs capability needs it. The lookups (PathLookups) serve the check and
+ * take the plain paths it judges; everything that opens, creates or removes takes a CheckedPath,
+ * which only the path check makes, and acts on its real path (or on its entry in `parent`, the
+ * held-open directory the capability verified to be that path's parent).
+ */
+export interface FsPort extends PathLookups {
   /** Open for reading without following a final symlink and without blocking on FIFOs. */
-  openRead(path: string): Promise<OpenedFile>;
+  openRead(path: CheckedPath): Promise<OpenedFile>;
   /** Open for writing without following a final symlink, without blocking, never truncating. */
-  openWrite(path: string, o: { readonly create: boolean; readonly append: boolean }): Promise<OpenedWritable>;
-  /** Open a directory without following a final symlink. */
-  openDir(path: string): Promise<OpenedDir>;
-  mkdir(path: string): Promise<void>;
-  rmdir(path: string): Promise<void>;
-  unlink(path: string): Promise<void>;
+  openWrite(path: CheckedPath, parent: OpenedDir, o: { readonly create: boolean; readonly append: boolean }): Promise<OpenedWritable>;
+  /** Open a directory without following a final symlink (its entry in `parent` if given). */
+  openDir(path: CheckedPath, parent?: OpenedDir): Promise<OpenedDir>;
+  /** Open the directory that holds `path`, without following a final symlink. */
+  openParent(path: CheckedPath): Promise<OpenedDir>;
+  mkdir(path: CheckedPath, parent: OpenedDir): Promise<void>;
+  rmdir(path: CheckedPath, parent: OpenedDir): Promise<void>;
+  unlink(path: CheckedPath, parent: OpenedDir): Promise<void>;
 }
 
 /** One resolved address of a host name. */
