@@ -1,8 +1,10 @@
 // The interfaces this layer needs from the outside world. core/ implements them; tests may supply
 // their own. Nothing in capabilities/ touches process.env, the filesystem, DNS, sockets or child
 // processes directly, so every matcher and every decision here can be tested with injected I/O.
+import type { CheckedCommand, CommandLookups } from "./exec-check.ts";
 import type { CheckedPath, FileInfo, PathLookups } from "./path-check.ts";
 
+export type { CommandLookups } from "./exec-check.ts";
 export type { FileInfo, PathLookups } from "./path-check.ts";
 
 /** Something opened whose identity can be checked after the open. */
@@ -93,27 +95,27 @@ export interface HttpPort {
   request(r: PinnedRequest): Promise<PinnedResponse>;
 }
 
-/** Executable lookup and process spawning for exec. */
-export interface ExecPort {
-  /** The absolute path `name` resolves to through the host's PATH (never the plugin's), or null. */
-  which(name: string): Promise<string | null>;
-  /** Whether `path` is an executable regular file; its real path if so. */
-  executable(path: string): Promise<string | null>;
+/** One command as exec asks for it: the program is a CheckedCommand, which only the exec check makes. */
+export type ExecRun = {
+  readonly command: CheckedCommand;
+  readonly args: readonly string[];
+  /** The working directory: the plugin's directory, or the real path of a cwd the read check passed. */
+  readonly cwd: string;
+  /** The child's whole environment (a Map, so no prototype can add to it). */
+  readonly env: ReadonlyMap<string, string>;
+  readonly stdin: Uint8Array | null;
+  readonly maxOutputBytes: number;
+  readonly signal: AbortSignal;
+};
+
+/** Executable lookup (for the check) and process spawning (of checked commands only) for exec. */
+export interface ExecPort extends CommandLookups {
   /**
-   * Run without a shell in a new process group; kills the whole group on abort or overflow. Settles
-   * only once the command has exited and its group was killed (exec counts commands alive by it).
+   * Run `command.file` without a shell in a new process group; kills the whole group on abort or
+   * overflow. Settles only once the command has exited and its group was killed (exec counts
+   * commands alive by it).
    */
-  run(r: {
-    readonly file: string;
-    readonly argv0: string;
-    readonly args: readonly string[];
-    readonly cwd: string;
-    /** The child's whole environment (a Map, so no prototype can add to it). */
-    readonly env: ReadonlyMap<string, string>;
-    readonly stdin: Uint8Array | null;
-    readonly maxOutputBytes: number;
-    readonly signal: AbortSignal;
-  }): Promise<{ code: number | null; signal: string | null; stdout: Uint8Array; stderr: Uint8Array; overflow: boolean }>;
+  run(r: ExecRun): Promise<{ code: number | null; signal: string | null; stdout: Uint8Array; stderr: Uint8Array; overflow: boolean }>;
 }
 
 /** The environment variables the plugin could be granted. */
