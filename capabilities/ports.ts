@@ -2,9 +2,11 @@
 // their own. Nothing in capabilities/ touches process.env, the filesystem, DNS, sockets or child
 // processes directly, so every matcher and every decision here can be tested with injected I/O.
 import type { CheckedCommand, CommandLookups } from "./exec-check.ts";
+import type { CheckedTarget, DnsPort } from "./net-check.ts";
 import type { CheckedPath, FileInfo, PathLookups } from "./path-check.ts";
 
 export type { CommandLookups } from "./exec-check.ts";
+export type { DnsPort, ResolvedAddress } from "./net-check.ts";
 export type { FileInfo, PathLookups } from "./path-check.ts";
 
 /** Something opened whose identity can be checked after the open. */
@@ -61,19 +63,10 @@ export interface FsPort extends PathLookups {
   unlink(path: CheckedPath, parent: OpenedDir): Promise<void>;
 }
 
-/** One resolved address of a host name. */
-export type ResolvedAddress = { readonly address: string; readonly family: 4 | 6 };
-
-/** Name resolution: asked once per request hop; the answer is what the connection uses. */
-export interface DnsPort {
-  lookup(hostname: string): Promise<ResolvedAddress[]>;
-}
-
-/** One HTTP request pinned to an address that was checked. */
+/** One HTTP request to a CheckedTarget, which only the net check makes. */
 export type PinnedRequest = {
-  readonly url: URL;
-  /** The checked addresses the connection may go to, in order (the URL's host stays the Host header and TLS name). */
-  readonly addresses: readonly ResolvedAddress[];
+  /** The URL and the checked addresses the connection may go to, in order (the URL's host stays the Host header and TLS name). */
+  readonly target: CheckedTarget;
   readonly method: string;
   readonly headers: readonly (readonly [string, string])[];
   readonly body: Uint8Array | null;
@@ -90,7 +83,7 @@ export type PinnedResponse = {
   readonly body: Uint8Array;
 };
 
-/** HTTP as the net capability needs it. Rejects with `code: "TooLarge"` past maxBodyBytes. */
+/** HTTP as the net capability needs it: connects only to a CheckedTarget's addresses. Rejects with `code: "TooLarge"` past maxBodyBytes. */
 export interface HttpPort {
   request(r: PinnedRequest): Promise<PinnedResponse>;
 }

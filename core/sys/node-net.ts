@@ -26,7 +26,8 @@ export function createNodeHttp(): HttpPort {
   return {
     async request(r: PinnedRequest): Promise<PinnedResponse> {
       const { Agent, request } = await (undici ??= import("undici"));
-      const pinned = r.addresses;
+      // The checked target is unwrapped here: its URL is what is asked for, its addresses the only ones connected to.
+      const pinned = r.target.addresses;
       const first = pinned[0];
       if (first === undefined) throw new Error("no checked address to connect to");
       const agent = new Agent({
@@ -45,7 +46,7 @@ export function createNodeHttp(): HttpPort {
         } as never,
       });
       try {
-        const res = await request(r.url, {
+        const res = await request(r.target.url, {
           dispatcher: agent,
           method: r.method as "GET",
           headers: r.headers.flatMap(([k, v]) => [k, v]),
