@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { delimiter, isAbsolute, join } from "node:path";
-import type { ExecPort, ExecRun } from "../../capabilities/index.ts";
+import { CheckedCommand, type ExecPort, type ExecRun } from "../../capabilities/index.ts";
 
 /** Process groups of running commands, so a supervisor can kill them if the sandbox dies. */
 export type ProcessGroupTracker = { started(pgid: number): void; ended(pgid: number): void };
@@ -60,6 +60,8 @@ export function createNodeExec(hostPath: string = process.env["PATH"] ?? "", tra
       return (await isExecutableFile(path)) ? path : null;
     },
     run(r) {
+      // The type already refuses anything else; this refuses a look-alike the compiler did not see.
+      if (!CheckedCommand.is(r.command)) return Promise.reject(new TypeError("the exec port runs only a CheckedCommand made by the exec check"));
       return new Promise((resolve, reject) => {
         // A wrapper is spawned under its own name (argv0 belongs to the command it runs); if it
         // refuses the command, its error rejects this promise.

@@ -4,7 +4,7 @@
 import { constants, type Stats } from "node:fs";
 import { lstat, mkdir, open, opendir, readdir, readlink, realpath, rmdir, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { CheckedPath, DirEntry, FileInfo, FsPort, Opened, OpenedDir, OpenedFile, OpenedWritable } from "../../capabilities/index.ts";
+import { CheckedPath, type DirEntry, type FileInfo, type FsPort, type Opened, type OpenedDir, type OpenedFile, type OpenedWritable } from "../../capabilities/index.ts";
 
 const HAS_PROC_FD = process.platform === "linux";
 const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
@@ -13,9 +13,16 @@ function info(s: Stats): FileInfo {
   return { isFile: s.isFile(), isDirectory: s.isDirectory(), isSymlink: s.isSymbolicLink(), size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, ino: s.ino };
 }
 
+// The real path of a checked path. The type already refuses anything else; this refuses a
+// look-alike from code the compiler did not see (plain JavaScript, a cast).
+function real(path: CheckedPath): string {
+  if (!CheckedPath.is(path)) throw new TypeError("the fs port acts only on a CheckedPath made by the path check");
+  return path.real;
+}
+
 // Where the syscall acts: a checked path's entry in its held parent directory, or its real path.
 function at(path: CheckedPath, parent?: OpenedDir): string {
-  return parent === undefined ? path.real : parent.entry(basename(path.real));
+  return parent === undefined ? real(path) : parent.entry(basename(real(path)));
 }
 
 function opened(handle: FileHandle): Opened {
@@ -79,7 +86,7 @@ export function createNodeFs(): FsPort {
       };
     },
     openDir: (checked, parent) => openDirectory(at(checked, parent)),
-    openParent: (checked) => openDirectory(dirname(checked.real)),
+    openParent: (checked) => openDirectory(dirname(real(checked))),
     mkdir: async (checked, parent) => {
       await mkdir(at(checked, parent), { mode: 0o755 });
     },

@@ -3,7 +3,7 @@
 import { lookup } from "node:dns/promises";
 import { STATUS_CODES } from "node:http";
 import type { LookupAddress } from "node:dns";
-import type { DnsPort, HttpPort, PinnedRequest, PinnedResponse } from "../../capabilities/index.ts";
+import { CheckedTarget, type DnsPort, type HttpPort, type PinnedRequest, type PinnedResponse } from "../../capabilities/index.ts";
 
 /** The DnsPort warden uses outside tests. */
 export function createNodeDns(): DnsPort {
@@ -25,6 +25,8 @@ let undici: Promise<typeof import("undici")> | null = null;
 export function createNodeHttp(): HttpPort {
   return {
     async request(r: PinnedRequest): Promise<PinnedResponse> {
+      // The type already refuses anything else; this refuses a look-alike the compiler did not see.
+      if (!CheckedTarget.is(r.target)) throw new TypeError("the HTTP port connects only to a CheckedTarget made by the net check");
       const { Agent, request } = await (undici ??= import("undici"));
       // The checked target is unwrapped here: its URL is what is asked for, its addresses the only ones connected to.
       const pinned = r.target.addresses;
