@@ -3,18 +3,18 @@
 // the two absolute paths must be equal. The child gets only the environment the plugin passes (as
 // far as exec-env-policy.ts allows) plus a minimal PATH, and the whole process group is killed when
 // the call's time runs out. A plugin has at most `maxConcurrent` commands alive at once.
-import { isAbsolute, normalize } from "node:path";
+import { isAbsolute } from "node:path";
 import { BadInputError, quote } from "../errors/index.ts";
 import { optionsArg, stringArg, stringArrayArg, stringMapArg } from "./arguments.ts";
 import { permissionDenied } from "./denial.ts";
 import { checkExecEnv, MINIMAL_PATH } from "./exec-env-policy.ts";
+import { createCommandCheck, type ExecRule } from "./exec-check.ts";
 import type { FsCapability } from "./fs-capability.ts";
 import type { Grants } from "./grants.ts";
 import { OperationError } from "./operation-error.ts";
 import type { AuditSink, CallContext, ExecPort } from "./ports.ts";
 
-/** One exec grant, resolved at load: what was written, where, and the executable it names (null: not found). */
-export type ExecRule = { readonly source: string; readonly field: string; readonly path: string | null };
+export type { ExecRule } from "./exec-check.ts";
 
 /** Options of the exec capability of one plugin. */
 export type ExecCapabilityOptions = {
@@ -43,12 +43,8 @@ export type ExecCapability = {
 /** Build the exec capability; resolves every granted command name now. */
 export async function createExecCapability(o: ExecCapabilityOptions): Promise<ExecCapability> {
   const grants = o.grants.exec;
-  const rules: ExecRule[] =
-    grants === undefined || grants === true ? [] : await Promise.all(grants.map(async (source, i) => ({ source, field: `permissions.exec[${i}]`, path: await resolveCommand(source) })));
-
-  async function resolveCommand(cmd: string): Promise<string | null> {
-    return isAbsolute(cmd) ? o.exec.executable(normalize(cmd)) : o.exec.which(cmd);
-  }
+  const commands = await createCommandCheck(o.exec, grants);
+  const rules = commands.rules;
 
   function validateCommand(api: string, cmd: unknown): string {
     const c = stringArg(api, "the command", cmd, o.pluginId);
@@ -56,15 +52,6 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
       throw new BadInputError(`${api}: ${quote(c)} is neither a command name ("git") nor an absolute path ("/usr/bin/git")`, { pluginId: o.pluginId, permission: "exec" });
     }
     return c;
-  }
-
-  /** Resolve and match; `resolved` is the one absolute path that will run. */
-  async function decide(cmd: string): Promise<{ ok: true; resolved: string; rule: string; source: string } | { ok: false; resolved: string | null }> {
-    const resolved = await resolveCommand(cmd);
-    if (resolved === null) return { ok: false, resolved: null };
-    if (grants === true) return { ok: true, resolved, rule: "true", source: "permissions.exec" };
-    const rule = rules.find((r) => r.path !== null && r.path === resolved);
-    return rule ? { ok: true, resolved, rule: rule.source, source: rule.field } : { ok: false, resolved };
   }
 
   // Commands of this plugin between the check of the cap and the end of the port's run(), which
@@ -98,7 +85,7 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
         throw new BadInputError(`${api}: ${problem.message}`, { pluginId: o.pluginId, permission: "exec" });
       }
       const stdin = opts["stdin"] === undefined || opts["stdin"] === null ? null : new TextEncoder().encode(stringArg(api, "options.stdin", opts["stdin"], o.pluginId, true));
-      const d = await decide(cmd);
+      const d = await commands.decide(cmd);
       if (!d.ok) {
         return deny(
           api,
@@ -118,8 +105,7 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
       try {
         const childEnv = new Map([...env, ["PATH", MINIMAL_PATH]]);
         result = await o.exec.run({
-          file: d.resolved,
-          argv0: cmd,
+          command: d.command,
           args,
           cwd,
           env: childEnv,
@@ -139,10 +125,10 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
         op: api,
         permission: "exec",
         value: [cmd, ...args].map((a) => JSON.stringify(a)).join(" "),
-        resolved: d.resolved,
+        resolved: d.command.file,
         decision: "granted",
-        rule: d.rule,
-        source: d.source,
+        rule: d.command.rule,
+        source: d.command.source,
         envKeys,
       });
       if (result.overflow) throw new OperationError("TooLarge", `${api}: ${quote(cmd)} wrote more than limits.execOutputBytes (${o.execOutputBytes} bytes) to stdout or stderr and was killed`);
@@ -156,8 +142,8 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
     async query(command) {
       if (command === undefined) return grants === true ? { state: "granted", rule: "true", source: "permissions.exec" } : { state: "denied" };
       const cmd = validateCommand("Warden.permissions.query()", command);
-      const d = await decide(cmd);
-      return d.ok ? { state: "granted", rule: d.rule, source: d.source } : { state: "denied" };
+      const d = await commands.decide(cmd);
+      return d.ok ? { state: "granted", rule: d.command.rule, source: d.command.source } : { state: "denied" };
     },
   };
 }

@@ -19,7 +19,9 @@ export type { Grants, GrantList } from "./grants.ts";
 export type * from "./ports.ts";
 export { OperationError } from "./operation-error.ts";
 import { OperationError } from "./operation-error.ts";
-export { CheckedPath } from "./checked.ts";
+export { CheckedPath } from "./path-check.ts";
+export { CheckedTarget } from "./net-check.ts";
+export { CheckedCommand, createCommandCheck, type CommandCheck, type CommandDecision } from "./exec-check.ts";
 export { justThis, protectionOf, type Protection } from "./protected-paths.ts";
 export { type ExecRule } from "./exec-capability.ts";
 export {

@@ -1,15 +1,16 @@
-// The network capability: fetch. Each hop is parsed with the WHATWG URL parser, its name checked,
-// resolved ONCE, every resolved address checked, and the request pinned to exactly the address
-// that was checked (the Host header and the TLS server name stay the URL's name). Redirects are
-// followed here, never by the HTTP client, so every hop goes through the same check.
+// The network capability: fetch. Each hop is parsed with the WHATWG URL parser and checked by
+// net-check.ts (its name checked, resolved ONCE, every resolved address checked), and the request
+// goes out as that CheckedTarget, pinned to exactly the addresses that were checked (the Host header
+// and the TLS server name stay the URL's name). Redirects are followed here, never by the HTTP
+// client, so every hop goes through the same check.
 import { BadInputError, quote } from "../errors/index.ts";
 import { optionsArg, stringArg } from "./arguments.ts";
 import { permissionDenied } from "./denial.ts";
 import type { Grants } from "./grants.ts";
-import { canonicalAddress, compileNetRules, decideAddress, matchAddressRule, matchName, showAddress, type NetRules, type RuleRef } from "./net-rules.ts";
-import { cachedDecision } from "./decision-cache.ts";
+import { createTargetCheck, type CheckedTarget } from "./net-check.ts";
+import { canonicalAddress, compileNetRules, decideAddress, matchAddressRule, matchName, type NetRules, type RuleRef } from "./net-rules.ts";
 import { OperationError } from "./operation-error.ts";
-import type { AuditSink, CallContext, DnsPort, HttpPort, ResolvedAddress } from "./ports.ts";
+import type { AuditSink, CallContext, DnsPort, HttpPort } from "./ports.ts";
 
 /** Options of the net capability of one plugin. */
 export type NetCapabilityOptions = {
@@ -55,19 +56,12 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
 const FORBIDDEN_HEADERS = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "te", "trailer", "expect", "proxy-authorization", "proxy-connection"]);
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** A URL hop that passed every check, with the address to connect to. */
-type CheckedHop = { readonly url: URL; readonly addresses: readonly ResolvedAddress[]; readonly via: RuleRef };
-
 /** The network capability of one plugin. */
 export type NetCapability = {
   fetch(url: unknown, init: unknown, ctx: CallContext): Promise<FetchAnswer>;
   /** Answer `{name:"net", host}` without resolving anything. */
   query(host: unknown): { state: "granted" | "denied"; rule?: string; source?: string };
 };
-
-function defaultPort(url: URL): number {
-  return url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
-}
 
 /** Parse a query host (`host`, `host:port`, `[v6]:port`) strictly; a URL or wildcard is BAD_INPUT. */
 export function parseQueryHost(host: string, pluginId: string): { hostname: string; port: number | null } {
@@ -93,10 +87,7 @@ export function parseQueryHost(host: string, pluginId: string): { hostname: stri
 /** Build the net capability of one plugin. */
 export function createNetCapability(o: NetCapabilityOptions): NetCapability {
   const rules: NetRules = compileNetRules(o.grants.net);
-  const nameDecision = cachedDecision((key) => {
-    const i = key.lastIndexOf(":");
-    return matchName(rules, key.slice(0, i), Number(key.slice(i + 1)));
-  });
+  const targets = createTargetCheck(rules, o.dns, o.pluginId);
   let inFlight = 0;
 
   function deny(api: string, url: string, resolved: string | undefined, reason: string): never {
@@ -104,44 +95,11 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
     throw permissionDenied({ pluginId: o.pluginId, api, permission: "net", value: url, resolved, reason, field: "permissions.net" });
   }
 
-  /** Check one hop: name rule, one resolution, every address; returns the address to pin. */
-  async function checkHop(api: string, url: URL, signal: AbortSignal): Promise<CheckedHop> {
-    const shown = url.href;
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new BadInputError(`${api}: only http: and https: URLs can be fetched, not ${quote(url.protocol)} (${quote(shown)})`, { pluginId: o.pluginId, permission: "net" });
-    }
-    if (url.username !== "" || url.password !== "") {
-      throw new BadInputError(`${api}: ${quote(shown)} has user info; send credentials in a header instead`, { pluginId: o.pluginId });
-    }
-    const port = defaultPort(url);
-    const literal = canonicalAddress(url.hostname);
-    if (literal !== null) {
-      const d = decideAddress(rules, literal, port, null, null);
-      if (!d.ok) return deny(api, shown, `${showAddress(literal)}:${port}`, d.reason);
-      return { url, addresses: [{ address: literal.toString(), family: literal.kind() === "ipv6" ? 6 : 4 }], via: d.via };
-    }
-    const nameRule = nameDecision(`${url.hostname}:${port}`);
-    if (nameRule === null) return deny(api, shown, `${url.hostname}:${port}`, `no rule in permissions.net covers ${url.hostname}:${port}`);
-    let answers: ResolvedAddress[];
-    try {
-      answers = await o.dns.lookup(url.hostname);
-    } catch (e) {
-      throw new OperationError("ConnectionFailed", `${api}: ${quote(shown)}: cannot resolve ${url.hostname} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
-    }
-    if (signal.aborted) throw new OperationError("Timeout", `${api}: ${quote(shown)}: the call's time ran out`);
-    if (answers.length === 0) throw new OperationError("ConnectionFailed", `${api}: ${quote(shown)}: ${url.hostname} has no addresses`);
-    const checked: ResolvedAddress[] = [];
-    let via: RuleRef | null = null;
-    for (const a of answers) {
-      const addr = canonicalAddress(a.address);
-      if (addr === null) return deny(api, shown, a.address, `${url.hostname} resolved to something that is not an address`);
-      const d = decideAddress(rules, addr, port, nameRule, url.hostname);
-      // Every address must be allowed: the client must not be able to fall back to another one.
-      if (!d.ok) return deny(api, shown, `${showAddress(addr)}:${port}`, d.reason);
-      checked.push({ address: addr.toString(), family: addr.kind() === "ipv6" ? 6 : 4 });
-      via ??= d.via;
-    }
-    return { url, addresses: checked, via: via as RuleRef };
+  /** Check one hop (net-check.ts); a refusal is audited and thrown as PermissionDenied. */
+  async function checkHop(api: string, url: URL, signal: AbortSignal): Promise<CheckedTarget> {
+    const d = await targets.decide(api, url, signal);
+    if (!d.ok) return deny(api, url.href, d.resolved, d.reason);
+    return d.target;
   }
 
   function parseInit(api: string, init: unknown): { method: string; headers: [string, string][]; body: Uint8Array | null; redirect: "follow" | "manual" | "error" } {
@@ -193,7 +151,7 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
           const checked = await checkHop(api, url, signal);
           let res;
           try {
-            res = await o.http.request({ url: checked.url, addresses: checked.addresses, method, headers, body, maxBodyBytes: o.netBytes, signal });
+            res = await o.http.request({ target: checked, method, headers, body, maxBodyBytes: o.netBytes, signal });
           } catch (e) {
             const code = (e as { code?: string }).code;
             // What went before the failure is not known exactly: a refused oversized answer counts
@@ -209,10 +167,10 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
             op: api,
             permission: "net",
             value: url.href,
-            resolved: checked.addresses.map((a) => `${a.family === 6 ? `[${a.address}]` : a.address}:${defaultPort(url)}`).join(", "),
+            resolved: checked.addresses.map((a) => `${a.family === 6 ? `[${a.address}]` : a.address}:${checked.port}`).join(", "),
             decision: "granted",
-            rule: checked.via.rule,
-            source: checked.via.source,
+            rule: checked.rule,
+            source: checked.source,
           });
           const location = res.headers.find(([k]) => k.toLowerCase() === "location")?.[1];
           const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;

@@ -1,17 +1,13 @@
 // The interfaces this layer needs from the outside world. core/ implements them; tests may supply
 // their own. Nothing in capabilities/ touches process.env, the filesystem, DNS, sockets or child
 // processes directly, so every matcher and every decision here can be tested with injected I/O.
+import type { CheckedCommand, CommandLookups } from "./exec-check.ts";
+import type { CheckedTarget, DnsPort } from "./net-check.ts";
+import type { CheckedPath, FileInfo, PathLookups } from "./path-check.ts";
 
-/** What fstat/lstat say about one file. */
-export type FileInfo = {
-  readonly isFile: boolean;
-  readonly isDirectory: boolean;
-  readonly isSymlink: boolean;
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly dev: number;
-  readonly ino: number;
-};
+export type { CommandLookups } from "./exec-check.ts";
+export type { DnsPort, ResolvedAddress } from "./net-check.ts";
+export type { FileInfo, PathLookups } from "./path-check.ts";
 
 /** Something opened whose identity can be checked after the open. */
 export interface Opened {
@@ -47,40 +43,30 @@ export interface OpenedDir extends Opened {
   list(): Promise<DirEntry[]>;
 }
 
-/** Filesystem access as the fs capability needs it. Paths given here were checked first. */
-export interface FsPort {
-  /** The real path (symlinks resolved); rejects with an errno error (ENOENT, ENOTDIR, ELOOP, ...). */
-  realpath(path: string): Promise<string>;
-  /** The target of `path` if it is a symbolic link (as written in the link), else null. */
-  readlinkIfSymlink(path: string): Promise<string | null>;
-  /** Identity of a path without following a final symlink (used where /proc/self/fd is missing). */
-  identity(path: string): Promise<{ dev: number; ino: number }>;
-  /** lstat: the entry itself, a final symlink not followed. */
-  lstat(path: string): Promise<FileInfo>;
+/**
+ * Filesystem access as the fs capability needs it. The lookups (PathLookups) serve the check and
+ * take the plain paths it judges; everything that opens, creates or removes takes a CheckedPath,
+ * which only the path check makes, and acts on its real path (or on its entry in `parent`, the
+ * held-open directory the capability verified to be that path's parent).
+ */
+export interface FsPort extends PathLookups {
   /** Open for reading without following a final symlink and without blocking on FIFOs. */
-  openRead(path: string): Promise<OpenedFile>;
+  openRead(path: CheckedPath): Promise<OpenedFile>;
   /** Open for writing without following a final symlink, without blocking, never truncating. */
-  openWrite(path: string, o: { readonly create: boolean; readonly append: boolean }): Promise<OpenedWritable>;
-  /** Open a directory without following a final symlink. */
-  openDir(path: string): Promise<OpenedDir>;
-  mkdir(path: string): Promise<void>;
-  rmdir(path: string): Promise<void>;
-  unlink(path: string): Promise<void>;
+  openWrite(path: CheckedPath, parent: OpenedDir, o: { readonly create: boolean; readonly append: boolean }): Promise<OpenedWritable>;
+  /** Open a directory without following a final symlink (its entry in `parent` if given). */
+  openDir(path: CheckedPath, parent?: OpenedDir): Promise<OpenedDir>;
+  /** Open the directory that holds `path`, without following a final symlink. */
+  openParent(path: CheckedPath): Promise<OpenedDir>;
+  mkdir(path: CheckedPath, parent: OpenedDir): Promise<void>;
+  rmdir(path: CheckedPath, parent: OpenedDir): Promise<void>;
+  unlink(path: CheckedPath, parent: OpenedDir): Promise<void>;
 }
 
-/** One resolved address of a host name. */
-export type ResolvedAddress = { readonly address: string; readonly family: 4 | 6 };
-
-/** Name resolution: asked once per request hop; the answer is what the connection uses. */
-export interface DnsPort {
-  lookup(hostname: string): Promise<ResolvedAddress[]>;
-}
-
-/** One HTTP request pinned to an address that was checked. */
+/** One HTTP request to a CheckedTarget, which only the net check makes. */
 export type PinnedRequest = {
-  readonly url: URL;
-  /** The checked addresses the connection may go to, in order (the URL's host stays the Host header and TLS name). */
-  readonly addresses: readonly ResolvedAddress[];
+  /** The URL and the checked addresses the connection may go to, in order (the URL's host stays the Host header and TLS name). */
+  readonly target: CheckedTarget;
   readonly method: string;
   readonly headers: readonly (readonly [string, string])[];
   readonly body: Uint8Array | null;
@@ -97,32 +83,32 @@ export type PinnedResponse = {
   readonly body: Uint8Array;
 };
 
-/** HTTP as the net capability needs it. Rejects with `code: "TooLarge"` past maxBodyBytes. */
+/** HTTP as the net capability needs it: connects only to a CheckedTarget's addresses. Rejects with `code: "TooLarge"` past maxBodyBytes. */
 export interface HttpPort {
   request(r: PinnedRequest): Promise<PinnedResponse>;
 }
 
-/** Executable lookup and process spawning for exec. */
-export interface ExecPort {
-  /** The absolute path `name` resolves to through the host's PATH (never the plugin's), or null. */
-  which(name: string): Promise<string | null>;
-  /** Whether `path` is an executable regular file; its real path if so. */
-  executable(path: string): Promise<string | null>;
+/** One command as exec asks for it: the program is a CheckedCommand, which only the exec check makes. */
+export type ExecRun = {
+  readonly command: CheckedCommand;
+  readonly args: readonly string[];
+  /** The working directory: the plugin's directory, or the real path of a cwd the read check passed. */
+  readonly cwd: string;
+  /** The child's whole environment (a Map, so no prototype can add to it). */
+  readonly env: ReadonlyMap<string, string>;
+  readonly stdin: Uint8Array | null;
+  readonly maxOutputBytes: number;
+  readonly signal: AbortSignal;
+};
+
+/** Executable lookup (for the check) and process spawning (of checked commands only) for exec. */
+export interface ExecPort extends CommandLookups {
   /**
-   * Run without a shell in a new process group; kills the whole group on abort or overflow. Settles
-   * only once the command has exited and its group was killed (exec counts commands alive by it).
+   * Run `command.file` without a shell in a new process group; kills the whole group on abort or
+   * overflow. Settles only once the command has exited and its group was killed (exec counts
+   * commands alive by it).
    */
-  run(r: {
-    readonly file: string;
-    readonly argv0: string;
-    readonly args: readonly string[];
-    readonly cwd: string;
-    /** The child's whole environment (a Map, so no prototype can add to it). */
-    readonly env: ReadonlyMap<string, string>;
-    readonly stdin: Uint8Array | null;
-    readonly maxOutputBytes: number;
-    readonly signal: AbortSignal;
-  }): Promise<{ code: number | null; signal: string | null; stdout: Uint8Array; stderr: Uint8Array; overflow: boolean }>;
+  run(r: ExecRun): Promise<{ code: number | null; signal: string | null; stdout: Uint8Array; stderr: Uint8Array; overflow: boolean }>;
 }
 
 /** The environment variables the plugin could be granted. */

@@ -4,13 +4,12 @@ import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { delimiter, isAbsolute, join } from "node:path";
-import type { ExecPort } from "../../capabilities/index.ts";
+import { CheckedCommand, type ExecPort, type ExecRun } from "../../capabilities/index.ts";
 
 /** Process groups of running commands, so a supervisor can kill them if the sandbox dies. */
 export type ProcessGroupTracker = { started(pgid: number): void; ended(pgid: number): void };
 
-/** One command as exec asks for it. */
-export type ExecRun = Parameters<ExecPort["run"]>[0];
+export type { ExecRun } from "../../capabilities/index.ts";
 
 /**
  * Rewrites a checked command into what is spawned instead (an OS sandbox such as bubblewrap that
@@ -61,12 +60,15 @@ export function createNodeExec(hostPath: string = process.env["PATH"] ?? "", tra
       return (await isExecutableFile(path)) ? path : null;
     },
     run(r) {
+      // The type already refuses anything else; this refuses a look-alike the compiler did not see.
+      if (!CheckedCommand.is(r.command)) return Promise.reject(new TypeError("the exec port runs only a CheckedCommand made by the exec check"));
       return new Promise((resolve, reject) => {
         // A wrapper is spawned under its own name (argv0 belongs to the command it runs); if it
         // refuses the command, its error rejects this promise.
         const w = wrap?.(r);
-        const child = spawn(w?.file ?? r.file, [...(w?.args ?? r.args)], {
-          ...(w === undefined ? { argv0: r.argv0 } : {}),
+        // The checked command is unwrapped here, at the spawn, and nowhere before it.
+        const child = spawn(w?.file ?? r.command.file, [...(w?.args ?? r.args)], {
+          ...(w === undefined ? { argv0: r.command.argv0 } : {}),
           cwd: r.cwd,
           env: childEnv(w?.env ?? r.env),
           shell: false,

@@ -1,15 +1,28 @@
 // The real implementation of capabilities' FsPort on Node's fs (Linux first: /proc/self/fd gives
 // both the identity check after an open and an openat-like way to name entries of a held directory).
+// Everything that opens, creates or removes takes a CheckedPath and is unwrapped only here, at the syscall.
 import { constants, type Stats } from "node:fs";
 import { lstat, mkdir, open, opendir, readdir, readlink, realpath, rmdir, unlink, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
-import type { DirEntry, FileInfo, FsPort, Opened, OpenedDir, OpenedFile, OpenedWritable } from "../../capabilities/index.ts";
+import { basename, dirname, join } from "node:path";
+import { CheckedPath, type DirEntry, type FileInfo, type FsPort, type Opened, type OpenedDir, type OpenedFile, type OpenedWritable } from "../../capabilities/index.ts";
 
 const HAS_PROC_FD = process.platform === "linux";
 const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
 
 function info(s: Stats): FileInfo {
   return { isFile: s.isFile(), isDirectory: s.isDirectory(), isSymlink: s.isSymbolicLink(), size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, ino: s.ino };
+}
+
+// The real path of a checked path. The type already refuses anything else; this refuses a
+// look-alike from code the compiler did not see (plain JavaScript, a cast).
+function real(path: CheckedPath): string {
+  if (!CheckedPath.is(path)) throw new TypeError("the fs port acts only on a CheckedPath made by the path check");
+  return path.real;
+}
+
+// Where the syscall acts: a checked path's entry in its held parent directory, or its real path.
+function at(path: CheckedPath, parent?: OpenedDir): string {
+  return parent === undefined ? real(path) : parent.entry(basename(real(path)));
 }
 
 function opened(handle: FileHandle): Opened {
@@ -36,10 +49,10 @@ export function createNodeFs(): FsPort {
       return { dev: s.dev, ino: s.ino };
     },
     lstat: async (p) => info(await lstat(p)),
-    async openRead(p): Promise<OpenedFile> {
+    async openRead(checked): Promise<OpenedFile> {
       // O_NOFOLLOW: a final component swapped for a symlink after the check fails with ELOOP.
       // O_NONBLOCK: opening a FIFO must not hang the sandbox process.
-      const handle = await open(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      const handle = await open(at(checked), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       return {
         ...opened(handle),
         async read(max) {
@@ -56,10 +69,10 @@ export function createNodeFs(): FsPort {
         },
       };
     },
-    async openWrite(p, o): Promise<OpenedWritable> {
+    async openWrite(checked, parent, o): Promise<OpenedWritable> {
       // Never O_TRUNC here: the caller verifies the descriptor first, then truncates.
       const flags = constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (o.create ? constants.O_CREAT : 0) | (o.append ? constants.O_APPEND : 0);
-      const handle = await open(p, flags, 0o644);
+      const handle = await open(at(checked, parent), flags, 0o644);
       return {
         ...opened(handle),
         truncate: () => handle.truncate(0),
@@ -72,24 +85,28 @@ export function createNodeFs(): FsPort {
         },
       };
     },
-    async openDir(p): Promise<OpenedDir> {
-      const handle = await open(p, constants.O_RDONLY | O_DIRECTORY | constants.O_NOFOLLOW);
-      const base = opened(handle);
-      const self = HAS_PROC_FD ? `/proc/self/fd/${handle.fd}` : p;
-      return {
-        ...base,
-        entry: (name) => join(self, name),
-        async list(): Promise<DirEntry[]> {
-          const entries = HAS_PROC_FD ? await readdir(self, { withFileTypes: true }) : await collect(p);
-          return entries.map((d) => ({ name: d.name, isFile: d.isFile(), isDirectory: d.isDirectory(), isSymlink: d.isSymbolicLink() }));
-        },
-      };
+    openDir: (checked, parent) => openDirectory(at(checked, parent)),
+    openParent: (checked) => openDirectory(dirname(real(checked))),
+    mkdir: async (checked, parent) => {
+      await mkdir(at(checked, parent), { mode: 0o755 });
     },
-    mkdir: async (p) => {
-      await mkdir(p, { mode: 0o755 });
+    rmdir: (checked, parent) => rmdir(at(checked, parent)),
+    unlink: (checked, parent) => unlink(at(checked, parent)),
+  };
+}
+
+/** Open the directory `p` without following a final symlink; its entries are named through the descriptor. */
+async function openDirectory(p: string): Promise<OpenedDir> {
+  const handle = await open(p, constants.O_RDONLY | O_DIRECTORY | constants.O_NOFOLLOW);
+  const base = opened(handle);
+  const self = HAS_PROC_FD ? `/proc/self/fd/${handle.fd}` : p;
+  return {
+    ...base,
+    entry: (name) => join(self, name),
+    async list(): Promise<DirEntry[]> {
+      const entries = HAS_PROC_FD ? await readdir(self, { withFileTypes: true }) : await collect(p);
+      return entries.map((d) => ({ name: d.name, isFile: d.isFile(), isDirectory: d.isDirectory(), isSymlink: d.isSymbolicLink() }));
     },
-    rmdir: (p) => rmdir(p),
-    unlink: (p) => unlink(p),
   };
 }
 

@@ -3,7 +3,7 @@
 import { lookup } from "node:dns/promises";
 import { STATUS_CODES } from "node:http";
 import type { LookupAddress } from "node:dns";
-import type { DnsPort, HttpPort, PinnedRequest, PinnedResponse } from "../../capabilities/index.ts";
+import { CheckedTarget, type DnsPort, type HttpPort, type PinnedRequest, type PinnedResponse } from "../../capabilities/index.ts";
 
 /** The DnsPort warden uses outside tests. */
 export function createNodeDns(): DnsPort {
@@ -25,8 +25,11 @@ let undici: Promise<typeof import("undici")> | null = null;
 export function createNodeHttp(): HttpPort {
   return {
     async request(r: PinnedRequest): Promise<PinnedResponse> {
+      // The type already refuses anything else; this refuses a look-alike the compiler did not see.
+      if (!CheckedTarget.is(r.target)) throw new TypeError("the HTTP port connects only to a CheckedTarget made by the net check");
       const { Agent, request } = await (undici ??= import("undici"));
-      const pinned = r.addresses;
+      // The checked target is unwrapped here: its URL is what is asked for, its addresses the only ones connected to.
+      const pinned = r.target.addresses;
       const first = pinned[0];
       if (first === undefined) throw new Error("no checked address to connect to");
       const agent = new Agent({
@@ -45,7 +48,7 @@ export function createNodeHttp(): HttpPort {
         } as never,
       });
       try {
-        const res = await request(r.url, {
+        const res = await request(r.target.url, {
           dispatcher: agent,
           method: r.method as "GET",
           headers: r.headers.flatMap(([k, v]) => [k, v]),

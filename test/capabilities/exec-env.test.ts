@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createCapabilities, EXEC_ENV_POLICY, execEnvPolicyMarkdown, MINIMAL_PATH, refusedEnvName, type AuditEvent, type Capabilities, type Grants } from "../../capabilities/index.ts";
 import { createNodeExec } from "../../core/sys/node-exec.ts";
-import { isRunning, nodePorts, TEST_LIMITS } from "../helpers/ports.ts";
+import { checkedCommand, isRunning, nodePorts, TEST_LIMITS } from "../helpers/ports.ts";
 import { scratch, type Scratch } from "../helpers/plugin-dir.ts";
 import { FOUND_PAST_NAMES } from "../helpers/env-neighbours.ts";
 
@@ -122,11 +122,9 @@ describe("exec capability", () => {
     const polluted = Object.prototype as Record<string, unknown>;
     polluted["LD_PRELOAD"] = "/tmp/evil.so";
     try {
-      const which = await createNodeExec(HOST_PATH).which("env");
-      assert.ok(which);
+      const command = await checkedCommand("env", HOST_PATH);
       const r = await createNodeExec(HOST_PATH).run({
-        file: which,
-        argv0: "env",
+        command,
         args: [],
         cwd: dir,
         env: new Map([

@@ -4,7 +4,7 @@
 // a port that performs the attacker's rename just before warden opens what it checked.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createCapabilities, type AuditEvent, type Capabilities, type FsPort } from "../../capabilities/index.ts";
 import { createNodeFs } from "../../core/sys/node-fs.ts";
@@ -133,13 +133,13 @@ describe("fs write capability", () => {
     // The attacker's move lands exactly between warden's check and its open of the parent.
     const racing: FsPort = {
       ...real,
-      openDir: async (p) => {
-        if (armed && p.endsWith("/data/swap")) {
+      openParent: async (p) => {
+        if (armed && dirname(p.real).endsWith("/data/swap")) {
           armed = false;
           renameSync(join(dir, "data/swap"), join(dir, "data/swap-old"));
           symlinkSync(s.root, join(dir, "data/swap"));
         }
-        return real.openDir(p);
+        return real.openParent(p);
       },
     };
     caps = await build(racing);
@@ -158,13 +158,13 @@ describe("fs write capability", () => {
     let armed = true;
     const racing: FsPort = {
       ...real,
-      openDir: async (p) => {
-        if (armed && p.endsWith("/data/g/p")) {
+      openParent: async (p) => {
+        if (armed && dirname(p.real).endsWith("/data/g/p")) {
           armed = false;
           renameSync(join(dir, "data/g"), join(dir, "data/g-old"));
           symlinkSync(join(s.root, "elsewhere"), join(dir, "data/g"));
         }
-        return real.openDir(p);
+        return real.openParent(p);
       },
     };
     caps = await build(racing);
@@ -182,13 +182,13 @@ describe("fs write capability", () => {
     let armed = true;
     const racing: FsPort = {
       ...real,
-      openWrite: async (p, o) => {
+      openWrite: async (p, parent, o) => {
         if (armed) {
           armed = false;
           renameSync(join(dir, "data/target.txt"), join(dir, "data/target-old.txt"));
           symlinkSync(join(s.root, "victim.txt"), join(dir, "data/target.txt"));
         }
-        return real.openWrite(p, o);
+        return real.openWrite(p, parent, o);
       },
     };
     caps = await build(racing);

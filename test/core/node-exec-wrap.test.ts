@@ -5,10 +5,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BadInputError } from "../../errors/index.ts";
 import { createNodeExec, type ExecRun } from "../../core/sys/node-exec.ts";
+import { checkedCommand } from "../helpers/ports.ts";
+
+const echo = await checkedCommand("/bin/echo");
 
 const request = (over: Partial<ExecRun> = {}): ExecRun => ({
-  file: "/bin/echo",
-  argv0: "echo",
+  command: echo,
   args: ["a", "b"],
   cwd: "/",
   env: new Map([["COMMAND_SECRET", "s3cret"]]),
@@ -30,7 +32,7 @@ describe("createNodeExec with a wrap", () => {
     const seen: ExecRun[] = [];
     const exec = createNodeExec(process.env["PATH"] ?? "", undefined, (r) => {
       seen.push(r);
-      return { file: "/bin/sh", args: ["-c", 'printf "%s|" "$@"; printf "%s|%s" "$WRAPPED" "${COMMAND_SECRET-unset}"', "wrapper", r.file, ...r.args], env: new Map([["WRAPPED", "yes"]]) };
+      return { file: "/bin/sh", args: ["-c", 'printf "%s|" "$@"; printf "%s|%s" "$WRAPPED" "${COMMAND_SECRET-unset}"', "wrapper", r.command.file, ...r.args], env: new Map([["WRAPPED", "yes"]]) };
     });
     const r = await exec.run(request());
     assert.equal(text(r.stdout), "/bin/echo|a|b|yes|unset");

@@ -1,7 +1,7 @@
 // Real ports for capability tests (the same ones the sandbox process uses), with the parts a test
 // needs to control (DNS answers, env, the bus) replaceable.
 import { readFileSync } from "node:fs";
-import type { ChannelPort, DnsPort, Ports } from "../../capabilities/index.ts";
+import { createCommandCheck, type ChannelPort, type CheckedCommand, type DnsPort, type Ports } from "../../capabilities/index.ts";
 import { createNodeExec } from "../../core/sys/node-exec.ts";
 import { createNodeFs } from "../../core/sys/node-fs.ts";
 import { createNodeDns, createNodeHttp } from "../../core/sys/node-net.ts";
@@ -37,6 +37,16 @@ export function nodePorts(over: Partial<Ports> = {}): Ports {
     plugins: { call: () => Promise.reject(new Error("no host in this test")) },
     ...over,
   };
+}
+
+/**
+ * `cmd` as the exec check passes it under a grant of every command (`exec: true`): the one way a
+ * test that drives the exec port directly gets a command to run (the port takes nothing else).
+ */
+export async function checkedCommand(cmd: string, hostPath: string = process.env["PATH"] ?? ""): Promise<CheckedCommand> {
+  const d = await (await createCommandCheck(createNodeExec(hostPath), true)).decide(cmd);
+  if (!d.ok) throw new Error(`${cmd} is not an executable on PATH`);
+  return d.command;
 }
 
 /** Generous test limits. */

@@ -12,7 +12,7 @@ import { BadInputError } from "../../errors/index.ts";
 import { probeBubblewrap } from "../../core/os-sandbox/bwrap-probe.ts";
 import { execCommand, execWrap, type ExecSandboxGrants } from "../../core/os-sandbox/exec-sandbox.ts";
 import { createNodeExec, type ProcessGroupTracker } from "../../core/sys/node-exec.ts";
-import { isRunning } from "../helpers/ports.ts";
+import { checkedCommand, isRunning } from "../helpers/ports.ts";
 import { scratch, type Scratch } from "../helpers/plugin-dir.ts";
 import { commandLine, descendants, waitFor } from "../helpers/process-tree.ts";
 
@@ -41,8 +41,7 @@ async function run(
 ): Promise<Result> {
   const port = createNodeExec(process.env["PATH"] ?? "", o.tracker, o.grants === null ? undefined : execWrap(o.grants ?? grants()));
   const r = await port.run({
-    file,
-    argv0: file,
+    command: await checkedCommand(file),
     args,
     cwd: o.cwd ?? readDir,
     env: new Map(o.env ?? [["PATH", "/usr/bin:/bin"]]),
