@@ -3,8 +3,8 @@
 // own) and the units it may import, all of them rows above it, so no two units can depend on each
 // other. The order, in short:
 //
-//   errors/                       imports nothing from the project
-//   manifests/ capabilities/ isolate/   errors/ only; never one another
+//   errors/ defaults/             import nothing from the project
+//   manifests/ capabilities/ isolate/   errors/ and defaults/ only; never one another
 //   core's foundations            version, logger, json-value, limits, install/names, sys, os-sandbox, channels
 //   core/runtime/                 engines, their pool, the broker, the runner
 //   core's services               audit, containment, install, consent (beside the runtime, not using it)
@@ -31,14 +31,17 @@ const FOUNDATIONS = ["core/version.ts", "core/logger.ts", "core/json-value.ts", 
 /** The dependency order, bottom first: each unit and the units (above it) it may import. */
 const LAYERS: ReadonlyArray<readonly [unit: string, mayImport: readonly string[]]> = [
   ["errors", []],
+  // Every default limit, timeout and size (issue 16). A leaf, like errors/: isolate/ and
+  // capabilities/ take their defaults from it, so it must sit below them and import nothing.
+  ["defaults", []],
   ["manifests", ["errors"]],
-  ["capabilities", ["errors"]],
-  ["isolate", ["errors"]],
+  ["capabilities", ["errors", "defaults"]],
+  ["isolate", ["errors", "defaults"]],
   // core's foundations: small parts the runtime and everything above it build on.
   ["core/version.ts", []],
   ["core/logger.ts", ["errors"]],
   ["core/json-value.ts", ["errors"]],
-  ["core/limits.ts", ["errors", "manifests", "capabilities", "isolate"]],
+  ["core/limits.ts", ["errors", "defaults", "manifests"]],
   // The names of warden's files in a plugins directory, without the installer: the runtime protects them.
   ["core/install/names.ts", []],
   ["core/sys", ["errors", "capabilities"]],
@@ -86,7 +89,7 @@ const LAYERS: ReadonlyArray<readonly [unit: string, mayImport: readonly string[]
 ];
 
 /** The folders whose code others reach only through their index.ts. */
-const SURFACES = ["errors", "manifests", "capabilities", "isolate"];
+const SURFACES = ["errors", "defaults", "manifests", "capabilities", "isolate"];
 
 /** Imports past a folder's index.ts from source code, each with why the index will not do. */
 const DEEP_IMPORTS: ReadonlyArray<readonly [from: string, to: string]> = [
@@ -95,7 +98,7 @@ const DEEP_IMPORTS: ReadonlyArray<readonly [from: string, to: string]> = [
   ["core/cli/doctor.ts", "isolate/ivm.ts"],
 ];
 
-const SOURCE_DIRS = ["errors", "manifests", "capabilities", "isolate", "core"];
+const SOURCE_DIRS = ["errors", "defaults", "manifests", "capabilities", "isolate", "core"];
 const ALL_DIRS = [...SOURCE_DIRS, "test", "benchmarks", "examples"];
 
 function tsFiles(dir: string): string[] {
@@ -158,7 +161,7 @@ describe("architecture", () => {
     assert.deepEqual(violations, []);
   });
 
-  it("outside errors/, manifests/, capabilities/ and isolate/, code imports them only through their index.ts", () => {
+  it("outside errors/, defaults/, manifests/, capabilities/ and isolate/, code imports them only through their index.ts", () => {
     const violations: string[] = [];
     for (const file of projectFiles(SOURCE_DIRS)) {
       for (const target of importsOf(file)) {

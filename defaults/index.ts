@@ -1,0 +1,119 @@
+// Every default limit, timeout and size of warden, in one object (issue 16): a reader asking "what
+// is a limit's default, and why" reads it here, and code everywhere else names DEFAULTS.<section>
+// instead of a literal or a constant of its own. It sits beside errors/ at the bottom of the
+// dependency order and imports nothing, because the lowest layers (isolate/, capabilities/) need
+// its values too (test/architecture.test.ts). The older exported constants (DEFAULT_MAX_LIMITS,
+// DEFAULT_RESTART...) remain, as views of this object, where they were.
+
+/**
+ * Every limit one plugin runs under: the one type the others are cut from (the sandbox's, the
+ * capabilities', the process's and the manifest's limits are Picks of it).
+ */
+export type Limits = {
+  /** Heap limit of the isolate in MiB (isolated-vm's memoryLimit, a soft limit). */
+  readonly memoryMb: number;
+  /** CPU time a call may use, across awaits and the timers it started, in ms. */
+  readonly cpuMs: number;
+  /** Wall-clock time a call may take, in ms. */
+  readonly timeoutMs: number;
+  /** CPU the plugin may use in any 60 s window, across all its calls, timers and handlers, in ms. */
+  readonly cpuMsPerMinute: number;
+  /** Largest file Warden.fs.readTextFile returns, in bytes. */
+  readonly readBytes: number;
+  /** Largest fetch response body, in bytes. */
+  readonly netBytes: number;
+  /** Each of a command's stdout and stderr, buffered, in bytes. */
+  readonly execOutputBytes: number;
+  /** Largest channel message, in bytes of JSON. */
+  readonly messageBytes: number;
+  /** Largest entry result, in characters of its JSON text (the sandbox's own: no manifest sets it). */
+  readonly resultChars: number;
+};
+
+/** What `warden install` (installPlugin) accepts of one package, tarball or directory. */
+export type InstallLimits = {
+  /** The tarball's own size, read whole into memory so that what was hashed is what is unpacked. */
+  readonly packageBytes: number;
+  /** Entries (files, directories, links) in the package. */
+  readonly files: number;
+  /** One file, both as declared by its tar header and as actually read. */
+  readonly fileBytes: number;
+  /** All files together, unpacked (a gzip bomb stops here, not at the disk's end). */
+  readonly totalBytes: number;
+};
+
+/** `T` with every nested field read-only, as DEFAULTS is frozen. */
+export type DeepReadonly<T> = { readonly [K in keyof T]: T[K] extends object ? DeepReadonly<T[K]> : T[K] };
+
+/** Freezes `o` and every object in it, so that no importer can change a default for everyone. */
+function frozen<T extends object>(o: T): DeepReadonly<T> {
+  for (const v of Object.values(o)) if (typeof v === "object" && v !== null) frozen(v);
+  return Object.freeze(o);
+}
+
+/** The fields `keys` of `o`, in the order of `keys`: how a view such as SandboxLimits is cut from DEFAULTS.limits. */
+export function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) out[k] = o[k];
+  return out as Pick<T, K>;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+// The contract's limits (what a plugin gets when neither its manifest nor its host says).
+const limits: Limits = {
+  memoryMb: 64,
+  cpuMs: 1000,
+  timeoutMs: 5000,
+  cpuMsPerMinute: 10_000,
+  readBytes: 16 * MiB,
+  netBytes: 16 * MiB,
+  execOutputBytes: 1 * MiB,
+  messageBytes: 64 * KiB,
+  resultChars: 8 * MiB,
+};
+
+// The built-in maxima: the most a manifest gets on a host that sets no `maxLimits` (and in `warden
+// run`). Each is generous for a legitimate plugin and bounded for the host. The order of the fields
+// is the order limits are checked and reported in (core/limits.ts, LIMIT_FIELDS).
+const maxLimits: Omit<Limits, "resultChars"> = {
+  // 8× the default heap; each plugin has its own sandbox process, so this is per plugin, and a
+  // host loading ten such plugins must still fit on an ordinary server.
+  memoryMb: 512,
+  // 30 s of CPU in one call already blocks the plugin's isolate for that long.
+  cpuMs: 30_000,
+  // A call (and a channel handler: its delivery deadline is this timeout) holds a concurrency
+  // slot and its queue for at most a minute.
+  timeoutMs: 60_000,
+  // One full core: an isolate runs on one thread, so a busy plugin cannot use more anyway; beyond
+  // it the number only hides a plugin that spins.
+  cpuMsPerMinute: 60_000,
+  // File contents and response bodies are held whole in the sandbox process and copied into the
+  // isolate as a string: 4× the default, well under the 512 MiB heap cap.
+  readBytes: 64 * MiB,
+  netBytes: 64 * MiB,
+  // Each of stdout and stderr, buffered in the sandbox process: 16× the default.
+  execOutputBytes: 16 * MiB,
+  // Channel messages wait in the *host's* memory, in every matching subscription's queue (4 MiB
+  // each by default): 1 MiB keeps at least four of the largest in each queue.
+  messageBytes: 1 * MiB,
+};
+
+// The built-in install limits: generous for a plugin with its node_modules, bounded for the host.
+const install: InstallLimits = {
+  packageBytes: 64 * MiB,
+  files: 10_000,
+  fileBytes: 64 * MiB,
+  totalBytes: 256 * MiB,
+};
+
+/** Every default of warden, by what it bounds. Frozen. */
+export const DEFAULTS = frozen({
+  /** A plugin's limits where its manifest and its host say nothing (the contract's). */
+  limits,
+  /** The host's maxima where its `maxLimits` says nothing. */
+  maxLimits,
+  /** What installPlugin accepts where its `limits` say nothing. */
+  install,
+});
