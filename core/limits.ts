@@ -106,13 +106,8 @@ export type RestartPolicy = {
   readonly maxMs: number;
 };
 
-/**
- * The default restart backoff: the first restart after a failure is immediate (a bot must not
- * miss messages), then 250 ms, 500 ms... up to 30 s while the plugin keeps failing without a
- * call or a delivery succeeding in between. The quarantine policy (5 failures in 60 s) stops it
- * long before the longest wait matters.
- */
-export const DEFAULT_RESTART: RestartPolicy = Object.freeze({ baseMs: 250, maxMs: 30_000 });
+/** The default restart backoff (DEFAULTS.host.restart): at once, then 250 ms doubling to 30 s while the plugin keeps failing. */
+export const DEFAULT_RESTART: RestartPolicy = DEFAULTS.host.restart;
 
 /** The wait before restart number `attempt` (0 for the first after a success) under `policy`, ms. */
 export function restartDelayMs(attempt: number, policy: RestartPolicy): number {

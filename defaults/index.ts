@@ -108,6 +108,74 @@ const install: InstallLimits = {
   totalBytes: 256 * MiB,
 };
 
+// A host's (createHost) options where it leaves them out; loadPlugin has the same defaults for the
+// options it shares (startupTimeoutMs, concurrency, quarantine, restart).
+const host = {
+  /** onLoad's own budget (NEKO-19), wall-clock ms. */
+  startupTimeoutMs: 10_000,
+  /**
+   * CPU onLoad may use at most, ms, unless the plugin's cpuMs is higher: its startup timeout,
+   * capped here so that a longer startup budget is not also a longer spin.
+   */
+  startupCpuMs: 10_000,
+  /** How often `health` is called, ms (0 disables). */
+  healthIntervalMs: 30_000,
+  /** Longest chain of plugin-to-plugin calls. */
+  maxCallDepth: 4,
+  /**
+   * Plugins per shared engine: bounds what one engine's death costs (every co-tenant restarts)
+   * against memory (each engine has its own ~11 MB base). 64 is the fewest measured to keep 1,000
+   * idle plugins within 1.5x a bare isolate each (32: 1.61x, 64: 1.44x, 128: 1.35x;
+   * benchmarks/README.md).
+   */
+  maxPluginsPerEngine: 64,
+  /**
+   * Engines a host keeps started ahead, without tenants: when an engine dies, its co-tenants move
+   * into one that already booted, instead of waiting for a new Node process (most of the time to
+   * come back: measured in benchmarks/README.md, "bystanders"). One idle engine costs its base
+   * memory. (An engine pool created on its own keeps none.)
+   */
+  spareEngines: 1,
+  /** Calls of one plugin running at once, and waiting; past both, BUSY. */
+  concurrency: { maxInFlight: 8, maxQueued: 64 },
+  /** 5 failures in 60 s quarantine the plugin for 60 s, then 120 s, 240 s... up to 1 h. */
+  quarantine: { maxFailures: 5, windowMs: 60_000, baseMs: 60_000, maxMs: 3_600_000 },
+  /**
+   * The restart backoff: the first restart after a failure is immediate (a bot must not miss
+   * messages), then 250 ms, 500 ms... up to 30 s while the plugin keeps failing without a call or
+   * a delivery succeeding in between. The quarantine (5 failures in 60 s) stops it long before the
+   * longest wait matters.
+   */
+  restart: { baseMs: 250, maxMs: 30_000 },
+};
+
+// The channel bus: each subscription's queue, and a plugin's publishing rate.
+const channels = {
+  /** Messages each subscription's queue holds. */
+  queueLength: 256,
+  /** Bytes (of JSON) each subscription's queue may hold: four of the largest messages (maxLimits.messageBytes). */
+  queueBytes: 4 * MiB,
+  /** Bytes the queues of one subscriber (a plugin id, or the host) may hold together. */
+  ownerQueueBytes: 16 * MiB,
+  /** Messages per second one plugin may publish, sustained. */
+  publishRate: 1000,
+  /** Publishes one plugin may make at once beyond the rate, after a quiet spell. */
+  publishBurst: 1000,
+};
+
+// A plugin's console output on its way to the host log: 200 lines/s sustained, bursts of 500, 1000
+// lines queued, 16 KiB per line.
+const log = {
+  /** Lines kept waiting for a flush; past it the oldest are dropped. */
+  maxLines: 1000,
+  /** Sustained lines per second. */
+  ratePerSecond: 200,
+  /** Lines allowed in a burst above the rate. */
+  burst: 500,
+  /** Longest line kept, characters; longer ones are cut. */
+  maxLineChars: 16 * KiB,
+};
+
 /** Every default of warden, by what it bounds. Frozen. */
 export const DEFAULTS = frozen({
   /** A plugin's limits where its manifest and its host say nothing (the contract's). */
@@ -116,4 +184,10 @@ export const DEFAULTS = frozen({
   maxLimits,
   /** What installPlugin accepts where its `limits` say nothing. */
   install,
+  /** createHost's (and loadPlugin's) options. */
+  host,
+  /** The channel bus's queues and publishing rate. */
+  channels,
+  /** A plugin's console output. */
+  log,
 });

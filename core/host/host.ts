@@ -2,7 +2,6 @@
 // application and between plugins), applies config, reloads transactionally, polls health, and
 // reports every lifecycle step as an event with an authoritative reason.
 import { EnginePool, type EngineInfo, type SandboxMode } from "../runtime/engine-pool.ts";
-import { DEFAULT_SPARE_ENGINES } from "../runtime/placement.ts";
 import { EventEmitter } from "node:events";
 import { existsSync, readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
@@ -12,6 +11,7 @@ import { ChannelBus } from "../channels/bus.ts";
 import type { Concurrency } from "../containment/call-gate.ts";
 import { PluginLedger } from "../containment/ledger.ts";
 import type { QuarantinePolicy } from "../containment/quarantine.ts";
+import { DEFAULTS } from "../../defaults/index.ts";
 import { escapeFields, escapeStrings, escapeText, quote, BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor, type WardenError } from "../../errors/index.ts";
 import { limitPolicy, type ClampedLimit, type PluginLimits, type ProcessLimits, type RestartPolicy } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
@@ -186,7 +186,7 @@ export class Host {
     this.#o = o;
     this.#engines = new EnginePool({
       ...(o.maxPluginsPerEngine !== undefined ? { maxPluginsPerEngine: o.maxPluginsPerEngine } : {}),
-      spareEngines: o.spareEngines ?? DEFAULT_SPARE_ENGINES,
+      spareEngines: o.spareEngines ?? DEFAULTS.host.spareEngines,
       ...(o.sandbox !== undefined ? { sandbox: o.sandbox } : {}),
       onWarning: (m) => this.#logger.warn(m),
     });
@@ -356,7 +356,7 @@ export class Host {
       logger: this.#logger,
       bus: this.bus,
       config: this.#configFor(id),
-      startupTimeoutMs: this.#o.startupTimeoutMs ?? 10_000,
+      startupTimeoutMs: this.#o.startupTimeoutMs ?? DEFAULTS.host.startupTimeoutMs,
       ...(this.#o.defaults?.limits ? { defaultLimits: this.#o.defaults.limits } : {}),
       maxLimits: this.#maxLimits,
       ...(this.#o.auditLimits ? { auditLimits: this.#o.auditLimits } : {}),
@@ -481,7 +481,7 @@ export class Host {
   }
 
   async #pluginCall(caller: string, target: string, entry: string, input: unknown, depth: number): Promise<unknown> {
-    const max = this.#o.maxCallDepth ?? 4;
+    const max = this.#o.maxCallDepth ?? DEFAULTS.host.maxCallDepth;
     if (depth > max) {
       throw new PluginError(
         `Warden.plugins.call(): ${caller} → ${target}.${entry}() would be call number ${depth} in one chain, more than ${max}; plugins calling each other must not recurse without end`,
@@ -715,7 +715,7 @@ export class Host {
   }
 
   #startHealthChecks(): void {
-    const every = this.#o.healthIntervalMs ?? 30_000;
+    const every = this.#o.healthIntervalMs ?? DEFAULTS.host.healthIntervalMs;
     if (every <= 0 || this.#healthTimer) return;
     this.#healthTimer = setInterval(() => void this.checkHealth(), every);
     this.#healthTimer.unref();
