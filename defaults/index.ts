@@ -176,6 +176,82 @@ const log = {
   maxLineChars: 16 * KiB,
 };
 
+// The bounds on what one plugin can make the host write to the audit log. A plugin chooses the
+// values it asks for (a 1 MiB path, a 1 MiB variable name) and how often it asks; the log must stay
+// useful to an auditor and small enough to keep, and the host's memory must not grow with what the
+// plugin sends. A host changes them with `auditLimits`.
+const audit = {
+  /**
+   * Characters of any one plugin-supplied text in a record (value, resolved, reason, rule, an error
+   * message). Real paths, URLs and names fit (PATH_MAX is 4096 bytes, but paths past 1 KiB are
+   * rare and still identified by the sha256 of the whole value that replaces the cut end).
+   */
+  textChars: 1024,
+  /** Characters of each sample value in an aggregate record (a hint, identified by its sha256). */
+  sampleChars: 256,
+  /** Samples an aggregate record keeps. */
+  samples: 3,
+  /** Distinct denials of one kind (permission, operation) written in full per window. */
+  distinctDenialsPerKind: 16,
+  /** The window over which denials are counted and repeats aggregated, ms. */
+  denialWindowMs: 10_000,
+  /** Kinds (permission, operation) tracked at once; past it, one catch-all kind "*" (keeps memory bounded). */
+  maxKinds: 64,
+  /**
+   * Bytes of use and denial records the host writes for one plugin per window (1 MiB a minute:
+   * thousands of ordinary records). Past it, records are counted per (type, permission, operation,
+   * rule) into one `audit-suppressed` record when the window ends or the plugin closes.
+   */
+  bytesPerWindow: 1 * MiB,
+  /** The byte budget's window, ms. */
+  budgetWindowMs: 60_000,
+  /** Events the sandbox process batches into one message before sending them (bounds one message). */
+  eventsPerBatch: 256,
+};
+
+// The command line's paths, where its --plugins-dir and --audit-log options are left out.
+const cli = {
+  /** The plugins directory of install, grants, ls, serve. */
+  pluginsDir: "plugins",
+  /** The audit log `warden run` writes and `warden check`, `grants usage` and `serve` read. */
+  auditLog: ".warden/audit.jsonl",
+};
+
+// `warden serve` and its admin API: where it listens, and every bound on what it keeps in memory or
+// lets one client cost.
+const consoleServer = {
+  host: "127.0.0.1",
+  port: 7700,
+  pluginsDir: cli.pluginsDir,
+  auditLog: cli.auditLog,
+  /** The token file's name, next to the audit log. */
+  tokenFile: "warden-console.token",
+  /** Failed token checks from one address within `failureWindowMs` before it gets 429 until the window ends. */
+  maxFailures: 10,
+  failureWindowMs: 60_000,
+  /** Addresses the failure limiter tracks at once (the oldest is forgotten past it). */
+  maxTrackedAddresses: 10_000,
+  /** Recent denial events kept per plugin for `/api/plugins/:id`. */
+  denialsPerPlugin: 50,
+  /** Recent log lines kept per plugin for `/api/plugins/:id`. */
+  logLinesPerPlugin: 200,
+  /** Longest log message kept in the ring, characters (longer ones are cut, marked with …). */
+  logLineChars: 4096,
+  /** Plugins the rings keep lines for (ids come from manifests; this bounds them anyway). */
+  maxPluginsTracked: 1000,
+  /** `/api/audit`: records per page by default and at most. */
+  auditPageSize: 100,
+  auditMaxPageSize: 1000,
+  /** `/api/events`: a comment line this often keeps proxies and clients from timing out. */
+  heartbeatMs: 15_000,
+  /** `/api/events`: streams open at once (each holds a connection and a listener). */
+  maxEventStreams: 32,
+  /** `/api/events`: bytes a stream may have waiting for a client that does not read, before it is ended. */
+  eventStreamBufferBytes: 1 * MiB,
+  /** Largest request body, bytes (the approve body is the biggest: a few hundred). */
+  bodyLimit: 16 * KiB,
+};
+
 /** Every default of warden, by what it bounds. Frozen. */
 export const DEFAULTS = frozen({
   /** A plugin's limits where its manifest and its host say nothing (the contract's). */
@@ -190,4 +266,10 @@ export const DEFAULTS = frozen({
   channels,
   /** A plugin's console output. */
   log,
+  /** What one plugin can make the host write to the audit log. */
+  audit,
+  /** The command line's paths. */
+  cli,
+  /** `warden serve` and its admin API. */
+  console: consoleServer,
 });
