@@ -39,7 +39,7 @@ export type HostOptions = {
   /** An audit log file path, or a writer; default: in memory. */
   readonly auditLog?: string | AuditWriter;
   readonly logger?: Logger;
-  /** Limits for what a manifest leaves out (each at most its maxLimits, else BAD_INPUT). */
+  /** Limits for what a manifest leaves out (each at most its maxLimits, else BAD_INPUT); the rest are DEFAULTS.limits. */
   readonly defaults?: { readonly limits?: Partial<ProcessLimits> };
   /**
    * The most any manifest may ask for, per limit; a manifest asking for more is clamped, with a
@@ -50,15 +50,15 @@ export type HostOptions = {
   readonly config?: Readonly<Record<string, unknown>>;
   /** Reload a plugin when its plugin.json or a module file changes (debounced). */
   readonly watch?: boolean;
-  /** How often `health` is called, ms (default 30 000; 0 disables). */
+  /** How often `health` is called, ms (default DEFAULTS.host.healthIntervalMs, 30 000; 0 disables). */
   readonly healthIntervalMs?: number;
-  /** onLoad's budget, ms (default 10 000, NEKO-19). */
+  /** onLoad's budget, ms (default DEFAULTS.host.startupTimeoutMs, 10 000; NEKO-19). */
   readonly startupTimeoutMs?: number;
   readonly concurrency?: Partial<Concurrency>;
   readonly quarantine?: Partial<QuarantinePolicy>;
   /** How a plugin that hit a limit or crashed is restarted (default DEFAULT_RESTART: at once, then 250 ms doubling to 30 s while it keeps failing). */
   readonly restart?: Partial<RestartPolicy>;
-  /** Longest chain of plugin-to-plugin calls (default 4). */
+  /** Longest chain of plugin-to-plugin calls (default DEFAULTS.host.maxCallDepth, 4). */
   readonly maxCallDepth?: number;
   /**
    * "engine" (default): plugins in supervised engine processes, shared under the placement policy
@@ -66,9 +66,9 @@ export type HostOptions = {
    * see docs/security.md.
    */
   readonly isolation?: Isolation;
-  /** Plugins per shared engine (default 64). */
+  /** Plugins per shared engine (default DEFAULTS.host.maxPluginsPerEngine, 64). */
   readonly maxPluginsPerEngine?: number;
-  /** Engines kept started ahead, so that a crashed engine's co-tenants come back at once (default 1; 0: none). */
+  /** Engines kept started ahead, so that a crashed engine's co-tenants come back at once (default DEFAULTS.host.spareEngines, 1; 0: none). */
   readonly spareEngines?: number;
   /**
    * The OS sandbox of engines (bubblewrap, Linux): "auto" uses it when it works here and warns once
