@@ -1,11 +1,12 @@
-// The README and the manifest schema state warden's defaults in prose; DEFAULTS (defaults/index.ts)
-// is what the code uses. This test renders each stated default from DEFAULTS and looks for it in
-// the text, so a default changed in one place and not the other fails here instead of misleading
-// an operator sizing a host.
+// The README, docs/, the command line's help and the manifest schema state warden's defaults in
+// prose; DEFAULTS (defaults/index.ts) is what the code uses. This test renders each stated default
+// from DEFAULTS and looks for it in the text, so a default changed in one place and not the other
+// fails here instead of misleading an operator sizing a host.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import * as cliUsage from "../../core/cli/usage.ts";
 import { DEFAULTS } from "../../defaults/index.ts";
 import { REPO_ROOT } from "../helpers/plugin-dir.ts";
 
@@ -22,6 +23,11 @@ function size(n: number): string {
 function seconds(ms: number): string {
   assert.equal(ms % 1000, 0, `${ms} ms is not whole seconds`);
   return `${ms / 1000} s`;
+}
+
+/** A count with its thousands apart, as the docs write it: "10 000". */
+function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, " ");
 }
 
 /** A size or a count, parsed back from the docs: "16 MiB", "30 000", "1000". */
@@ -84,6 +90,47 @@ describe("the documented defaults are DEFAULTS", () => {
       [],
       "README.md no longer says these, rendered from DEFAULTS: change the README or the default",
     );
+  });
+
+  it("docs/: the error catalogue, the console API, the behaviours", () => {
+    const { limits, host, console: consoleServer, cli } = DEFAULTS;
+    assert.equal(consoleServer.failureWindowMs, 60_000, "docs/console-api.md says 'within a minute'");
+    const claims: ReadonlyArray<readonly [file: string, text: string]> = [
+      ["docs/errors.md", `(wall clock, default ${limits.timeoutMs} ms)`],
+      ["docs/errors.md", `of CPU (default ${limits.cpuMs} ms)`],
+      ["docs/errors.md", `\`limits.memoryMb\` (default ${limits.memoryMb} MiB)`],
+      ["docs/errors.md", `(default ${host.quarantine.maxFailures} times in ${seconds(host.quarantine.windowMs)})`],
+      ["docs/behaviours.md", `\`startupTimeoutMs\` (default ${grouped(host.startupTimeoutMs)} ms,`],
+      ["docs/console-api.md", `Defaults: plugins directory \`${cli.pluginsDir}\`, audit log \`${cli.auditLog}\`, loopback \`${consoleServer.host}:${consoleServer.port}\`.`],
+      ["docs/console-api.md", `After ${consoleServer.maxFailures} failed attempts from one address within a minute`],
+      ["docs/console-api.md", `&limit=${consoleServer.auditPageSize}\``],
+      ["docs/console-api.md", `\`limit\` at most ${consoleServer.auditMaxPageSize}`],
+      ["docs/console-api.md", `a \`: heartbeat\` comment every ${seconds(consoleServer.heartbeatMs)}`],
+      ["docs/console-api.md", `At most ${consoleServer.maxEventStreams} streams at once`],
+      ["docs/console-api.md", `a client that leaves ${size(consoleServer.eventStreamBufferBytes)} unread`],
+    ];
+    const missing = claims.filter(([file, text]) => !readFileSync(join(REPO_ROOT, file), "utf8").replace(/\s+/g, " ").includes(text));
+    assert.deepEqual(missing, [], "these docs no longer say what DEFAULTS holds: change the doc or the default");
+  });
+
+  it("the command line's help names the defaults it uses", () => {
+    // Every help text of the command line, one after the other.
+    const usage = Object.values(cliUsage as Record<string, unknown>)
+      .filter((v): v is string => typeof v === "string")
+      .join("\n");
+    const wrong: string[] = [];
+    for (const line of usage.split("\n")) {
+      const dir = /--plugins-dir <dir>.*\(default: ([^;)]+)/.exec(line)?.[1];
+      if (dir !== undefined && dir !== DEFAULTS.cli.pluginsDir && !dir.startsWith("the directory holding")) wrong.push(line.trim());
+      const log = /--audit-log <file>.*\(default: ([^,;)]+)/.exec(line)?.[1];
+      if (log !== undefined && log !== DEFAULTS.cli.auditLog) wrong.push(line.trim());
+      const host = /--host <addr>.*\(default: ([^;)]+)/.exec(line)?.[1];
+      if (host !== undefined && host !== DEFAULTS.console.host) wrong.push(line.trim());
+      const port = /--port <n>.*\(default: (\d+)/.exec(line)?.[1];
+      if (port !== undefined && Number(port) !== DEFAULTS.console.port) wrong.push(line.trim());
+    }
+    assert.ok(/--plugins-dir <dir>.*\(default: /.test(usage) && /--port <n>.*\(default: /.test(usage), "the help's option lines changed shape; update this test");
+    assert.deepEqual(wrong, []);
   });
 
   it("the manifest schema's limit descriptions", () => {
