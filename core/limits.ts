@@ -4,7 +4,8 @@
 // field. A manifest asking for more is clamped, with a warning and a note in the audit grant
 // record, rather than refused: a plugin written for a generous host still runs on a strict one,
 // and the operator sees exactly what was cut (status().limitsClamped). The host's own defaults
-// are trusted configuration, so a default above a maximum is a mistake reported at once.
+// are trusted configuration, so a default above a maximum is a mistake reported at once. The
+// values themselves, defaults and maxima, are in defaults/index.ts.
 import { BadInputError } from "../errors/index.ts";
 import { DEFAULTS, pick, type InstallLimits, type Limits } from "../defaults/index.ts";
 import type { ManifestLimits } from "../manifests/index.ts";

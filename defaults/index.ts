@@ -114,8 +114,8 @@ const host = {
   /** onLoad's own budget (NEKO-19), wall-clock ms. */
   startupTimeoutMs: 10_000,
   /**
-   * CPU onLoad may use at most, ms, unless the plugin's cpuMs is higher: its startup timeout,
-   * capped here so that a longer startup budget is not also a longer spin.
+   * onLoad's CPU limit is its startup timeout counted up to this, ms, or the plugin's cpuMs if that
+   * is higher (core/runtime/runner.ts): a host that raises startupTimeoutMs does not raise it.
    */
   startupCpuMs: 10_000,
   /** How often `health` is called, ms (0 disables). */

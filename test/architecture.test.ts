@@ -32,8 +32,9 @@ const FOUNDATIONS = ["core/version.ts", "core/logger.ts", "core/json-value.ts", 
 const LAYERS: ReadonlyArray<readonly [unit: string, mayImport: readonly string[]]> = [
   ["errors", []],
   // Every default limit, timeout and size (issue 16). A leaf, like errors/: isolate/ and
-  // capabilities/ take their defaults from it, so it must sit below them and import nothing; like
-  // errors/, every unit that imports anything may import it.
+  // capabilities/ take their defaults and their limit types (Picks of its Limits) from it, so it
+  // must sit below them and import nothing; like errors/, every unit that imports anything may
+  // import it.
   ["defaults", []],
   ["manifests", ["errors", "defaults"]],
   ["capabilities", ["errors", "defaults"]],
