@@ -3,6 +3,7 @@
 // the operation name and the argument count, then hands over to the capability that checks the
 // permission, audits, and performs the operation.
 import { BadInputError, isWardenError, quote } from "../errors/index.ts";
+import { DEFAULTS, pick, type Limits } from "../defaults/index.ts";
 import { createChannelCapability } from "./channel-capability.ts";
 import { CONSENT_KINDS, type ConsentGate, type ConsentKind } from "./consent-gate.ts";
 import { createEnvCapability } from "./env-capability.ts";
@@ -45,20 +46,10 @@ export { matchPlugin } from "./plugins-capability.ts";
 export { ConsentGate, CONSENT_KINDS, type ConsentGateOptions, type ConsentKind, type ConsentQuotas, type ConsentTerms, type ConsentUsage } from "./consent-gate.ts";
 
 /** Caps the capabilities enforce, per plugin. */
-export type CapabilityLimits = {
-  readonly readBytes: number;
-  readonly netBytes: number;
-  readonly execOutputBytes: number;
-  readonly messageBytes: number;
-};
+export type CapabilityLimits = Pick<Limits, "readBytes" | "netBytes" | "execOutputBytes" | "messageBytes">;
 
-/** Default caps (bytes): what a plugin gets when its manifest does not say. */
-export const DEFAULT_CAPABILITY_LIMITS: CapabilityLimits = {
-  readBytes: 16 * 1024 * 1024,
-  netBytes: 16 * 1024 * 1024,
-  execOutputBytes: 1024 * 1024,
-  messageBytes: 64 * 1024,
-};
+/** Default caps (bytes): what a plugin gets when its manifest does not say (DEFAULTS.limits). */
+export const DEFAULT_CAPABILITY_LIMITS: CapabilityLimits = Object.freeze(pick(DEFAULTS.limits, ["readBytes", "netBytes", "execOutputBytes", "messageBytes"]));
 
 /** Most fetches one plugin may have in flight. */
 export const MAX_CONCURRENT_FETCHES = 8;

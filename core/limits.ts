@@ -4,91 +4,42 @@
 // field. A manifest asking for more is clamped, with a warning and a note in the audit grant
 // record, rather than refused: a plugin written for a generous host still runs on a strict one,
 // and the operator sees exactly what was cut (status().limitsClamped). The host's own defaults
-// are trusted configuration, so a default above a maximum is a mistake reported at once.
+// are trusted configuration, so a default above a maximum is a mistake reported at once. The
+// values themselves, defaults and maxima, are in defaults/index.ts.
 import { BadInputError } from "../errors/index.ts";
-import { DEFAULT_CAPABILITY_LIMITS } from "../capabilities/index.ts";
-import { DEFAULT_CPU_MS_PER_MINUTE, DEFAULT_LIMITS } from "../isolate/index.ts";
+import { DEFAULTS, pick, type InstallLimits, type Limits } from "../defaults/index.ts";
 import type { ManifestLimits } from "../manifests/index.ts";
 
+export type { InstallLimits } from "../defaults/index.ts";
+
 /**
- * Limits a sandbox applies to one plugin, as the host sends them to an engine (core/runtime/protocol.ts).
- * Declared here, where they are decided, so that this module needs nothing from the runtime above it.
+ * Limits a sandbox applies to one plugin, as the host sends them to an engine (core/runtime/protocol.ts):
+ * every limit (defaults/index.ts).
  */
-export type ProcessLimits = {
-  readonly memoryMb: number;
-  readonly cpuMs: number;
-  readonly timeoutMs: number;
-  readonly cpuMsPerMinute: number;
-  readonly resultChars: number;
-  readonly readBytes: number;
-  readonly netBytes: number;
-  readonly execOutputBytes: number;
-  readonly messageBytes: number;
-};
+export type ProcessLimits = Limits;
 
-/** Every limit a manifest may ask for, with a value. */
-export type PluginLimits = { readonly [K in keyof Required<ManifestLimits>]: number };
+/** Every limit a manifest may ask for, with a value: all but the sandbox's own resultChars. */
+export type PluginLimits = Omit<ProcessLimits, "resultChars">;
 
-/** The limits of a plugin whose manifest and host say nothing (the contract's defaults). */
-export const DEFAULT_PLUGIN_LIMITS: PluginLimits = Object.freeze({
-  memoryMb: DEFAULT_LIMITS.memoryMb,
-  cpuMs: DEFAULT_LIMITS.cpuMs,
-  timeoutMs: DEFAULT_LIMITS.timeoutMs,
-  cpuMsPerMinute: DEFAULT_CPU_MS_PER_MINUTE,
-  ...DEFAULT_CAPABILITY_LIMITS,
-});
-
-const MiB = 1024 * 1024;
+// The manifest's limits and PluginLimits name the same fields: a limit added to one and not the
+// other fails to compile here.
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+const _manifestNamesEveryLimit: SameKeys<PluginLimits, Required<ManifestLimits>> = true;
 
 /**
  * The built-in maxima: the most a manifest gets on a host that sets no `maxLimits` (and in
- * `warden run`). Each is generous for a legitimate plugin and bounded for the host.
+ * `warden run`); DEFAULTS.maxLimits, where each says why it is what it is.
  */
-export const DEFAULT_MAX_LIMITS: PluginLimits = Object.freeze({
-  // 8× the default heap; each plugin has its own sandbox process, so this is per plugin, and a
-  // host loading ten such plugins must still fit on an ordinary server.
-  memoryMb: 512,
-  // 30 s of CPU in one call already blocks the plugin's isolate for that long.
-  cpuMs: 30_000,
-  // A call (and a channel handler: its delivery deadline is this timeout) holds a concurrency
-  // slot and its queue for at most a minute.
-  timeoutMs: 60_000,
-  // One full core: an isolate runs on one thread, so a busy plugin cannot use more anyway; beyond
-  // it the number only hides a plugin that spins.
-  cpuMsPerMinute: 60_000,
-  // File contents and response bodies are held whole in the sandbox process and copied into the
-  // isolate as a string: 4× the default, well under the 512 MiB heap cap.
-  readBytes: 64 * MiB,
-  netBytes: 64 * MiB,
-  // Each of stdout and stderr, buffered in the sandbox process: 16× the default.
-  execOutputBytes: 16 * MiB,
-  // Channel messages wait in the *host's* memory, in every matching subscription's queue (4 MiB
-  // each by default): 1 MiB keeps at least four of the largest in each queue.
-  messageBytes: 1 * MiB,
-});
-
-/** What `warden install` (installPlugin) accepts of one package, tarball or directory. */
-export type InstallLimits = {
-  /** The tarball's own size, read whole into memory so that what was hashed is what is unpacked. */
-  readonly packageBytes: number;
-  /** Entries (files, directories, links) in the package. */
-  readonly files: number;
-  /** One file, both as declared by its tar header and as actually read. */
-  readonly fileBytes: number;
-  /** All files together, unpacked (a gzip bomb stops here, not at the disk's end). */
-  readonly totalBytes: number;
-};
-
-/** The built-in install limits: generous for a plugin with its node_modules, bounded for the host. */
-export const DEFAULT_INSTALL_LIMITS: InstallLimits = Object.freeze({
-  packageBytes: 64 * MiB,
-  files: 10_000,
-  fileBytes: 64 * MiB,
-  totalBytes: 256 * MiB,
-});
+export const DEFAULT_MAX_LIMITS: PluginLimits = DEFAULTS.maxLimits;
 
 /** The fields of PluginLimits, in a fixed order. */
 export const LIMIT_FIELDS = Object.keys(DEFAULT_MAX_LIMITS) as ReadonlyArray<keyof PluginLimits>;
+
+/** The limits of a plugin whose manifest and host say nothing (the contract's defaults: DEFAULTS.limits, as PluginLimits). */
+export const DEFAULT_PLUGIN_LIMITS: PluginLimits = Object.freeze(pick(DEFAULTS.limits, LIMIT_FIELDS));
+
+/** The built-in install limits (DEFAULTS.install): generous for a plugin with its node_modules, bounded for the host. */
+export const DEFAULT_INSTALL_LIMITS: InstallLimits = DEFAULTS.install;
 
 /** A limit the manifest asked for above the host's maximum, and what it got instead. */
 export type ClampedLimit = { readonly field: string; readonly asked: number; readonly allowed: number };
@@ -136,9 +87,9 @@ export function resolvePluginLimits(asked: ManifestLimits | undefined, defaults:
     if (wish !== undefined && wish > max[field]) clamped.push({ field: `limits.${field}`, asked: wish, allowed: max[field] });
     // A built-in default above an operator's lower maximum follows the maximum, silently: no
     // manifest asked for it.
-    values[field] = Math.min(wish ?? defaults?.[field] ?? DEFAULT_PLUGIN_LIMITS[field], max[field]);
+    values[field] = Math.min(wish ?? defaults?.[field] ?? DEFAULTS.limits[field], max[field]);
   }
-  return { limits: { ...(values as PluginLimits), resultChars: DEFAULT_LIMITS.resultChars }, clamped };
+  return { limits: { ...(values as PluginLimits), resultChars: DEFAULTS.limits.resultChars }, clamped };
 }
 
 /** Entry timeouts (`entries.<name>.timeoutMs`) above the maximum timeoutMs, as clamped limits. */
@@ -156,13 +107,8 @@ export type RestartPolicy = {
   readonly maxMs: number;
 };
 
-/**
- * The default restart backoff: the first restart after a failure is immediate (a bot must not
- * miss messages), then 250 ms, 500 ms... up to 30 s while the plugin keeps failing without a
- * call or a delivery succeeding in between. The quarantine policy (5 failures in 60 s) stops it
- * long before the longest wait matters.
- */
-export const DEFAULT_RESTART: RestartPolicy = Object.freeze({ baseMs: 250, maxMs: 30_000 });
+/** The default restart backoff (DEFAULTS.host.restart): at once, then 250 ms doubling to 30 s while the plugin keeps failing. */
+export const DEFAULT_RESTART: RestartPolicy = DEFAULTS.host.restart;
 
 /** The wait before restart number `attempt` (0 for the first after a success) under `policy`, ms. */
 export function restartDelayMs(attempt: number, policy: RestartPolicy): number {

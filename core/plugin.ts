@@ -14,7 +14,7 @@ import { AuditBudget } from "./audit/audit-budget.ts";
 import type { AuditLimits } from "./audit/audit-limits.ts";
 import { boundEvent, clipText } from "./audit/bounded-record.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
-import { LOG_DEFAULTS } from "./runtime/log-buffer.ts";
+import { DEFAULTS } from "../defaults/index.ts";
 import type { HostFiles, LoadSpec } from "./runtime/protocol.ts";
 import { WARDEN_VERSION } from "./version.ts";
 import { readManifest, type LoadedManifest, validatePluginConfig, compileEntrySpecs, type EntrySpecs, type Manifest } from "../manifests/index.ts";
@@ -88,8 +88,8 @@ export function effectiveLimits(m: Manifest, defaults?: Partial<ProcessLimits>, 
   return resolvePluginLimits(m.limits, defaults, limitPolicy(defaults, maxLimits, `plugin ${m.id}`)).limits;
 }
 
-/** Default startup budget for onLoad (NEKO-19). */
-export const DEFAULT_STARTUP_TIMEOUT_MS = 10_000;
+/** Default startup budget for onLoad (NEKO-19; DEFAULTS.host.startupTimeoutMs). */
+export const DEFAULT_STARTUP_TIMEOUT_MS = DEFAULTS.host.startupTimeoutMs;
 
 /** Who is calling an entry, and how deep in a chain of plugin-to-plugin calls. */
 export type InvokeOptions = { readonly caller?: string; readonly depth?: number };
@@ -280,7 +280,7 @@ export class PluginHandle {
       },
       onLog: (level, text) => logger[level](escapeText(text)),
       onLogDropped: (count) =>
-        logger.warn({ dropped: count }, `${count} console line(s) of the plugin were dropped (over its rate of ${LOG_DEFAULTS.ratePerSecond} lines/s or its buffer of ${LOG_DEFAULTS.maxLines} lines)`),
+        logger.warn({ dropped: count }, `${count} console line(s) of the plugin were dropped (over its rate of ${DEFAULTS.log.ratePerSecond} lines/s or its buffer of ${DEFAULTS.log.maxLines} lines)`),
       // A limit or a crash counts towards quarantine (decided first), then the plugin is rebuilt
       // at once: a plugin that only answers channel messages would otherwise wait for a call.
       onLimit: (error) => {

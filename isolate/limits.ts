@@ -1,24 +1,12 @@
-// Per-plugin resource limits and their defaults (contract: memoryMb 64, cpuMs 1000, timeoutMs 5000).
+// Per-plugin resource limits as the sandbox sees them, and their defaults (DEFAULTS.limits in
+// defaults/index.ts: memoryMb 64, cpuMs 1000, timeoutMs 5000).
+import { DEFAULTS, pick, type Limits } from "../defaults/index.ts";
 
 /** The limits one sandbox runs under. */
-export type SandboxLimits = {
-  /** Heap limit of the isolate in MiB (isolated-vm's memoryLimit, a soft limit). */
-  readonly memoryMb: number;
-  /** CPU time a call may use, across awaits and the timers it started, in ms. */
-  readonly cpuMs: number;
-  /** Wall-clock time a call may take, in ms. */
-  readonly timeoutMs: number;
-  /** Largest entry result, in characters of its JSON text. */
-  readonly resultChars: number;
-};
+export type SandboxLimits = Pick<Limits, "memoryMb" | "cpuMs" | "timeoutMs" | "resultChars">;
 
 /** The contract's defaults. */
-export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
-  memoryMb: 64,
-  cpuMs: 1000,
-  timeoutMs: 5000,
-  resultChars: 8 * 1024 * 1024,
-});
+export const DEFAULT_LIMITS: SandboxLimits = Object.freeze(pick(DEFAULTS.limits, ["memoryMb", "cpuMs", "timeoutMs", "resultChars"]));
 
 /** Fill in defaults for the limits a manifest or host left out. */
 export function resolveLimits(partial: Partial<SandboxLimits> | undefined): SandboxLimits {

@@ -3,8 +3,8 @@
 // own) and the units it may import, all of them rows above it, so no two units can depend on each
 // other. The order, in short:
 //
-//   errors/                       imports nothing from the project
-//   manifests/ capabilities/ isolate/   errors/ only; never one another
+//   errors/ defaults/             import nothing from the project; every unit above may import both
+//   manifests/ capabilities/ isolate/   errors/ and defaults/ only; never one another
 //   core's foundations            version, logger, json-value, limits, install/names, sys, os-sandbox, channels
 //   core/runtime/                 engines, their pool, the broker, the runner
 //   core's services               audit, containment, install, consent (beside the runtime, not using it)
@@ -31,33 +31,39 @@ const FOUNDATIONS = ["core/version.ts", "core/logger.ts", "core/json-value.ts", 
 /** The dependency order, bottom first: each unit and the units (above it) it may import. */
 const LAYERS: ReadonlyArray<readonly [unit: string, mayImport: readonly string[]]> = [
   ["errors", []],
-  ["manifests", ["errors"]],
-  ["capabilities", ["errors"]],
-  ["isolate", ["errors"]],
+  // Every default limit, timeout and size (issue 16). A leaf, like errors/: isolate/ and
+  // capabilities/ take their defaults and their limit types (Picks of its Limits) from it, so it
+  // must sit below them and import nothing; like errors/, every unit that imports anything may
+  // import it.
+  ["defaults", []],
+  ["manifests", ["errors", "defaults"]],
+  ["capabilities", ["errors", "defaults"]],
+  ["isolate", ["errors", "defaults"]],
   // core's foundations: small parts the runtime and everything above it build on.
   ["core/version.ts", []],
-  ["core/logger.ts", ["errors"]],
-  ["core/json-value.ts", ["errors"]],
-  ["core/limits.ts", ["errors", "manifests", "capabilities", "isolate"]],
+  ["core/logger.ts", ["errors", "defaults"]],
+  ["core/json-value.ts", ["errors", "defaults"]],
+  ["core/limits.ts", ["errors", "defaults", "manifests"]],
   // The names of warden's files in a plugins directory, without the installer: the runtime protects them.
   ["core/install/names.ts", []],
-  ["core/sys", ["errors", "capabilities"]],
-  ["core/os-sandbox", ["errors", "core/sys"]],
-  ["core/channels", ["errors", "capabilities"]],
-  ["core/runtime", ["errors", "manifests", "capabilities", "isolate", "core/limits.ts", "core/install/names.ts", "core/sys", "core/os-sandbox", "core/channels"]],
+  ["core/sys", ["errors", "defaults", "capabilities"]],
+  ["core/os-sandbox", ["errors", "defaults", "core/sys"]],
+  ["core/channels", ["errors", "defaults", "capabilities"]],
+  ["core/runtime", ["errors", "defaults", "manifests", "capabilities", "isolate", "core/limits.ts", "core/install/names.ts", "core/sys", "core/os-sandbox", "core/channels"]],
   // core's services, used by the plugin handle, the host and the CLI; none of them runs plugins.
-  ["core/audit", ["errors", "manifests", "capabilities"]],
-  ["core/containment", ["errors", "isolate", "core/logger.ts", "core/audit"]],
-  ["core/install", ["errors", "manifests", "core/version.ts", "core/limits.ts", "core/install/names.ts"]],
-  ["core/consent", ["errors", "manifests", "capabilities", "core/version.ts", "core/install/names.ts", "core/install", "core/audit"]],
+  ["core/audit", ["errors", "defaults", "manifests", "capabilities"]],
+  ["core/containment", ["errors", "defaults", "isolate", "core/logger.ts", "core/audit"]],
+  ["core/install", ["errors", "defaults", "manifests", "core/version.ts", "core/limits.ts", "core/install/names.ts"]],
+  ["core/consent", ["errors", "defaults", "manifests", "capabilities", "core/version.ts", "core/install/names.ts", "core/install", "core/audit"]],
   [
     "core/plugin.ts",
-    ["errors", "manifests", "capabilities", "core/version.ts", "core/logger.ts", "core/json-value.ts", "core/limits.ts", "core/channels", "core/runtime", "core/audit", "core/containment"],
+    ["errors", "defaults", "manifests", "capabilities", "core/version.ts", "core/logger.ts", "core/json-value.ts", "core/limits.ts", "core/channels", "core/runtime", "core/audit", "core/containment"],
   ],
   [
     "core/host",
     [
       "errors",
+      "defaults",
       "manifests",
       "capabilities",
       "core/version.ts",
@@ -72,11 +78,25 @@ const LAYERS: ReadonlyArray<readonly [unit: string, mayImport: readonly string[]
       "core/plugin.ts",
     ],
   ],
-  ["core/console", ["errors", "manifests", "core/audit", "core/consent", "core/host"]],
-  ["core/cli", ["errors", "manifests", "capabilities", "isolate", ...FOUNDATIONS, "core/audit", "core/install", "core/consent", "core/plugin.ts", "core/host", "core/console"]],
+  ["core/console", ["errors", "defaults", "manifests", "core/audit", "core/consent", "core/host"]],
+  ["core/cli", ["errors", "defaults", "manifests", "capabilities", "isolate", ...FOUNDATIONS, "core/audit", "core/install", "core/consent", "core/plugin.ts", "core/host", "core/console"]],
   [
     "core/index.ts",
-    ["errors", "manifests", "capabilities", ...FOUNDATIONS, "core/runtime", "core/audit", "core/containment", "core/install", "core/consent", "core/plugin.ts", "core/host", "core/console"],
+    [
+      "errors",
+      "defaults",
+      "manifests",
+      "capabilities",
+      ...FOUNDATIONS,
+      "core/runtime",
+      "core/audit",
+      "core/containment",
+      "core/install",
+      "core/consent",
+      "core/plugin.ts",
+      "core/host",
+      "core/console",
+    ],
   ],
   // Tests, benchmarks and examples exercise the internals they are about ("*": every unit above);
   // no source imports them.
@@ -86,7 +106,7 @@ const LAYERS: ReadonlyArray<readonly [unit: string, mayImport: readonly string[]
 ];
 
 /** The folders whose code others reach only through their index.ts. */
-const SURFACES = ["errors", "manifests", "capabilities", "isolate"];
+const SURFACES = ["errors", "defaults", "manifests", "capabilities", "isolate"];
 
 /** Imports past a folder's index.ts from source code, each with why the index will not do. */
 const DEEP_IMPORTS: ReadonlyArray<readonly [from: string, to: string]> = [
@@ -95,7 +115,7 @@ const DEEP_IMPORTS: ReadonlyArray<readonly [from: string, to: string]> = [
   ["core/cli/doctor.ts", "isolate/ivm.ts"],
 ];
 
-const SOURCE_DIRS = ["errors", "manifests", "capabilities", "isolate", "core"];
+const SOURCE_DIRS = ["errors", "defaults", "manifests", "capabilities", "isolate", "core"];
 const ALL_DIRS = [...SOURCE_DIRS, "test", "benchmarks", "examples"];
 
 function tsFiles(dir: string): string[] {
@@ -158,7 +178,7 @@ describe("architecture", () => {
     assert.deepEqual(violations, []);
   });
 
-  it("outside errors/, manifests/, capabilities/ and isolate/, code imports them only through their index.ts", () => {
+  it("outside errors/, defaults/, manifests/, capabilities/ and isolate/, code imports them only through their index.ts", () => {
     const violations: string[] = [];
     for (const file of projectFiles(SOURCE_DIRS)) {
       for (const target of importsOf(file)) {

@@ -8,19 +8,20 @@
 // ownerQueueBytes × (subscribing plugins + the host), plus the one message each subscription is
 // delivering.
 import { BadInputError, BusyError, quote } from "../../errors/index.ts";
+import { DEFAULTS } from "../../defaults/index.ts";
 import { patternProblem, topicMatches, topicProblem, type ChannelMessage } from "../../capabilities/index.ts";
 
 /** The sender id of messages the host application publishes. Plugin ids always have a dot. */
 export const HOST_SENDER = "host";
 
-/** Default length of each subscription's queue. */
-export const DEFAULT_QUEUE_LENGTH = 256;
+/** Default length of each subscription's queue (DEFAULTS.channels.queueLength). */
+export const DEFAULT_QUEUE_LENGTH = DEFAULTS.channels.queueLength;
 
-/** Default bytes (of JSON) each subscription's queue may hold: four of the largest messages (1 MiB). */
-export const DEFAULT_QUEUE_BYTES = 4 * 1024 * 1024;
+/** Default bytes (of JSON) each subscription's queue may hold: four of the largest messages (DEFAULTS.channels.queueBytes). */
+export const DEFAULT_QUEUE_BYTES = DEFAULTS.channels.queueBytes;
 
-/** Default bytes the queues of one subscriber (a plugin id, or the host) may hold together. */
-export const DEFAULT_OWNER_QUEUE_BYTES = 16 * 1024 * 1024;
+/** Default bytes the queues of one subscriber (a plugin id, or the host) may hold together (DEFAULTS.channels.ownerQueueBytes). */
+export const DEFAULT_OWNER_QUEUE_BYTES = DEFAULTS.channels.ownerQueueBytes;
 
 /**
  * Most live subscriptions one plugin id may hold (a version being staged for a reload counts too):

@@ -6,11 +6,12 @@
 // for its turn (backpressure, the flood slows down), and beyond a bounded number of waiting
 // publishes it is refused with BUSY: what a plugin has in flight never grows host memory.
 import { BusyError } from "../../errors/index.ts";
+import { DEFAULTS } from "../../defaults/index.ts";
 
-/** Messages per second one plugin may publish, sustained. */
-export const DEFAULT_PUBLISH_RATE = 1000;
-/** Publishes one plugin may make at once beyond the rate, after a quiet spell. */
-export const DEFAULT_PUBLISH_BURST = 1000;
+/** Messages per second one plugin may publish, sustained (DEFAULTS.channels.publishRate). */
+export const DEFAULT_PUBLISH_RATE = DEFAULTS.channels.publishRate;
+/** Publishes one plugin may make at once beyond the rate, after a quiet spell (DEFAULTS.channels.publishBurst). */
+export const DEFAULT_PUBLISH_BURST = DEFAULTS.channels.publishBurst;
 /** Publishes of one plugin waiting for their turn before more are refused with BUSY. */
 export const MAX_WAITING_PUBLISHES = 256;
 

@@ -3,6 +3,7 @@
 // never used in the period, and the smaller permissions that would have sufficed. Exit status 0;
 // 2 usage (a malformed --since, an unknown id, an unreadable log or plugins directory); 3 the log
 // was tampered with (and nothing from it is printed).
+import { DEFAULTS } from "../../defaults/index.ts";
 import { relative, isAbsolute } from "node:path";
 import { parseArgs } from "node:util";
 import type { PluginGrants } from "../audit/grant-usage.ts";
@@ -60,7 +61,7 @@ export async function grantsUsageCommand(args: string[]): Promise<number> {
   }
   const json = values.json;
   const auditLog = values["audit-log"] ?? DEFAULT_AUDIT_LOG;
-  const pluginsDir = values["plugins-dir"] ?? "plugins";
+  const pluginsDir = values["plugins-dir"] ?? DEFAULTS.cli.pluginsDir;
   try {
     const since = values.since === undefined ? null : parseSince(values.since);
     const evidence = readUsageEvidence(auditLog, since);

@@ -2,6 +2,7 @@
 // plugins directory (core/consent/). Every subcommand takes --plugins-dir (default: plugins, like
 // `warden install`) and --json. Exit status 0 done; 1 refused (the error code says why, nothing
 // changed); 2 usage (an unknown id, a malformed option or a corrupt approvals file).
+import { DEFAULTS } from "../../defaults/index.ts";
 import { parseArgs } from "node:util";
 import { BadInputError, escapeText } from "../../errors/index.ts";
 import type { ApprovalQuotas } from "../consent/approvals-file.ts";
@@ -63,7 +64,7 @@ async function ls(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: COMMON });
   if (values.help) return help();
   if (positionals.length > 0) throw new BadInputError(`warden grants ls takes no arguments, got ${positionals.map((p) => JSON.stringify(escapeText(p))).join(" ")}`);
-  const r = await listGrants(values["plugins-dir"] ?? "plugins");
+  const r = await listGrants(values["plugins-dir"] ?? DEFAULTS.cli.pluginsDir);
   if (values.json) printJson({ ok: true, ...r });
   else {
     if (r.plugins.length === 0) process.stdout.write("no plugins\n");
@@ -92,7 +93,7 @@ async function approve(args: string[]): Promise<number> {
   const only = typeof v["only"] === "string" ? parseKinds(v["only"]) : undefined;
   const expires = typeof v["expires"] === "string" ? parseExpiry(v["expires"]) : undefined;
   const quotas = quotasFrom(v);
-  const d = await approveGrants({ pluginsDir: values["plugins-dir"] ?? "plugins", id, only, expires, quotas });
+  const d = await approveGrants({ pluginsDir: values["plugins-dir"] ?? DEFAULTS.cli.pluginsDir, id, only, expires, quotas });
   if (values.json) printJson({ ok: true, approval: d.approval, previous: d.previous, consentLog: d.consentLog });
   else {
     const a = d.approval;
@@ -108,7 +109,7 @@ async function denyOrRevoke(args: string[], sub: "deny" | "revoke"): Promise<num
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...COMMON, reason: { type: "string" } } });
   if (values.help) return help();
   const id = onlyId(positionals, sub);
-  const o = { pluginsDir: values["plugins-dir"] ?? "plugins", id, reason: values.reason };
+  const o = { pluginsDir: values["plugins-dir"] ?? DEFAULTS.cli.pluginsDir, id, reason: values.reason };
   const d = sub === "deny" ? await denyGrants(o) : await revokeGrants(o);
   if (values.json) printJson({ ok: true, approval: d.approval, previous: d.previous, consentLog: d.consentLog });
   else
@@ -122,7 +123,7 @@ async function diff(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: COMMON });
   if (values.help) return help();
   const id = onlyId(positionals, "diff");
-  const d = await grantsDiff(values["plugins-dir"] ?? "plugins", id);
+  const d = await grantsDiff(values["plugins-dir"] ?? DEFAULTS.cli.pluginsDir, id);
   if (values.json) printJson({ ok: true, ...d });
   else {
     const base = d.approval?.decision === "approved" ? `the approval of ${escapeText(d.approval.version)} (${d.approval.manifestSha256.slice(0, 12)}…)` : "nothing approved";

@@ -1,6 +1,7 @@
 // `warden install <dir | file.tgz> [--plugins-dir D] [--sha256 HEX] [--json]`: the CLI face of
 // installPlugin (core/install/). Exit status 0 installed or updated; 1 refused (the error code says
 // why, nothing changed); 2 usage (a missing source, a malformed --sha256, unknown options).
+import { DEFAULTS } from "../../defaults/index.ts";
 import { existsSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { approvalsFilePath, readApprovals } from "../consent/approvals-file.ts";
@@ -62,7 +63,7 @@ export async function installCommand(args: string[]): Promise<number> {
     );
   }
   try {
-    const pluginsDir = values["plugins-dir"] ?? "plugins";
+    const pluginsDir = values["plugins-dir"] ?? DEFAULTS.cli.pluginsDir;
     const r = await installPlugin({ source, pluginsDir, sha256: values.sha256 });
     const consent = await consentOf(pluginsDir, r.dir);
     if (values.json) {

@@ -1,5 +1,6 @@
 // `warden ls`: the plugins of a plugins directory at a glance: id, version, approval state and a
 // one-line summary of what each asks for (warden grants ls has the detail).
+import { DEFAULTS } from "../../defaults/index.ts";
 import { parseArgs } from "node:util";
 import { BadInputError, escapeText } from "../../errors/index.ts";
 import { listGrants } from "../consent/grant-decisions.ts";
@@ -36,7 +37,7 @@ export async function lsCommand(args: string[]): Promise<number> {
       return EXIT.ok;
     }
     if (positionals.length > 0) throw new BadInputError(`warden ls takes no arguments, got ${positionals.map((p) => JSON.stringify(escapeText(p))).join(" ")}; see warden ls --help`);
-    const r = await listGrants(values["plugins-dir"] ?? "plugins");
+    const r = await listGrants(values["plugins-dir"] ?? DEFAULTS.cli.pluginsDir);
     const rows = r.plugins.map((p) => ({ id: p.id, version: p.version, state: p.state, grants: grantSummary(p.requested) }));
     if (json) {
       printJson({ ok: true, plugins: rows, rejected: r.rejected });

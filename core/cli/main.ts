@@ -1,4 +1,5 @@
 // `warden run | check | audit` (as in the contract), `warden new`, `warden doctor`, `warden install`, `warden grants`, `warden ls` and `warden serve`. Returns the exit status.
+import { DEFAULTS } from "../../defaults/index.ts";
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -79,7 +80,7 @@ async function runCommand(args: string[]): Promise<number> {
   }
   const approvals = values.approvals ?? "off";
   if (approvals !== "off" && approvals !== "required") return fail(new BadInputError(`--approvals must be "required" or "off", got ${JSON.stringify(escapeText(approvals))}`), json);
-  const auditFile = resolve(values["audit-log"] ?? ".warden/audit.jsonl");
+  const auditFile = resolve(values["audit-log"] ?? DEFAULTS.cli.auditLog);
   mkdirSync(dirname(auditFile), { recursive: true });
   const audit = openAuditLog(auditFile);
   const logger = cliLogger(json);

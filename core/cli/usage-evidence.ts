@@ -1,13 +1,14 @@
 // The audit log as evidence of grant usage, for `warden grants usage` and `warden check
 // --audit-log`: the file is read and its hash chain verified first, so no figure is ever printed
 // from a log that was edited; then every record is fed to a GrantUsageTally.
+import { DEFAULTS } from "../../defaults/index.ts";
 import { readFileSync } from "node:fs";
 import { GrantUsageTally, type AuditRecordLike } from "../audit/grant-usage.ts";
 import { verifyAuditText } from "../audit/verify-audit.ts";
 import { BadInputError, quote } from "../../errors/index.ts";
 
 /** The default audit log (where `warden run` writes). */
-export const DEFAULT_AUDIT_LOG = ".warden/audit.jsonl";
+export const DEFAULT_AUDIT_LOG = DEFAULTS.cli.auditLog;
 
 /** A verified log's tally, or where the chain breaks. */
 export type UsageEvidence =

@@ -1,12 +1,13 @@
 // Per-plugin concurrency: at most `maxInFlight` calls run at once, at most `maxQueued` wait, and a
 // call past both is refused at once with BUSY, so no queue in the host grows without bound.
 import { BusyError } from "../../errors/index.ts";
+import { DEFAULTS } from "../../defaults/index.ts";
 
 /** Concurrency limits of one plugin. */
 export type Concurrency = { readonly maxInFlight: number; readonly maxQueued: number };
 
-/** Defaults: 8 calls running, 64 waiting. */
-export const DEFAULT_CONCURRENCY: Concurrency = { maxInFlight: 8, maxQueued: 64 };
+/** Defaults (DEFAULTS.host.concurrency): 8 calls running, 64 waiting. */
+export const DEFAULT_CONCURRENCY: Concurrency = DEFAULTS.host.concurrency;
 
 /** A counting gate with a bounded waiting line. */
 export class CallGate {

@@ -1,6 +1,7 @@
 // A circuit breaker per plugin (MAI-60 in docs/behaviours.md): limit hits and crashes are counted
 // over a window; too many and the plugin is quarantined (its calls fail at once) for a period that
 // doubles with each consecutive quarantine, until an operator releases it or the period ends.
+import { DEFAULTS } from "../../defaults/index.ts";
 
 /** When to quarantine and for how long. */
 export type QuarantinePolicy = {
@@ -14,8 +15,8 @@ export type QuarantinePolicy = {
   readonly maxMs: number;
 };
 
-/** The default policy: 5 failures in 60 s quarantine for 60 s, then 120 s, 240 s... up to 1 h. */
-export const DEFAULT_QUARANTINE: QuarantinePolicy = { maxFailures: 5, windowMs: 60_000, baseMs: 60_000, maxMs: 3_600_000 };
+/** The default policy (DEFAULTS.host.quarantine): 5 failures in 60 s quarantine for 60 s, then 120 s, 240 s... up to 1 h. */
+export const DEFAULT_QUARANTINE: QuarantinePolicy = DEFAULTS.host.quarantine;
 
 /** What a failure did to the breaker. */
 export type QuarantineChange = { readonly quarantined: true; readonly until: number; readonly failures: number; readonly periodMs: number } | { readonly quarantined: false };

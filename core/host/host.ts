@@ -2,7 +2,6 @@
 // application and between plugins), applies config, reloads transactionally, polls health, and
 // reports every lifecycle step as an event with an authoritative reason.
 import { EnginePool, type EngineInfo, type SandboxMode } from "../runtime/engine-pool.ts";
-import { DEFAULT_SPARE_ENGINES } from "../runtime/placement.ts";
 import { EventEmitter } from "node:events";
 import { existsSync, readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
@@ -12,6 +11,7 @@ import { ChannelBus } from "../channels/bus.ts";
 import type { Concurrency } from "../containment/call-gate.ts";
 import { PluginLedger } from "../containment/ledger.ts";
 import type { QuarantinePolicy } from "../containment/quarantine.ts";
+import { DEFAULTS } from "../../defaults/index.ts";
 import { escapeFields, escapeStrings, escapeText, quote, BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor, type WardenError } from "../../errors/index.ts";
 import { limitPolicy, type ClampedLimit, type PluginLimits, type ProcessLimits, type RestartPolicy } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
@@ -39,7 +39,7 @@ export type HostOptions = {
   /** An audit log file path, or a writer; default: in memory. */
   readonly auditLog?: string | AuditWriter;
   readonly logger?: Logger;
-  /** Limits for what a manifest leaves out (each at most its maxLimits, else BAD_INPUT). */
+  /** Limits for what a manifest leaves out (each at most its maxLimits, else BAD_INPUT); the rest are DEFAULTS.limits. */
   readonly defaults?: { readonly limits?: Partial<ProcessLimits> };
   /**
    * The most any manifest may ask for, per limit; a manifest asking for more is clamped, with a
@@ -50,15 +50,15 @@ export type HostOptions = {
   readonly config?: Readonly<Record<string, unknown>>;
   /** Reload a plugin when its plugin.json or a module file changes (debounced). */
   readonly watch?: boolean;
-  /** How often `health` is called, ms (default 30 000; 0 disables). */
+  /** How often `health` is called, ms (default DEFAULTS.host.healthIntervalMs, 30 000; 0 disables). */
   readonly healthIntervalMs?: number;
-  /** onLoad's budget, ms (default 10 000, NEKO-19). */
+  /** onLoad's budget, ms (default DEFAULTS.host.startupTimeoutMs, 10 000; NEKO-19). */
   readonly startupTimeoutMs?: number;
   readonly concurrency?: Partial<Concurrency>;
   readonly quarantine?: Partial<QuarantinePolicy>;
   /** How a plugin that hit a limit or crashed is restarted (default DEFAULT_RESTART: at once, then 250 ms doubling to 30 s while it keeps failing). */
   readonly restart?: Partial<RestartPolicy>;
-  /** Longest chain of plugin-to-plugin calls (default 4). */
+  /** Longest chain of plugin-to-plugin calls (default DEFAULTS.host.maxCallDepth, 4). */
   readonly maxCallDepth?: number;
   /**
    * "engine" (default): plugins in supervised engine processes, shared under the placement policy
@@ -66,9 +66,9 @@ export type HostOptions = {
    * see docs/security.md.
    */
   readonly isolation?: Isolation;
-  /** Plugins per shared engine (default 64). */
+  /** Plugins per shared engine (default DEFAULTS.host.maxPluginsPerEngine, 64). */
   readonly maxPluginsPerEngine?: number;
-  /** Engines kept started ahead, so that a crashed engine's co-tenants come back at once (default 1; 0: none). */
+  /** Engines kept started ahead, so that a crashed engine's co-tenants come back at once (default DEFAULTS.host.spareEngines, 1; 0: none). */
   readonly spareEngines?: number;
   /**
    * The OS sandbox of engines (bubblewrap, Linux): "auto" uses it when it works here and warns once
@@ -186,7 +186,7 @@ export class Host {
     this.#o = o;
     this.#engines = new EnginePool({
       ...(o.maxPluginsPerEngine !== undefined ? { maxPluginsPerEngine: o.maxPluginsPerEngine } : {}),
-      spareEngines: o.spareEngines ?? DEFAULT_SPARE_ENGINES,
+      spareEngines: o.spareEngines ?? DEFAULTS.host.spareEngines,
       ...(o.sandbox !== undefined ? { sandbox: o.sandbox } : {}),
       onWarning: (m) => this.#logger.warn(m),
     });
@@ -356,7 +356,7 @@ export class Host {
       logger: this.#logger,
       bus: this.bus,
       config: this.#configFor(id),
-      startupTimeoutMs: this.#o.startupTimeoutMs ?? 10_000,
+      startupTimeoutMs: this.#o.startupTimeoutMs ?? DEFAULTS.host.startupTimeoutMs,
       ...(this.#o.defaults?.limits ? { defaultLimits: this.#o.defaults.limits } : {}),
       maxLimits: this.#maxLimits,
       ...(this.#o.auditLimits ? { auditLimits: this.#o.auditLimits } : {}),
@@ -481,7 +481,7 @@ export class Host {
   }
 
   async #pluginCall(caller: string, target: string, entry: string, input: unknown, depth: number): Promise<unknown> {
-    const max = this.#o.maxCallDepth ?? 4;
+    const max = this.#o.maxCallDepth ?? DEFAULTS.host.maxCallDepth;
     if (depth > max) {
       throw new PluginError(
         `Warden.plugins.call(): ${caller} → ${target}.${entry}() would be call number ${depth} in one chain, more than ${max}; plugins calling each other must not recurse without end`,
@@ -715,7 +715,7 @@ export class Host {
   }
 
   #startHealthChecks(): void {
-    const every = this.#o.healthIntervalMs ?? 30_000;
+    const every = this.#o.healthIntervalMs ?? DEFAULTS.host.healthIntervalMs;
     if (every <= 0 || this.#healthTimer) return;
     this.#healthTimer = setInterval(() => void this.checkHealth(), every);
     this.#healthTimer.unref();

@@ -2,6 +2,7 @@
 // queue flushed once per turn of the event loop. A logging loop therefore costs the host at most
 // `ratePerSecond` lines a second and `maxLines` lines of memory; what was dropped is counted and
 // reported, never silently lost (MAI-56 in docs/behaviours.md).
+import { DEFAULTS } from "../../defaults/index.ts";
 import type { PluginLogLevel } from "../../isolate/index.ts";
 
 /** One line of plugin output. */
@@ -24,8 +25,8 @@ export type LogBufferOptions = {
   readonly flush: (lines: readonly LogLine[], dropped: number) => void;
 };
 
-/** Default caps: 200 lines/s sustained, bursts of 500, 1000 lines queued, 16 KiB per line. */
-export const LOG_DEFAULTS = { maxLines: 1000, ratePerSecond: 200, burst: 500, maxLineChars: 16 * 1024 } as const;
+/** Default caps (DEFAULTS.log): 200 lines/s sustained, bursts of 500, 1000 lines queued, 16 KiB per line. */
+export const LOG_DEFAULTS = DEFAULTS.log;
 
 /** A bounded, rate-limited, non-blocking buffer for one plugin's console. */
 export class LogBuffer {

@@ -4,21 +4,14 @@
 // gets an engine of its own, and so does a plugin that has already brought an engine down or held
 // its one thread with a memory or CPU limit (plugin-slot.ts, sharedThreadReason): a co-tenant must
 // never inherit either. Everything else shares, up to maxPluginsPerEngine.
+import { DEFAULTS } from "../../defaults/index.ts";
 import { compileNetRules, specialRange, type Grants } from "../../capabilities/index.ts";
 
-/**
- * Plugins per shared engine: bounds what one engine's death costs (every co-tenant restarts) against
- * memory (each engine has its own ~11 MB base). 64 is the fewest measured to keep 1,000 idle plugins
- * within 1.5x a bare isolate each (32: 1.61x, 64: 1.44x, 128: 1.35x; benchmarks/README.md).
- */
-export const DEFAULT_MAX_PLUGINS_PER_ENGINE = 64;
+/** Plugins per shared engine (DEFAULTS.host.maxPluginsPerEngine, where the measurement behind 64 is). */
+export const DEFAULT_MAX_PLUGINS_PER_ENGINE = DEFAULTS.host.maxPluginsPerEngine;
 
-/**
- * Engines a host keeps started ahead, without tenants: when an engine dies, its co-tenants move
- * into one that already booted, instead of waiting for a new Node process (most of the time to
- * come back: measured in benchmarks/README.md, "bystanders"). One idle engine costs its base memory.
- */
-export const DEFAULT_SPARE_ENGINES = 1;
+/** Engines a host keeps started ahead, without tenants (DEFAULTS.host.spareEngines). */
+export const DEFAULT_SPARE_ENGINES = DEFAULTS.host.spareEngines;
 
 /** How long after its first engine a pool starts its spare (hosts that live a moment never pay for one), ms. */
 export const SPARE_ENGINE_DELAY_MS = 500;

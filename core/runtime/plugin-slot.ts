@@ -10,6 +10,7 @@
 // plugin is loaded again (core/plugin.ts restarts it at once), then go on in order.
 import { fromDescriptor, PluginError, ResultInvalidError, TimeoutError, toWardenError, type ErrorDescriptor, type WardenError } from "../../errors/index.ts";
 import { boundedPluginStack, boundedPluginText, MAX_ERROR_MESSAGE_CHARS, valueProblem, type PluginLogLevel } from "../../isolate/index.ts";
+import { DEFAULTS } from "../../defaults/index.ts";
 import type { ChannelBus, Subscription } from "../channels/bus.ts";
 import type { AuditEvent, Capabilities, ChannelMessage, ConsentGate } from "../../capabilities/index.ts";
 import { createBroker, performForwarded } from "./broker.ts";
@@ -280,10 +281,10 @@ export class SandboxProcess implements EngineTenant {
         if (typeof msg.ns === "number" && msg.ns > 0) this.#events.onCpu?.(msg.ns);
         return;
       case "log":
-        for (const line of Array.isArray(msg.lines) ? (msg.lines as readonly unknown[]).slice(0, 1000) : []) {
+        for (const line of Array.isArray(msg.lines) ? (msg.lines as readonly unknown[]).slice(0, DEFAULTS.log.maxLines) : []) {
           const l = (typeof line === "object" && line !== null ? line : {}) as { level?: unknown; text?: unknown };
           const level = (["debug", "info", "warn", "error"] as const).find((x) => x === l.level) ?? "info";
-          this.#events.onLog(level, (typeof l.text === "string" ? l.text : "").slice(0, 16 * 1024));
+          this.#events.onLog(level, (typeof l.text === "string" ? l.text : "").slice(0, DEFAULTS.log.maxLineChars));
         }
         if (typeof msg.dropped === "number" && msg.dropped > 0) this.#events.onLogDropped?.(msg.dropped);
         return;

@@ -11,6 +11,7 @@ import { cpuBudgetError, CpuWindow, IsolatePool, loadPrelude, Sandbox, type Oper
 // one or a plugin is placed there; in the host's process (isolation "in-process") it serves every plugin.
 const pool = new IsolatePool(1, loadPrelude);
 import { fromDescriptor, isWardenError, PluginError, type ErrorDescriptor } from "../../errors/index.ts";
+import { DEFAULTS } from "../../defaults/index.ts";
 import { LogBuffer } from "./log-buffer.ts";
 import type { EngineLoad, FromRunner, HostRequest, ToRunner } from "./protocol.ts";
 
@@ -206,7 +207,7 @@ export function createSandboxRunner(post: (msg: FromRunner) => void, fatal: (mes
     builtFrom = s;
     // onLoad has its own budget (NEKO-19): the startup timeout, not an entry's timeoutMs.
     if (fresh.hooks.includes(HOOK_ON_LOAD)) {
-      await fresh.call(HOOK_ON_LOAD, undefined, { timeoutMs: s.startupTimeoutMs, cpuMs: Math.max(s.limits.cpuMs, Math.min(s.startupTimeoutMs, 10_000)) });
+      await fresh.call(HOOK_ON_LOAD, undefined, { timeoutMs: s.startupTimeoutMs, cpuMs: Math.max(s.limits.cpuMs, Math.min(s.startupTimeoutMs, DEFAULTS.host.startupCpuMs)) });
     }
     return fresh;
   }
