@@ -15,6 +15,7 @@ import { createHost } from "../../core/host/host.ts";
 import { DEFAULT_MAX_LIMITS } from "../../core/limits.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin, type PluginEvent, type PluginHandle } from "../../core/plugin.ts";
+import { until } from "../helpers/until.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
 import { captureLogger } from "../helpers/capture-logger.ts";
 
@@ -153,7 +154,7 @@ describe("budgets and queues", () => {
     try {
       for (let i = 0; i < 2; i++) await assert.rejects(p.invoke("spin"), { code: "CPU_LIMIT", message: /spin\(\) used more than cpuMs/ });
       await assert.rejects(p.invoke("ok"), { code: "QUARANTINED", message: /quarantined until .* after failing 2 times/ });
-      await new Promise((r) => setTimeout(r, 500));
+      await until("the 300 ms quarantine ends by itself", () => (events.some((e) => e.type === "release") ? true : undefined));
       // The plugin is rebuilt as soon as the quarantine ends (issue 17): its restart follows the release.
       const after = events.filter((e) => e.type !== "restarting" && e.type !== "restarted");
       assert.deepEqual(after.at(-1), { type: "release", plugin: "test.crasher2", by: "timeout" });
