@@ -1,30 +1,20 @@
 // One plugin's V8 isolate: its context, its prelude, its module graph, and every crossing into it.
 //
 // Every entry into the isolate (an entry call, a timer, the answer to a host operation) goes
-// through `enter`, which runs synchronously on this thread (the sync crossing is the only fast
-// path: benchmarks/README.md) with a timeout equal to the tightest remaining CPU or wall budget of
-// the calls in flight, then charges the isolate's measured CPU time to those calls. Plugin promises
+// through `enter`, which runs synchronously on this thread (crossing.ts) with a timeout equal to
+// the tightest remaining CPU or wall budget of the calls in flight (crossing-budget.ts), then charges the isolate's measured CPU time to those calls. Plugin promises
 // settle while the host drives the isolate; no isolated-vm handle ever reaches plugin code: the
 // only host function the isolate sees is `dispatch`, captured inside the prelude's closure.
 import { randomBytes } from "node:crypto";
 import ivm from "./ivm.ts";
-import {
-  BadInputError,
-  CpuLimitError,
-  EntryNotFoundError,
-  fromDescriptor,
-  isWardenError,
-  MemoryLimitError,
-  PluginError,
-  ResultInvalidError,
-  TimeoutError,
-  type WardenError,
-  quote,
-} from "../errors/index.ts";
+import { BadInputError, CpuLimitError, EntryNotFoundError, fromDescriptor, isWardenError, MemoryLimitError, PluginError, ResultInvalidError, type WardenError, quote } from "../errors/index.ts";
 import { classifyIvmError } from "./classify-error.ts";
 import { cacheOptions, rememberCache } from "./code-cache.ts";
-import { cpuBudgetError, type CpuWindow } from "./cpu-window.ts";
+import type { CpuWindow } from "./cpu-window.ts";
+import { cross } from "./crossing.ts";
+import { type BudgetedCall, crossingBudget, overspent, timedOutBy } from "./crossing-budget.ts";
 import type { IsolatePool } from "./isolate-pool.ts";
+import { cpuError, memoryError, timeoutError, windowError } from "./limit-errors.ts";
 import { MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, type SandboxLimits } from "./limits.ts";
 import { loadModuleGraph } from "./module-loader.ts";
 import { boundedPluginError, jsonDepthExceeded, MAX_ERROR_MESSAGE_CHARS, MAX_VALUE_DEPTH } from "./plugin-values.ts";
@@ -73,14 +63,12 @@ export type SandboxOptions = {
   readonly onCondemned?: (error: WardenError) => void;
 };
 
-type PendingCall = {
+type PendingCall = BudgetedCall & {
   readonly name: string;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: WardenError) => void;
-  readonly deadline: number;
   wallTimer: NodeJS.Timeout | null;
   readonly timeoutMs: number;
-  readonly cpuLimitNs: bigint;
   cpuNs: bigint;
   /** Filled with the CPU the isolate spent while the call was in flight, when it settles. */
   readonly stats: { cpuNs: number } | undefined;
@@ -358,7 +346,7 @@ export class Sandbox {
       // Most calls settle within their first crossing; only one still pending needs a wall-clock
       // timer (the crossing itself is bounded by its own timeout).
       if (this.#calls.get(id) === call) {
-        call.wallTimer = setTimeout(() => this.#condemn(this.#timeoutError(name, timeoutMs)), Math.max(1, call.deadline - performance.now()));
+        call.wallTimer = setTimeout(() => this.#condemn(timeoutError(this.#o.pluginId, name, timeoutMs)), Math.max(1, call.deadline - performance.now()));
       }
     });
   }
@@ -412,55 +400,21 @@ export class Sandbox {
   /** Run one synchronous crossing into the isolate under the tightest budget of the calls in flight. */
   #enter(ref: ivm.Reference, args: unknown[]): void {
     if (!this.isUsable) return;
-    const now = performance.now();
-    let cpuLeftMs = this.#o.limits.cpuMs;
-    let wallLeftMs = Number.POSITIVE_INFINITY;
-    let tightest: PendingCall | undefined;
-    let soonest: PendingCall | undefined;
-    for (const c of this.#calls.values()) {
-      const left = Number(c.cpuLimitNs - c.cpuNs) / 1e6;
-      if (tightest === undefined || left < cpuLeftMs) {
-        cpuLeftMs = left;
-        tightest = c;
-      }
-      if (c.deadline - now < wallLeftMs) {
-        wallLeftMs = c.deadline - now;
-        soonest = c;
-      }
-    }
-    if (cpuLeftMs <= 0) return this.#condemn(this.#cpuError(tightest));
-    const windowLeftMs = this.#o.cpuWindow?.remainingMs() ?? Number.POSITIVE_INFINITY;
-    if (windowLeftMs <= 0) return this.#condemn(this.budgetError(tightest?.name ?? "background work"));
-    const budget = Math.max(1, Math.ceil(Math.min(cpuLeftMs, wallLeftMs, windowLeftMs)));
-    const before = this.#isolate.cpuTime;
-    let failure: unknown = null;
-    let returned: unknown;
-    this.#o.onCrossing?.(true);
-    try {
-      returned = ref.applySync(undefined, args, { timeout: budget });
-    } catch (e) {
-      failure = e;
-    } finally {
-      this.#o.onCrossing?.(false);
-    }
-    const used = this.#isolate.isDisposed ? 0n : this.#isolate.cpuTime - before;
-    for (const c of this.#calls.values()) c.cpuNs += used;
-    this.#o.cpuWindow?.charge(used);
+    const budget = crossingBudget(this.#calls.values(), performance.now(), this.#o.limits.cpuMs, this.#o.cpuWindow?.remainingMs());
+    if (budget.refuse === "cpu") return this.#condemn(this.#cpuError(budget.tightest));
+    if (budget.refuse === "window") return this.#condemn(this.budgetError(budget.tightest?.name ?? "background work"));
+    const { returned, failure, usedNs } = cross(this.#isolate, ref, args, budget.timeoutMs, this.#o.onCrossing);
+    for (const c of this.#calls.values()) c.cpuNs += usedNs;
+    this.#o.cpuWindow?.charge(usedNs);
     if (failure !== null) {
       const kind = classifyIvmError(failure);
       if (kind === "timeout") {
-        if (windowLeftMs < cpuLeftMs && windowLeftMs <= wallLeftMs) return this.#condemn(this.budgetError(tightest?.name ?? "background work"));
-        if (soonest !== undefined && wallLeftMs < cpuLeftMs) return this.#condemn(this.#timeoutError(soonest.name, soonest.timeoutMs));
-        return this.#condemn(this.#cpuError(tightest));
+        const by = timedOutBy(budget);
+        if (by === "window") return this.#condemn(this.budgetError(budget.tightest?.name ?? "background work"));
+        if (by === "wall" && budget.soonest !== undefined) return this.#condemn(timeoutError(this.#o.pluginId, budget.soonest.name, budget.soonest.timeoutMs));
+        return this.#condemn(this.#cpuError(budget.tightest));
       }
-      if (kind === "memory" || kind === "disposed" || this.#isolate.isDisposed) {
-        return this.#condemn(
-          new MemoryLimitError(
-            `plugin ${this.#o.pluginId} exceeded its memory limit of ${this.#o.limits.memoryMb} MiB; its isolate was disposed and is rebuilt (raise limits.memoryMb if this is expected)`,
-            { pluginId: this.#o.pluginId },
-          ),
-        );
-      }
+      if (kind === "memory" || kind === "disposed" || this.#isolate.isDisposed) return this.#condemn(memoryError(this.#o.pluginId, this.#o.limits.memoryMb));
       // The prelude catches everything the plugin throws, so this is the prelude itself failing
       // (for example a stack overflow inside it): the isolate's state is suspect.
       // eslint-disable-next-line @typescript-eslint/no-base-to-string -- isolated-vm throws Errors; anything else is shown as String gives it
@@ -468,31 +422,17 @@ export class Sandbox {
     }
     // A call that settled during the crossing returned its result instead of a nested dispatch.
     if (typeof returned === "string") this.#settle(returned);
-    for (const c of this.#calls.values()) {
-      if (c.cpuNs >= c.cpuLimitNs) return this.#condemn(this.#cpuError(c));
-    }
+    const spent = overspent(this.#calls.values());
+    if (spent !== undefined) return this.#condemn(this.#cpuError(spent));
   }
 
   /** The error for a plugin that spent its CPU budget of the window. */
   budgetError(name: string): CpuLimitError {
-    const w = this.#o.cpuWindow;
-    if (w !== undefined) return cpuBudgetError(this.#o.pluginId, name, w);
-    return new CpuLimitError(`plugin ${this.#o.pluginId}: ${name}() refused: the plugin used its CPU budget (limits.cpuMsPerMinute)`, { pluginId: this.#o.pluginId, entry: name, budget: true });
-  }
-
-  #timeoutError(name: string, timeoutMs: number): TimeoutError {
-    return new TimeoutError(`plugin ${this.#o.pluginId}: ${name}() did not settle within timeoutMs (${timeoutMs} ms); check for a promise that never resolves or raise limits.timeoutMs`, {
-      pluginId: this.#o.pluginId,
-      entry: name,
-    });
+    return windowError(this.#o.pluginId, name, this.#o.cpuWindow);
   }
 
   #cpuError(c: PendingCall | undefined): CpuLimitError {
-    const ms = c ? Number(c.cpuLimitNs / 1_000_000n) : this.#o.limits.cpuMs;
-    return new CpuLimitError(`plugin ${this.#o.pluginId}: ${c?.name ?? "background work"}() used more than cpuMs (${ms} ms) of CPU time; its isolate was stopped and is rebuilt`, {
-      pluginId: this.#o.pluginId,
-      ...(c ? { entry: c.name } : {}),
-    });
+    return cpuError(this.#o.pluginId, c, this.#o.limits.cpuMs);
   }
 
   /** The one host function the isolate can call. Never throws into the isolate. */
