@@ -1,11 +1,13 @@
-// One plugin's V8 isolate: its context, its prelude, its module graph, and every crossing into it.
+// One plugin's V8 isolate: its context, its prelude, its module graph, its calls in flight, and
+// every crossing into it; the public class the runtime uses (isolate/index.ts).
 //
 // Every entry into the isolate (an entry call, a timer, the answer to a host operation) goes
 // through `enter`, which runs synchronously on this thread (crossing.ts) with a timeout equal to
-// the tightest remaining CPU or wall budget of the calls in flight (crossing-budget.ts), then charges the isolate's measured CPU time to those calls. Plugin promises
-// settle while the host drives the isolate; no isolated-vm handle ever reaches plugin code: the
-// only host function the isolate sees is `dispatch`, captured inside the prelude's closure.
-import { randomBytes } from "node:crypto";
+// the tightest remaining CPU or wall budget of the calls in flight (crossing-budget.ts), then
+// charges the isolate's measured CPU time to those calls. Plugin promises settle while the host
+// drives the isolate; no isolated-vm handle ever reaches plugin code: the only host function the
+// isolate sees is `dispatch`, captured inside the prelude's closure and served by host-calls.ts
+// (capability operations: host-operations.ts; timers: plugin-timers.ts; URL and random: web-helpers.ts).
 import ivm from "./ivm.ts";
 import { BadInputError, CpuLimitError, EntryNotFoundError, fromDescriptor, isWardenError, MemoryLimitError, PluginError, ResultInvalidError, type WardenError, quote } from "../errors/index.ts";
 import { classifyIvmError } from "./classify-error.ts";
@@ -13,21 +15,15 @@ import { cacheOptions, rememberCache } from "./code-cache.ts";
 import type { CpuWindow } from "./cpu-window.ts";
 import { cross } from "./crossing.ts";
 import { type BudgetedCall, crossingBudget, overspent, timedOutBy } from "./crossing-budget.ts";
+import { type HostCallHandler, hostCallTable, type PluginLogLevel, serveHostCall } from "./host-calls.ts";
+import { type HostOperation, HostOperations, type OperationResult } from "./host-operations.ts";
 import type { IsolatePool } from "./isolate-pool.ts";
 import { cpuError, memoryError, timeoutError, windowError } from "./limit-errors.ts";
 import { MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, type SandboxLimits } from "./limits.ts";
 import { loadModuleGraph } from "./module-loader.ts";
+import { PluginTimers } from "./plugin-timers.ts";
 import { boundedPluginError, jsonDepthExceeded, MAX_ERROR_MESSAGE_CHARS, MAX_VALUE_DEPTH } from "./plugin-values.ts";
 import { PRELUDE_FILENAME, preludeSource } from "./prelude.ts";
-
-/** When the call behind an operation runs out of time, and a signal aborted when the sandbox goes. */
-export type OperationContext = { readonly deadline: number; readonly signal: AbortSignal };
-
-/** A host operation the plugin asked for: resolves to a JSON-compatible value or rejects. */
-export type HostOperation = (op: string, args: unknown, ctx: OperationContext) => Promise<unknown>;
-
-/** Log levels a plugin's console maps to. */
-export type PluginLogLevel = "debug" | "info" | "warn" | "error";
 
 /** How to build a sandbox. */
 export type SandboxOptions = {
@@ -83,26 +79,6 @@ type PreludeRefs = {
   readonly setConfig: ivm.Reference;
 };
 
-// The op envelope around the arguments ({"id":..,"op":..,"args":..}) is small; allow for it.
-const MAX_OP_PAYLOAD = MAX_OP_ARGS_CHARS + 1024;
-const URL_PROPS = new Set(["protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"]);
-
-function urlParts(u: URL): Record<string, string> {
-  return {
-    href: u.href,
-    origin: u.origin,
-    protocol: u.protocol,
-    username: u.username,
-    password: u.password,
-    host: u.host,
-    hostname: u.hostname,
-    port: u.port,
-    pathname: u.pathname,
-    search: u.search,
-    hash: u.hash,
-  };
-}
-
 /**
  * A settle text as the prelude writes it, `<callId> <1|0> <JSON>`: the id and the outcome come
  * first, from numbers, so nothing in the JSON (the plugin's) can name another call. Null if malformed.
@@ -122,15 +98,6 @@ function checkedExports(json: string): { entries: string[]; hooks: string[] } {
   const raw = JSON.parse(json) as { entries?: unknown; hooks?: unknown };
   const names = (list: unknown): string[] => (Array.isArray(list) ? list.filter((n): n is string => typeof n === "string" && EXPORT_NAME.test(n)) : []);
   return { entries: names(raw.entries).filter((n) => !HOOK_NAMES.has(n)), hooks: names(raw.hooks).filter((n) => HOOK_NAMES.has(n)) };
-}
-
-/** How a failed host operation reaches the plugin: name, code and message only, never a host stack. */
-export function operationErrorDescriptor(e: unknown): { name: string; code: string; message: string } {
-  if (isWardenError(e)) return { name: e.name, code: e.code, message: e.message };
-  if (e instanceof Error && typeof (e as { code?: unknown }).code === "string") {
-    return { name: e.name, code: (e as unknown as { code: string }).code, message: e.message };
-  }
-  return { name: "Error", code: "Io", message: "the host operation failed" };
 }
 
 /**
@@ -154,12 +121,9 @@ export class Sandbox {
   readonly #context: ivm.Context;
   readonly #refs: PreludeRefs;
   readonly #calls = new Map<number, PendingCall>();
-  readonly #timers = new Map<number, NodeJS.Timeout>();
-  // Timers that are due, run one per turn of the event loop: a plugin with a thousand busy timers
-  // due at once must not hold the sandbox process's event loop (and its control messages) hostage.
-  readonly #readyTimers: number[] = [];
-  #timerRunScheduled = false;
-  readonly #abort = new AbortController();
+  readonly #timers: PluginTimers;
+  readonly #operations: HostOperations;
+  readonly #hostCalls: ReadonlyMap<string, HostCallHandler>;
   #nextCallId = 1;
   #condemnedBy: WardenError | null = null;
   #disposed = false;
@@ -171,6 +135,14 @@ export class Sandbox {
     this.#refs = refs;
     this.entries = Object.freeze(exports.entries);
     this.hooks = Object.freeze(exports.hooks);
+    this.#timers = new PluginTimers((id) => this.#enter(this.#refs.fireTimer, [id]));
+    this.#operations = new HostOperations({
+      operation: o.operation,
+      operationSync: o.operationSync,
+      timeLeftMs: () => this.#timeLeftMs(),
+      answer: (id, result) => this.#answer(id, result),
+    });
+    this.#hostCalls = hostCallTable({ settle: (text) => this.#settle(text), operations: this.#operations, timers: this.#timers, log: o.log });
   }
 
   /** Create the isolate, run the prelude, load and evaluate the plugin's modules. */
@@ -198,7 +170,7 @@ export class Sandbox {
     try {
       const dispatch = new ivm.Callback((kind: unknown, payload: unknown) => {
         // Before the constructor finishes, `sandbox` is undefined: the prelude makes no calls then.
-        return sandbox === undefined ? undefined : sandbox.#dispatch(String(kind), String(payload));
+        return sandbox === undefined ? undefined : serveHostCall(sandbox.#hostCalls, String(kind), String(payload));
       });
       const preludeFn = fresh.prelude ?? loadPrelude(isolate, context);
       const internals = preludeFn.applySync(
@@ -361,10 +333,8 @@ export class Sandbox {
     if (this.#disposed) return;
     this.#disposed = true;
     // Host operations still running for this plugin (a fetch, an exec) stop now.
-    this.#abort.abort();
-    for (const t of this.#timers.values()) clearTimeout(t);
-    this.#timers.clear();
-    this.#readyTimers.length = 0;
+    this.#operations.abort();
+    this.#timers.stop();
     const err = reason ?? new PluginError(`plugin ${this.#o.pluginId} was unloaded while the call was in flight`, { pluginId: this.#o.pluginId });
     for (const c of this.#calls.values()) {
       if (c.wallTimer) clearTimeout(c.wallTimer);
@@ -377,17 +347,6 @@ export class Sandbox {
       // already gone with the isolate
     }
     if (!this.#isolate.isDisposed) this.#isolate.dispose();
-  }
-
-  #scheduleTimerRun(): void {
-    if (this.#timerRunScheduled || this.#disposed) return;
-    this.#timerRunScheduled = true;
-    setImmediate(() => {
-      this.#timerRunScheduled = false;
-      const id = this.#readyTimers.shift();
-      if (id !== undefined) this.#enter(this.#refs.fireTimer, [id]);
-      if (this.#readyTimers.length > 0) this.#scheduleTimerRun();
-    });
   }
 
   #condemn(error: WardenError): void {
@@ -433,65 +392,6 @@ export class Sandbox {
 
   #cpuError(c: PendingCall | undefined): CpuLimitError {
     return cpuError(this.#o.pluginId, c, this.#o.limits.cpuMs);
-  }
-
-  /** The one host function the isolate can call. Never throws into the isolate. */
-  #dispatch(kind: string, payload: string): string | undefined {
-    try {
-      switch (kind) {
-        case "settle":
-          this.#settle(payload);
-          return undefined;
-        case "op":
-          return this.#operation(payload);
-        case "timer.set": {
-          if (this.#timers.size + this.#readyTimers.length >= MAX_TIMERS) return "full";
-          const { id, ms } = JSON.parse(payload) as { id: number; ms: number };
-          const delay = Math.min(Math.max(0, Number(ms) || 0), 2 ** 31 - 1);
-          this.#timers.set(
-            id,
-            setTimeout(() => {
-              this.#timers.delete(id);
-              this.#readyTimers.push(id);
-              this.#scheduleTimerRun();
-            }, delay),
-          );
-          return undefined;
-        }
-        case "timer.clear": {
-          const { id } = JSON.parse(payload) as { id: number };
-          clearTimeout(this.#timers.get(id));
-          this.#timers.delete(id);
-          return undefined;
-        }
-        case "log": {
-          const { level, text } = JSON.parse(payload) as { level: PluginLogLevel; text: string };
-          this.#o.log(["debug", "info", "warn", "error"].includes(level) ? level : "info", String(text).slice(0, 16 * 1024));
-          return undefined;
-        }
-        case "url.parse": {
-          const { input, base } = JSON.parse(payload) as { input: string; base?: string };
-          const u = URL.canParse(input, base) ? new URL(input, base) : null;
-          return JSON.stringify(u ? { ok: true, parts: urlParts(u) } : { ok: false });
-        }
-        case "url.set": {
-          const { href, prop, value } = JSON.parse(payload) as { href: string; prop: string; value: string };
-          if (!URL_PROPS.has(prop)) return JSON.stringify({ ok: false });
-          const u = new URL(href);
-          (u as unknown as Record<string, string>)[prop] = String(value);
-          return JSON.stringify({ ok: true, parts: urlParts(u) });
-        }
-        case "random": {
-          const { n } = JSON.parse(payload) as { n: number };
-          const count = Math.min(Math.max(0, Math.floor(Number(n) || 0)), 65536);
-          return JSON.stringify([...randomBytes(count)]);
-        }
-        default:
-          return undefined;
-      }
-    } catch {
-      return JSON.stringify({ ok: false });
-    }
   }
 
   #settle(text: string): void {
@@ -541,43 +441,15 @@ export class Sandbox {
     else c.resolve(value);
   }
 
-  /**
-   * A host operation: answered inside this crossing (a JSON string) when it needs no I/O, else
-   * started, and answered later by re-entering the isolate (undefined now).
-   */
-  #operation(payload: string): string | undefined {
-    if (payload.length > MAX_OP_PAYLOAD) {
-      return JSON.stringify({ ok: false, error: { name: "BadInput", code: "BAD_INPUT", message: `the arguments of a Warden call are larger than ${MAX_OP_PAYLOAD} bytes` } });
-    }
-    // Two levels are the envelope and the argument list; each argument may nest MAX_VALUE_DEPTH deep.
-    if (jsonDepthExceeded(payload, MAX_VALUE_DEPTH + 2) >= 0) {
-      return JSON.stringify({ ok: false, error: { name: "BadInput", code: "BAD_INPUT", message: `an argument of a Warden call is nested deeper than ${MAX_VALUE_DEPTH} levels` } });
-    }
-    const { id, op, args } = JSON.parse(payload) as { id: number; op: string; args: unknown };
-    if (this.#o.operationSync !== undefined) {
-      try {
-        const answered = this.#o.operationSync(String(op), args);
-        if (answered !== null) return JSON.stringify({ ok: true, value: answered.value ?? null });
-      } catch (e) {
-        return JSON.stringify({ ok: false, error: operationErrorDescriptor(e) });
-      }
-    }
-    this.#o.operation(String(op), args, this.#operationContext()).then(
-      (value) => this.#answer(id, { ok: true, value: value ?? null }),
-      (e: unknown) => this.#answer(id, { ok: false, error: operationErrorDescriptor(e) }),
-    );
-    return undefined;
-  }
-
-  /** The tightest wall deadline of the calls in flight (background work gets the default timeout). */
-  #operationContext(): OperationContext {
+  /** Wall-clock time left to the tightest call in flight (background work gets the default timeout), ms. */
+  #timeLeftMs(): number {
     const now = performance.now();
     let left = this.#o.limits.timeoutMs;
     for (const c of this.#calls.values()) left = Math.min(left, c.deadline - now);
-    return { deadline: Date.now() + Math.max(0, left), signal: this.#abort.signal };
+    return left;
   }
 
-  #answer(id: number, result: unknown): void {
+  #answer(id: number, result: OperationResult): void {
     if (!this.isUsable) return;
     this.#enter(this.#refs.resolveOp, [id, JSON.stringify(result)]);
   }
