@@ -9,7 +9,8 @@
 // isolate sees is `dispatch`, captured inside the prelude's closure and served by host-calls.ts
 // (capability operations: host-operations.ts; timers: plugin-timers.ts; URL and random: web-helpers.ts).
 import ivm from "./ivm.ts";
-import { BadInputError, CpuLimitError, EntryNotFoundError, fromDescriptor, isWardenError, MemoryLimitError, PluginError, ResultInvalidError, type WardenError, quote } from "../errors/index.ts";
+import { BadInputError, CpuLimitError, EntryNotFoundError, isWardenError, MemoryLimitError, PluginError, type WardenError, quote } from "../errors/index.ts";
+import { callOutcome, checkedExports, splitSettle } from "./call-results.ts";
 import { classifyIvmError } from "./classify-error.ts";
 import { cacheOptions, rememberCache } from "./code-cache.ts";
 import type { CpuWindow } from "./cpu-window.ts";
@@ -22,7 +23,7 @@ import { cpuError, memoryError, timeoutError, windowError } from "./limit-errors
 import { MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, type SandboxLimits } from "./limits.ts";
 import { loadModuleGraph } from "./module-loader.ts";
 import { PluginTimers } from "./plugin-timers.ts";
-import { boundedPluginError, jsonDepthExceeded, MAX_ERROR_MESSAGE_CHARS, MAX_VALUE_DEPTH } from "./plugin-values.ts";
+import { MAX_ERROR_MESSAGE_CHARS } from "./plugin-values.ts";
 import { PRELUDE_FILENAME, preludeSource } from "./prelude.ts";
 
 /** How to build a sandbox. */
@@ -78,27 +79,6 @@ type PreludeRefs = {
   readonly resolveOp: ivm.Reference;
   readonly setConfig: ivm.Reference;
 };
-
-/**
- * A settle text as the prelude writes it, `<callId> <1|0> <JSON>`: the id and the outcome come
- * first, from numbers, so nothing in the JSON (the plugin's) can name another call. Null if malformed.
- */
-function splitSettle(text: string): { id: number; ok: boolean; json: string } | null {
-  const m = /^(\d{1,15}) ([01]) /.exec(text);
-  return m === null ? null : { id: Number(m[1]), ok: m[2] === "1", json: text.slice(m[0].length) };
-}
-
-// Export names are shown in messages and used as entry names: only identifiers count (ES modules
-// may export any string, `export { x as "a\nb" }`).
-const EXPORT_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;
-const HOOK_NAMES = new Set(["onLoad", "onUnload", "onConfigChange", "health"]);
-
-/** The entries and hooks the prelude reported, keeping only names that can be what they claim. */
-function checkedExports(json: string): { entries: string[]; hooks: string[] } {
-  const raw = JSON.parse(json) as { entries?: unknown; hooks?: unknown };
-  const names = (list: unknown): string[] => (Array.isArray(list) ? list.filter((n): n is string => typeof n === "string" && EXPORT_NAME.test(n)) : []);
-  return { entries: names(raw.entries).filter((n) => !HOOK_NAMES.has(n)), hooks: names(raw.hooks).filter((n) => HOOK_NAMES.has(n)) };
-}
 
 /**
  * Compile (from the code cache when there is one) and evaluate the prelude in `context`; the result
@@ -399,38 +379,9 @@ export class Sandbox {
     if (parts === null) return;
     const c = this.#calls.get(parts.id);
     if (c === undefined) return;
-    const { json } = parts;
-    const fail = (message: string) =>
-      this.#finish(parts.id, c, new ResultInvalidError(`plugin ${this.#o.pluginId}: the result of ${c.name}() ${message}`, { pluginId: this.#o.pluginId, entry: c.name }));
-    // The prelude enforces these caps too; the host checks again because the plugin can reach
-    // into the prelude's work (prototype setters) and this is the last code it cannot touch.
-    if (json.length > this.#o.limits.resultChars + 1024) {
-      if (!parts.ok)
-        return this.#finish(
-          parts.id,
-          c,
-          new PluginError(`plugin ${this.#o.pluginId}: ${c.name}() threw an error too large to report (${json.length} characters)`, { pluginId: this.#o.pluginId, entry: c.name }),
-        );
-      return fail(`is larger than ${this.#o.limits.resultChars} characters`);
-    }
-    if (jsonDepthExceeded(json) >= 0) return fail(`is nested deeper than ${MAX_VALUE_DEPTH} levels`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(json);
-    } catch {
-      return fail("is not valid JSON");
-    }
-    if (parts.ok) return this.#finish(parts.id, c, null, parsed ?? null);
-    const described = boundedPluginError(parsed);
-    // V8 rejects import() with a bare "Not supported" (isolated-vm has no dynamic-import hook);
-    // say what it means when it reaches the host.
-    const err = fromDescriptor(
-      /^(\w*Error: )?Not supported$/.test(described.message)
-        ? { ...described, message: `${described.message}: dynamic import() is not available to warden plugins; load code with a static import (import x from "./x.js")` }
-        : described,
-    );
-    const wrapped = Object.assign(err, { details: { ...err.details, pluginId: this.#o.pluginId, entry: c.name, ...(described.stack !== undefined ? { pluginStack: described.stack } : {}) } });
-    this.#finish(parts.id, c, wrapped);
+    const outcome = callOutcome(parts.ok, parts.json, { pluginId: this.#o.pluginId, entry: c.name, resultChars: this.#o.limits.resultChars });
+    if (outcome.error === null) this.#finish(parts.id, c, null, outcome.value);
+    else this.#finish(parts.id, c, outcome.error);
   }
 
   #finish(id: number, c: PendingCall, error: WardenError | null, value?: unknown): void {
