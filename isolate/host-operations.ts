@@ -36,6 +36,8 @@ export type HostOperationsOptions = {
   readonly timeLeftMs: () => number;
   /** Enter the isolate with the result of operation `id`. */
   readonly answer: (id: number, result: OperationResult) => void;
+  /** Told of a bug in warden met after the request returned (delivering an answer). */
+  readonly onBug: (where: string, error: unknown) => void;
 };
 
 /** The operations one sandbox's plugin started, and the signal that stops them. */
@@ -60,7 +62,14 @@ export class HostOperations {
     if (jsonDepthExceeded(payload, MAX_VALUE_DEPTH + 2) >= 0) {
       return JSON.stringify({ ok: false, error: { name: "BadInput", code: "BAD_INPUT", message: `an argument of a Warden call is nested deeper than ${MAX_VALUE_DEPTH} levels` } });
     }
-    const { id, op, args } = JSON.parse(payload) as { id: number; op: string; args: unknown };
+    let envelope: { id: number; op: string; args: unknown };
+    try {
+      envelope = JSON.parse(payload) as typeof envelope;
+    } catch {
+      // Not the JSON the prelude writes: the request's fault, answered as not served (as before).
+      return JSON.stringify({ ok: false });
+    }
+    const { id, op, args } = envelope;
     if (this.#o.operationSync !== undefined) {
       try {
         const answered = this.#o.operationSync(String(op), args);
@@ -69,10 +78,16 @@ export class HostOperations {
         return JSON.stringify({ ok: false, error: operationErrorDescriptor(e) });
       }
     }
-    this.#o.operation(String(op), args, this.#context()).then(
-      (value) => this.#o.answer(id, { ok: true, value: value ?? null }),
-      (e: unknown) => this.#o.answer(id, { ok: false, error: operationErrorDescriptor(e) }),
-    );
+    // A HostOperation returns a promise; one that throws instead is a bug in warden, which the
+    // caller (the dispatch table) reports. So is a failure to deliver the answer, which would
+    // otherwise be an unhandled rejection that ends the process.
+    this.#o
+      .operation(String(op), args, this.#context())
+      .then(
+        (value) => this.#o.answer(id, { ok: true, value: value ?? null }),
+        (e: unknown) => this.#o.answer(id, { ok: false, error: operationErrorDescriptor(e) }),
+      )
+      .catch((e: unknown) => this.#o.onBug("answering a Warden call", e));
     return undefined;
   }
 

@@ -16,6 +16,7 @@ import { cacheOptions, rememberCache } from "./code-cache.ts";
 import type { CpuWindow } from "./cpu-window.ts";
 import { cross } from "./crossing.ts";
 import { type BudgetedCall, crossingBudget, overspent, timedOutBy } from "./crossing-budget.ts";
+import { hostBugAnswer, hostBugError, hostBugLogText } from "./host-bugs.ts";
 import { type HostCallHandler, hostCallTable, type PluginLogLevel, serveHostCall } from "./host-calls.ts";
 import { type HostOperation, HostOperations, type OperationResult } from "./host-operations.ts";
 import type { IsolatePool } from "./isolate-pool.ts";
@@ -121,6 +122,7 @@ export class Sandbox {
       operationSync: o.operationSync,
       timeLeftMs: () => this.#timeLeftMs(),
       answer: (id, result) => this.#answer(id, result),
+      onBug: (where, e) => void this.#hostBug(where, e, "op"),
     });
     this.#hostCalls = hostCallTable({ settle: (text) => this.#settle(text), operations: this.#operations, timers: this.#timers, log: o.log });
   }
@@ -150,7 +152,8 @@ export class Sandbox {
     try {
       const dispatch = new ivm.Callback((kind: unknown, payload: unknown) => {
         // Before the constructor finishes, `sandbox` is undefined: the prelude makes no calls then.
-        return sandbox === undefined ? undefined : serveHostCall(sandbox.#hostCalls, String(kind), String(payload));
+        const self = sandbox;
+        return self === undefined ? undefined : serveHostCall(self.#hostCalls, String(kind), String(payload), (k, e) => self.#hostBug(`serving the plugin's "${k}" request`, e, k));
       });
       const preludeFn = fresh.prelude ?? loadPrelude(isolate, context);
       const internals = preludeFn.applySync(
@@ -360,7 +363,13 @@ export class Sandbox {
       return this.#condemn(new PluginError(`plugin ${this.#o.pluginId}: ${failure instanceof Error ? failure.message : String(failure)}`, { pluginId: this.#o.pluginId }));
     }
     // A call that settled during the crossing returned its result instead of a nested dispatch.
-    if (typeof returned === "string") this.#settle(returned);
+    if (typeof returned === "string") {
+      try {
+        this.#settle(returned);
+      } catch (e) {
+        this.#hostBug("settling a call", e, "settle");
+      }
+    }
     const spent = overspent(this.#calls.values());
     if (spent !== undefined) return this.#condemn(this.#cpuError(spent));
   }
@@ -384,12 +393,37 @@ export class Sandbox {
     else this.#finish(parts.id, c, outcome.error);
   }
 
+  /**
+   * A bug in warden's own code met while serving this plugin (host-bugs.ts): its stack goes to the
+   * log (the plugin's console path to the host; stderr if that is what failed), and every call in
+   * flight fails with an error naming warden. Not a limit: the isolate stays in service. Returns
+   * what the isolate is told for its request of `kind`.
+   */
+  #hostBug(where: string, e: unknown, kind: string): string {
+    const text = hostBugLogText(this.#o.pluginId, where, e);
+    try {
+      this.#o.log("error", text);
+    } catch {
+      console.error(text);
+    }
+    for (const [id, c] of [...this.#calls]) {
+      this.#calls.delete(id);
+      if (c.wallTimer) clearTimeout(c.wallTimer);
+      c.reject(hostBugError(this.#o.pluginId, c.name, e));
+      // Read by the rejection's handlers, which run after this returns.
+      if (c.stats) c.stats.cpuNs = Number(c.cpuNs);
+    }
+    return hostBugAnswer(kind);
+  }
+
   #finish(id: number, c: PendingCall, error: WardenError | null, value?: unknown): void {
     this.#calls.delete(id);
     if (c.wallTimer) clearTimeout(c.wallTimer);
-    if (c.stats) c.stats.cpuNs = Number(c.cpuNs);
+    // Settled first, so that nothing after it can leave the call hanging; the promise's handlers
+    // run after this returns, when stats is filled.
     if (error) c.reject(error);
     else c.resolve(value);
+    if (c.stats) c.stats.cpuNs = Number(c.cpuNs);
   }
 
   /** Wall-clock time left to the tightest call in flight (background work gets the default timeout), ms. */
