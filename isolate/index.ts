@@ -1,5 +1,6 @@
 // The isolate layer's public surface (named exports only).
-export { loadPrelude, Sandbox } from "./sandbox.ts";
+export { Sandbox } from "./sandbox.ts";
+export { loadPrelude } from "./build-isolate.ts";
 export type { SandboxOptions } from "./sandbox.ts";
 export { operationErrorDescriptor } from "./host-operations.ts";
 export type { HostOperation, OperationContext } from "./host-operations.ts";

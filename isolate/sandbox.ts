@@ -1,18 +1,21 @@
-// One plugin's V8 isolate: its context, its prelude, its module graph, its calls in flight, and
-// every crossing into it; the public class the runtime uses (isolate/index.ts).
+// One plugin's V8 isolate in service: its calls in flight, every crossing into it, what condemns
+// it, and its disposal; the public class the runtime uses (isolate/index.ts). The isolate is built
+// by build-isolate.ts.
 //
 // Every entry into the isolate (an entry call, a timer, the answer to a host operation) goes
 // through `enter`, which runs synchronously on this thread (crossing.ts) with a timeout equal to
 // the tightest remaining CPU or wall budget of the calls in flight (crossing-budget.ts), then
 // charges the isolate's measured CPU time to those calls. Plugin promises settle while the host
-// drives the isolate; no isolated-vm handle ever reaches plugin code: the only host function the
-// isolate sees is `dispatch`, captured inside the prelude's closure and served by host-calls.ts
-// (capability operations: host-operations.ts; timers: plugin-timers.ts; URL and random: web-helpers.ts).
+// drives the isolate (what they settle with is checked by call-results.ts); no isolated-vm handle
+// ever reaches plugin code: the only host function the isolate sees is `dispatch`, captured inside
+// the prelude's closure and served by host-calls.ts (capability operations: host-operations.ts;
+// timers: plugin-timers.ts; URL and random: web-helpers.ts). A bug in warden met while serving it
+// is reported as warden's (host-bugs.ts), not charged to the plugin.
 import ivm from "./ivm.ts";
-import { BadInputError, CpuLimitError, EntryNotFoundError, isWardenError, MemoryLimitError, PluginError, type WardenError, quote } from "../errors/index.ts";
-import { callOutcome, checkedExports, splitSettle } from "./call-results.ts";
+import { BadInputError, CpuLimitError, EntryNotFoundError, PluginError, type WardenError, quote } from "../errors/index.ts";
+import { buildIsolate, type PreludeRefs } from "./build-isolate.ts";
+import { callOutcome, splitSettle } from "./call-results.ts";
 import { classifyIvmError } from "./classify-error.ts";
-import { cacheOptions, rememberCache } from "./code-cache.ts";
 import type { CpuWindow } from "./cpu-window.ts";
 import { cross } from "./crossing.ts";
 import { type BudgetedCall, crossingBudget, overspent, timedOutBy } from "./crossing-budget.ts";
@@ -21,11 +24,8 @@ import { type HostCallHandler, hostCallTable, type PluginLogLevel, serveHostCall
 import { type HostOperation, HostOperations, type OperationResult } from "./host-operations.ts";
 import type { IsolatePool } from "./isolate-pool.ts";
 import { cpuError, memoryError, timeoutError, windowError } from "./limit-errors.ts";
-import { MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, type SandboxLimits } from "./limits.ts";
-import { loadModuleGraph } from "./module-loader.ts";
+import { MAX_INPUT_CHARS, type SandboxLimits } from "./limits.ts";
 import { PluginTimers } from "./plugin-timers.ts";
-import { MAX_ERROR_MESSAGE_CHARS } from "./plugin-values.ts";
-import { PRELUDE_FILENAME, preludeSource } from "./prelude.ts";
 
 /** How to build a sandbox. */
 export type SandboxOptions = {
@@ -72,27 +72,6 @@ type PendingCall = BudgetedCall & {
   readonly stats: { cpuNs: number } | undefined;
 };
 
-type PreludeRefs = {
-  readonly callEntry: ivm.Reference;
-  readonly callHandler: ivm.Reference;
-  readonly callHook: ivm.Reference;
-  readonly fireTimer: ivm.Reference;
-  readonly resolveOp: ivm.Reference;
-  readonly setConfig: ivm.Reference;
-};
-
-/**
- * Compile (from the code cache when there is one) and evaluate the prelude in `context`; the result
- * is the prelude function, not yet applied to any plugin (an isolate pool can do this ahead).
- */
-export function loadPrelude(isolate: ivm.Isolate, context: ivm.Context): ivm.Reference {
-  const source = preludeSource();
-  const cached = cacheOptions("script", PRELUDE_FILENAME, source);
-  const script = isolate.compileScriptSync(source, { filename: PRELUDE_FILENAME, ...cached.options });
-  rememberCache(cached.key, script as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean });
-  return script.runSync(context, { reference: true, timeout: 1000 }) as ivm.Reference;
-}
-
 /** One plugin's isolate. Once a limit condemns it, it is disposed and never used again. */
 export class Sandbox {
   readonly entries: readonly string[];
@@ -138,69 +117,13 @@ export class Sandbox {
   }
 
   static #create(o: SandboxOptions): Sandbox {
-    const fresh = o.pool
-      ? o.pool.take(o.limits.memoryMb, o.onCatastrophicError)
-      : (() => {
-          const isolate = new ivm.Isolate({
-            memoryLimit: o.limits.memoryMb,
-            ...(o.onCatastrophicError ? { onCatastrophicError: o.onCatastrophicError } : {}),
-          });
-          return { isolate, context: isolate.createContextSync(), prelude: undefined };
-        })();
-    const { isolate, context } = fresh;
     let sandbox: Sandbox | undefined;
-    try {
-      const dispatch = new ivm.Callback((kind: unknown, payload: unknown) => {
-        // Before the constructor finishes, `sandbox` is undefined: the prelude makes no calls then.
-        const self = sandbox;
-        return self === undefined ? undefined : serveHostCall(self.#hostCalls, String(kind), String(payload), (k, e) => self.#hostBug(`serving the plugin's "${k}" request`, e, k));
-      });
-      const preludeFn = fresh.prelude ?? loadPrelude(isolate, context);
-      const internals = preludeFn.applySync(
-        undefined,
-        [
-          dispatch,
-          JSON.stringify({ id: o.pluginId, version: o.version }),
-          JSON.stringify(o.config ?? null),
-          JSON.stringify({ maxTimers: MAX_TIMERS, maxOpArgsChars: MAX_OP_ARGS_CHARS, maxErrorChars: MAX_ERROR_MESSAGE_CHARS }),
-        ],
-        { result: { reference: true }, timeout: o.limits.cpuMs },
-      ) as ivm.Reference;
-      const refs = {
-        callEntry: internals.getSync("callEntry", { reference: true }) as ivm.Reference,
-        callHandler: internals.getSync("callHandler", { reference: true }) as ivm.Reference,
-        callHook: internals.getSync("callHook", { reference: true }) as ivm.Reference,
-        setConfig: internals.getSync("setConfig", { reference: true }) as ivm.Reference,
-        fireTimer: internals.getSync("fireTimer", { reference: true }) as ivm.Reference,
-        resolveOp: internals.getSync("resolveOp", { reference: true }) as ivm.Reference,
-      };
-      const setModule = internals.getSync("setModule", { reference: true }) as ivm.Reference;
-      const root = loadModuleGraph({ isolate, context, pluginDir: o.pluginDir, main: o.main });
-      try {
-        root.evaluateSync({ timeout: o.limits.cpuMs });
-      } catch (e) {
-        throw Sandbox.#loadFailure(e, o);
-      }
-      const exportsJson = setModule.applySync(undefined, [root.namespace.derefInto()], { timeout: o.limits.cpuMs }) as string;
-      sandbox = new Sandbox(o, isolate, context, refs, checkedExports(exportsJson));
-      // Building the isolate and evaluating the plugin's modules counts against its CPU budget too.
-      o.cpuWindow?.charge(isolate.cpuTime);
-      return sandbox;
-    } catch (e) {
-      if (!isolate.isDisposed) isolate.dispose();
-      if (isWardenError(e)) throw e;
-      throw Sandbox.#loadFailure(e, o);
-    }
-  }
-
-  static #loadFailure(e: unknown, o: SandboxOptions): WardenError {
-    if (isWardenError(e)) return e;
-    const kind = classifyIvmError(e);
-    const details = { pluginId: o.pluginId };
-    if (kind === "timeout") return new CpuLimitError(`plugin ${o.pluginId}: loading its modules took longer than cpuMs (${o.limits.cpuMs} ms); do less work at module top level`, details);
-    if (kind === "memory" || kind === "disposed") return new MemoryLimitError(`plugin ${o.pluginId}: loading its modules exceeded memoryMb (${o.limits.memoryMb} MiB)`, details);
-    const message = e instanceof Error ? e.message : String(e);
-    return new PluginError(`plugin ${o.pluginId} failed while loading: ${message}`, details);
+    // Before the constructor finishes, `sandbox` is undefined: the prelude makes no calls then.
+    const dispatch = (kind: string, payload: string): string | undefined => {
+      const self = sandbox;
+      return self === undefined ? undefined : serveHostCall(self.#hostCalls, kind, payload, (k, e) => self.#hostBug(`serving the plugin's "${k}" request`, e, k));
+    };
+    return buildIsolate(o, dispatch, (built) => (sandbox = new Sandbox(o, built.isolate, built.context, built.refs, built.exports)));
   }
 
   /** Whether this sandbox may still be used. */
