@@ -1,6 +1,10 @@
 // The isolate layer's public surface (named exports only).
-export { loadPrelude, operationErrorDescriptor, Sandbox } from "./sandbox.ts";
-export type { HostOperation, OperationContext, PluginLogLevel, SandboxOptions } from "./sandbox.ts";
+export { Sandbox } from "./sandbox.ts";
+export { loadPrelude } from "./build-isolate.ts";
+export type { SandboxOptions } from "./sandbox.ts";
+export { operationErrorDescriptor } from "./host-operations.ts";
+export type { HostOperation, OperationContext } from "./host-operations.ts";
+export type { PluginLogLevel } from "./host-calls.ts";
 export { DEFAULT_LIMITS, MAX_INPUT_CHARS, MAX_OP_ARGS_CHARS, MAX_TIMERS, resolveLimits } from "./limits.ts";
 export type { SandboxLimits } from "./limits.ts";
 export { classifyIvmError } from "./classify-error.ts";
