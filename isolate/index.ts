@@ -1,5 +1,5 @@
 // The isolate layer's public surface (named exports only).
-export { Sandbox } from "./sandbox.ts";
+export { Sandbox, liveSandboxes } from "./sandbox.ts";
 export { loadPrelude } from "./build-isolate.ts";
 export type { SandboxOptions } from "./sandbox.ts";
 export { operationErrorDescriptor } from "./host-operations.ts";

@@ -72,6 +72,14 @@ type PendingCall = BudgetedCall & {
   readonly stats: { cpuNs: number } | undefined;
 };
 
+// Sandboxes made and not yet disposed in this process: a leak check for tests and operators.
+let live = 0;
+
+/** How many sandboxes (plugin isolates) this process holds now: made and not yet disposed. */
+export function liveSandboxes(): number {
+  return live;
+}
+
 /** One plugin's isolate. Once a limit condemns it, it is disposed and never used again. */
 export class Sandbox {
   readonly entries: readonly string[];
@@ -89,6 +97,7 @@ export class Sandbox {
   #disposed = false;
 
   private constructor(o: SandboxOptions, isolate: ivm.Isolate, context: ivm.Context, refs: PreludeRefs, exports: { entries: string[]; hooks: string[] }) {
+    live++;
     this.#o = o;
     this.#isolate = isolate;
     this.#context = context;
@@ -238,6 +247,7 @@ export class Sandbox {
   dispose(reason?: WardenError): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    live--;
     // Host operations still running for this plugin (a fetch, an exec) stop now.
     this.#operations.abort();
     this.#timers.stop();

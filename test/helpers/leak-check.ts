@@ -2,10 +2,12 @@
 // test starts is closed by that test. `npm run test:dist` loads this module into every test file's
 // process (node --import), where it watches what is left once the file's tests and their own
 // after-hooks are over: within a few seconds the process must have no child process (an engine, bubblewrap,
-// a command a plugin ran) and no referenced timer, socket, server, watcher or process handle.
+// a command a plugin ran), no referenced timer, socket, server, watcher or process handle, and no
+// plugin sandbox (isolate) in this process that was not disposed.
 // Otherwise the file fails, naming what is left.
 import { after } from "node:test";
 import { readdirSync, readFileSync } from "node:fs";
+import { liveSandboxes } from "../../isolate/index.ts";
 
 /** Handles that mean something a test started is still running (stdio pipes are the runner's own). */
 const LIVE_HANDLES = new Set(["Timeout", "Immediate", "ProcessWrap", "TCPSocketWrap", "TCPServerWrap", "UDPWrap", "FSEventWrap", "StatWatcher", "SignalWrap"]);
@@ -48,7 +50,8 @@ function leftovers(): string[] {
   const handles = process.getActiveResourcesInfo().filter((h) => LIVE_HANDLES.has(h));
   const counts = new Map<string, number>();
   for (const h of handles) counts.set(h, (counts.get(h) ?? 0) + 1);
-  return [...childProcesses(), ...[...counts].map(([h, n]) => `${n} × ${h}`)];
+  const sandboxes = liveSandboxes();
+  return [...childProcesses(), ...[...counts].map(([h, n]) => `${n} × ${h}`), ...(sandboxes > 0 ? [`${sandboxes} in-process plugin sandbox(es) not disposed`] : [])];
 }
 
 // This hook runs before the file's own after-hooks (it was registered first), which may be what
