@@ -227,6 +227,23 @@ export async function chatLoadCell(mode: string, quick: boolean): Promise<ChatLo
       }
     }
     const sorted = latencies.slice(0, nLat).sort();
+    // WARDEN_BENCH_TRACE=<file>: per message, when it was published (ms from the start) and its
+    // slowest reply (ms; -1 if one never came), one line each: where in the run the tail is.
+    const trace = process.env["WARDEN_BENCH_TRACE"];
+    if (trace !== undefined && trace !== "") {
+      const lines: string[] = [];
+      for (let i = 0; i < published; i++) {
+        let worst = 0;
+        let missing = false;
+        for (let b = 0; b < BOTS; b++) {
+          const ms = latencyOf[i * BOTS + b] as number;
+          if (ms < 0) missing = true;
+          else worst = Math.max(worst, ms);
+        }
+        lines.push(`${((sentAt[i] as number) - t0).toFixed(0)} ${missing ? "-1" : worst.toFixed(1)}`);
+      }
+      writeFileSync(trace, `${lines.join("\n")}\n`);
+    }
     const crashMs = sentAt[crashAt] as number;
     const away: number[] = [];
     for (let id = 0; id < published; id++) {
