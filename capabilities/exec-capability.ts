@@ -43,7 +43,7 @@ export type ExecCapability = {
 /** Build the exec capability; resolves every granted command name now. */
 export async function createExecCapability(o: ExecCapabilityOptions): Promise<ExecCapability> {
   const grants = o.grants.exec;
-  const commands = await createCommandCheck(o.exec, grants);
+  const commands = await createCommandCheck(o.exec, grants, o.pluginDir);
   const rules = commands.rules;
 
   function validateCommand(api: string, cmd: unknown): string {
@@ -94,8 +94,9 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
           d.resolved === null ? `${cmd} is not an executable on the host's PATH and no rule in permissions.exec names it` : `no rule in permissions.exec resolves to ${d.resolved}`,
         );
       }
-      // The working directory must be readable by the plugin; it is checked like any read.
-      const cwd = opts["cwd"] === undefined || opts["cwd"] === null ? o.pluginDir : (await o.fs.check(opts["cwd"], "read", api)).real;
+      // The working directory must be readable by the plugin; it is checked like any read, and the
+      // command carries what was checked (the port takes its directory from the command only).
+      const command = opts["cwd"] === undefined || opts["cwd"] === null ? d.command : d.command.in(await o.fs.check(opts["cwd"], "read", api));
       // No await between this check and the increment, so concurrent calls cannot all pass it.
       if (running >= o.maxConcurrent) {
         throw new OperationError("Busy", `${api}: this plugin already has ${o.maxConcurrent} commands running (the most it may have at once); wait for one to finish`);
@@ -105,9 +106,8 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
       try {
         const childEnv = new Map([...env, ["PATH", MINIMAL_PATH]]);
         result = await o.exec.run({
-          command: d.command,
+          command,
           args,
-          cwd,
           env: childEnv,
           stdin,
           maxOutputBytes: o.execOutputBytes,

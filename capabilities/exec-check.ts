@@ -1,9 +1,10 @@
 // The exec check, and the only maker of CheckedCommand. A command name is resolved through the
 // host's PATH and must resolve to the very executable a grant resolved to when the plugin loaded;
 // the exec port runs nothing but a CheckedCommand, so the program that was checked is the program
-// that is spawned. Code outside this module cannot construct one.
+// that is spawned, in the directory that was checked. Code outside this module cannot construct one.
 import { isAbsolute, normalize } from "node:path";
 import type { GrantList } from "./grants.ts";
+import { CheckedPath } from "./path-check.ts";
 
 /** One exec grant, resolved at load: what was written, where, and the executable it names (null: not found). */
 export type ExecRule = { readonly source: string; readonly field: string; readonly path: string | null };
@@ -17,7 +18,7 @@ export interface CommandLookups {
 }
 
 // The one way to make a CheckedCommand; assigned by the class's static block, reachable only here.
-let mint: (file: string, argv0: string, rule: string, source: string) => CheckedCommand;
+let mint: (file: string, argv0: string, rule: string, source: string, cwd: string) => CheckedCommand;
 
 /** A program that passed the exec check: the absolute path that will run. Only this module makes one. */
 export class CheckedCommand {
@@ -30,14 +31,23 @@ export class CheckedCommand {
   readonly rule: string;
   /** Where that rule is in plugin.json (permissions.exec[0]). */
   readonly source: string;
-  private constructor(file: string, argv0: string, rule: string, source: string) {
+  /** The directory it runs in: the plugin's own, or the real path of one the read check passed (in()). */
+  readonly cwd: string;
+  private constructor(file: string, argv0: string, rule: string, source: string, cwd: string) {
     this.file = file;
     this.argv0 = argv0;
     this.rule = rule;
     this.source = source;
+    this.cwd = cwd;
   }
   static {
-    mint = (file, argv0, rule, source) => new CheckedCommand(file, argv0, rule, source);
+    mint = (file, argv0, rule, source, cwd) => new CheckedCommand(file, argv0, rule, source, cwd);
+  }
+  /** The same command, to run in a directory the path check passed (its real path at check time). */
+  in(where: CheckedPath): CheckedCommand {
+    // The type says so; this says so at run time too, for a look-alike smuggled past the compiler.
+    if (!CheckedPath.is(where)) throw new TypeError("CheckedCommand.in: the working directory must be a CheckedPath from the path check");
+    return mint(this.file, this.argv0, this.rule, this.source, where.real);
   }
   /** True for instances made by this module (a structural look-alike is not a CheckedCommand). */
   static is(value: unknown): value is CheckedCommand {
@@ -56,8 +66,12 @@ export type CommandCheck = {
   decide(cmd: string): Promise<CommandDecision>;
 };
 
-/** Build the exec check for the grants `grants` (permissions.exec); resolves every granted command name now. */
-export async function createCommandCheck(lookups: CommandLookups, grants: GrantList | undefined): Promise<CommandCheck> {
+/**
+ * Build the exec check for the grants `grants` (permissions.exec); resolves every granted command
+ * name now. A command it passes runs in `home` (the plugin's directory) unless given another
+ * checked directory with CheckedCommand.in().
+ */
+export async function createCommandCheck(lookups: CommandLookups, grants: GrantList | undefined, home: string): Promise<CommandCheck> {
   const resolve = (cmd: string): Promise<string | null> => (isAbsolute(cmd) ? lookups.executable(normalize(cmd)) : lookups.which(cmd));
   const rules: ExecRule[] =
     grants === undefined || grants === true ? [] : await Promise.all(grants.map(async (source, i) => ({ source, field: `permissions.exec[${i}]`, path: await resolve(source) })));
@@ -66,9 +80,9 @@ export async function createCommandCheck(lookups: CommandLookups, grants: GrantL
     async decide(cmd) {
       const resolved = await resolve(cmd);
       if (resolved === null) return { ok: false, resolved: null };
-      if (grants === true) return { ok: true, command: mint(resolved, cmd, "true", "permissions.exec") };
+      if (grants === true) return { ok: true, command: mint(resolved, cmd, "true", "permissions.exec", home) };
       const rule = rules.find((r) => r.path !== null && r.path === resolved);
-      return rule ? { ok: true, command: mint(resolved, cmd, rule.source, rule.field) } : { ok: false, resolved };
+      return rule ? { ok: true, command: mint(resolved, cmd, rule.source, rule.field, home) } : { ok: false, resolved };
     },
   };
 }

@@ -92,8 +92,6 @@ export interface HttpPort {
 export type ExecRun = {
   readonly command: CheckedCommand;
   readonly args: readonly string[];
-  /** The working directory: the plugin's directory, or the real path of a cwd the read check passed. */
-  readonly cwd: string;
   /** The child's whole environment (a Map, so no prototype can add to it). */
   readonly env: ReadonlyMap<string, string>;
   readonly stdin: Uint8Array | null;

@@ -134,7 +134,7 @@ export type ExecSandboxGrants = { readonly bwrap: string; readonly read: readonl
 export function execWrap(grants: ExecSandboxGrants | (() => ExecSandboxGrants)): ExecWrap {
   return (r) => {
     const g = typeof grants === "function" ? grants() : grants;
-    const c = execCommand({ bwrap: g.bwrap, file: r.command.file, args: r.args, cwd: r.cwd, env: r.env, read: g.read, write: g.write, network: g.network });
+    const c = execCommand({ bwrap: g.bwrap, file: r.command.file, args: r.args, cwd: r.command.cwd, env: r.env, read: g.read, write: g.write, network: g.network });
     // bwrap itself needs no environment: the command's goes through --setenv.
     return { file: c.command, args: c.args, env: new Map() };
   };

@@ -69,7 +69,7 @@ export function createNodeExec(hostPath: string = process.env["PATH"] ?? "", tra
         // The checked command is unwrapped here, at the spawn, and nowhere before it.
         const child = spawn(w?.file ?? r.command.file, [...(w?.args ?? r.args)], {
           ...(w === undefined ? { argv0: r.command.argv0 } : {}),
-          cwd: r.cwd,
+          cwd: r.command.cwd,
           env: childEnv(w?.env ?? r.env),
           shell: false,
           detached: true,

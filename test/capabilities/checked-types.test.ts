@@ -19,10 +19,10 @@ const LOOKS_LIKE_A_PATH = { lexical: "/etc/shadow", real: "/etc/shadow", exists:
 const LOOKS_LIKE_A_TARGET = { url: new URL("http://169.254.169.254/"), port: 80, addresses: [{ address: "169.254.169.254", family: 4 as const }], rule: "true", source: "permissions.net" };
 const LOOKS_LIKE_A_COMMAND = { file: "/bin/sh", argv0: "sh", rule: "true", source: "permissions.exec" };
 const REQUEST = { method: "GET", headers: [], body: null, maxBodyBytes: 1024, signal: new AbortController().signal };
-const RUN = { args: ["-c", "id"], cwd: "/", env: new Map<string, string>(), stdin: null, maxOutputBytes: 1024, signal: new AbortController().signal };
+const RUN = { args: ["-c", "id"], env: new Map<string, string>(), stdin: null, maxOutputBytes: 1024, signal: new AbortController().signal };
 
 /** Never called: it exists to be compiled. Each marked line is a fabrication the compiler must reject. */
-export function fabrications(fs: FsPort, http: HttpPort, exec: ExecPort, dir: OpenedDir): void {
+export function fabrications(fs: FsPort, http: HttpPort, exec: ExecPort, dir: OpenedDir, command: CheckedCommand): void {
   // @ts-expect-error a plain string is not a CheckedPath
   void fs.openRead("/etc/shadow");
   // @ts-expect-error nor is an object literal with every public field (the brand is private)
@@ -44,7 +44,11 @@ export function fabrications(fs: FsPort, http: HttpPort, exec: ExecPort, dir: Op
   // @ts-expect-error nor is a literal with its fields
   void exec.run({ ...RUN, command: LOOKS_LIKE_A_COMMAND });
   // @ts-expect-error only the exec check constructs one
-  void new CheckedCommand("/bin/sh", "sh", "true", "permissions.exec");
+  void new CheckedCommand("/bin/sh", "sh", "true", "permissions.exec", "/");
+  // @ts-expect-error the working directory comes with the command, never as a string beside it
+  void exec.run({ ...RUN, command, cwd: "/etc" });
+  // @ts-expect-error and a command moves only into a directory the path check passed
+  void command.in("/etc");
 }
 
 let s: Scratch;
@@ -68,6 +72,8 @@ describe("checked types: only the check makes them, the Node ports take nothing 
     assert.equal(CheckedPath.is(LOOKS_LIKE_A_PATH), false);
     assert.equal(CheckedTarget.is(LOOKS_LIKE_A_TARGET), false);
     assert.equal(CheckedCommand.is(LOOKS_LIKE_A_COMMAND), false);
+    const command = await checkedCommand("/bin/pwd");
+    assert.throws(() => command.in(LOOKS_LIKE_A_PATH as unknown as CheckedPath), /must be a CheckedPath from the path check/);
   });
 
   it("positive control: what the checks return is accepted", async () => {
@@ -76,5 +82,9 @@ describe("checked types: only the check makes them, the Node ports take nothing 
     assert.equal(CheckedCommand.is(command), true);
     const r = await createNodeExec().run({ ...RUN, args: ["ok"], command });
     assert.equal(Buffer.from(r.stdout).toString(), "ok\n");
+    // It runs where the check said: the plugin's directory unless a checked one was given.
+    const home = join(s.root, "plugin");
+    const pwd = await createNodeExec().run({ ...RUN, args: [], command: await checkedCommand("/bin/pwd", process.env["PATH"] ?? "", home) });
+    assert.equal(Buffer.from(pwd.stdout).toString().trim(), home);
   });
 });

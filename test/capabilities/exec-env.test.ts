@@ -122,11 +122,10 @@ describe("exec capability", () => {
     const polluted = Object.prototype as Record<string, unknown>;
     polluted["LD_PRELOAD"] = "/tmp/evil.so";
     try {
-      const command = await checkedCommand("env", HOST_PATH);
+      const command = await checkedCommand("env", HOST_PATH, dir);
       const r = await createNodeExec(HOST_PATH).run({
         command,
         args: [],
-        cwd: dir,
         env: new Map([
           ["GREETING", "hi"],
           ["__proto__", "plain"],

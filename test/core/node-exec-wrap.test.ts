@@ -12,7 +12,6 @@ const echo = await checkedCommand("/bin/echo");
 const request = (over: Partial<ExecRun> = {}): ExecRun => ({
   command: echo,
   args: ["a", "b"],
-  cwd: "/",
   env: new Map([["COMMAND_SECRET", "s3cret"]]),
   stdin: null,
   maxOutputBytes: 1 << 16,

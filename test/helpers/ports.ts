@@ -40,11 +40,12 @@ export function nodePorts(over: Partial<Ports> = {}): Ports {
 }
 
 /**
- * `cmd` as the exec check passes it under a grant of every command (`exec: true`): the one way a
- * test that drives the exec port directly gets a command to run (the port takes nothing else).
+ * `cmd` as the exec check passes it under a grant of every command (`exec: true`), to run in
+ * `home`: the one way a test that drives the exec port directly gets a command to run (the port
+ * takes nothing else, and takes the working directory from it).
  */
-export async function checkedCommand(cmd: string, hostPath: string = process.env["PATH"] ?? ""): Promise<CheckedCommand> {
-  const d = await (await createCommandCheck(createNodeExec(hostPath), true)).decide(cmd);
+export async function checkedCommand(cmd: string, hostPath: string = process.env["PATH"] ?? "", home = "/"): Promise<CheckedCommand> {
+  const d = await (await createCommandCheck(createNodeExec(hostPath), true, home)).decide(cmd);
   if (!d.ok) throw new Error(`${cmd} is not an executable on PATH`);
   return d.command;
 }

@@ -41,9 +41,8 @@ async function run(
 ): Promise<Result> {
   const port = createNodeExec(process.env["PATH"] ?? "", o.tracker, o.grants === null ? undefined : execWrap(o.grants ?? grants()));
   const r = await port.run({
-    command: await checkedCommand(file),
+    command: await checkedCommand(file, process.env["PATH"] ?? "", o.cwd ?? readDir),
     args,
-    cwd: o.cwd ?? readDir,
     env: new Map(o.env ?? [["PATH", "/usr/bin:/bin"]]),
     stdin: null,
     maxOutputBytes: 1 << 20,
