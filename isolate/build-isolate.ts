@@ -23,8 +23,11 @@ export type IsolateSpec = {
   readonly main: string;
   readonly config: unknown;
   readonly limits: SandboxLimits;
+  /** The plugin's CPU budget over a sliding window, shared by the sandboxes that replace this one. */
   readonly cpuWindow?: CpuWindow;
+  /** Where to take a fresh isolate and context from (made ahead of need); default: made here. */
   readonly pool?: IsolatePool;
+  /** isolated-vm's catastrophic-error hook: after it, the process must not be used (exit). */
   readonly onCatastrophicError?: (message: string) => void;
 };
 

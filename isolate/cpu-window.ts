@@ -5,10 +5,6 @@
 // of the plugin's earlier sandboxes (`record`) and reports what it charges itself (`onCharge`), so
 // the host can carry the history across reloads and restarts.
 import { CpuLimitError } from "../errors/index.ts";
-import { DEFAULTS } from "../defaults/index.ts";
-
-/** Default CPU a plugin may use per minute, in ms (DEFAULTS.limits.cpuMsPerMinute). */
-export const DEFAULT_CPU_MS_PER_MINUTE = DEFAULTS.limits.cpuMsPerMinute;
 
 /** One charge as it travels between processes: how long ago (ms) and how much CPU (ns). */
 export type CpuCharge = readonly [agoMs: number, ns: number];

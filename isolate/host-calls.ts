@@ -9,6 +9,7 @@
 // stack, the calls in flight failed as warden's fault) instead of leaving the plugin waiting on an
 // answer that never comes, which used to surface as the plugin's TIMEOUT and cost it its isolate.
 import { isWardenError } from "../errors/index.ts";
+import { DEFAULTS } from "../defaults/index.ts";
 import type { HostOperations } from "./host-operations.ts";
 import type { PluginTimers } from "./plugin-timers.ts";
 import { parseUrl, randomByteList, setUrlPart } from "./web-helpers.ts";
@@ -47,8 +48,8 @@ export function requestOf<T>(payload: string): T {
   }
 }
 
-/** Longest console line kept from the plugin, in characters. */
-const MAX_LOG_CHARS = 16 * 1024;
+/** Longest console line kept from the plugin, in characters (the same cap the host applies). */
+const MAX_LOG_CHARS = DEFAULTS.log.maxLineChars;
 const LOG_LEVELS: readonly string[] = ["debug", "info", "warn", "error"];
 
 /** The table of requests the isolate may make, served by `t`. */

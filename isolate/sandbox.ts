@@ -13,40 +13,26 @@
 // is reported as warden's (host-bugs.ts), not charged to the plugin.
 import ivm from "./ivm.ts";
 import { BadInputError, CpuLimitError, EntryNotFoundError, PluginError, type WardenError, quote } from "../errors/index.ts";
-import { buildIsolate, type PreludeRefs } from "./build-isolate.ts";
+import { buildIsolate, type IsolateSpec, type PreludeRefs } from "./build-isolate.ts";
 import { callOutcome, splitSettle } from "./call-results.ts";
 import { classifyIvmError } from "./classify-error.ts";
-import type { CpuWindow } from "./cpu-window.ts";
 import { cross } from "./crossing.ts";
 import { type BudgetedCall, crossingBudget, overspent, timedOutBy } from "./crossing-budget.ts";
 import { hostBugAnswer, hostBugError, hostBugLogText } from "./host-bugs.ts";
 import { type HostCallHandler, hostCallTable, type PluginLogLevel, serveHostCall } from "./host-calls.ts";
 import { type HostOperation, HostOperations, type OperationResult } from "./host-operations.ts";
-import type { IsolatePool } from "./isolate-pool.ts";
 import { cpuError, memoryError, timeoutError, windowError } from "./limit-errors.ts";
 import { MAX_INPUT_CHARS, type SandboxLimits } from "./limits.ts";
 import { PluginTimers } from "./plugin-timers.ts";
 
-/** How to build a sandbox. */
-export type SandboxOptions = {
-  readonly pluginId: string;
-  readonly version: string;
-  readonly pluginDir: string;
-  readonly main: string;
-  readonly config: unknown;
-  readonly limits: SandboxLimits;
+/** How to build a sandbox: what its isolate is built from, and how it reaches its host. */
+export type SandboxOptions = IsolateSpec & {
   /** Performs a capability call; the plugin's identity is bound by whoever built this function. */
   readonly operation: HostOperation;
   /** Performs a capability call that needs no I/O at once (`{ value }` or throws), or returns null. */
   readonly operationSync?: (op: string, args: unknown) => { value: unknown } | null;
   /** Receives the plugin's console output (not yet escaped). */
   readonly log: (level: PluginLogLevel, text: string) => void;
-  /** The plugin's CPU budget over a sliding window, shared by the sandboxes that replace this one. */
-  readonly cpuWindow?: CpuWindow;
-  /** Where to take a fresh isolate and context from (made ahead of need); default: made here. */
-  readonly pool?: IsolatePool;
-  /** isolated-vm's catastrophic-error hook: after it, the process must not be used (exit). */
-  readonly onCatastrophicError?: (message: string) => void;
   /**
    * Told when this process's thread enters the plugin's isolate (true) and leaves it (false):
    * every crossing is synchronous, so an engine holding many plugins can tell its host which
