@@ -528,7 +528,7 @@ export class SandboxProcess implements EngineTenant {
     await pool.ready();
     this.#bwrap = pool.bwrap;
     const caps = await this.#broker(spec);
-    if (this.#leaving !== null) this.#leaveSharedEngine(this.#leaving);
+    if (this.#leaving !== null) await this.#leaveSharedEngine(this.#leaving);
     if (this.#engine === null || !this.#engine.alive) this.#place();
     const engineSpec: EngineLoad = {
       pluginId: spec.pluginId,
@@ -554,7 +554,7 @@ export class SandboxProcess implements EngineTenant {
    * By now the engine has answered what the condemned isolate had in flight (its answers follow the
    * limit in the same turn); anything still waiting would never be answered from a freed slot.
    */
-  #leaveSharedEngine(reason: string): void {
+  async #leaveSharedEngine(reason: string): Promise<void> {
     this.#leaving = null;
     const engine = this.#engine;
     if (engine === null || engine.dedicated || this.#alone !== null) return;
@@ -562,9 +562,15 @@ export class SandboxProcess implements EngineTenant {
     this.#engine = null;
     this.#loaded = false;
     this.#failAll(new PluginError(`plugin ${this.pluginId} moved to an engine of its own (${reason}); the request was not answered`, { pluginId: this.pluginId }));
-    engine.detach(this.#slot);
-    (this.#events.pool ?? processEnginePool()).released(engine);
     this.#events.onMoved?.(reason);
+    await this.#leave(engine);
+  }
+
+  /** Free the plugin's slot in `engine`, and end the engine if that was its last tenant (or it runs in the host). */
+  async #leave(engine: Engine): Promise<void> {
+    engine.detach(this.#slot);
+    if (engine.transport.inHost) await engine.close();
+    else (this.#events.pool ?? processEnginePool()).released(engine);
   }
 
   /** Why the plugin runs in an engine of its own (its grants, or an engine it brought down), or null. */
@@ -620,11 +626,7 @@ export class SandboxProcess implements EngineTenant {
     this.#engine = null;
     this.#loaded = false;
     if (keepSubscriptions) this.#down();
-    if (engine !== null) {
-      engine.detach(this.#slot);
-      if (engine.transport.inHost) await engine.close();
-      else (this.#events.pool ?? processEnginePool()).released(engine);
-    }
+    if (engine !== null) await this.#leave(engine);
     this.#releaseResources(keepSubscriptions);
     this.#publishRate.close();
     // Handlers waiting for a load that will not come go on, and find no plugin.
