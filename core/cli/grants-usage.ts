@@ -4,22 +4,16 @@
 // 2 usage (a malformed --since, an unknown id, an unreadable log or plugins directory); 3 the log
 // was tampered with (and nothing from it is printed).
 import { DEFAULTS } from "../../defaults/index.ts";
-import { relative, isAbsolute } from "node:path";
 import { parseArgs } from "node:util";
 import type { PluginGrants } from "../audit/grant-usage.ts";
 import { BadInputError, escapeText, quote } from "../../errors/index.ts";
 import { discoverPlugins } from "../../manifests/index.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { EXIT, refuse } from "./cli-errors.ts";
-import { printJson } from "./output.ts";
+import { printJson, shownPath } from "./output.ts";
 import { DEFAULT_AUDIT_LOG, parseSince, readUsageEvidence } from "./usage-evidence.ts";
 import { formatPluginUsage } from "./usage-tables.ts";
 import { GRANTS_USAGE_USAGE } from "./usage.ts";
-
-function shown(p: string): string {
-  const r = relative(process.cwd(), p);
-  return escapeText(r === "" ? "." : r.startsWith("..") || isAbsolute(r) ? p : r);
-}
 
 /** The installed plugins of `pluginsDir` by id, and the directories skipped (an invalid manifest, a duplicate id). */
 async function installedPlugins(pluginsDir: string): Promise<{ grants: Map<string, PluginGrants>; skipped: Array<{ dir: string; reason: string }> }> {
@@ -86,9 +80,9 @@ export async function grantsUsageCommand(args: string[]): Promise<number> {
       printJson({ ok: true, auditLog, head: evidence.head, pluginsDir, since: report.since, records: report.records, first: report.first, last: report.last, plugins, skipped });
       return EXIT.ok;
     }
-    for (const s of skipped) process.stderr.write(`warning: skipped ${shown(s.dir)}: ${s.reason.split("\n").map(escapeText).join("\n")}\n`);
+    for (const s of skipped) process.stderr.write(`warning: skipped ${shownPath(s.dir)}: ${s.reason.split("\n").map(escapeText).join("\n")}\n`);
     const period = report.records === 0 ? "no records" : `${report.records} record(s), ${report.first ?? ""} to ${report.last ?? ""}`;
-    process.stdout.write(`audit log ${shown(auditLog)}: intact; ${report.since === null ? "all records" : `since ${report.since}`}: ${period}\n`);
+    process.stdout.write(`audit log ${shownPath(auditLog)}: intact; ${report.since === null ? "all records" : `since ${report.since}`}: ${period}\n`);
     for (const p of plugins) process.stdout.write(`\n${formatPluginUsage(p)}`);
     return EXIT.ok;
   } catch (e) {

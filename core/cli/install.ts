@@ -3,7 +3,7 @@
 // why, nothing changed); 2 usage (a missing source, a malformed --sha256, unknown options).
 import { DEFAULTS } from "../../defaults/index.ts";
 import { existsSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
+import { resolve } from "node:path";
 import { approvalsFilePath, readApprovals } from "../consent/approvals-file.ts";
 import { judgeConsent } from "../consent/consent-verdict.ts";
 import { stateOf } from "../consent/grant-decisions.ts";
@@ -13,13 +13,8 @@ import { BadInputError, toWardenError, escapeText } from "../../errors/index.ts"
 import { installPlugin } from "../install/install.ts";
 import { formatProblems, readManifest } from "../../manifests/index.ts";
 import { EXIT, refuse } from "./cli-errors.ts";
-import { printJson } from "./output.ts";
+import { printJson, shownPath } from "./output.ts";
 import { INSTALL_USAGE } from "./usage.ts";
-
-function shown(p: string): string {
-  const r = relative(process.cwd(), p);
-  return escapeText(r === "" ? "." : r.startsWith("..") || isAbsolute(r) ? p : r);
-}
 
 /**
  * Where the installed version stands with the plugins directory's approvals, when it has an
@@ -82,10 +77,10 @@ export async function installCommand(args: string[]): Promise<number> {
       });
     } else {
       const from = r.previous === null ? "" : ` (was ${escapeText(r.previous.version)})`;
-      process.stdout.write(`${r.action} ${r.id} ${escapeText(r.next.version)}${from} into ${shown(r.dir)}\n`);
+      process.stdout.write(`${r.action} ${r.id} ${escapeText(r.next.version)}${from} into ${shownPath(r.dir)}\n`);
       process.stdout.write(`sha256 of the ${r.entry.integrity.of === "tarball" ? "tarball" : "files"}: ${r.entry.integrity.digest}\n`);
       for (const w of r.warnings) process.stdout.write(`warning: ${formatProblems(r.dir, [w]).split("\n").map(escapeText).join("\n")}\n`);
-      process.stdout.write(`recorded in ${shown(r.lockFile)}\n`);
+      process.stdout.write(`recorded in ${shownPath(r.lockFile)}\n`);
       if (consent !== null) {
         const how = `warden grants diff ${r.id} --plugins-dir ${escapeText(pluginsDir)}, then warden grants approve ${r.id} --plugins-dir ${escapeText(pluginsDir)}`;
         if (consent.state === "approved" || consent.state === "expired") process.stdout.write(`approval: ${consent.state}; it asks for nothing beyond what was approved\n`);

@@ -1,5 +1,6 @@
 // Output helpers of the CLI: stdout carries results (exactly one JSON object with --json),
 // stderr carries logs and human-readable errors. Plugin-supplied text is escaped on the way.
+import { isAbsolute, relative } from "node:path";
 import { pino, type Logger } from "pino";
 import { escapeText, safeJson } from "../../errors/index.ts";
 import { escapingHooks } from "../logger.ts";
@@ -32,4 +33,10 @@ export function cliLogger(json: boolean, also?: LogSink): Logger {
 /** Write one JSON object as the whole of stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${safeJson(value)}\n`);
+}
+
+/** A path as the user would type it from here (relative when inside the working directory), escaped for the terminal. */
+export function shownPath(p: string): string {
+  const r = relative(process.cwd(), p);
+  return escapeText(r === "" ? "." : r.startsWith("..") || isAbsolute(r) ? p : r);
 }
