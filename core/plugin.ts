@@ -14,7 +14,7 @@ import { AuditBudget } from "./audit/audit-budget.ts";
 import type { AuditLimits } from "./audit/audit-limits.ts";
 import { boundEvent, clipText } from "./audit/bounded-record.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
-import { DEFAULTS } from "../defaults/index.ts";
+import { DEFAULTS, systemClock, type Clock } from "../defaults/index.ts";
 import type { HostFiles, LoadSpec } from "./runtime/protocol.ts";
 import { WARDEN_VERSION } from "./version.ts";
 import { readManifest, type LoadedManifest, validatePluginConfig, compileEntrySpecs, type EntrySpecs, type Manifest } from "../manifests/index.ts";
@@ -81,6 +81,12 @@ export type LoadPluginOptions = {
    * grants alone decide.
    */
   readonly consent?: ConsentGate;
+  /**
+   * The time its host-side policies run on: restart backoff, quarantine, denial and audit-budget
+   * windows (default: the system clock; a test passes a manual one, test/helpers/manual-clock.ts).
+   * A call's own CPU and wall-clock limits are always real time.
+   */
+  readonly clock?: Clock;
 };
 
 /** The limits a plugin runs under: its manifest's, else the host's defaults, else the contract's, capped by the host's maxima. */
@@ -240,7 +246,9 @@ export class PluginHandle {
     // What the plugin causes (uses, denials) is bounded three ways before it reaches the log: each
     // text clipped, denials aggregated per kind, and bytes per minute budgeted.
     const al = o.auditLimits ?? {};
+    const clock = o.clock ?? systemClock;
     const budget = new AuditBudget((records) => o.audit.appendBatch(records), {
+      clock,
       ...(al.bytesPerWindow !== undefined ? { bytesPerWindow: al.bytesPerWindow } : {}),
       ...(al.budgetWindowMs !== undefined ? { windowMs: al.budgetWindowMs } : {}),
     });
@@ -259,6 +267,7 @@ export class PluginHandle {
         budget.write(records);
       },
       {
+        clock,
         ...(al.distinctDenialsPerKind !== undefined ? { distinctPerKind: al.distinctDenialsPerKind } : {}),
         ...(al.denialWindowMs !== undefined ? { windowMs: al.denialWindowMs } : {}),
       },
@@ -270,7 +279,7 @@ export class PluginHandle {
         `plugin ${m.id}: plugin.json ${c.field} asks for ${c.asked}, more than this host allows (${c.allowed}); it runs with ${c.allowed}`,
       );
     }
-    const ledger = o.ledger ?? new PluginLedger({ pluginId: m.id, audit: o.audit, logger, ...(o.quarantine ? { quarantine: o.quarantine } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
+    const ledger = o.ledger ?? new PluginLedger({ pluginId: m.id, audit: o.audit, logger, clock, ...(o.quarantine ? { quarantine: o.quarantine } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
     const proc = new SandboxProcess(m.id, {
       // Whitelisted, clipped and stamped with the plugin's id (last, so nothing from the sandbox
       // process can replace it) before anything else sees the events.
@@ -508,9 +517,9 @@ export class PluginHandle {
     this.#o.onEvent?.({ type: "restarting", plugin: this.id, cause, attempt: this.#attempt, delayMs });
     if (delayMs > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delayMs);
+        const timer = (this.#o.clock ?? systemClock).after(delayMs, resolve);
         this.#wake = () => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve();
         };
       });

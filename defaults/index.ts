@@ -120,6 +120,11 @@ const host = {
   startupCpuMs: 10_000,
   /** How often `health` is called, ms (0 disables). */
   healthIntervalMs: 30_000,
+  /**
+   * With `watch`, how long a plugin's files must be quiet before it is reloaded, ms: an editor's
+   * save or a package manager writes several files in a burst, which is one reload.
+   */
+  watchDebounceMs: 100,
   /** Longest chain of plugin-to-plugin calls. */
   maxCallDepth: 4,
   /**
@@ -278,3 +283,5 @@ export const DEFAULTS = frozen({
   /** `warden serve` and its admin API. */
   console: consoleServer,
 });
+
+export { systemClock, type Clock, type ClockTimer } from "./clock.ts";

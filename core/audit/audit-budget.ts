@@ -6,6 +6,7 @@
 // sees how many uses of which grant and how many denials of which kind happened. The host's own
 // records about the plugin (grant, config, limit, crash, quarantine, release) never pass through
 // here: they are few, bounded by the quarantine, and each proves something took effect.
+import { systemClock, type Clock, type ClockTimer } from "../../defaults/index.ts";
 import type { AuditRecordInput } from "./audit-log.ts";
 import { AUDIT_LIMITS } from "./audit-limits.ts";
 import { clipText } from "./bounded-record.ts";
@@ -15,7 +16,8 @@ export type AuditBudgetOptions = {
   readonly bytesPerWindow?: number;
   readonly windowMs?: number;
   readonly maxKinds?: number;
-  readonly now?: () => number;
+  /** Where the window's time and timer come from (default: the system clock). */
+  readonly clock?: Clock;
 };
 
 /** One line of an `audit-suppressed` record: records of one kind not written, and the events they stood for. */
@@ -30,26 +32,26 @@ export class AuditBudget {
   readonly #bytes: number;
   readonly #windowMs: number;
   readonly #maxKinds: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   #windowStart: number;
   #used = 0;
   #plugin = "";
   #suppressed = new Map<string, SuppressedCount>();
   #suppressedRecords = 0;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: ClockTimer | null = null;
 
   constructor(write: (records: readonly AuditRecordInput[]) => void, o: AuditBudgetOptions = {}) {
     this.#write = write;
     this.#bytes = o.bytesPerWindow ?? AUDIT_LIMITS.bytesPerWindow;
     this.#windowMs = o.windowMs ?? AUDIT_LIMITS.budgetWindowMs;
     this.#maxKinds = o.maxKinds ?? AUDIT_LIMITS.maxKinds;
-    this.#now = o.now ?? Date.now;
-    this.#windowStart = this.#now();
+    this.#clock = o.clock ?? systemClock;
+    this.#windowStart = this.#clock.now();
   }
 
   /** Write what fits in this window's budget, in order; count the rest. */
   write(records: readonly AuditRecordInput[]): void {
-    if (this.#now() - this.#windowStart >= this.#windowMs) this.flush();
+    if (this.#clock.now() - this.#windowStart >= this.#windowMs) this.flush();
     const out: AuditRecordInput[] = [];
     for (const r of records) {
       this.#plugin = r.plugin;
@@ -65,7 +67,7 @@ export class AuditBudget {
     }
     if (out.length > 0) this.#write(out);
     if (this.#suppressedRecords > 0 && this.#timer === null) {
-      this.#timer = setTimeout(() => this.flush(), Math.max(0, this.#windowStart + this.#windowMs - this.#now()));
+      this.#timer = this.#clock.after(Math.max(0, this.#windowStart + this.#windowMs - this.#clock.now()), () => this.flush());
       this.#timer.unref();
     }
   }
@@ -92,10 +94,10 @@ export class AuditBudget {
   /** Write the `audit-suppressed` record of this window, if anything was held back, and start a new window. */
   flush(): void {
     if (this.#timer !== null) {
-      clearTimeout(this.#timer);
+      this.#timer.cancel();
       this.#timer = null;
     }
-    const now = this.#now();
+    const now = this.#clock.now();
     if (this.#suppressedRecords > 0) {
       this.#write([
         {

@@ -8,6 +8,7 @@
 // values. Both are written when the window ends or the plugin closes. Nothing is dropped: every
 // denial is a record or part of a count. What is held is bounded: at most maxKinds kinds, each
 // with its written denials keyed by a sha256 and a few short samples.
+import { systemClock, type Clock, type ClockTimer } from "../../defaults/index.ts";
 import type { AuditRecordInput } from "./audit-log.ts";
 import { AUDIT_LIMITS } from "./audit-limits.ts";
 import { clipText, sha256Text } from "./bounded-record.ts";
@@ -19,7 +20,8 @@ export type DenialAggregatorOptions = {
   readonly maxKinds?: number;
   readonly samples?: number;
   readonly sampleChars?: number;
-  readonly now?: () => number;
+  /** Where the window's time and timer come from (default: the system clock). */
+  readonly clock?: Clock;
 };
 
 type Written = { readonly sample: AuditRecordInput; count: number; readonly since: number };
@@ -44,10 +46,10 @@ export class DenialAggregator {
   readonly #maxKinds: number;
   readonly #samples: number;
   readonly #sampleChars: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #kinds = new Map<string, Kind>();
   #plugin = "";
-  #timer: NodeJS.Timeout | null = null;
+  #timer: ClockTimer | null = null;
 
   constructor(write: (records: readonly AuditRecordInput[]) => void, o: DenialAggregatorOptions = {}) {
     this.#write = write;
@@ -56,7 +58,7 @@ export class DenialAggregator {
     this.#maxKinds = o.maxKinds ?? AUDIT_LIMITS.maxKinds;
     this.#samples = o.samples ?? AUDIT_LIMITS.samples;
     this.#sampleChars = o.sampleChars ?? AUDIT_LIMITS.sampleChars;
-    this.#now = o.now ?? Date.now;
+    this.#clock = o.clock ?? systemClock;
   }
 
   #kindOf(r: AuditRecordInput): Kind {
@@ -94,18 +96,18 @@ export class DenialAggregator {
         continue;
       }
       if (kind.written.size < this.#distinctPerKind) {
-        kind.written.set(key, { sample: r, count: 0, since: this.#now() });
+        kind.written.set(key, { sample: r, count: 0, since: this.#clock.now() });
         out.push(r);
         continue;
       }
-      if (kind.overflow === 0) kind.overflowSince = this.#now();
+      if (kind.overflow === 0) kind.overflowSince = this.#clock.now();
       kind.overflow++;
       // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value a record carries becomes text; an object as "[object Object]" is acceptable here
       if (kind.samples.length < this.#samples) kind.samples.push(clipText(String(r["value"] ?? ""), this.#sampleChars));
     }
     if (out.length > 0) this.#write(out);
     if (this.#kinds.size > 0 && this.#timer === null) {
-      this.#timer = setTimeout(() => this.#endWindow(), this.#windowMs);
+      this.#timer = this.#clock.after(this.#windowMs, () => this.#endWindow());
       this.#timer.unref();
     }
   }
@@ -118,11 +120,11 @@ export class DenialAggregator {
   /** Write the counts held back so far (deny-repeat, deny-aggregate) and start a new window. */
   flush(): void {
     if (this.#timer !== null) {
-      clearTimeout(this.#timer);
+      this.#timer.cancel();
       this.#timer = null;
     }
     const out: AuditRecordInput[] = [];
-    const now = this.#now();
+    const now = this.#clock.now();
     for (const kind of this.#kinds.values()) {
       for (const t of kind.written.values()) {
         if (t.count === 0) continue;

@@ -6,6 +6,7 @@
 // handle. Versions running side by side during a reload all charge the same ledger, and each hears
 // of what the others spend, so the sandbox that enforces the window inside can stop a running
 // isolate on the plugin's total.
+import { systemClock, type Clock, type ClockTimer } from "../../defaults/index.ts";
 import { clipText } from "../audit/bounded-record.ts";
 import type { AuditWriter } from "../audit/audit-log.ts";
 import { QuarantinedError, escapeText } from "../../errors/index.ts";
@@ -26,6 +27,8 @@ export type LedgerOptions = {
   readonly audit: AuditWriter;
   readonly logger: Logger;
   readonly onEvent?: (event: ContainmentEvent) => void;
+  /** When a quarantine starts and ends (default: the system clock). */
+  readonly clock?: Clock;
 };
 
 /** One loaded version's connection to its plugin's ledger. */
@@ -41,6 +44,7 @@ export class PluginLedger {
   readonly pluginId: string;
   readonly #o: LedgerOptions;
   readonly #quarantine: Quarantine;
+  readonly #clock: Clock;
   // The window's limit is the running version's (manifests may differ across versions): every
   // check passes it in.
   readonly #cpu = new CpuWindow(Number.POSITIVE_INFINITY);
@@ -48,13 +52,14 @@ export class PluginLedger {
   // Told when a quarantine ends (by an operator or by time): a version that is down is rebuilt then.
   readonly #onRelease = new Set<() => void>();
   #wasQuarantined = false;
-  #releaseTimer: NodeJS.Timeout | null = null;
+  #releaseTimer: ClockTimer | null = null;
   #disposed = false;
 
   constructor(o: LedgerOptions) {
     this.pluginId = o.pluginId;
     this.#o = o;
-    this.#quarantine = new Quarantine(o.quarantine);
+    this.#clock = o.clock ?? systemClock;
+    this.#quarantine = new Quarantine(o.quarantine, () => this.#clock.now());
   }
 
   /** Join as a loaded version; `share` receives the CPU the plugin's other versions spend, `onRelease` the end of a quarantine. */
@@ -128,8 +133,8 @@ export class PluginLedger {
     );
     this.#o.onEvent?.({ type: "quarantine", plugin: this.pluginId, until, failures: change.failures, cause });
     // The end of a quarantine is an event of its own, when it happens (not at the next call).
-    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
-    this.#releaseTimer = setTimeout(() => this.#releasedByTimeout(), change.periodMs + 1);
+    this.#releaseTimer?.cancel();
+    this.#releaseTimer = this.#clock.after(change.periodMs + 1, () => this.#releasedByTimeout());
     this.#releaseTimer.unref();
   }
 
@@ -153,7 +158,7 @@ export class PluginLedger {
     if (!this.#quarantine.isQuarantined()) return;
     this.#quarantine.release();
     this.#wasQuarantined = false;
-    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+    this.#releaseTimer?.cancel();
     this.#releaseTimer = null;
     this.#o.audit.append({ type: "release", plugin: this.pluginId, by: "operator" });
     this.#o.logger.info("released from quarantine by the operator");
@@ -164,7 +169,7 @@ export class PluginLedger {
   /** Stop the release timer: nothing more is reported (the handle or host that owns it closed). */
   dispose(): void {
     this.#disposed = true;
-    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+    this.#releaseTimer?.cancel();
     this.#releaseTimer = null;
   }
 }

@@ -10,6 +10,7 @@ import { readApprovals, noApprovals, type Approval, type Approvals } from "../co
 import { judgeConsent, termsOf, type ConsentVerdict } from "../consent/consent-verdict.ts";
 import { currentUser, repinApproval } from "../consent/grant-decisions.ts";
 import { escapeText } from "../../errors/index.ts";
+import type { Clock } from "../../defaults/index.ts";
 import type { Logger } from "../logger.ts";
 import type { LoadedManifest } from "../../manifests/index.ts";
 
@@ -29,8 +30,10 @@ export class HostConsent {
   readonly #logger: Logger;
   #approvals: Approvals = noApprovals();
   readonly #gates = new Map<string, ConsentGate>();
+  readonly #clock: Clock;
 
-  constructor(o: { pluginsDir: string; mode: ApprovalMode; audit: AuditWriter; logger: Logger }) {
+  constructor(o: { pluginsDir: string; mode: ApprovalMode; audit: AuditWriter; logger: Logger; clock: Clock }) {
+    this.#clock = o.clock;
     this.required = o.mode === "required";
     this.#pluginsDir = o.pluginsDir;
     this.#audit = o.audit;
@@ -51,7 +54,7 @@ export class HostConsent {
   gateFor(id: string): ConsentGate {
     let gate = this.#gates.get(id);
     if (gate === undefined) {
-      gate = new ConsentGate({ pluginId: id, terms: { expiresAt: null, quotas: {} } });
+      gate = new ConsentGate({ pluginId: id, terms: { expiresAt: null, quotas: {} }, now: () => this.#clock.now() });
       this.#gates.set(id, gate);
     }
     return gate;
@@ -70,7 +73,7 @@ export class HostConsent {
   async admit(loaded: LoadedManifest): Promise<Admission> {
     if (!this.required) return { ok: true, manifest: loaded, approval: null, expired: false };
     const id = loaded.manifest.id;
-    const verdict = await judgeConsent(loaded, this.#approvals.plugins[id], this.#pluginsDir);
+    const verdict = await judgeConsent(loaded, this.#approvals.plugins[id], this.#pluginsDir, this.#clock.now());
     if (verdict.kind !== "approved") {
       this.#audit.append({ type: "consent", plugin: id, action: verdict.kind, version: loaded.manifest.version, manifestSha256: loaded.sha256, growth: [...verdict.growth] });
       return { ok: false, verdict };

@@ -11,7 +11,7 @@ import { ChannelBus } from "../channels/bus.ts";
 import type { Concurrency } from "../containment/call-gate.ts";
 import { PluginLedger } from "../containment/ledger.ts";
 import type { QuarantinePolicy } from "../containment/quarantine.ts";
-import { DEFAULTS } from "../../defaults/index.ts";
+import { DEFAULTS, systemClock, type Clock, type ClockTimer } from "../../defaults/index.ts";
 import { escapeFields, escapeStrings, escapeText, quote, BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor, type WardenError } from "../../errors/index.ts";
 import { limitPolicy, type ClampedLimit, type PluginLimits, type ProcessLimits, type RestartPolicy } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
@@ -88,6 +88,13 @@ export type HostOptions = {
   readonly approvals?: ApprovalMode;
   /** Called with every audit record once written (metrics, a console); a throw is logged, never the plugin's. */
   readonly onAudit?: (record: AuditRecordInput) => void;
+  /**
+   * The time the host's policies run on: restart backoff, quarantine, spare engines, denial
+   * windows, approval expiry, the watcher's debounce. Default: the system clock. For tests of
+   * those timers (test/helpers/manual-clock.ts moves time by hand); a call's CPU and wall-clock
+   * limits are always real time.
+   */
+  readonly clock?: Clock;
 };
 
 /** A plugin's standing with the operator (approvals "required" only). */
@@ -168,7 +175,8 @@ export class Host {
   #topWatcher: FSWatcher | null = null;
   readonly #engines: EnginePool;
   #healthTimer: NodeJS.Timeout | null = null;
-  readonly #debounce = new Map<string, NodeJS.Timeout>();
+  readonly #debounce = new Map<string, ClockTimer>();
+  readonly #clock: Clock;
   readonly #reloading = new Map<string, Promise<void>>();
   readonly #maxLimits: PluginLimits;
   // Quarantine and CPU budget per plugin id, kept for the host's life: reloads, restarts and an
@@ -184,7 +192,9 @@ export class Host {
 
   constructor(o: HostOptions) {
     this.#o = o;
+    this.#clock = o.clock ?? systemClock;
     this.#engines = new EnginePool({
+      clock: this.#clock,
       ...(o.maxPluginsPerEngine !== undefined ? { maxPluginsPerEngine: o.maxPluginsPerEngine } : {}),
       spareEngines: o.spareEngines ?? DEFAULTS.host.spareEngines,
       ...(o.sandbox !== undefined ? { sandbox: o.sandbox } : {}),
@@ -201,7 +211,7 @@ export class Host {
     this.#logger = o.logger ?? createDefaultLogger();
     const mode = o.approvals ?? "off";
     if (mode !== "off" && mode !== "required") throw new BadInputError(`createHost: approvals must be "required" or "off", got ${JSON.stringify(mode)}`, { field: "approvals" });
-    this.#consent = new HostConsent({ pluginsDir: this.#dir, mode, audit: this.#audit, logger: this.#logger });
+    this.#consent = new HostConsent({ pluginsDir: this.#dir, mode, audit: this.#audit, logger: this.#logger, clock: this.#clock });
     this.bus =
       o.bus ??
       new ChannelBus({
@@ -341,6 +351,7 @@ export class Host {
         logger: this.#logger.child({ plugin: id }),
         ...(this.#o.quarantine ? { quarantine: this.#o.quarantine } : {}),
         onEvent: (e) => this.#emit(e),
+        clock: this.#clock,
       });
       this.#ledgers.set(id, ledger);
     }
@@ -370,6 +381,7 @@ export class Host {
       ...(this.#o.restart ? { restart: this.#o.restart } : {}),
       ...(this.#o.isolation ? { isolation: this.#o.isolation } : {}),
       enginePool: this.#engines,
+      clock: this.#clock,
       // loadPlugin escapes its events before they reach here: counted and delivered as they are.
       onEvent: (e) => this.#deliver(e),
       onPluginCall: (caller, target, entry, input, depth) => this.#pluginCall(caller, target, entry, input, depth),
@@ -627,7 +639,7 @@ export class Host {
   #approvalStatus(e: HostEntry): PluginApproval | null {
     if (!this.#consent.required) return null;
     const a = this.#consent.approvalOf(e.id);
-    const expired = a?.decision === "approved" && a.expires !== null && Date.parse(a.expires) <= Date.now();
+    const expired = a?.decision === "approved" && a.expires !== null && Date.parse(a.expires) <= this.#clock.now();
     // A plugin waiting for approval is pending even when an older version's approval is on record.
     const state = e.state === "pending" ? (a !== null && a.decision !== "approved" ? a.decision : "pending") : a === null ? "pending" : expired ? "expired" : a.decision;
     return { state, version: a?.version ?? null, manifestSha256: a?.manifestSha256 ?? null, by: a?.by ?? null, at: a?.at ?? null, expires: a?.expires ?? null, quotas: { ...(a?.quotas ?? {}) } };
@@ -788,15 +800,15 @@ export class Host {
     this.#topWatcher.on("error", (e) => this.#logger.warn(`file watcher: ${escapeText(String(e))}`));
   }
 
-  /** Run `task` 100 ms after the last change of `key` (a burst of writes is one change). */
+  /** Run `task` DEFAULTS.host.watchDebounceMs after the last change of `key` (a burst of writes is one change). */
   #debounced(key: string, task: () => void): void {
-    clearTimeout(this.#debounce.get(key));
+    this.#debounce.get(key)?.cancel();
     this.#debounce.set(
       key,
-      setTimeout(() => {
+      this.#clock.after(DEFAULTS.host.watchDebounceMs, () => {
         this.#debounce.delete(key);
         task();
-      }, 100),
+      }),
     );
   }
 
@@ -810,7 +822,7 @@ export class Host {
     this.#watcher?.close();
     this.#topWatcher?.close();
     if (this.#healthTimer) clearInterval(this.#healthTimer);
-    for (const t of this.#debounce.values()) clearTimeout(t);
+    for (const t of this.#debounce.values()) t.cancel();
     await Promise.allSettled(this.#reloading.values());
     const order = planDependencies(this.#nodes()).order.filter((id) => this.#plugins.get(id)?.state === "active");
     for (const id of order.reverse()) await this.unload(id, "the host closed").catch((e: unknown) => this.#logger.warn(escapeText(String(e))));

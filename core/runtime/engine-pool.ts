@@ -3,6 +3,7 @@
 // (its grants, or its history of bringing an engine down) gets a dedicated engine. An engine whose
 // last tenant left is ended. A host owns one pool; loadPlugin without a host uses the process's.
 import { BadInputError } from "../../errors/index.ts";
+import { systemClock, type Clock, type ClockTimer } from "../../defaults/index.ts";
 import { engineCommand } from "../os-sandbox/engine-sandbox.ts";
 import { probeBubblewrap, type SandboxProbe } from "../os-sandbox/bwrap-probe.ts";
 import { Engine } from "./engine.ts";
@@ -26,6 +27,8 @@ export type EnginePoolOptions = {
   readonly onWarning?: (message: string) => void;
   /** Engines kept started ahead, without tenants, for the next placement or restart (default 0; a host's default is DEFAULT_SPARE_ENGINES). */
   readonly spareEngines?: number;
+  /** When spares are started (default: the system clock). */
+  readonly clock?: Clock;
 };
 
 /** The sandbox mode an option or WARDEN_SANDBOX asks for; BAD_INPUT for anything else. */
@@ -54,12 +57,14 @@ export class EnginePool {
   readonly #spareCount: number;
   // Engines started ahead for a root, no tenants yet; and the timer that starts the next.
   readonly #spares = new Map<Engine, string>();
-  #spareTimer: NodeJS.Timeout | null = null;
+  #spareTimer: ClockTimer | null = null;
+  readonly #clock: Clock;
 
   constructor(o: EnginePoolOptions = {}) {
     this.maxPluginsPerEngine = Math.max(1, Math.floor(o.maxPluginsPerEngine ?? DEFAULT_MAX_PLUGINS_PER_ENGINE));
     this.sandbox = sandboxMode(o.sandbox);
     this.#onWarning = o.onWarning;
+    this.#clock = o.clock ?? systemClock;
     const spares = o.spareEngines ?? 0;
     if (!Number.isInteger(spares) || spares < 0 || spares > 16) {
       throw new BadInputError(`spareEngines: expected a whole number from 0 to 16, not ${JSON.stringify(spares)}`, { field: "spareEngines" });
@@ -145,12 +150,12 @@ export class EnginePool {
   /** Start the spares `root` lacks, a moment from now (off the path of the placement that asked). */
   #keepSpares(root: string): void {
     if (this.#spareCount === 0 || this.#spareTimer !== null || this.#closed) return;
-    this.#spareTimer = setTimeout(() => {
+    this.#spareTimer = this.#clock.after(SPARE_ENGINE_DELAY_MS, () => {
       this.#spareTimer = null;
       if (this.#closed) return;
       const have = [...this.#spares.values()].filter((r) => r === root).length;
       for (let i = have; i < this.#spareCount; i++) this.#spares.set(this.#start(false, root), root);
-    }, SPARE_ENGINE_DELAY_MS);
+    });
     this.#spareTimer.unref();
   }
 
@@ -175,7 +180,7 @@ export class EnginePool {
   /** End every engine (their tenants must already be unloaded). */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#spareTimer !== null) clearTimeout(this.#spareTimer);
+    this.#spareTimer?.cancel();
     this.#spareTimer = null;
     await Promise.all([...this.#engines, ...this.#spares.keys()].map((e) => e.close()));
     this.#engines.clear();

@@ -12,6 +12,8 @@ import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin, type PluginHandle } from "../../core/plugin.ts";
 import type { Isolation } from "../../core/runtime/plugin-slot.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { commandLine, descendants } from "../helpers/process-tree.ts";
+import { until } from "../helpers/until.ts";
 
 const logger = createDefaultLogger("silent");
 const OPEN: ConsentTerms = { expiresAt: null, quotas: {} };
@@ -246,7 +248,8 @@ for (const isolation of ["engine", "in-process"] as const satisfies readonly Iso
       const { p, gate } = await load(OPEN);
       const t0 = Date.now();
       const pending = call(p, "run", "sleep", ["5"]);
-      await new Promise((r) => setTimeout(r, 400));
+      // In flight: the command runs (a process of this test's tree, wherever the plugin runs).
+      await until("the command to start", () => descendants(process.pid).some((pid) => /(^|\/)sleep 5$/.test(commandLine(pid))));
       gate.revoke("stop everything");
       denied(await pending, /approval revoked: "stop everything" while the call was in flight/);
       assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);

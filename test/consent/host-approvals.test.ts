@@ -13,6 +13,7 @@ import { verifyAuditText } from "../../core/audit/verify-audit.ts";
 import { memoryAuditLog } from "../../core/audit/audit-log.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
 import { until } from "../helpers/until.ts";
+import { ManualClock } from "../helpers/manual-clock.ts";
 
 const CODE = (version: string) => `
 export function hello() { return "v${version}"; }
@@ -241,10 +242,11 @@ describe("revoke and channels", () => {
       host.bus.publish("chat.in", 1);
       await until("the first reply", () => replies.length === 1);
       assert.deepEqual(replies, [1]);
+      assert.equal(host.bus.subscriptionsOf("test.echo"), 1, "control: subscribed while approved");
       await host.revoke("test.echo", "spam");
-      host.bus.publish("chat.in", 2);
-      // The handler would have recorded it (publishing is denied anyway, so replies alone prove nothing).
-      await new Promise((r) => setTimeout(r, 100));
+      // Not queued for it at all (publishing is denied anyway, so replies alone would prove nothing).
+      assert.equal(host.bus.subscriptionsOf("test.echo"), 0);
+      assert.equal(host.bus.publish("chat.in", 2), 0, "message 2 is queued for no subscription");
       assert.deepEqual(await host.invoke("test.echo", "received"), [1]);
       assert.deepEqual(replies, [1]);
       await host.approve("test.echo");
@@ -263,17 +265,21 @@ describe("an approval with an expiry, on a host", () => {
   it("past the expiry every capability call is denied (approval expired) and status says expired; malformed terms are refused", async () => {
     const s = scratch();
     s.plugin("bot", manifest("test.bot", { permissions: { read: ["note.txt"] } }), { "index.js": CODE("1.0.0"), "note.txt": "a note" });
-    const host = await createHost({ pluginsDir: s.root, approvals: "required", logger: createDefaultLogger("silent"), healthIntervalMs: 0 });
+    const clock = new ManualClock();
+    const host = await createHost({ pluginsDir: s.root, approvals: "required", logger: createDefaultLogger("silent"), healthIntervalMs: 0, clock });
     try {
       await host.loadAll();
       await assert.rejects(host.approve("test.bot", { expires: "soon" }), rejectsWith("BAD_INPUT", /expires "soon" is not a date/));
       await assert.rejects(host.approve("test.bot", { quotas: { execPerMinute: 0 } }), rejectsWith("BAD_INPUT", /quotas\.execPerMinute must be a positive whole number/));
-      const expires = new Date(Date.now() + 1500).toISOString();
+      const expires = new Date(clock.now() + 1500).toISOString();
       await host.approve("test.bot", { expires });
       assert.equal(await host.invoke("test.bot", "readNote"), "a note");
       assert.equal(host.status()[0]?.approval?.state, "approved");
       assert.equal(host.status()[0]?.approval?.expires, expires);
-      while (Date.now() <= Date.parse(expires)) await new Promise((r) => setTimeout(r, 50));
+      clock.advance(1499);
+      assert.equal(await host.invoke("test.bot", "readNote"), "a note", "1 ms before the expiry it still reads");
+      assert.equal(host.status()[0]?.approval?.state, "approved");
+      clock.advance(1);
       await assert.rejects(host.invoke("test.bot", "readNote"), rejectsWith("PERMISSION_DENIED", /approval expired/));
       assert.equal(host.status()[0]?.approval?.state, "expired");
       assert.equal(await host.invoke("test.bot", "hello"), "v1.0.0");

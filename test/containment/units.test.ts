@@ -14,6 +14,7 @@ import { createDefaultLogger } from "../../core/logger.ts";
 import { Quarantine } from "../../core/containment/quarantine.ts";
 import { LogBuffer, type LogLine } from "../../core/runtime/log-buffer.ts";
 import { CpuWindow } from "../../isolate/cpu-window.ts";
+import { ManualClock } from "../helpers/manual-clock.ts";
 
 describe("CPU window", () => {
   it("counts CPU over a sliding window and says when the plugin may run again", () => {
@@ -225,7 +226,7 @@ describe("console buffer", () => {
 describe("denial aggregation", () => {
   it("writes the first denial at once and repeats as one counted record", () => {
     const written: AuditRecordInput[] = [];
-    const agg = new DenialAggregator((r) => written.push(...r), { now: () => 0 });
+    const agg = new DenialAggregator((r) => written.push(...r), { clock: new ManualClock(0) });
     const deny = { type: "deny", plugin: "test.storm", op: "Warden.fs.readTextFile()", permission: "read", value: "/etc/passwd" };
     agg.append([deny]);
     for (let i = 0; i < 9_999; i++) agg.append([deny]);
@@ -247,6 +248,36 @@ describe("denial aggregation", () => {
     assert.equal(repeat?.["count"], 9_999);
     assert.equal(repeat?.["value"], "/etc/passwd");
     assert.equal(written.length, 4, "a denial that did not repeat gets no repeat record");
+  });
+
+  it("the window's end writes the counts by itself, with how long they were held; a denial after it is written in full again", () => {
+    const written: AuditRecordInput[] = [];
+    const clock = new ManualClock(0);
+    const agg = new DenialAggregator((r) => written.push(...r), { clock, windowMs: 5_000 });
+    const deny = { type: "deny", plugin: "test.storm", op: "Warden.env.get()", permission: "env", value: "HOME" };
+    agg.append([deny]);
+    clock.advance(1_000);
+    agg.append([deny, deny]);
+    clock.advance(3_999);
+    assert.deepEqual(
+      written.map((r) => r.type),
+      ["deny"],
+      "held until the window ends",
+    );
+    clock.advance(1);
+    assert.deepEqual(
+      written.map((r) => r.type),
+      ["deny", "deny-repeat"],
+    );
+    assert.equal(written[1]?.["count"], 2);
+    assert.equal(written[1]?.["sinceMs"], 5_000);
+    assert.deepEqual(clock.pending, [], "no timer is left once nothing is held");
+    agg.append([deny]);
+    assert.deepEqual(
+      written.map((r) => r.type),
+      ["deny", "deny-repeat", "deny"],
+      "control: a new window writes the first denial again",
+    );
   });
 });
 
@@ -277,7 +308,7 @@ describe("audit floods: clipping, aggregation by kind, byte budget (issue 11, cl
 
   it("distinct denials of one kind past the first N are one deny-aggregate with a count and bounded samples; other kinds keep their own N", () => {
     const written: AuditRecordInput[] = [];
-    const agg = new DenialAggregator((r) => written.push(...r), { now: () => 0, distinctPerKind: 4 });
+    const agg = new DenialAggregator((r) => written.push(...r), { clock: new ManualClock(0), distinctPerKind: 4 });
     for (let i = 0; i < 100; i++) agg.append([deny(clipText(big(i)))]);
     agg.append([deny("HOME", "Warden.env.get()", "env"), deny("PATH", "Warden.env.get()", "env")]);
     assert.equal(written.length, 6, "4 fs denials and both env denials in full");
@@ -294,7 +325,7 @@ describe("audit floods: clipping, aggregation by kind, byte budget (issue 11, cl
 
   it("the tracked state stays small: kinds are capped, keys are hashes, samples are short", () => {
     const written: AuditRecordInput[] = [];
-    const agg = new DenialAggregator((r) => written.push(...r), { now: () => 0, distinctPerKind: 2, maxKinds: 3 });
+    const agg = new DenialAggregator((r) => written.push(...r), { clock: new ManualClock(0), distinctPerKind: 2, maxKinds: 3 });
     // A sandbox process that makes up a permission per denial.
     for (let i = 0; i < 1000; i++) agg.append([deny(`v${i}`, `op${i}`, `perm${i}`)]);
     agg.flush();
@@ -306,8 +337,8 @@ describe("audit floods: clipping, aggregation by kind, byte budget (issue 11, cl
 
   it("the byte budget writes what fits, then counts the rest per (type, permission, op, rule) in one audit-suppressed record", () => {
     const written: AuditRecordInput[] = [];
-    let now = 0;
-    const budget = new AuditBudget((r) => written.push(...r), { bytesPerWindow: 10_000, windowMs: 60_000, now: () => now });
+    const clock = new ManualClock(0);
+    const budget = new AuditBudget((r) => written.push(...r), { bytesPerWindow: 10_000, windowMs: 60_000, clock });
     const use = (i: number) => ({
       type: "use",
       plugin: "test.flood",
@@ -322,7 +353,11 @@ describe("audit floods: clipping, aggregation by kind, byte budget (issue 11, cl
     budget.write([{ ...deny("/etc/passwd"), type: "deny-repeat", count: 50 }]);
     const kept = written.length;
     assert.ok(kept > 10 && kept < 100, `${kept} records fit in 10 000 bytes`);
-    now = 60_001;
+    // The window's end writes the counts by itself (its timer), not at the next record.
+    clock.advance(59_999);
+    assert.equal(written.length, kept, "nothing is written before the window ends");
+    clock.advance(1);
+    assert.equal(written.at(-1)?.type, "audit-suppressed", "the window's end writes the counts");
     budget.write([use(999)]);
     const summary = written.find((r) => r.type === "audit-suppressed");
     assert.equal(summary?.["records"], 200 - kept + 1);

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createHost, type HostEvent } from "../../core/host/host.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
+import { ManualClock } from "../helpers/manual-clock.ts";
 import { manifest, scratch } from "../helpers/plugin-dir.ts";
 import { until } from "../helpers/until.ts";
 
@@ -105,13 +106,17 @@ describe("the host's lifecycle", () => {
         );
       }
       for (const spares of [0, 1]) {
-        const host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0, spareEngines: spares });
+        const clock = new ManualClock();
+        const host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0, spareEngines: spares, clock });
         try {
           await host.loadAll();
           assert.equal(await host.invoke("t.a", "v"), "a");
+          // Spares start a moment after a placement (off its path): the clock says when.
+          assert.equal(host.spareEngines.length, 0, "none before their delay");
+          clock.advance(60_000);
           if (spares === 1) await until("a spare engine", () => host.spareEngines.length === 1);
           else {
-            await new Promise((r) => setTimeout(r, 1500));
+            assert.deepEqual(clock.pending, [], "no spare is scheduled at all");
             assert.equal(host.spareEngines.length, 0);
           }
         } finally {

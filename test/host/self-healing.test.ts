@@ -10,6 +10,7 @@ import { DEFAULT_QUEUE_LENGTH } from "../../core/channels/bus.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
 import type { Isolation } from "../../core/runtime/plugin-slot.ts";
+import { ManualClock } from "../helpers/manual-clock.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
 
 const logger = createDefaultLogger(process.env["TEST_LOG"] ?? "silent");
@@ -234,14 +235,13 @@ for (const isolation of ["engine", "dedicated", "in-process"] as const satisfies
       const st = status("heal.fragile");
       assert.equal(st?.state, "quarantined");
       assert.match(st?.reason ?? "", /quarantined until .*MEMORY_LIMIT/);
-      // Not rebuilt after the failure that quarantined it (one restart per earlier failure only),
-      // and still not after a while: no loop.
-      const restarts = () => of("restarting", "heal.fragile", from).length;
-      assert.equal(restarts(), MAX_FAILURES - 1);
-      await new Promise((r) => setTimeout(r, 1500));
-      assert.equal(restarts(), MAX_FAILURES - 1);
+      // Not rebuilt after the failure that quarantined it (one restart per earlier failure only);
+      // that no timer rebuilds it later is the clock-driven test below.
+      assert.equal(of("restarting", "heal.fragile", from).length, MAX_FAILURES - 1);
       assert.equal(of("limit", "heal.fragile", from).length, MAX_FAILURES);
       assert.equal(status("heal.fragile")?.state, "quarantined");
+      // The last bomb's delivery is over (reported failed) before more messages come.
+      await nextEvent((e) => e.type === "delivery-failed" && e.plugin === "heal.fragile" && of("delivery-failed", "heal.fragile", from).length === MAX_FAILURES, from);
 
       // While it is quarantined, 50 messages more than its queue holds: the first waits to be
       // delivered, the last DEFAULT_QUEUE_LENGTH fit the queue, 49 are dropped.
@@ -268,6 +268,87 @@ for (const isolation of ["engine", "dedicated", "in-process"] as const satisfies
     });
   });
 }
+
+describe("self-healing on a clock the test moves (restart backoff, quarantine period)", () => {
+  it("a plugin failing on every message: each restart waits out its backoff; quarantined, nothing rebuilds it for the whole period; its end brings it back by itself", async () => {
+    const s = scratch();
+    const [fm, ff] = bot("heal.clocked", "k", "kr");
+    s.plugin("clocked", fm, ff);
+    const clock = new ManualClock();
+    const events: HostEvent[] = [];
+    const PERIOD = 60_000;
+    const host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0, spareEngines: 0, clock, quarantine: { maxFailures: 3, windowMs: 60_000, baseMs: PERIOD } });
+    const replies: number[] = [];
+    host.bus.subscribe("kr", (m) => void replies.push((m.data as { n: number }).n));
+    let wake: (() => void) | null = null;
+    host.on("event", (e) => {
+      events.push(e);
+      wake?.();
+    });
+    /** Resolves at the first event of `type` for the plugin from `from` on (bounded: a liveness check, not a timing one). */
+    const next = async (type: string, from: number): Promise<HostEvent> => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const hit = events.slice(from).find((e) => e.type === type && e.plugin === "heal.clocked");
+        if (hit !== undefined) return hit;
+        if (Date.now() > deadline) assert.fail(`no ${type} event; got ${events.map((e) => e.type).join(", ")}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 1000).unref();
+        });
+      }
+    };
+    /** Let whatever the last advance started run its synchronous part (an event is emitted before any I/O). */
+    const settle = () => new Promise<void>((r) => setImmediate(() => setImmediate(r)));
+    const restarting = () => events.filter((e) => e.type === "restarting").map((e) => (e as { delayMs: number }).delayMs);
+    try {
+      await host.loadAll();
+      // Failure 1: rebuilt at once (no delay). Failure 2: the backoff's first step, which only the clock ends.
+      let from = events.length;
+      host.bus.publish("k", { n: 1, bomb: true });
+      await next("restarted", from);
+      from = events.length;
+      host.bus.publish("k", { n: 2, bomb: true });
+      await next("restarting", from);
+      assert.deepEqual(restarting(), [0, 250]);
+      await settle();
+      assert.equal(events.slice(from).filter((e) => e.type === "restarted").length, 0, "the restart waits for its backoff");
+      clock.advance(249);
+      await settle();
+      assert.equal(events.slice(from).filter((e) => e.type === "restarted").length, 0, "still waiting 1 ms before the backoff ends");
+      clock.advance(1);
+      await next("restarted", from);
+      // Failure 3 quarantines it (3 in the window): no restart is even scheduled.
+      from = events.length;
+      host.bus.publish("k", { n: 3, bomb: true });
+      await next("quarantine", from);
+      await settle();
+      assert.deepEqual(restarting(), [0, 250], "no restart after the failure that quarantined it");
+      assert.equal(host.status()[0]?.state, "quarantined");
+      // Its whole period passes, one second at a time: nothing rebuilds it.
+      for (let t = 0; t < PERIOD - 1000; t += 1000) {
+        clock.advance(1000);
+        await settle();
+      }
+      assert.deepEqual(restarting(), [0, 250], "no restart loop during the quarantine");
+      assert.equal(host.status()[0]?.state, "quarantined");
+      host.bus.publish("k", { n: 4 });
+      // The period ends: released by time, rebuilt, and the message that waited is answered.
+      from = events.length;
+      clock.advance(1001);
+      const release = await next("release", from);
+      assert.equal((release as { by?: string }).by, "timeout");
+      await next("restarted", from);
+      const deadline = Date.now() + 30_000;
+      while (!replies.includes(4) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(replies, [4]);
+      assert.equal(host.status()[0]?.state, "active");
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+});
 
 describe("self-healing: a caller does not wait out the backoff", () => {
   it("a plugin failing on every call, with quarantine off, answers each call with its limit, not a TIMEOUT from a growing backoff", async () => {
