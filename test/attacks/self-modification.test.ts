@@ -13,6 +13,9 @@ import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin, type PluginHandle } from "../../core/plugin.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { DEFAULTS } from "../../defaults/index.ts";
+import { ManualClock } from "../helpers/manual-clock.ts";
+import { watcherCaughtUp } from "../helpers/watch-marker.ts";
 
 const logger = createDefaultLogger("silent");
 const OWN = /the plugin's own manifest and code cannot be written by the plugin/;
@@ -343,7 +346,9 @@ describe("the baseline of a reload is what the host last accepted, running or no
   it("a plugin the host stopped is not started again by a file change; the operator's reload starts it (control)", async () => {
     const s = scratch();
     const dir = s.plugin("stopped", manifest("t.stopped"), { "index.js": "export const v = () => 1;" });
-    const host = await createHost({ pluginsDir: s.root, logger, watch: true, healthIntervalMs: 0 });
+    const marker = s.plugin("marker", manifest("t.marker"), { "index.js": "export const v = () => 0;" });
+    const clock = new ManualClock();
+    const host = await createHost({ pluginsDir: s.root, logger, watch: true, healthIntervalMs: 0, spareEngines: 0, clock });
     const events: HostEvent[] = [];
     host.on("event", (e) => events.push(e));
     try {
@@ -351,7 +356,11 @@ describe("the baseline of a reload is what the host last accepted, running or no
       await host.unload("t.stopped");
       writeFileSync(join(dir, "plugin.json"), JSON.stringify(manifest("t.stopped", { version: "2.0.0", permissions: { read: true } })));
       writeFileSync(join(dir, "index.js"), "export const v = () => 2;");
-      await new Promise((r) => setTimeout(r, 600));
+      // Seen by the watcher once the marker written after them is; only the marker's reload is scheduled.
+      await watcherCaughtUp(clock, marker, 1);
+      assert.equal(clock.pending.length, 1);
+      clock.advance(DEFAULTS.host.watchDebounceMs);
+      await eventually(events, (e) => e.type === "reload" && e.plugin === "t.marker");
       assert.ok(!events.some((e) => (e.type === "reload" || e.type === "reload-failed") && e.plugin === "t.stopped"), JSON.stringify(events));
       assert.equal(host.status().find((p) => p.id === "t.stopped")?.state, "stopped");
       await host.reload("t.stopped");

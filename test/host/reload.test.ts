@@ -6,7 +6,11 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createHost, type Host, type HostEvent } from "../../core/host/host.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
+import { DEFAULTS } from "../../defaults/index.ts";
+import { ManualClock } from "../helpers/manual-clock.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { until } from "../helpers/until.ts";
+import { watcherCaughtUp } from "../helpers/watch-marker.ts";
 
 const logger = createDefaultLogger("silent");
 
@@ -88,22 +92,37 @@ describe("file watcher", () => {
   it("NEKO-11/LURK-18: a change to a module reloads the plugin (debounced); other files do not", async () => {
     const s = scratch();
     const dir = s.plugin("watched", manifest("t.watched", { version: "1.0.0" }), { "index.js": "export const v = () => 1;", "notes.txt": "x" });
-    const host = await createHost({ pluginsDir: s.root, logger, watch: true, healthIntervalMs: 0 });
-    const reloads: string[] = [];
+    const marker = s.plugin("marker", manifest("t.marker"), { "index.js": "export const v = () => 0;" });
+    const clock = new ManualClock();
+    const host = await createHost({ pluginsDir: s.root, logger, watch: true, healthIntervalMs: 0, spareEngines: 0, clock });
+    const reloads: Array<[string, string]> = [];
     host.on("event", (e) => {
-      if (e.type === "reload") reloads.push(e.to);
+      if (e.type === "reload") reloads.push([e.plugin, e.to]);
     });
     try {
       await host.loadAll();
       writeFileSync(join(dir, "notes.txt"), "not a module");
-      await new Promise((r) => setTimeout(r, 400));
-      assert.deepEqual(reloads, [], "a change to a non-module file does not reload");
+      await watcherCaughtUp(clock, marker, 1);
+      assert.equal(clock.pending.length, 1, "a change to a non-module file schedules nothing (the one timer is the marker's)");
+      clock.advance(DEFAULTS.host.watchDebounceMs);
+      await until("the marker's reload", () => reloads.length === 1);
+      assert.deepEqual(reloads, [["t.marker", "1.0.0"]]);
+
       writeFileSync(join(dir, "index.js"), "export const v = () => 2;");
       writeFileSync(join(dir, "index.js"), "export const v = () => 3;");
       writeFileSync(join(dir, "plugin.json"), JSON.stringify(manifest("t.watched", { version: "1.0.1" })));
-      for (let i = 0; i < 100 && reloads.length === 0; i++) await new Promise((r) => setTimeout(r, 30));
-      await new Promise((r) => setTimeout(r, 300));
-      assert.deepEqual(reloads, ["1.0.1"], "three rapid changes, one reload");
+      await watcherCaughtUp(clock, marker, 2);
+      assert.equal(clock.pending.length, 2, "three rapid changes, one timer (and the marker's)");
+      clock.advance(DEFAULTS.host.watchDebounceMs - 1);
+      assert.equal(reloads.length, 1, "not before the burst has been quiet for the debounce");
+      clock.advance(1);
+      await until("both reloads", () => reloads.length === 3);
+      assert.deepEqual(
+        reloads.filter(([id]) => id === "t.watched"),
+        [["t.watched", "1.0.1"]],
+        "three rapid changes, one reload",
+      );
+      assert.deepEqual(clock.pending, [], "nothing more is scheduled");
       assert.equal(await host.invoke("t.watched", "v"), 3);
     } finally {
       await host.close();
