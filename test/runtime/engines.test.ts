@@ -123,7 +123,8 @@ export function ok() { return "ok"; }`,
       () => null,
       (e: unknown) => e,
     );
-    await new Promise((r) => setTimeout(r, 200));
+    // Sent to the engine before the bomb's call (one ordered channel): in flight when it dies.
+    await until("slow() to be running", () => host.status().find((p) => p.id === "bots.a")?.load.running === 1);
     const boom = await host.invoke("bots.bomb", "boom").then(
       () => null,
       (e: unknown) => e,
