@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { createChannelCapability } from "../../capabilities/channel-capability.ts";
 import { patternCovers, patternProblem, topicMatches, topicProblem, type AuditEvent, type ChannelMessage } from "../../capabilities/index.ts";
 import { ChannelBus } from "../../core/channels/bus.ts";
+import { until } from "../helpers/until.ts";
 
 describe("topic matching (pure)", () => {
   it("* is one segment, ** (last) one or more; chat.* does not cover chat", () => {
@@ -110,7 +111,7 @@ describe("channel bus", () => {
     }
     assert.equal(fast.length, 20, "a fast subscriber is not held up by a slow one");
     release();
-    await new Promise((r) => setTimeout(r, 10));
+    await until("the slow subscriber to drain its queue", () => got.length >= 5);
     // The first message was taken at once; of the 19 queued behind it only the newest 4 remain.
     assert.deepEqual(
       got.map((m) => (m.data as { i: number }).i),
@@ -144,7 +145,7 @@ describe("channel bus", () => {
     );
     assert.equal(bus.queuedBytesOf("test.fast"), 0);
     release();
-    await new Promise((r) => setTimeout(r, 10));
+    await until("the stuck subscriber to drain its queue", () => stuck.length >= 4);
     assert.deepEqual(
       stuck.map((m) => (m.data as { i: number }).i),
       [0, 17, 18, 19],
@@ -178,7 +179,7 @@ describe("channel bus", () => {
     bus.subscribeAs("test.good", "t", async (m) => void got.push((m.data as { i: number }).i));
     bus.publish("t", { i: 1 });
     bus.publish("t", { i: 2 });
-    await new Promise((r) => setTimeout(r, 5));
+    await until("both deliveries to both subscribers", () => got.length >= 2 && errors.length >= 2);
     assert.deepEqual(got, [1, 2]);
     assert.deepEqual(errors, ["test.bad:t", "test.bad:t"]);
   });
