@@ -10,7 +10,7 @@ export type { ChannelMessage } from "../capabilities/index.ts";
 export { DEFAULT_CAPABILITY_LIMITS, ConsentGate } from "../capabilities/index.ts";
 export type { ConsentGateOptions, ConsentQuotas, ConsentTerms, ConsentUsage } from "../capabilities/index.ts";
 // Every default, in one object; the DEFAULT_* constants are views of it, kept for code that names them.
-export { DEFAULTS } from "../defaults/index.ts";
+export { DEFAULTS, systemClock, type Clock, type ClockTimer } from "../defaults/index.ts";
 export { DEFAULT_MAX_LIMITS, DEFAULT_PLUGIN_LIMITS, DEFAULT_RESTART } from "./limits.ts";
 export { PluginLedger } from "./containment/ledger.ts";
 export type { ContainmentEvent, LedgerOptions } from "./containment/ledger.ts";
