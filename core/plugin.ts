@@ -15,6 +15,7 @@ import type { AuditLimits } from "./audit/audit-limits.ts";
 import { boundEvent, clipText } from "./audit/bounded-record.ts";
 import { DenialAggregator } from "./audit/denial-aggregator.ts";
 import { DEFAULTS, systemClock, type Clock } from "../defaults/index.ts";
+import { checkPluginOptions } from "./options.ts";
 import type { HostFiles, LoadSpec } from "./runtime/protocol.ts";
 import { WARDEN_VERSION } from "./version.ts";
 import { readManifest, type LoadedManifest, validatePluginConfig, compileEntrySpecs, type EntrySpecs, type Manifest } from "../manifests/index.ts";
@@ -207,6 +208,7 @@ export class PluginHandle {
 
   /** Read, validate and start a plugin; throws MANIFEST_INVALID, BAD_INPUT (config) or PLUGIN_ERROR. */
   static async load(dir: string, options: LoadPluginOptions): Promise<PluginHandle> {
+    checkPluginOptions(dir, options);
     // Events carry plugin text (denied values, error messages): escaped once, here, for every listener.
     const onEvent = options.onEvent;
     const o: LoadPluginOptions = onEvent === undefined ? options : { ...options, onEvent: (e) => onEvent(escapeFields(e)) };

@@ -26,7 +26,7 @@ import { describe, it } from "node:test";
 import ts from "typescript";
 import { REPO_ROOT } from "./helpers/plugin-dir.ts";
 
-const FOUNDATIONS = ["core/version.ts", "core/logger.ts", "core/json-value.ts", "core/limits.ts", "core/install/names.ts", "core/sys", "core/os-sandbox", "core/channels"];
+const FOUNDATIONS = ["core/version.ts", "core/logger.ts", "core/json-value.ts", "core/limits.ts", "core/options.ts", "core/install/names.ts", "core/sys", "core/os-sandbox", "core/channels"];
 
 /** The dependency order, bottom first: each unit and the units (above it) it may import. */
 const LAYERS: ReadonlyArray<readonly [unit: string, mayImport: readonly string[]]> = [
@@ -44,6 +44,8 @@ const LAYERS: ReadonlyArray<readonly [unit: string, mayImport: readonly string[]
   ["core/logger.ts", ["errors", "defaults"]],
   ["core/json-value.ts", ["errors", "defaults"]],
   ["core/limits.ts", ["errors", "defaults", "manifests"]],
+  // The shapes and ranges of createHost's and loadPlugin's options.
+  ["core/options.ts", ["errors", "defaults"]],
   // The names of warden's files in a plugins directory, without the installer: the runtime protects them.
   ["core/install/names.ts", []],
   ["core/sys", ["errors", "defaults", "capabilities"]],
@@ -57,7 +59,21 @@ const LAYERS: ReadonlyArray<readonly [unit: string, mayImport: readonly string[]
   ["core/consent", ["errors", "defaults", "manifests", "capabilities", "core/version.ts", "core/install/names.ts", "core/install", "core/audit"]],
   [
     "core/plugin.ts",
-    ["errors", "defaults", "manifests", "capabilities", "core/version.ts", "core/logger.ts", "core/json-value.ts", "core/limits.ts", "core/channels", "core/runtime", "core/audit", "core/containment"],
+    [
+      "errors",
+      "defaults",
+      "manifests",
+      "capabilities",
+      "core/version.ts",
+      "core/logger.ts",
+      "core/json-value.ts",
+      "core/limits.ts",
+      "core/options.ts",
+      "core/channels",
+      "core/runtime",
+      "core/audit",
+      "core/containment",
+    ],
   ],
   [
     "core/host",
@@ -69,6 +85,7 @@ const LAYERS: ReadonlyArray<readonly [unit: string, mayImport: readonly string[]
       "core/version.ts",
       "core/logger.ts",
       "core/limits.ts",
+      "core/options.ts",
       "core/install/names.ts",
       "core/channels",
       "core/runtime",

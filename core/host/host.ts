@@ -12,6 +12,7 @@ import type { Concurrency } from "../containment/call-gate.ts";
 import { PluginLedger } from "../containment/ledger.ts";
 import type { QuarantinePolicy } from "../containment/quarantine.ts";
 import { DEFAULTS, systemClock, type Clock, type ClockTimer } from "../../defaults/index.ts";
+import { checkHostOptions } from "../options.ts";
 import { escapeFields, escapeStrings, escapeText, quote, BadInputError, DependencyError, PluginError, toWardenError, type ErrorDescriptor, type WardenError } from "../../errors/index.ts";
 import { limitPolicy, type ClampedLimit, type PluginLimits, type ProcessLimits, type RestartPolicy } from "../limits.ts";
 import { createDefaultLogger, type Logger } from "../logger.ts";
@@ -191,6 +192,7 @@ export class Host {
   readonly #usage: GrantUsageTally | null;
 
   constructor(o: HostOptions) {
+    checkHostOptions(o);
     this.#o = o;
     this.#clock = o.clock ?? systemClock;
     this.#engines = new EnginePool({
