@@ -1,7 +1,7 @@
 // The command line that runs one granted command (Warden.exec, performed by the host) inside
 // bubblewrap: it sees the system's programs and libraries, its plugin's read grants read-only and
-// write grants read-write, a private capped /tmp, no network unless the plugin may reach one, and
-// only its own processes. Without this, a granted program runs with all of the host user's rights.
+// write grants read-write, a private capped /tmp, no network unless the plugin may reach one (and
+// then no Unix sockets either: socket-filter.ts), and only its own processes. Without this, a granted program runs with all of the host user's rights.
 // The view allows no more than the capability bridge: the kernel filesystems a broad grant never
 // covers are hidden, and what the host protects from writes is bound read-only inside the write
 // grants (the caller passes both from the bridge's own lists, so the two cannot drift).
@@ -10,6 +10,10 @@ import { dirname } from "node:path";
 import { absolutePath, addSystemDirs, createMountPlan, isInside, type MountPlan } from "./mount-plan.ts";
 import { BadInputError } from "../../errors/index.ts";
 import type { ExecWrap } from "../sys/node-exec.ts";
+import { unixSocketFilter } from "./socket-filter.ts";
+
+// The descriptor bwrap reads the seccomp program from: the first of ExecWrap's inputs.
+const SECCOMP_FD = "3";
 
 /** Size of the private /tmp a command gets: enough for a sort spill or a shell's here-document, not a way to fill the host's memory. */
 export const EXEC_TMP_BYTES = 16 * 1024 * 1024;
@@ -66,7 +70,7 @@ export type ProtectedPath = { readonly path: string; readonly tree: boolean };
  * unload) reaches bwrap's init in the sandbox, and the kernel then ends every process of the
  * sandbox's pid namespace, including any that left the group with setsid().
  */
-export function execCommand(o: ExecCommandOptions): { command: string; args: string[] } {
+export function execCommand(o: ExecCommandOptions): { command: string; args: string[]; inputs: Uint8Array[] } {
   const file = absolutePath("file", o.file);
   const cwd = absolutePath("cwd", o.cwd);
   // A grant is bound only while it is still the directory or file it was at load: a command with a
@@ -110,6 +114,9 @@ export function execCommand(o: ExecCommandOptions): { command: string; args: str
     if (!ENV_NAME.test(k)) throw new BadInputError(`exec: ${JSON.stringify(k)} is not an environment variable name (letters, digits and _, not starting with a digit)`);
     env.push("--setenv", k, v);
   }
+  // Without a net grant, no Unix sockets either (socket-filter.ts); built here, so an architecture
+  // the filter does not know refuses the command instead of running it without.
+  const inputs = o.network ? [] : [unixSocketFilter()];
   return {
     command: absolutePath("bwrap", o.bwrap),
     args: [
@@ -122,6 +129,7 @@ export function execCommand(o: ExecCommandOptions): { command: string; args: str
       "--die-with-parent",
       "--clearenv",
       ...env,
+      ...(inputs.length > 0 ? ["--seccomp", SECCOMP_FD] : []),
       ...plan.args(),
       "--chdir",
       cwd,
@@ -129,6 +137,7 @@ export function execCommand(o: ExecCommandOptions): { command: string; args: str
       file,
       ...o.args,
     ],
+    inputs,
   };
 }
 
@@ -200,6 +209,6 @@ export function execWrap(grants: ExecSandboxGrants | (() => ExecSandboxGrants)):
     const g = typeof grants === "function" ? grants() : grants;
     const c = execCommand({ ...g, file: r.command.file, args: r.args, cwd: r.command.cwd, env: r.env });
     // bwrap itself needs no environment: the command's goes through --setenv.
-    return { file: c.command, args: c.args, env: new Map() };
+    return { file: c.command, args: c.args, env: new Map(), inputs: c.inputs };
   };
 }

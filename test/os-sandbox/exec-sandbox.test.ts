@@ -230,6 +230,32 @@ describe("a granted command under bubblewrap (execCommand)", { skip }, () => {
     assert.equal(readFileSync(join(mine, "notes.txt"), "utf8"), "data\n", "control: the plugin's own directory is writable");
   });
 
+  it("attack: without network, a Unix socket in a read grant is not reachable (socket(AF_UNIX) fails); controls: socketpair works, and with network the socket is reached", async () => {
+    const sock = join(readDir, "service.sock");
+    let hits = 0;
+    const server = createServer((c) => {
+      hits++;
+      c.end("answer\n");
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const PERL = "/usr/bin/perl";
+      const script = `use Socket; socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "unix: $!\\n"; connect($s, pack_sockaddr_un("${sock}")) or die "connect: $!\\n"; print scalar <$s>;`;
+      const r = await run(PERL, ["-e", script]);
+      assert.equal(hits, 0);
+      assert.match(r.stderr, /unix: Permission denied/, "socket(AF_UNIX) is refused with EACCES");
+      const pair = await run(PERL, ["-e", `use Socket; socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, 0) or die "pair: $!\\n"; print "paired\\n";`]);
+      assert.equal(pair.stdout, "paired\n", pair.stderr);
+      const inet = await run(PERL, ["-e", `use Socket; socket(my $s, AF_INET, SOCK_STREAM, 0) or die "inet: $!\\n"; print "inet\\n";`]);
+      assert.equal(inet.stdout, "inet\n", `control: an IP socket is made (it reaches only the sandbox's own loopback): ${inet.stderr}`);
+      const net = await run(PERL, ["-e", script], { grants: grants({ network: true }) });
+      assert.equal(net.stdout, "answer\n", `control: with network the filter is not applied: ${net.stderr}`);
+      assert.equal(hits, 1);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it("refuses what cannot be passed to bwrap safely: relative paths, environment names that are not names", () => {
     const base = { bwrap: "/usr/bin/bwrap", file: "/bin/true", args: [], cwd: "/", env: new Map<string, string>(), read: [], write: [], network: false, hidden: [], protected: [], ownDir: null };
     assert.throws(() => execCommand({ ...base, read: ["data"] }), BadInputError);
