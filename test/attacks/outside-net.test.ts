@@ -100,14 +100,20 @@ describe("outside: network spellings of the host itself", () => {
     }
   });
 
+  it("the IPv4-compatible forms (::/96, deprecated) are refused by the bridge itself under net: true, not left to the kernel; a rule for 127.0.0.1 does not cover them", async () => {
+    for (const plugin of [open, named]) {
+      for (const host of ["[::7f00:1]", "[::127.0.0.1]", "[::a00:1]"]) {
+        await assert.rejects(
+          plugin.invoke("get", { url: `http://${host}:${port}/` }),
+          (e: Error & { code?: string }) => e.code === "PERMISSION_DENIED" && /ipv4Compatible/.test(e.message),
+          `${host} is an IPv4-compatible address the bridge must refuse`,
+        );
+      }
+    }
+  });
+
   it("a rule for 127.0.0.1:port does not cover another port, however the redirect spells it", async () => {
-    const targets = [
-      `http://127.0.0.1:${otherPort}/`,
-      `http://[::ffff:127.0.0.1]:${otherPort}/`,
-      `http://2130706433:${otherPort}/`,
-      `http://localhost:${port}/`,
-      `http://[::1]:${port}/`,
-    ];
+    const targets = [`http://127.0.0.1:${otherPort}/`, `http://[::ffff:127.0.0.1]:${otherPort}/`, `http://2130706433:${otherPort}/`, `http://localhost:${port}/`, `http://[::1]:${port}/`];
     for (const t of targets) {
       const before = otherHits;
       await assert.rejects(named.invoke("get", { url: `http://127.0.0.1:${port}/to/${encodeURIComponent(t)}` }), (e: Error & { code?: string }) => e.code === "PERMISSION_DENIED", t);
