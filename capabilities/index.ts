@@ -24,6 +24,7 @@ export { CheckedPath } from "./path-check.ts";
 export { CheckedTarget } from "./net-check.ts";
 export { CheckedCommand, createCommandCheck, type CommandCheck, type CommandDecision } from "./exec-check.ts";
 export { justThis, protectionOf, type Protection } from "./protected-paths.ts";
+export { SPECIAL_ROOTS } from "./path-rules.ts";
 export { type ExecRule } from "./exec-capability.ts";
 export {
   checkExecEnv,

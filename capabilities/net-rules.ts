@@ -36,9 +36,15 @@ export function canonicalAddress(text: string): Addr | null {
   return addr;
 }
 
+// IPv4-compatible IPv6 (::a.b.c.d, deprecated by RFC 4291) embeds an IPv4 address like the forms
+// above, but ipaddr.js calls it "unicast": [::7f00:1] is 127.0.0.1 to a stack that still honours
+// the form. Special like the others (:: and ::1 keep their own names).
+const IPV4_COMPATIBLE = ipaddr.parseCIDR("::/96");
+
 /** The name of the special range an address is in (loopback, private, ...), or null for a public one. */
 export function specialRange(addr: Addr): string | null {
   const range = addr.range();
+  if (range === PUBLIC_RANGE && addr.kind() === "ipv6" && addr.match(IPV4_COMPATIBLE)) return "ipv4Compatible";
   return range === PUBLIC_RANGE ? null : range;
 }
 

@@ -4,13 +4,12 @@
 // holds no rights at all: a V8 bug in one of its isolates hands an attacker at most what its
 // tenants' grants allow, through this check, and an engine that dies cannot take with it the
 // record of an effect that already happened (the host wrote it before the effect).
-import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort, type ConsentGate, type PluginsPort, type GrantList } from "../../capabilities/index.ts";
+import { createCapabilities, type AuditEvent, type Capabilities, type ChannelPort, type ConsentGate, type PluginsPort } from "../../capabilities/index.ts";
 import { operationErrorDescriptor, valueProblem } from "../../isolate/index.ts";
 import { BadInputError } from "../../errors/index.ts";
 import { hostFileProtections, ownFileProtections } from "./own-files.ts";
-import { realpathSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
 import { execWrap } from "../os-sandbox/exec-sandbox.ts";
+import { execView } from "./exec-view.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
 import { createNodeFs } from "../sys/node-fs.ts";
 import { createNodeDns, createNodeHttp } from "../sys/node-net.ts";
@@ -29,22 +28,9 @@ export type BrokerHooks = {
   readonly consent?: ConsentGate;
 };
 
-/** A grant list as the real paths a command's sandbox binds (`true`: the whole file system). */
-function grantPaths(list: GrantList | undefined, pluginDir: string): string[] {
-  if (list === undefined) return [];
-  if (list === true) return ["/"];
-  return list.map((g) => {
-    const p = isAbsolute(g) ? g : resolve(pluginDir, g);
-    try {
-      return realpathSync(p);
-    } catch {
-      return p;
-    }
-  });
-}
-
 /** The plugin's capability bridge, built in the host with the host's real ports. */
 export function createBroker(spec: LoadSpec, hooks: BrokerHooks): Promise<Capabilities> {
+  const protect = [...ownFileProtections(spec.pluginDir), ...hostFileProtections(spec.hostFiles ?? {})];
   return createCapabilities({
     pluginId: spec.pluginId,
     pluginDir: spec.pluginDir,
@@ -54,18 +40,12 @@ export function createBroker(spec: LoadSpec, hooks: BrokerHooks): Promise<Capabi
       dns: createNodeDns(),
       http: createNodeHttp(),
       // Under the OS sandbox a command sees only the plugin's read (read-only) and write grants,
-      // a network only if the plugin has a net grant, and its own processes.
+      // less what the bridge keeps from them (special roots; protected files read-only), a
+      // network only if the plugin has a net grant, and its own processes.
       exec: createNodeExec(
         process.env["PATH"] ?? "",
         hooks.processGroups,
-        hooks.bwrap === undefined
-          ? undefined
-          : execWrap({
-              bwrap: hooks.bwrap,
-              read: grantPaths(spec.grants.read, spec.pluginDir),
-              write: grantPaths(spec.grants.write, spec.pluginDir),
-              network: spec.grants.net === true || (Array.isArray(spec.grants.net) && spec.grants.net.length > 0),
-            }),
+        hooks.bwrap === undefined ? undefined : execWrap(execView({ bwrap: hooks.bwrap, grants: spec.grants, pluginDir: spec.pluginDir, protect })),
       ),
       env: { get: (name) => process.env[name] },
       channels: hooks.channels,
@@ -73,7 +53,7 @@ export function createBroker(spec: LoadSpec, hooks: BrokerHooks): Promise<Capabi
     },
     audit: { record: hooks.record },
     limits: spec.limits,
-    protect: [...ownFileProtections(spec.pluginDir), ...hostFileProtections(spec.hostFiles ?? {})],
+    protect,
     ...(hooks.consent !== undefined ? { consent: hooks.consent } : {}),
   });
 }

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { delimiter, isAbsolute, join } from "node:path";
+import type { Writable } from "node:stream";
 import { CheckedCommand, type ExecPort, type ExecRun } from "../../capabilities/index.ts";
 
 /** Process groups of running commands, so a supervisor can kill them if the sandbox dies. */
@@ -14,8 +15,15 @@ export type { ExecRun } from "../../capabilities/index.ts";
 /**
  * Rewrites a checked command into what is spawned instead (an OS sandbox such as bubblewrap that
  * then runs it): the replacement runs in the command's cwd, in its own process group, with `env`.
+ * `inputs`, if any, are written to descriptors 3, 4, ... of the replacement (each closed after its
+ * bytes), e.g. a seccomp program bwrap reads before it starts the command.
  */
-export type ExecWrap = (r: ExecRun) => { readonly file: string; readonly args: readonly string[]; readonly env: ReadonlyMap<string, string> };
+export type ExecWrap = (r: ExecRun) => {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly env: ReadonlyMap<string, string>;
+  readonly inputs?: readonly Uint8Array[];
+};
 
 async function isExecutableFile(p: string): Promise<boolean> {
   try {
@@ -73,7 +81,7 @@ export function createNodeExec(hostPath: string = process.env["PATH"] ?? "", tra
           env: childEnv(w?.env ?? r.env),
           shell: false,
           detached: true,
-          stdio: ["pipe", "pipe", "pipe"],
+          stdio: ["pipe", "pipe", "pipe", ...(w?.inputs ?? []).map(() => "pipe" as const)],
           windowsHide: true,
         });
         const pid = child.pid;
@@ -101,6 +109,11 @@ export function createNodeExec(hostPath: string = process.env["PATH"] ?? "", tra
         child.stdout.on("data", take("out"));
         child.stderr.on("data", take("err"));
         child.stdin.on("error", () => undefined);
+        (w?.inputs ?? []).forEach((bytes, i) => {
+          const fd = child.stdio[3 + i] as Writable | null | undefined;
+          fd?.on("error", () => undefined);
+          fd?.end(Buffer.from(bytes));
+        });
         if (r.stdin !== null) child.stdin.end(Buffer.from(r.stdin));
         else child.stdin.end();
         child.on("error", (e) => {

@@ -51,7 +51,26 @@ describe("net rules (pure)", () => {
     assert.equal(canonicalAddress("not-an-ip"), null);
   });
   it("classifies loopback, private, link-local, metadata, unique-local and unspecified as special; public as not", () => {
-    for (const a of ["127.0.0.1", "127.9.9.9", "::1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "fc00::1", "fd12::1", "fe80::1", "0.0.0.0", "::", "100.64.0.1", "64:ff9b::7f00:1"]) {
+    for (const a of [
+      "127.0.0.1",
+      "127.9.9.9",
+      "::1",
+      "10.1.2.3",
+      "172.16.0.1",
+      "192.168.1.1",
+      "169.254.169.254",
+      "fc00::1",
+      "fd12::1",
+      "fe80::1",
+      "0.0.0.0",
+      "::",
+      "100.64.0.1",
+      "64:ff9b::7f00:1",
+      "::7f00:1",
+      "::127.0.0.1",
+      "::a00:1",
+      "::808:808",
+    ]) {
       assert.notEqual(specialRange(canonicalAddress(a)!), null, a);
     }
     for (const a of ["93.184.216.34", "8.8.8.8", "2606:4700::1111"]) assert.equal(specialRange(canonicalAddress(a)!), null, a);

@@ -29,7 +29,7 @@ let tcpConnections = 0;
 let closeServer: () => void = () => undefined;
 
 function grants(over: Partial<ExecSandboxGrants> = {}): ExecSandboxGrants {
-  return { bwrap: probe.path as string, read: [readDir], write: [writeDir], network: false, ...over };
+  return { bwrap: probe.path as string, read: [readDir], write: [writeDir], network: false, hidden: ["/proc", "/sys", "/dev"], protected: [], ownDir: null, ...over };
 }
 
 type Result = { code: number | null; signal: string | null; stdout: string; stderr: string };
@@ -184,8 +184,80 @@ describe("a granted command under bubblewrap (execCommand)", { skip }, () => {
     assert.equal(await waitFor(() => !boxed.tree.some(isRunning)), true, `still running: ${boxed.tree.filter(isRunning).map(commandLine).join("; ")}`);
   });
 
+  it("attack: /sys under a read grant of / (the bridge never covers it with a broad grant) is an empty directory; control: /usr is read", async () => {
+    const g = grants({ read: ["/"] });
+    const r = await run(SH, ["-c", "cat /sys/devices/system/cpu/online; ls -A /sys | wc -l; cat /etc/os-release >/dev/null && echo ETC"], { grants: g });
+    // cat prints nothing (the host would say "0-N"), /sys holds 0 entries, /etc was read.
+    assert.equal(r.stdout, "0\nETC\n");
+    assert.match(r.stderr, /No such file or directory/, "cat finds no /sys/devices");
+    const w = await run(SH, ["-c", "touch /sys/x && echo WROTE"], { grants: g });
+    assert.doesNotMatch(w.stdout, /WROTE/, "the empty /sys is read-only");
+  });
+
+  it("attack: a write grant over a protected tree (another plugin, the plugins directory's files) writes nothing there; control: the plugin's own directory and data stay writable", async () => {
+    const plugins = join(s.root, "plugins");
+    const mine = join(plugins, "mine");
+    const theirs = join(plugins, "theirs");
+    for (const d of [mine, theirs]) mkdirSync(d, { recursive: true });
+    writeFileSync(join(theirs, "index.js"), "original");
+    writeFileSync(join(mine, "plugin.json"), "{}");
+    const g = grants({
+      read: [],
+      write: [plugins, theirs],
+      protected: [
+        { path: plugins, tree: true },
+        { path: join(mine, "plugin.json"), tree: false },
+        { path: join(s.root, "audit", "log.jsonl"), tree: false },
+      ],
+      ownDir: mine,
+    });
+    mkdirSync(join(s.root, "audit"), { recursive: true });
+    const withAudit = { ...g, write: [...g.write, join(s.root, "audit")] };
+    const attack = await run(
+      SH,
+      ["-c", `echo x > ${theirs}/index.js; echo x > ${theirs}/new.js; echo {} > ${plugins}/t.x.config.json; echo x > ${mine}/plugin.json; echo x > ${s.root}/audit/log.jsonl; true`],
+      { grants: withAudit },
+    );
+    assert.match(attack.stderr, /Read-only file system/);
+    assert.equal(readFileSync(join(theirs, "index.js"), "utf8"), "original");
+    assert.equal(existsSync(join(theirs, "new.js")), false);
+    assert.equal(existsSync(join(plugins, "t.x.config.json")), false);
+    assert.equal(readFileSync(join(mine, "plugin.json"), "utf8"), "{}");
+    assert.equal(existsSync(join(s.root, "audit", "log.jsonl")), false, "a protected file that does not exist yet cannot be created");
+    const ok = await run(SH, ["-c", `echo data > ${mine}/notes.txt && cat ${theirs}/index.js`], { grants: withAudit });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, "original", "control: what a write grant covers stays readable");
+    assert.equal(readFileSync(join(mine, "notes.txt"), "utf8"), "data\n", "control: the plugin's own directory is writable");
+  });
+
+  it("attack: without network, a Unix socket in a read grant is not reachable (socket(AF_UNIX) fails); controls: socketpair works, and with network the socket is reached", async () => {
+    const sock = join(readDir, "service.sock");
+    let hits = 0;
+    const server = createServer((c) => {
+      hits++;
+      c.end("answer\n");
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const PERL = "/usr/bin/perl";
+      const script = `use Socket; socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "unix: $!\\n"; connect($s, pack_sockaddr_un("${sock}")) or die "connect: $!\\n"; print scalar <$s>;`;
+      const r = await run(PERL, ["-e", script]);
+      assert.equal(hits, 0);
+      assert.match(r.stderr, /unix: Permission denied/, "socket(AF_UNIX) is refused with EACCES");
+      const pair = await run(PERL, ["-e", `use Socket; socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, 0) or die "pair: $!\\n"; print "paired\\n";`]);
+      assert.equal(pair.stdout, "paired\n", pair.stderr);
+      const inet = await run(PERL, ["-e", `use Socket; socket(my $s, AF_INET, SOCK_STREAM, 0) or die "inet: $!\\n"; print "inet\\n";`]);
+      assert.equal(inet.stdout, "inet\n", `control: an IP socket is made (it reaches only the sandbox's own loopback): ${inet.stderr}`);
+      const net = await run(PERL, ["-e", script], { grants: grants({ network: true }) });
+      assert.equal(net.stdout, "answer\n", `control: with network the filter is not applied: ${net.stderr}`);
+      assert.equal(hits, 1);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it("refuses what cannot be passed to bwrap safely: relative paths, environment names that are not names", () => {
-    const base = { bwrap: "/usr/bin/bwrap", file: "/bin/true", args: [], cwd: "/", env: new Map<string, string>(), read: [], write: [], network: false };
+    const base = { bwrap: "/usr/bin/bwrap", file: "/bin/true", args: [], cwd: "/", env: new Map<string, string>(), read: [], write: [], network: false, hidden: [], protected: [], ownDir: null };
     assert.throws(() => execCommand({ ...base, read: ["data"] }), BadInputError);
     assert.throws(() => execCommand({ ...base, cwd: "." }), BadInputError);
     assert.throws(() => execCommand({ ...base, env: new Map([["NODE_OPTIONS=--require=x", "y"]]) }), BadInputError);
