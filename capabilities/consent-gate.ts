@@ -215,10 +215,11 @@ export class ConsentGate {
 
   #deny(op: string, args: readonly unknown[], kind: ConsentKind, audit: AuditSink, reason: string, fix: string): PermissionDeniedError {
     const api = apiName(op);
-    // Admission comes before the capability's own length check (value-bounds.ts): cut here too, so
-    // a refused 16 MiB name is not copied into the error and the audit record whole.
-    const value = typeof args[0] === "string" ? args[0].slice(0, SHOWN_VALUE_CHARS) : "";
+    const value = typeof args[0] === "string" ? args[0] : "";
+    // Admission comes before the capability's own length check (value-bounds.ts): the error is cut
+    // here too, so a refused 16 MiB name is not copied into it whole (the audit log cuts its own,
+    // keeping the sha256 of all of it).
     audit.record({ type: "deny", op: api, permission: kind, value, decision: "denied", reason });
-    return approvalDenied({ pluginId: this.pluginId, api, permission: kind, value, reason, fix });
+    return approvalDenied({ pluginId: this.pluginId, api, permission: kind, value: value.slice(0, SHOWN_VALUE_CHARS), reason, fix });
   }
 }
