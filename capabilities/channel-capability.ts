@@ -5,6 +5,7 @@ import { BadInputError, quote } from "../errors/index.ts";
 import { stringArg } from "./arguments.ts";
 import { cachedDecision } from "./decision-cache.ts";
 import { permissionDenied } from "./denial.ts";
+import { overLong, refuseOverLong } from "./value-bounds.ts";
 import type { GrantList, Grants } from "./grants.ts";
 import { OperationError } from "./operation-error.ts";
 import type { AuditSink, ChannelPort } from "./ports.ts";
@@ -59,6 +60,7 @@ export function createChannelCapability(o: { pluginId: string; grants: Grants; c
   return {
     async publish(t, data) {
       const api = "Warden.channels.publish()";
+      refuseOverLong(t, { pluginId: o.pluginId, api, permission: "channels.publish", field: "permissions.channels.publish", what: "the topic", kind: "topicChars", audit: o.audit });
       const topic = stringArg(api, "the topic", t, o.pluginId);
       const problem = topicProblem(topic);
       if (problem) throw new BadInputError(`${api}: ${quote(topic)}: ${problem}`, { pluginId: o.pluginId, permission: "channels.publish" });
@@ -71,6 +73,7 @@ export function createChannelCapability(o: { pluginId: string; grants: Grants; c
     },
     async subscribe(p, id) {
       const api = "Warden.channels.subscribe()";
+      refuseOverLong(p, { pluginId: o.pluginId, api, permission: "channels.subscribe", field: "permissions.channels.subscribe", what: "the topic pattern", kind: "topicChars", audit: o.audit });
       const pattern = stringArg(api, "the topic pattern", p, o.pluginId);
       const problem = patternProblem(pattern);
       if (problem) throw new BadInputError(`${api}: ${quote(pattern)}: ${problem}`, { pluginId: o.pluginId, permission: "channels.subscribe" });
@@ -93,6 +96,7 @@ export function createChannelCapability(o: { pluginId: string; grants: Grants; c
         const list = listFor(o.grants, direction);
         return list === true ? { state: "granted", rule: "true", source: o.grants.channels === true ? "permissions.channels" : `permissions.channels.${direction}` } : { state: "denied" };
       }
+      if (overLong(t, "topicChars")) return { state: "denied" };
       const topic = stringArg(api, "topic", t, o.pluginId);
       const problem = direction === "publish" ? topicProblem(topic) : patternProblem(topic);
       if (problem) throw new BadInputError(`${api}: ${quote(topic)}: ${problem}`, { pluginId: o.pluginId, permission: "channels" });

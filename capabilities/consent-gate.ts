@@ -14,6 +14,7 @@
 //   fs.writeTextFile). A call is admitted while the budget is not spent; the call whose bytes push
 //   past it completes (its size is unknown before it runs), and the next one is denied.
 import { BadInputError, PermissionDeniedError, quote } from "../errors/index.ts";
+import { DEFAULTS } from "../defaults/index.ts";
 import { approvalDenied } from "./denial.ts";
 import type { AuditSink } from "./ports.ts";
 import { RollingCount } from "./rolling-count.ts";
@@ -65,6 +66,8 @@ export const CONSENT_KINDS = {
 } as const satisfies Record<string, ConsentKind | null>;
 
 const MINUTE_MS = 60_000;
+/** Characters of the value a refused call names that its denial and audit record keep (the longest a capability accepts). */
+const SHOWN_VALUE_CHARS = Math.max(...Object.values(DEFAULTS.values));
 const DAY_MS = 24 * 60 * MINUTE_MS;
 const HOUR_MS = 60 * MINUTE_MS;
 
@@ -213,7 +216,10 @@ export class ConsentGate {
   #deny(op: string, args: readonly unknown[], kind: ConsentKind, audit: AuditSink, reason: string, fix: string): PermissionDeniedError {
     const api = apiName(op);
     const value = typeof args[0] === "string" ? args[0] : "";
+    // Admission comes before the capability's own length check (value-bounds.ts): the error is cut
+    // here too, so a refused 16 MiB name is not copied into it whole (the audit log cuts its own,
+    // keeping the sha256 of all of it).
     audit.record({ type: "deny", op: api, permission: kind, value, decision: "denied", reason });
-    return approvalDenied({ pluginId: this.pluginId, api, permission: kind, value, reason, fix });
+    return approvalDenied({ pluginId: this.pluginId, api, permission: kind, value: value.slice(0, SHOWN_VALUE_CHARS), reason, fix });
   }
 }

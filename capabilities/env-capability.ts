@@ -4,6 +4,7 @@ import { BadInputError, quote } from "../errors/index.ts";
 import { stringArg } from "./arguments.ts";
 import { cachedDecision } from "./decision-cache.ts";
 import { permissionDenied } from "./denial.ts";
+import { overLong, refuseOverLong } from "./value-bounds.ts";
 import type { Grants } from "./grants.ts";
 import type { AuditSink, EnvPort } from "./ports.ts";
 
@@ -37,6 +38,7 @@ export function createEnvCapability(o: { pluginId: string; grants: Grants; env: 
   return {
     get(v) {
       const api = "Warden.env.get()";
+      refuseOverLong(v, { pluginId: o.pluginId, api, permission: "env", field: "permissions.env", what: "the variable name", kind: "envNameChars", audit: o.audit });
       const name = validName(api, v);
       const ref = decide(name);
       if (ref === null) {
@@ -49,6 +51,7 @@ export function createEnvCapability(o: { pluginId: string; grants: Grants; env: 
     },
     query(v) {
       if (v === undefined) return o.grants.env === true ? { state: "granted", rule: "true", source: "permissions.env" } : { state: "denied" };
+      if (overLong(v, "envNameChars")) return { state: "denied" };
       const ref = decide(validName("Warden.permissions.query()", v));
       return ref ? { state: "granted", ...ref } : { state: "denied" };
     },

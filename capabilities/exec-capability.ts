@@ -7,6 +7,7 @@ import { isAbsolute } from "node:path";
 import { BadInputError, quote } from "../errors/index.ts";
 import { optionsArg, stringArg, stringArrayArg, stringMapArg } from "./arguments.ts";
 import { permissionDenied } from "./denial.ts";
+import { overLong, refuseOverLong } from "./value-bounds.ts";
 import { checkExecEnv, MINIMAL_PATH } from "./exec-env-policy.ts";
 import { createCommandCheck, type ExecRule } from "./exec-check.ts";
 import type { FsCapability } from "./fs-capability.ts";
@@ -69,6 +70,7 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
 
     async run(cmdArg, argsArg, optionsArg_, ctx) {
       const api = "Warden.exec()";
+      refuseOverLong(cmdArg, { pluginId: o.pluginId, api, permission: "exec", field: "permissions.exec", what: "the command", kind: "commandChars", audit: o.audit });
       const cmd = validateCommand(api, cmdArg);
       const args = stringArrayArg(api, "args", argsArg, o.pluginId);
       const opts = optionsArg(api, optionsArg_, ["cwd", "env", "stdin"], o.pluginId);
@@ -141,6 +143,7 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
 
     async query(command) {
       if (command === undefined) return grants === true ? { state: "granted", rule: "true", source: "permissions.exec" } : { state: "denied" };
+      if (overLong(command, "commandChars")) return { state: "denied" };
       const cmd = validateCommand("Warden.permissions.query()", command);
       const d = await commands.decide(cmd);
       return d.ok ? { state: "granted", rule: d.command.rule, source: d.command.source } : { state: "denied" };

@@ -6,6 +6,7 @@ import { basename, dirname, join } from "node:path";
 import { quote } from "../errors/index.ts";
 import { boolOption, optionsArg, stringArg } from "./arguments.ts";
 import { permissionDenied } from "./denial.ts";
+import { refuseOverLong } from "./value-bounds.ts";
 import type { Grants } from "./grants.ts";
 import { fromErrno, OperationError } from "./operation-error.ts";
 import { specialRoot } from "./path-rules.ts";
@@ -64,6 +65,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
   }
 
   async function check(path: unknown, access: FsAccess, api: string, follow = true): Promise<CheckedPath> {
+    refuseOverLong(path, { pluginId, api, permission: access, field: `permissions.${access}`, what: "the path", kind: "pathChars", audit: o.audit });
     const value = stringArg(api, "the path", path, pluginId);
     const d = await paths.decide(value, access, follow);
     if (!d.ok) return deny(api, access, value, d.resolved, d.reason, d.fix);

@@ -6,6 +6,7 @@
 import { BadInputError, quote } from "../errors/index.ts";
 import { optionsArg, stringArg } from "./arguments.ts";
 import { permissionDenied } from "./denial.ts";
+import { overLong, refuseOverLong } from "./value-bounds.ts";
 import type { Grants } from "./grants.ts";
 import { createTargetCheck, type CheckedTarget } from "./net-check.ts";
 import { canonicalAddress, compileNetRules, decideAddress, matchAddressRule, matchName, type NetRules, type RuleRef } from "./net-rules.ts";
@@ -136,6 +137,7 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
   return {
     async fetch(urlArg, init, ctx) {
       const api = "fetch()";
+      refuseOverLong(urlArg, { pluginId: o.pluginId, api, permission: "net", field: "permissions.net", what: "the URL", kind: "urlChars", audit: o.audit });
       const text = stringArg(api, "the URL", urlArg, o.pluginId);
       if (!URL.canParse(text)) throw new BadInputError(`${api}: ${quote(text)} is not an absolute URL`, { pluginId: o.pluginId });
       let url = new URL(text);
@@ -197,6 +199,7 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
 
     query(host) {
       if (host === undefined) return rules.all ? { state: "granted", rule: "true", source: rules.field } : { state: "denied" };
+      if (overLong(host, "urlChars")) return { state: "denied" };
       const value = stringArg("Warden.permissions.query()", "host", host, o.pluginId);
       const { hostname, port } = parseQueryHost(value, o.pluginId);
       const addr = canonicalAddress(hostname);

@@ -3,6 +3,7 @@
 import { stringArg } from "./arguments.ts";
 import { cachedDecision } from "./decision-cache.ts";
 import { permissionDenied } from "./denial.ts";
+import { refuseOverLong } from "./value-bounds.ts";
 import type { Grants } from "./grants.ts";
 import type { AuditSink, PluginsPort } from "./ports.ts";
 
@@ -23,6 +24,9 @@ export function createPluginsCapability(o: { pluginId: string; grants: Grants; p
   return {
     async call(idArg, entryArg, input) {
       const api = "Warden.plugins.call()";
+      const bounded = { pluginId: o.pluginId, api, permission: "plugins", field: "permissions.plugins", audit: o.audit } as const;
+      refuseOverLong(idArg, { ...bounded, what: "the plugin id", kind: "pluginIdChars" });
+      refuseOverLong(entryArg, { ...bounded, what: "the entry name", kind: "entryNameChars" });
       const id = stringArg(api, "the plugin id", idArg, o.pluginId);
       const entry = stringArg(api, "the entry", entryArg, o.pluginId);
       const ref = decide(id);

@@ -9,6 +9,7 @@ import type { ExecCapability } from "./exec-capability.ts";
 import type { FsCapability } from "./fs-capability.ts";
 import type { Grants } from "./grants.ts";
 import type { NetCapability } from "./net-capability.ts";
+import { overLong } from "./value-bounds.ts";
 
 const KEYS: Record<string, readonly string[]> = {
   read: ["path"],
@@ -36,6 +37,7 @@ export async function queryPermission(descriptor: unknown, grants: Grants, t: Qu
       const name = d["name"];
       const path = d["path"];
       if (path === undefined) return grants[name] === true ? { state: "granted", rule: "true", source: `permissions.${name}` } : { state: "denied" };
+      if (overLong(path, "pathChars")) return { state: "denied" };
       const r = await t.fs.decide(stringArg(api, "path", path, pluginId), name);
       return r.ok ? { state: "granted", rule: r.checked.rule, source: r.checked.source } : { state: "denied" };
     }
@@ -68,6 +70,7 @@ function answerWithoutIo(d: Record<string, unknown>, grants: Grants, t: QueryTar
       const id = d["id"];
       const list = grants.plugins;
       if (id === undefined || list === true) return list === true ? { state: "granted", rule: "true", source: "permissions.plugins" } : { state: "denied" };
+      if (overLong(id, "pluginIdChars")) return { state: "denied" };
       const value = stringArg(api, "id", id, pluginId);
       const i = (list ?? []).indexOf(value);
       return i === -1 ? { state: "denied" } : { state: "granted", rule: value, source: `permissions.plugins[${i}]` };

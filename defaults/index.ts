@@ -219,6 +219,29 @@ const audit = {
   eventsPerBatch: 256,
 };
 
+// The longest string of each kind a plugin may pass to a Warden call. Every one of them is matched
+// against the grants, may be kept in a capability's decision cache, and is quoted in the error a
+// refusal gives, all on the host's (or the engine's) thread: without a bound, a plugin with no grant
+// at all could make the host keep 2048 x 16 MiB per matcher, or spend a second quoting and hashing
+// one name. Each maximum is well past any legitimate value of its kind; a longer one is BAD_INPUT
+// naming the kind and the maximum, before anything is matched, cached or quoted.
+const values = {
+  /** An environment variable name (Warden.env.get, permissions.query env): real names are tens of characters. */
+  envNameChars: 256,
+  /** A channel topic or pattern (16 segments at most; real topics are tens of characters). */
+  topicChars: 256,
+  /** A plugin id in Warden.plugins.call and permissions.query plugins (the manifest's own id maximum). */
+  pluginIdChars: 256,
+  /** An entry name in Warden.plugins.call (a JavaScript export name). */
+  entryNameChars: 256,
+  /** A path (Warden.fs.*, permissions.query read/write): PATH_MAX on Linux is 4096 bytes. */
+  pathChars: 4096,
+  /** A URL (fetch), and a host in permissions.query net: browsers and servers commonly refuse URLs past 8 KiB. */
+  urlChars: 8192,
+  /** A command name or path (Warden.exec, permissions.query exec): a path, so PATH_MAX. */
+  commandChars: 4096,
+};
+
 // The command line's paths, where its --plugins-dir and --audit-log options are left out.
 const cli = {
   /** The plugins directory of install, grants, ls, serve. */
@@ -278,6 +301,8 @@ export const DEFAULTS = frozen({
   log,
   /** What one plugin can make the host write to the audit log. */
   audit,
+  /** The longest string of each kind a plugin may pass to a Warden call. */
+  values,
   /** The command line's paths. */
   cli,
   /** `warden serve` and its admin API. */

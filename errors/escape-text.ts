@@ -23,11 +23,17 @@ export function escapeText(text: string): string {
   });
 }
 
-/** Quote an untrusted value for a message: escaped, in double quotes, cut to `max` characters. */
+/**
+ * Quote an untrusted value for a message: escaped, in double quotes, cut to `max` characters with
+ * its full length after it ("AAAA…" (16777152 characters)).
+ */
 export function quote(value: string, max = 200): string {
-  const escaped = escapeText(value);
-  const cut = escaped.length > max ? `${escaped.slice(0, max)}…` : escaped;
-  return `"${cut.replace(/"/g, '\\"')}"`;
+  // Cut before escaping: every host-built message quotes through here, and a plugin may send a
+  // 16 MiB value; escaping (or copying) all of it to show 200 characters would stall the host.
+  const escaped = escapeText(value.length > max ? value.slice(0, max) : value);
+  const clipped = value.length > max || escaped.length > max;
+  const cut = (escaped.length > max ? escaped.slice(0, max) : escaped).replace(/"/g, '\\"');
+  return clipped ? `"${cut}…" (${value.length} characters)` : `"${cut}"`;
 }
 
 // What JSON.stringify leaves raw that a terminal or a log viewer acts on or hides: the same set as

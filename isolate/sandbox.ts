@@ -5,7 +5,8 @@
 // Every entry into the isolate (an entry call, a timer, the answer to a host operation) goes
 // through `enter`, which runs synchronously on this thread (crossing.ts) with a timeout equal to
 // the tightest remaining CPU or wall budget of the calls in flight (crossing-budget.ts), then
-// charges the isolate's measured CPU time to those calls. Plugin promises settle while the host
+// charges the isolate's measured CPU time, and the time the thread spent serving the isolate's
+// synchronous requests (host-time.ts), to those calls and the plugin's window. Plugin promises settle while the host
 // drives the isolate (what they settle with is checked by call-results.ts); no isolated-vm handle
 // ever reaches plugin code: the only host function the isolate sees is `dispatch`, captured inside
 // the prelude's closure and served by host-calls.ts (capability operations: host-operations.ts;
@@ -21,6 +22,7 @@ import { type BudgetedCall, crossingBudget, overspent, timedOutBy } from "./cros
 import { hostBugAnswer, hostBugError, hostBugLogText } from "./host-bugs.ts";
 import { type HostCallHandler, hostCallTable, type PluginLogLevel, serveHostCall } from "./host-calls.ts";
 import { type HostOperation, HostOperations, type OperationResult } from "./host-operations.ts";
+import { HostTime } from "./host-time.ts";
 import { cpuError, memoryError, timeoutError, windowError } from "./limit-errors.ts";
 import { MAX_INPUT_CHARS, type SandboxLimits } from "./limits.ts";
 import { PluginTimers } from "./plugin-timers.ts";
@@ -78,6 +80,7 @@ export class Sandbox {
   readonly #timers: PluginTimers;
   readonly #operations: HostOperations;
   readonly #hostCalls: ReadonlyMap<string, HostCallHandler>;
+  readonly #hostTime = new HostTime();
   #nextCallId = 1;
   #condemnedBy: WardenError | null = null;
   #disposed = false;
@@ -116,7 +119,9 @@ export class Sandbox {
     // Before the constructor finishes, `sandbox` is undefined: the prelude makes no calls then.
     const dispatch = (kind: string, payload: string): string | undefined => {
       const self = sandbox;
-      return self === undefined ? undefined : serveHostCall(self.#hostCalls, kind, payload, (k, e) => self.#hostBug(`serving the plugin's "${k}" request`, e, k));
+      if (self === undefined) return undefined;
+      // The isolate waits on this thread while the request is served: the time is the plugin's.
+      return self.#hostTime.measure(() => serveHostCall(self.#hostCalls, kind, payload, (k, e) => self.#hostBug(`serving the plugin's "${k}" request`, e, k)));
     };
     return buildIsolate(o, dispatch, (built) => (sandbox = new Sandbox(o, built.isolate, built.context, built.refs, built.exports)));
   }
@@ -264,7 +269,11 @@ export class Sandbox {
     const budget = crossingBudget(this.#calls.values(), performance.now(), this.#o.limits.cpuMs, this.#o.cpuWindow?.remainingMs());
     if (budget.refuse === "cpu") return this.#condemn(this.#cpuError(budget.tightest));
     if (budget.refuse === "window") return this.#condemn(this.budgetError(budget.tightest?.name ?? "background work"));
-    const { returned, failure, usedNs } = cross(this.#isolate, ref, args, budget.timeoutMs, this.#o.onCrossing);
+    const crossed = this.#hostTime.outside(() => cross(this.#isolate, ref, args, budget.timeoutMs, this.#o.onCrossing));
+    const { returned, failure } = crossed;
+    // isolated-vm's cpuTime stops while the isolate calls out to the host; what the host spent
+    // serving those requests is added, so a loop of getRandomValues is charged like a plain loop.
+    const usedNs = crossed.usedNs + this.#hostTime.take();
     for (const c of this.#calls.values()) c.cpuNs += usedNs;
     this.#o.cpuWindow?.charge(usedNs);
     if (failure !== null) {

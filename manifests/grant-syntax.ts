@@ -1,11 +1,14 @@
 // Pure syntax rules for the values a manifest may grant. Each validator returns null for a valid
 // value, or a sentence saying what is wrong and what a valid value looks like.
 import ipaddr from "ipaddr.js";
+import { DEFAULTS } from "../defaults/index.ts";
 
 const ID = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/;
 
 /** Validate a plugin id: dot-separated lowercase segments, at least two, never a path (MAI-15). */
 export function checkPluginId(id: string): string | null {
+  // The same bound Warden.plugins.call puts on the id it is given, so every id a manifest can name is callable.
+  if (id.length > DEFAULTS.values.pluginIdChars) return `must be at most ${DEFAULTS.values.pluginIdChars} characters`;
   if (id.includes("/") || id.includes("\\")) return "must not contain / or \\ (an id is never a path)";
   if (id.includes("..")) return "must not contain .. or empty segments";
   if (!ID.test(id)) {

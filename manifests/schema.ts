@@ -3,6 +3,7 @@
 import { z } from "zod";
 import semver from "semver";
 import { checkEnvGrant, checkExecGrant, checkNetGrant, checkPathGrant, checkPluginId, checkTopicPattern } from "./grant-syntax.ts";
+import { DEFAULTS } from "../defaults/index.ts";
 
 type Check = (value: string) => string | null;
 
@@ -103,7 +104,10 @@ export const PermissionsSchema = z
 export const ManifestSchema = z
   .strictObject({
     $schema: z.string().optional().describe("The JSON Schema editors use to complete this file; ignored by warden."),
-    id: checked(checkPluginId, 'Dot-separated lowercase segments of [a-z0-9-], at least two ("acme.weather"). Never a path.').meta({ pattern: "^[a-z0-9-]+(\\.[a-z0-9-]+)+$" }),
+    id: checked(checkPluginId, 'Dot-separated lowercase segments of [a-z0-9-], at least two ("acme.weather"). Never a path.').meta({
+      pattern: "^[a-z0-9-]+(\\.[a-z0-9-]+)+$",
+      maxLength: DEFAULTS.values.pluginIdChars,
+    }),
     name: z.string().min(1).max(200).describe("A human-readable name."),
     version: z
       .string()

@@ -144,7 +144,7 @@ export interface WardenApi<C = PluginConfig> {
   /** Run a granted command (permissions.exec): no shell, arguments passed as they are. */
   exec(command: string, args?: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   readonly env: {
-    /** The variable's value, or undefined if granted but unset; an ungranted name is PERMISSION_DENIED. */
+    /** The variable's value, or undefined if granted but unset; an ungranted name (or one over 256 characters) is PERMISSION_DENIED. */
     get(name: string): Promise<string | undefined>;
   };
   readonly channels: {
@@ -199,6 +199,7 @@ declare global {
   function clearTimeout(id: number | undefined): void;
   function structuredClone<T>(value: T): T;
   const crypto: {
+    /** Filled by the host; the time it takes counts as the plugin's CPU (cpuMs, cpuMsPerMinute). */
     getRandomValues<T extends Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array>(array: T): T;
     randomUUID(): `${string}-${string}-${string}-${string}-${string}`;
   };
