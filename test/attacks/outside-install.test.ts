@@ -66,10 +66,12 @@ describe("outside: a package's hard link turns a data write grant into a write o
   async function attack(): Promise<boolean> {
     try {
       await installPlugin({
-        source: tgz(pkg([
-          { path: "data/notes.txt", type: "1", linkpath: "plugin.json" },
-          { path: "data/cache.txt", type: "1", linkpath: "index.js" },
-        ])),
+        source: tgz(
+          pkg([
+            { path: "data/notes.txt", type: "1", linkpath: "plugin.json" },
+            { path: "data/cache.txt", type: "1", linkpath: "index.js" },
+          ]),
+        ),
         pluginsDir,
       });
     } catch (e) {
