@@ -8,6 +8,7 @@ import { boolOption, optionsArg, stringArg } from "./arguments.ts";
 import { permissionDenied } from "./denial.ts";
 import { refuseOverLong } from "./value-bounds.ts";
 import type { Grants } from "./grants.ts";
+import { HARD_LINK_FIX, hardLinkReason, HardLinkedFileError, hasOtherNames } from "./hard-links.ts";
 import { fromErrno, OperationError } from "./operation-error.ts";
 import { specialRoot } from "./path-rules.ts";
 import { createPathCheck, type CheckedPath, type FsAccess, type PathDecision } from "./path-check.ts";
@@ -99,6 +100,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
    */
   function openFailed(api: string, access: FsAccess, value: string, real: string, opened: string, what = "it"): (e: unknown) => Promise<never> {
     return async (e) => {
+      if (e instanceof HardLinkedFileError) return deny(api, access, value, real, hardLinkReason(e.nlink), HARD_LINK_FIX);
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ELOOP" || (code === "ENOTDIR" && (await isSymlink(opened)))) {
         return deny(api, access, value, real, `${what} was replaced by a symlink while being checked`);
@@ -233,6 +235,9 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
           const info = await file.stat();
           if (info.isDirectory) throw new OperationError("IsDirectory", `${api}: ${shown}: is a directory`);
           if (!info.isFile) throw new OperationError("InvalidData", `${api}: ${shown}: is not a regular file`);
+          // The port refuses these already; judged again here, on the descriptor about to be
+          // written, so that no port can let a write through to another name of the file.
+          if (hasOtherNames(info)) deny(api, "write", value, checked.real, hardLinkReason(info.nlink), HARD_LINK_FIX);
           if (!append) await file.truncate();
           await file.write(new TextEncoder().encode(text));
         } finally {

@@ -21,6 +21,7 @@ export type * from "./ports.ts";
 export { OperationError } from "./operation-error.ts";
 import { OperationError } from "./operation-error.ts";
 export { CheckedPath } from "./path-check.ts";
+export { HardLinkedFileError, hasOtherNames } from "./hard-links.ts";
 export { CheckedTarget } from "./net-check.ts";
 export { CheckedCommand, createCommandCheck, type CommandCheck, type CommandDecision } from "./exec-check.ts";
 export { justThis, protectionOf, type Protection } from "./protected-paths.ts";

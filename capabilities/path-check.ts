@@ -20,6 +20,8 @@ export type FileInfo = {
   readonly mtimeMs: number;
   readonly dev: number;
   readonly ino: number;
+  /** How many names (hard links) the file has: a write to one changes them all. */
+  readonly nlink: number;
 };
 
 /**

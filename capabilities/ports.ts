@@ -52,7 +52,11 @@ export interface OpenedDir extends Opened {
 export interface FsPort extends PathLookups {
   /** Open for reading without following a final symlink and without blocking on FIFOs. */
   openRead(path: CheckedPath): Promise<OpenedFile>;
-  /** Open for writing without following a final symlink, without blocking, never truncating. */
+  /**
+   * Open for writing without following a final symlink, without blocking, never truncating.
+   * Rejects with HardLinkedFileError, the file left as it was, when what it opened is a regular
+   * file with more than one name (hard-links.ts says why).
+   */
   openWrite(path: CheckedPath, parent: OpenedDir, o: { readonly create: boolean; readonly append: boolean }): Promise<OpenedWritable>;
   /** Open a directory without following a final symlink (its entry in `parent` if given). */
   openDir(path: CheckedPath, parent?: OpenedDir): Promise<OpenedDir>;

@@ -12,6 +12,7 @@ import { BadInputError, isWardenError, NotFoundError, RateLimitedError, toWarden
 import type { Host, HostEvent, PluginStatus } from "../host/host.ts";
 import { queryAuditLog, parseIsoTime } from "./audit-query.ts";
 import { DEFAULT_CONSOLE } from "./console-defaults.ts";
+import { crossSiteReason } from "./cross-site.ts";
 import { FailureLimiter, tokenFilePath, tokenMatches } from "./console-token.ts";
 import { dashboardFile, DASHBOARD_DIR, PLACEHOLDER_PAGE } from "./dashboard-files.ts";
 import { DenialRing, type PluginLogRing } from "./recent-rings.ts";
@@ -167,6 +168,10 @@ export function createConsoleServer(o: ConsoleServerOptions): FastifyInstance {
       );
     }
     if ((request.routeOptions.config as { public?: boolean } | undefined)?.public === true) return;
+    // Another site's page never gets an answer (it could not read one) and is never counted as a
+    // failed token check: counting it would let any web page lock the operator out.
+    const crossSite = crossSiteReason(request.headers);
+    if (crossSite !== null) throw new UnauthorizedError(`this console refuses requests from other sites' pages: ${crossSite}; open the console by its own address`);
     const address = request.ip;
     const blocked = limiter.blockedFor(address);
     if (blocked > 0) {
@@ -176,10 +181,12 @@ export function createConsoleServer(o: ConsoleServerOptions): FastifyInstance {
     const header = request.headers.authorization;
     const bearer = typeof header === "string" ? /^Bearer ([^\s]+)$/i.exec(header.trim())?.[1] : undefined;
     if (bearer !== undefined && tokenMatches(o.token, bearer)) return;
-    const query = request.query as Record<string, unknown> | undefined;
     const inQuery = typeof request.url === "string" && /[?&](access_)?token=/i.test(request.url);
-    // Only a credential that was tried counts as a failure: a browser's request with none guesses nothing.
-    if (header !== undefined || inQuery || query?.["token"] !== undefined) limiter.fail(address);
+    // Only an Authorization header counts as a failure. A request without one guesses nothing (a
+    // query-string token is never accepted), and it is what a cross-site page can send without a
+    // CORS preflight: counting it would hand any web page a switch that locks the operator out.
+    // A page cannot send Authorization cross-site without a preflight, which this server never grants.
+    if (header !== undefined) limiter.fail(address);
     reply.header("www-authenticate", 'Bearer realm="warden"');
     throw new UnauthorizedError(
       `the console needs Authorization: Bearer <token>; the token is in ${tokenFile}${inQuery ? " (a token in the query string is never accepted: it would end up in logs and history)" : header !== undefined ? " (the token sent is not it)" : ""}`,

@@ -9,7 +9,9 @@
 // - a symbolic link is relative, and walking its target from the link's directory never leaves the
 //   plugin's root, nor passes through another symbolic link of the package on the way (a link to
 //   `.` would make a lexical check wrong); no entry passes through a symbolic link either;
-// - a hard link names a regular file that came earlier in the package, inside the plugin's root;
+// - a hard link names a regular file that came earlier in the package, inside the plugin's root; it
+//   is installed as a copy of that file (no two installed paths share an inode: warden protects a
+//   plugin's own files by name), so its target's bytes count again towards the total;
 // - an entry appears once (a directory may repeat as a directory);
 // - the caps of DEFAULT_INSTALL_LIMITS: entries, one file's bytes, all bytes.
 import { PackageTooLargeError, PackageUnsafeError, ManifestInvalidError, quote } from "../../errors/index.ts";
@@ -180,5 +182,7 @@ export class EntryChecker {
     if (!inside || to === undefined || to.index >= s.index || to.entry.kind !== "file") {
       this.#unsafe(s.entry.path, `is a hard link to ${quote(target)}, which is not a regular file earlier in the plugin`);
     }
+    // Installed as a copy: a thousand links to one large file are a thousand files on disk.
+    this.countBytes(s.entry.path, to.entry.size);
   }
 }

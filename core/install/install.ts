@@ -8,7 +8,8 @@
 //      still in memory (MANIFEST_INVALID), which gives the id and so the directory's name;
 //   4. the id's place is checked (INSTALL_CONFLICT);
 //   5. the package is unpacked or copied into a staging directory (a dot-name in the plugins
-//      directory, which the host's discovery skips) and read with readManifest, as a host will;
+//      directory, which the host's discovery skips; hard links become copies, and no staged file
+//      may share its inode) and read with readManifest, as a host will;
 //   6. only then is it renamed into place (an installed version is moved aside first and put back
 //      if anything fails), and the lock file is written (temp + rename).
 // The staging directory is removed whatever happens; a plugins directory this call created is
@@ -25,6 +26,7 @@ import { copyDirectory, filesDigest, scanDirectory } from "./directory.ts";
 import { EntryChecker, type PackagePlan } from "./entries.ts";
 import { lockFilePath, readLockFile, writeLockFile, type LockEntry } from "./lock-file.ts";
 import { STAGING_PREFIX } from "./names.ts";
+import { refuseSharedInodes } from "./single-links.ts";
 import { readTarball, scanTarball, unpackTarball } from "./tarball.ts";
 
 /** What installPlugin is asked to do. */
@@ -234,6 +236,7 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
     if (tarball !== null) await unpackTarball(tarball.bytes, unpacked, label);
     else await copyDirectory(source, copyPlan, unpacked, label, limits);
     const root = join(unpacked, plan.root);
+    await refuseSharedInodes(unpacked, label);
     const filesSha256 = await filesDigest(root);
     if (tarball === null && pin !== undefined && filesSha256 !== pin) throw mismatch(label, filesSha256, pin, "the directory's files are not the ones that were pinned");
     const loaded = await readManifest(root, WARDEN_VERSION).catch((e: unknown) => {

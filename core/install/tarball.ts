@@ -4,7 +4,8 @@
 // by the caps after a few MiB of output, not after it filled memory.
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+import { copyFile, mkdir, open } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { Parser, Unpack, type ReadEntry } from "tar";
 import { BadInputError, isWardenError, PackageInvalidError, PackageTooLargeError, PackageUnsafeError, quote } from "../../errors/index.ts";
 import type { InstallLimits } from "../limits.ts";
@@ -149,12 +150,40 @@ export function scanTarball(bytes: Buffer, label: string, limits: InstallLimits)
   });
 }
 
+/** A hard link of the package: where it goes and the earlier file it names, both as path components. */
+type HardLink = { readonly path: readonly string[]; readonly target: readonly string[] };
+
+/**
+ * Write each hard link as a copy of its target's bytes (and mode). A hard link is the same inode
+ * as its target, and warden protects a plugin's own files (plugin.json, its modules) by name: a
+ * `data/notes.txt` linked to plugin.json would let a write grant over data/ rewrite the manifest.
+ * Copies keep packages that contain hard links installable (tar stores duplicate files that way)
+ * while no two installed paths share an inode. scanTarball already judged that each target is a
+ * regular file earlier in the package and that no path passes through a symbolic link.
+ */
+async function copyHardLinks(dest: string, links: readonly HardLink[]): Promise<void> {
+  for (const link of links) {
+    const to = join(dest, ...link.path);
+    // A link may be the only entry of its directory; node-tar makes such directories, so do we.
+    await mkdir(dirname(to), { recursive: true, mode: 0o755 });
+    await copyFile(join(dest, ...link.target), to, constants.COPYFILE_EXCL);
+  }
+}
+
 /**
  * Unpack a tarball that scanTarball accepted into the empty directory `dest`, with node-tar's own
  * protections on as well (no absolute paths, no `..`, never through a symlink, owner not kept) and
- * setuid, setgid, sticky and group/world-write bits dropped.
+ * setuid, setgid, sticky and group/world-write bits dropped. Hard links become copies of their
+ * targets (copyHardLinks says why).
  */
-export function unpackTarball(bytes: Buffer, dest: string, label: string): Promise<void> {
+export async function unpackTarball(bytes: Buffer, dest: string, label: string): Promise<void> {
+  const links: HardLink[] = [];
+  await unpackFiles(bytes, dest, label, links);
+  await copyHardLinks(dest, links);
+}
+
+/** node-tar's part of unpackTarball: everything but the hard links, which are collected in `links`. */
+function unpackFiles(bytes: Buffer, dest: string, label: string, links: HardLink[]): Promise<void> {
   return new Promise((resolve, reject) => {
     let error: unknown = null;
     const unpack = new Unpack({
@@ -165,6 +194,11 @@ export function unpackTarball(bytes: Buffer, dest: string, label: string): Promi
       filter: (_path, entry) => {
         const e = entry as ReadEntry;
         if (KINDS[e.type] === undefined) return false;
+        if (KINDS[e.type] === "hardlink") {
+          // Never node-tar's link(2): copied once everything else is unpacked.
+          links.push({ path: entryParts(e.path, "entry", label), target: entryParts(e.linkpath ?? "", "hard link target", label) });
+          return false;
+        }
         if (typeof e.mode === "number") e.mode &= 0o755;
         return true;
       },

@@ -4,13 +4,24 @@
 import { constants, type Stats } from "node:fs";
 import { lstat, mkdir, open, opendir, readdir, readlink, realpath, rmdir, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { CheckedPath, type DirEntry, type FileInfo, type FsPort, type Opened, type OpenedDir, type OpenedFile, type OpenedWritable } from "../../capabilities/index.ts";
+import {
+  CheckedPath,
+  HardLinkedFileError,
+  hasOtherNames,
+  type DirEntry,
+  type FileInfo,
+  type FsPort,
+  type Opened,
+  type OpenedDir,
+  type OpenedFile,
+  type OpenedWritable,
+} from "../../capabilities/index.ts";
 
 const HAS_PROC_FD = process.platform === "linux";
 const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
 
 function info(s: Stats): FileInfo {
-  return { isFile: s.isFile(), isDirectory: s.isDirectory(), isSymlink: s.isSymbolicLink(), size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, ino: s.ino };
+  return { isFile: s.isFile(), isDirectory: s.isDirectory(), isSymlink: s.isSymbolicLink(), size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, ino: s.ino, nlink: s.nlink };
 }
 
 // The real path of a checked path. The type already refuses anything else; this refuses a
@@ -73,6 +84,16 @@ export function createNodeFs(): FsPort {
       // Never O_TRUNC here: the caller verifies the descriptor first, then truncates.
       const flags = constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (o.create ? constants.O_CREAT : 0) | (o.append ? constants.O_APPEND : 0);
       const handle = await open(at(checked, parent), flags, 0o644);
+      // A second name of the opened file (a hard link) would be written too: refuse it before a
+      // byte changes, judged by this descriptor, the one every write below goes to.
+      const st = await handle.stat().catch(async (e: unknown) => {
+        await handle.close();
+        throw e;
+      });
+      if (hasOtherNames(info(st))) {
+        await handle.close();
+        throw new HardLinkedFileError(st.nlink);
+      }
       return {
         ...opened(handle),
         truncate: () => handle.truncate(0),

@@ -4,7 +4,7 @@
 // plugin.json) is refused while the old version keeps serving. Real runtime throughout: loadPlugin
 // and createHost with a real plugins directory and the file watcher.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -189,6 +189,38 @@ describe("self-modification through links inside the plugin", () => {
     await assert.rejects(p.invoke("write", { path: "cache/README", text: "x" }), (e: Error & { code?: string }) => e.code === "PERMISSION_DENIED" && OWN.test(e.message));
     await assert.rejects(p.invoke("write", { path: "cache/index.js", text: "x" }), { code: "PERMISSION_DENIED" });
     assert.equal(await p.invoke("read", "cache/index.js"), "export const p = 'p';", "positive control: reading through it is fine");
+  });
+});
+
+describe("self-modification through hard links in a plugin placed by hand (not by warden install, which copies them)", () => {
+  let s: Scratch;
+  let p: PluginHandle;
+  let dir: string;
+  before(async () => {
+    s = scratch();
+    dir = s.plugin("hard", manifest("t.hard", { permissions: { read: ["data/"], write: ["data/"] } }), { ...FILES, "data/plain.txt": "plain" });
+    // A hard link's real path is its own name: the path check alone sees an ordinary data file.
+    linkSync(join(dir, "plugin.json"), join(dir, "data/notes.txt"));
+    linkSync(join(dir, "index.js"), join(dir, "data/cache.txt"));
+    p = await loadPlugin(dir, { audit: memoryAuditLog(), logger });
+  });
+  after(async () => {
+    await p.close();
+    s.cleanup();
+  });
+
+  it("data/notes.txt linked to plugin.json and data/cache.txt to index.js cannot be written or appended to; data/plain.txt can (control)", async () => {
+    const before = snapshot(dir);
+    for (const path of ["data/notes.txt", "data/cache.txt"]) {
+      await assert.rejects(
+        p.invoke("write", { path, text: "{}" }),
+        (e: Error & { code?: string }) => e.code === "PERMISSION_DENIED" && /has 2 hard links: writing it would change another file too/.test(e.message),
+        path,
+      );
+    }
+    assert.deepEqual(snapshot(dir), before, "nothing changed, nothing was truncated");
+    await p.invoke("write", { path: "data/plain.txt", text: "changed" });
+    assert.equal(readFileSync(join(dir, "data/plain.txt"), "utf8"), "changed", "positive control");
   });
 });
 

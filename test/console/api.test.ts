@@ -543,6 +543,60 @@ export function shout() { console.log(${JSON.stringify(SCRIPT)}); console.warn($
       }
     });
 
+    it("only an Authorization header counts: query-string tokens and bare requests never lock the address (control: 2 wrong headers with maxFailures 2 do)", async () => {
+      const limiter = new FailureLimiter({ maxFailures: 2 });
+      const other = createConsoleServer({ host, pluginsDir: join(s.root, "plugins"), auditLogFile: auditFile, token: TOKEN, limiter });
+      const url = await listen(other);
+      const get = (init: RequestInit = {}, q = "") => fetch(`${url}/api/plugins${q}`, init);
+      const right = { headers: { authorization: `Bearer ${TOKEN}` } };
+      try {
+        for (let i = 0; i < 5; i++) {
+          assert.equal((await get({}, `?token=guess${i}`)).status, 401);
+          assert.equal((await get({}, `?access_token=guess${i}`)).status, 401);
+          assert.equal((await get()).status, 401);
+        }
+        assert.equal(limiter.size, 0, "nothing was counted");
+        assert.equal((await get(right)).status, 200);
+        for (let i = 0; i < 2; i++) assert.equal((await get({ headers: { authorization: `Bearer wrong${i}` } })).status, 401);
+        assert.equal((await get(right)).status, 429, "control: wrong Authorization headers still count");
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("requests another site's page made are refused uncounted, the right token too; same-origin, typed and non-browser requests pass", async () => {
+      const limiter = new FailureLimiter({ maxFailures: 1 });
+      const other = createConsoleServer({ host, pluginsDir: join(s.root, "plugins"), auditLogFile: auditFile, token: TOKEN, limiter });
+      const url = await listen(other);
+      const own = url.replace(/^http:\/\//, "");
+      const get = (headers: Record<string, string>) => fetch(`${url}/api/plugins`, { headers });
+      try {
+        const foreign: Record<string, string>[] = [
+          { "sec-fetch-site": "cross-site" },
+          { "sec-fetch-site": "same-site" },
+          { origin: "https://evil.example" },
+          { origin: "http://127.0.0.1:1" },
+          { origin: "null" },
+          { origin: "https://evil.example", "sec-fetch-site": "cross-site", authorization: `Bearer ${TOKEN}` },
+          { origin: "https://evil.example", authorization: "Bearer wrong" },
+        ];
+        for (const headers of foreign) {
+          const r = await get(headers);
+          assert.equal(r.status, 401, JSON.stringify(headers));
+          assert.match(((await r.json()) as Json).error?.message ?? "", /refuses requests from other sites' pages/);
+        }
+        assert.equal(limiter.size, 0, "nothing was counted");
+        // Controls: the dashboard's own fetch, an address typed by the operator, curl.
+        assert.equal((await get({ authorization: `Bearer ${TOKEN}`, "sec-fetch-site": "same-origin", origin: `http://${own}` })).status, 200);
+        assert.equal((await get({ authorization: `Bearer ${TOKEN}`, "sec-fetch-site": "none" })).status, 200);
+        assert.equal((await get({ authorization: `Bearer ${TOKEN}` })).status, 200);
+        // The dashboard's files stay public: a link from another site still opens it.
+        assert.equal((await fetch(`${url}/`, { headers: { "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate" } })).status, 200);
+      } finally {
+        await other.close();
+      }
+    });
+
     it("the limiter's memory is bounded: past maxAddresses the oldest is forgotten", () => {
       const limiter = new FailureLimiter({ maxAddresses: 3, maxFailures: 1 });
       for (const a of ["a", "b", "c", "d"]) limiter.fail(a);

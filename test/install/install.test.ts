@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { create } from "tar";
@@ -157,9 +157,52 @@ describe("installPlugin", () => {
     await refused(tgz([...base(), { path: "early", type: "1", linkpath: "late.js" }, { path: "late.js", data: "x" }]), "PACKAGE_UNSAFE", /not a regular file earlier in the plugin/);
     await refused(tgz([...base(), { path: "l", type: "2", linkpath: "index.js" }, { path: "h", type: "1", linkpath: "l" }]), "PACKAGE_UNSAFE", /not a regular file earlier/);
     await accepted(tgz([...base(), { path: "copy.js", type: "1", linkpath: "index.js" }]));
-    const a = lstatSync(join(pluginsDir, "test.good/copy.js"));
-    assert.equal(a.ino, lstatSync(join(pluginsDir, "test.good/index.js")).ino);
+    assert.equal(readFileSync(join(pluginsDir, "test.good/copy.js"), "utf8"), INDEX);
     assert.equal(lstatSync("/etc/passwd").nlink, 1, "no link to the host's files was made");
+  });
+
+  it("unpacks a hard link as an independent copy of its target: no two installed paths share an inode (control: a package without links installs as before)", async () => {
+    const MANIFEST = JSON.stringify(manifest("test.good", { permissions: { read: ["data/"], write: ["data/"] } }));
+    const links: RawEntry[] = [
+      { path: "plugin.json", data: MANIFEST },
+      { path: "index.js", data: INDEX },
+      { path: "data/", type: "5" },
+      { path: "data/notes.txt", type: "1", linkpath: "plugin.json" },
+      { path: "data/cache.txt", type: "1", linkpath: "./index.js" },
+      // A link whose directory has no entry of its own: made, as node-tar makes it for a file.
+      { path: "deep/er/copy.js", type: "1", linkpath: "index.js" },
+    ];
+    await accepted(tgz(links));
+    const dir = join(pluginsDir, "test.good");
+    for (const [copy, of] of [
+      ["data/notes.txt", "plugin.json"],
+      ["data/cache.txt", "index.js"],
+      ["deep/er/copy.js", "index.js"],
+    ] as const) {
+      const a = lstatSync(join(dir, copy));
+      const b = lstatSync(join(dir, of));
+      assert.ok(a.isFile(), copy);
+      assert.notEqual(a.ino, b.ino, `${copy} is its own file, not ${of}`);
+      assert.equal(a.nlink, 1, copy);
+      assert.equal(b.nlink, 1, of);
+      assert.equal(a.mode, b.mode, `${copy} has the mode of ${of}`);
+      assert.equal(readFileSync(join(dir, copy), "utf8"), readFileSync(join(dir, of), "utf8"));
+    }
+    // Writing the copy leaves the manifest as it was.
+    writeFileSync(join(dir, "data/notes.txt"), "{}");
+    assert.equal(readFileSync(join(dir, "plugin.json"), "utf8"), MANIFEST);
+    // Control: the same package without the links.
+    await accepted(tgz([...links.slice(0, 3), { path: "data/notes.txt", data: "notes" }]));
+    assert.equal(readFileSync(join(dir, "data/notes.txt"), "utf8"), "notes");
+    assert.equal(readFileSync(join(dir, "plugin.json"), "utf8"), MANIFEST);
+    assert.equal(existsSync(join(dir, "data/cache.txt")), false);
+  });
+
+  it("counts a hard link's copy towards limits.totalBytes; within the cap installs", async () => {
+    const big: RawEntry = { path: "big.bin", data: Buffer.alloc(4000) };
+    const link = (i: number): RawEntry => ({ path: `copy${i}.bin`, type: "1", linkpath: "big.bin" });
+    await refused(tgz([...base(), big, link(1), link(2)]), "PACKAGE_TOO_LARGE", /add up to more than 10000 bytes .*limits\.totalBytes/, { limits: { totalBytes: 10_000 } });
+    await accepted(tgz([...base(), big, link(1)]), { limits: { totalBytes: 10_000 } });
   });
 
   it("refuses devices, FIFOs and unknown entry types; the same name as a file installs", async () => {
@@ -285,6 +328,18 @@ describe("installPlugin", () => {
     spawnSync("mkfifo", [join(fifo, "pipe")]);
     await refused(fifo, "PACKAGE_UNSAFE", /"pipe" is a FIFO/);
     await accepted(s.plugin("src-in", manifest("test.in"), { "index.js": INDEX }, { "self.js": "index.js" }));
+  });
+
+  it("copies a directory's hard links as independent files: the installed manifest and code share no inode with data/ (control: the source's links are left as they are)", async () => {
+    const src = s.plugin("src-links", manifest("test.links", { permissions: { write: ["data/"] } }), { "index.js": INDEX, "data/keep.txt": "keep" });
+    linkSync(join(src, "plugin.json"), join(src, "data/notes.txt"));
+    linkSync(join(src, "index.js"), join(src, "data/cache.txt"));
+    await accepted(src);
+    const dir = join(pluginsDir, "test.links");
+    for (const name of ["plugin.json", "index.js", "data/notes.txt", "data/cache.txt", "data/keep.txt"]) assert.equal(lstatSync(join(dir, name)).nlink, 1, name);
+    assert.notEqual(lstatSync(join(dir, "data/notes.txt")).ino, lstatSync(join(dir, "plugin.json")).ino);
+    assert.equal(readFileSync(join(dir, "data/notes.txt"), "utf8"), readFileSync(join(src, "plugin.json"), "utf8"));
+    assert.equal(lstatSync(join(src, "plugin.json")).nlink, 2, "the source is not changed");
   });
 
   it("refuses bad arguments and an unreadable lock file, changing nothing", async () => {
