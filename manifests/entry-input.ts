@@ -2,7 +2,7 @@
 // JSON Schema for its input and its own timeoutMs. Inputs are validated before the call, so a
 // mismatch is BAD_INPUT with field paths and the plugin never sees the bad input. The input may
 // come from another plugin (Warden.plugins.call), and validation runs on the host's thread: the
-// compiler (plugin-config.ts) keeps its cost linear in the input and bounded.
+// compiler (plugin-config.ts) keeps its cost bounded whatever the schema's shape and the input.
 import type { ValidateFunction } from "ajv";
 import { BadInputError, ManifestInvalidError } from "../errors/index.ts";
 import { problemsOf, schemaCompiler } from "./plugin-config.ts";
@@ -19,11 +19,17 @@ export type EntrySpecs = {
 /** Compile the `entries` of a manifest; an invalid schema is MANIFEST_INVALID naming the entry. */
 export function compileEntrySpecs(m: Manifest): EntrySpecs {
   const compiler = schemaCompiler({ allErrors: false });
+  // The config schema is compiled apart (validatePluginConfig) but counts towards the plugin's cap.
+  try {
+    if (m.config !== undefined) compiler.count(m.config);
+  } catch (e) {
+    throw new ManifestInvalidError(`plugin ${m.id}: config: the JSON Schema is invalid: ${(e as Error).message}`, { pluginId: m.id, field: "config" });
+  }
   const validators = new Map<string, ValidateFunction>();
   for (const [name, spec] of Object.entries(m.entries ?? {})) {
     if (spec.input === undefined) continue;
     try {
-      validators.set(name, compiler.ajv.compile(spec.input));
+      validators.set(name, compiler.compile(spec.input));
     } catch (e) {
       throw new ManifestInvalidError(`plugin ${m.id}: entries.${name}.input: the JSON Schema is invalid: ${(e as Error).message}`, { pluginId: m.id, field: `entries.${name}.input` });
     }
