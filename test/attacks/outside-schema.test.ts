@@ -60,7 +60,7 @@ describe("outside: plugin-declared schemas whose composition is exponential hold
     assert.ok(lag < 1000, `the host's event loop was held for ${lag.toFixed(0)} ms`);
   });
 
-  it("another plugin sends \"x\" to an entry whose input schema is 20 levels of anyOf over $ref: the host's loop must not be held for seconds", async () => {
+  it('another plugin sends "x" to an entry whose input schema is 20 levels of anyOf over $ref: the host\'s loop must not be held for seconds', async () => {
     let r: unknown;
     const lag = await maxLagDuring(async () => {
       r = await host.invoke("t.caller", "attack", "go");
