@@ -5,7 +5,7 @@
 // compiler (plugin-config.ts) keeps its cost bounded whatever the schema's shape and the input.
 import type { ValidateFunction } from "ajv";
 import { BadInputError, ManifestInvalidError } from "../errors/index.ts";
-import { problemsOf, schemaCompiler } from "./plugin-config.ts";
+import { checkCopy, schemaCompiler } from "./plugin-config.ts";
 import type { Manifest } from "./schema.ts";
 
 /** Validators and timeouts of the entries a manifest declares. */
@@ -38,8 +38,7 @@ export function compileEntrySpecs(m: Manifest): EntrySpecs {
     validate(entry, input) {
       const v = validators.get(entry);
       if (v === undefined) return input;
-      const value = input === undefined ? undefined : structuredClone(input);
-      const problems = problemsOf(v, compiler, value, "input");
+      const { value, problems } = checkCopy(v, compiler, input, "input");
       if (problems.length === 0) return value;
       throw new BadInputError(`plugin ${m.id}: invalid input for ${entry}():\n${problems.join("\n")}`, { pluginId: m.id, entry, problems });
     },

@@ -96,25 +96,30 @@ export function schemaCompiler(o: { readonly allErrors: boolean }): SchemaCompil
   };
 }
 
+/** A copy of the value checked (defaults filled in), and its problems: [] when valid. */
+export type Checked = { readonly value: unknown; readonly problems: string[] };
+
 /**
- * Run `validate` on `value` under the plugin's pattern and validation budgets: [] when valid, else
- * the problems (field path: message), at most MAX_PROBLEMS and a count of the rest.
+ * Copy `input` and run `validate` on the copy under the plugin's pattern and validation budgets:
+ * the problems (field path: message) are at most MAX_PROBLEMS and a count of the rest.
  */
-export function problemsOf(validate: ValidateFunction, compiler: SchemaCompiler, value: unknown, root: string): string[] {
+export function checkCopy(validate: ValidateFunction, compiler: SchemaCompiler, input: unknown, root: string): Checked {
+  let value: unknown;
   let valid: boolean;
   try {
+    value = input === undefined ? undefined : structuredClone(input);
     valid = compiler.budget.metered(() => compiler.patterns.metered(() => validate(value) === true));
   } catch (e) {
-    if (e instanceof PatternBudgetError || e instanceof ValidationBudgetError) return [`${root}: ${e.message}`];
-    // A value nested deeper than the stack (against a recursive schema) overflows it inside ajv.
-    if (e instanceof RangeError) return [`${root}: too deeply nested to check against the plugin's schema (${e.message}); send a value with fewer levels`];
+    if (e instanceof PatternBudgetError || e instanceof ValidationBudgetError) return { value, problems: [`${root}: ${e.message}`] };
+    // A value nested deeper than the stack overflows it in the copy, or inside ajv (recursive schemas).
+    if (e instanceof RangeError) return { value, problems: [`${root}: too deeply nested to check against the plugin's schema (${e.message}); send a value with fewer levels`] };
     throw e;
   }
-  if (valid) return [];
+  if (valid) return { value, problems: [] };
   const errors = validate.errors ?? [];
   const problems = errors.slice(0, MAX_PROBLEMS).map((e) => `${fieldPath(e, root)}: ${e.message ?? "invalid"}`);
   if (errors.length > MAX_PROBLEMS) problems.push(`(and ${errors.length - MAX_PROBLEMS} more)`);
-  return problems.length > 0 ? problems : [`${root}: invalid`];
+  return { value, problems: problems.length > 0 ? problems : [`${root}: invalid`] };
 }
 
 /** Validate `config` against `schema`; returns the config with defaults applied, or throws BAD_INPUT. */
@@ -127,8 +132,7 @@ export function validatePluginConfig(schema: Record<string, unknown> | undefined
   } catch (e) {
     throw new ManifestInvalidError(`plugin ${pluginId}: config: the JSON Schema is invalid: ${(e as Error).message}`, { pluginId, field: "config" });
   }
-  const value = structuredClone(config ?? {});
-  const problems = problemsOf(validate, compiler, value, "config");
+  const { value, problems } = checkCopy(validate, compiler, config ?? {}, "config");
   if (problems.length === 0) return value;
   throw new BadInputError(`plugin ${pluginId}: invalid config:\n${problems.join("\n")}`, { pluginId, problems });
 }
