@@ -152,7 +152,11 @@ describe("plugin-declared schemas: the work of one validation is bounded", () =>
     }
     // Positive control: a root $id, references through it and through percent- and ~-escapes, boolean targets.
     const specs = compileEntrySpecs(
-      withEntry({ $id: "https://example.org/s", definitions: { "a/b c": { type: "string" }, t: true }, properties: { x: { $ref: "https://example.org/s#/definitions/a~1b%20c" }, y: { $ref: "#/definitions/t" } } }),
+      withEntry({
+        $id: "https://example.org/s",
+        definitions: { "a/b c": { type: "string" }, t: true },
+        properties: { x: { $ref: "https://example.org/s#/definitions/a~1b%20c" }, y: { $ref: "#/definitions/t" } },
+      }),
     );
     assert.deepEqual(specs.validate("go", { x: "s", y: 1 }), { x: "s", y: 1 });
     assert.throws(() => specs.validate("go", { x: 1 }), /input\.x: must be string/);
