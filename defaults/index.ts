@@ -285,6 +285,26 @@ const consoleServer = {
   bodyLimit: 16 * KiB,
 };
 
+// The bounds on checking a value against a JSON Schema a plugin declares (its `config`, its entries'
+// `input`): ajv runs on the host's thread, and the plugin chooses the schema's shape (manifests/
+// schema-shape.ts, schema-budget.ts; patterns have their own bounds, manifests/schema-patterns.ts).
+const schemas = {
+  /**
+   * Cost units one validation may spend: one per subschema evaluated, plus one per entry of its
+   * own lists (`required`, `properties`, `enum`...). An ordinary input costs a few per value in it
+   * (an array of 10 000 objects of three typed fields costs 70 000); 2^20 `anyOf` branches over
+   * shared `$ref`s do not fit. Measured: the dearest units (failing branches that build errors)
+   * cost ~1-2 µs, so a validation stops within ~0.2 s of the host's thread.
+   */
+  validationCost: 100_000,
+  /**
+   * Subschemas (schema objects) in all of one plugin's schemas together: ajv's compile time grows
+   * faster than linearly with them (measured: 2 000 in one `anyOf`, ~1 s; 4 000, a stack overflow),
+   * and compiling runs on the host's thread at load. Real config and input schemas have tens.
+   */
+  maxSubschemas: 1000,
+};
+
 /** Every default of warden, by what it bounds. Frozen. */
 export const DEFAULTS = frozen({
   /** A plugin's limits where its manifest and its host say nothing (the contract's). */
@@ -307,6 +327,8 @@ export const DEFAULTS = frozen({
   cli,
   /** `warden serve` and its admin API. */
   console: consoleServer,
+  /** Checking values against the JSON Schemas plugins declare. */
+  schemas,
 });
 
 export { systemClock, type Clock, type ClockTimer } from "./clock.ts";
