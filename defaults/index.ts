@@ -128,6 +128,13 @@ const host = {
   /** Longest chain of plugin-to-plugin calls. */
   maxCallDepth: 4,
   /**
+   * The longest line an engine may send the host, bytes (core/sys/line-channel.ts); past it the
+   * engine is ended. Its largest legitimate message is one Warden call's arguments, 16 Mi
+   * characters of JSON (isolate/limits.ts), at most 48 MiB as UTF-8, with the smaller messages of
+   * its turn; the bound is what a compromised engine can make the host hold for one message.
+   */
+  maxEngineMessageBytes: 128 * MiB,
+  /**
    * Plugins per shared engine: bounds what one engine's death costs (every co-tenant restarts)
    * against memory (each engine has its own ~11 MB base). 64 is the fewest measured to keep 1,000
    * idle plugins within 1.5x a bare isolate each (32: 1.61x, 64: 1.44x, 128: 1.35x;

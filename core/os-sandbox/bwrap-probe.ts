@@ -1,11 +1,14 @@
 // Whether bubblewrap can sandbox engines on this machine, found out by trying: having bwrap
 // installed says nothing about whether the kernel, a container runtime or an AppArmor policy lets
 // it make user namespaces. The probe starts `node -e` with the engines' own flags and stdio, and
-// trusts the result only if the child answers over IPC from namespaces other than warden's.
+// trusts the result only if the child answers over the engines' channel from namespaces other
+// than warden's.
 import { execFile, spawn } from "node:child_process";
 import { readlinkSync } from "node:fs";
+import type { Duplex } from "node:stream";
+import { LineChannel } from "../sys/line-channel.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
-import { ENGINE_STDIO, engineSandboxArgs } from "./engine-sandbox.ts";
+import { ENGINE_CHANNEL_FD, ENGINE_STDIO, engineSandboxArgs } from "./engine-sandbox.ts";
 
 /** What the probe found. `reason` says why the sandbox is unavailable and what to do, or what was verified. */
 export type SandboxProbe = { readonly available: boolean; readonly path: string | null; readonly version: string | null; readonly reason: string };
@@ -28,11 +31,14 @@ const PROBE_DEADLINE_MS = 20_000;
 // The namespaces an engine must not share with warden (cgroup is "if possible" in --unshare-all).
 const NAMESPACES = ["user", "mnt", "pid", "net", "ipc", "uts"] as const;
 
-// Runs inside the sandbox: reports its namespaces, environment and pid over the IPC channel.
+// Runs inside the sandbox: reports its namespaces, environment and pid as one line on the engines' channel.
 const PROBE_SCRIPT = `const fs = require("node:fs");
 const ns = {};
 for (const n of ${JSON.stringify(NAMESPACES)}) ns[n] = fs.readlinkSync("/proc/self/ns/" + n);
-process.send({ ns, env: Object.keys(process.env), pid: process.pid }, () => process.disconnect());`;
+fs.writeSync(${ENGINE_CHANNEL_FD}, JSON.stringify({ ns, env: Object.keys(process.env), pid: process.pid }) + "\\n");`;
+
+// The probe's answer is a few hundred bytes.
+const PROBE_REPLY_BYTES = 64 * 1024;
 
 const cache = new Map<string, Promise<SandboxProbe>>();
 
@@ -80,15 +86,21 @@ function tryEngine(bwrap: string, node: string): Promise<{ ok: boolean; reason: 
       resolve({ ok: false, reason: `could not build the engine's sandbox: ${(e as Error).message}` });
       return;
     }
-    const child = spawn(bwrap, args, { stdio: [...ENGINE_STDIO], serialization: "json", env: {} });
+    const child = spawn(bwrap, args, { stdio: [...ENGINE_STDIO], env: {} });
     let reply: ProbeReply | null = null;
     let stderr = "";
     const timer = setTimeout(() => child.kill("SIGKILL"), PROBE_DEADLINE_MS);
     child.stderr?.setEncoding("utf8").on("data", (d: string) => {
       if (stderr.length < 4096) stderr += d;
     });
-    child.on("message", (m) => {
-      reply = typeof m === "object" && m !== null ? m : {};
+    new LineChannel(child.stdio[ENGINE_CHANNEL_FD] as Duplex, PROBE_REPLY_BYTES, {
+      onMessage: (m) => {
+        reply = typeof m === "object" && m !== null ? m : {};
+      },
+      onViolation: () => {
+        reply = {};
+      },
+      onClose: () => {},
     });
     child.on("error", (e) => {
       clearTimeout(timer);
@@ -120,7 +132,7 @@ function judge(bwrap: string, reply: ProbeReply | null, code: number | null, sig
   }
   const env = Array.isArray(reply.env) ? reply.env : [];
   if (env.some((k) => k !== "PWD")) return { ok: false, reason: `${bwrap} passed environment variables into the sandbox (${env.slice(0, 5).join(", ")}) despite --clearenv` };
-  return { ok: true, reason: `a probe engine ran in its own ${NAMESPACES.join(", ")} namespaces, with no environment and no network, and answered over IPC` };
+  return { ok: true, reason: `a probe engine ran in its own ${NAMESPACES.join(", ")} namespaces, with no environment and no network, and answered over its channel` };
 }
 
 function ownNamespace(n: string): string | null {

@@ -8,12 +8,14 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { absolutePath, addSystemDirs, createMountPlan } from "./mount-plan.ts";
 
-/** The stdio an engine is spawned with: no stdin or stdout, stderr piped (V8's OOM reports), Node's IPC channel. */
-export const ENGINE_STDIO = ["ignore", "ignore", "pipe", "ipc"] as const;
+/**
+ * The stdio an engine is spawned with: no stdin or stdout, stderr piped (V8's OOM reports), and its
+ * channel to the host (core/sys/line-channel.ts), a socket pair at descriptor ENGINE_CHANNEL_FD.
+ */
+export const ENGINE_STDIO = ["ignore", "ignore", "pipe", "pipe"] as const;
 
-// The descriptor Node gives the IPC channel in the child: its index in ENGINE_STDIO. bwrap passes
-// inherited descriptors through, but --clearenv drops NODE_CHANNEL_FD, which tells Node where it is.
-const CHANNEL_FD = String(ENGINE_STDIO.indexOf("ipc"));
+/** The descriptor of an engine's channel to the host, in the engine (bwrap passes inherited descriptors through). */
+export const ENGINE_CHANNEL_FD = 3;
 
 /** The root of the installed warden package (holding package.json and dist/). */
 export function wardenPackageRoot(): string {
@@ -112,19 +114,13 @@ export function engineSandboxArgs(o: Omit<EngineCommandOptions, "bwrap" | "nodeA
     // setsid(): no controlling terminal to push input into (TIOCSTI).
     "--new-session",
     "--clearenv",
-    "--setenv",
-    "NODE_CHANNEL_FD",
-    CHANNEL_FD,
-    "--setenv",
-    "NODE_CHANNEL_SERIALIZATION_MODE",
-    "json",
     ...plan.args(),
     "--chdir",
     "/",
   ];
 }
 
-/** The command and arguments that start an engine under bubblewrap; spawn it with ENGINE_STDIO and serialization "json". */
+/** The command and arguments that start an engine under bubblewrap; spawn it with ENGINE_STDIO. */
 export function engineCommand(o: EngineCommandOptions): { command: string; args: string[] } {
   const node = absolutePath("node", o.node);
   const script = absolutePath("script", o.script);

@@ -5,6 +5,9 @@
 // plugins' directories. Every capability call is forwarded to the host, which checks, audits and
 // performs it. The host supervises the engine and replaces it if it dies; the host never dies.
 import { writeSync } from "node:fs";
+import { Socket } from "node:net";
+import { ENGINE_CHANNEL_FD } from "../os-sandbox/engine-sandbox.ts";
+import { LineChannel } from "../sys/line-channel.ts";
 import type { FromEngine, FromRunner, ToEngine } from "./protocol.ts";
 import { TurnBatch } from "./turn-batch.ts";
 import { createSandboxRunner, type SandboxRunner } from "./runner.ts";
@@ -41,9 +44,26 @@ function mark(slot: number, inside: boolean): void {
   }
 }
 
+// The channel to the host (core/sys/line-channel.ts). The host is trusted, and its largest
+// messages (a file's contents, a response body, an entry's input) are bounded by the limits it
+// applies before sending, so this side's reader needs no bound of its own.
+const channel = new LineChannel(new Socket({ fd: ENGINE_CHANNEL_FD, readable: true, writable: true }), Number.POSITIVE_INFINITY, {
+  // The host sends one message, or the messages of one of its turns as an array.
+  onMessage: (raw) => {
+    if (Array.isArray(raw)) for (const m of raw) receive(m);
+    else receive(raw);
+  },
+  onViolation: (reason) => {
+    process.stderr.write(`warden engine: the host's channel sent ${reason}\n`);
+    process.exit(70);
+  },
+  // The host closed the channel (close(), or it is gone): nothing more will be asked.
+  onClose: () => process.exit(0),
+});
+
 // What this engine sends in one turn goes to the host as one message (turn-batch.ts).
 const outbox = new TurnBatch<FromEngine>(
-  (payload) => process.send?.(payload) ?? false,
+  (payload) => channel.send(payload),
   () => {
     if (depth === 0) writeMarker(0);
   },
@@ -79,10 +99,3 @@ function receive(raw: unknown): void {
   if (msg.t !== "load" && !runners.has(msg.slot)) return;
   runnerFor(msg.slot).receive(msg);
 }
-
-// The host sends one message, or the messages of one of its turns as an array.
-process.on("message", (raw) => {
-  if (Array.isArray(raw)) for (const m of raw) receive(m);
-  else receive(raw);
-});
-process.on("disconnect", () => process.exit(0));

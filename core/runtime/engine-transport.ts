@@ -1,5 +1,6 @@
 // How the host reaches an engine: one interface, two homes. A child engine is a Node process
-// spoken to over its IPC channel (its stderr watched for V8's fatal out-of-memory report, after
+// spoken to over its channel, newline-delimited JSON on a socket pair (core/sys/line-channel.ts,
+// which says why not Node's IPC channel), its stderr watched for V8's fatal out-of-memory report, after
 // which the process aborts or hangs for good); an in-process engine is runners in the host's own
 // process behind the same messages (isolation "in-process"). The engine never learns anything
 // about the host it is not sent, and the host parses whatever comes back as untrusted data.
@@ -9,13 +10,20 @@ import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Duplex } from "node:stream";
 import type { Capabilities } from "../../capabilities/index.ts";
+import { DEFAULTS } from "../../defaults/index.ts";
+import { ENGINE_STDIO } from "../os-sandbox/engine-sandbox.ts";
+import { LineChannel } from "../sys/line-channel.ts";
 import type { ToEngine } from "./protocol.ts";
 import type { DirectResult } from "./runner.ts";
 import { TurnBatch } from "./turn-batch.ts";
 
-/** How an engine ended: its exit, and whether V8 reported a fatal out-of-memory first. */
-export type EngineExit = { readonly code: number | null; readonly signal: string | null; readonly oom: boolean };
+/**
+ * How an engine ended: its exit, whether V8 reported a fatal out-of-memory first, and whether the
+ * host ended it for breaking the channel's framing (what it sent; null if it did not).
+ */
+export type EngineExit = { readonly code: number | null; readonly signal: string | null; readonly oom: boolean; readonly violation: string | null };
 
 /** What a transport reports to its engine. */
 export type TransportEvents = {
@@ -91,12 +99,13 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
   // isolated-vm resets it once Node's isolate exists and sizes each isolate's heap from memoryMb.
   const nodeArgs = ["--no-node-snapshot", ENGINE_SEMI_SPACE_ARG, ...(process.env["WARDEN_SANDBOX_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== ""), ENGINE_MAIN];
   const { command, args } = wrap ? wrap(process.execPath, nodeArgs) : { command: process.execPath, args: nodeArgs };
-  // Node adds NODE_CHANNEL_FD for the IPC channel itself; nothing else of the host's crosses.
-  // fd 4: the engine's crossing marker (engine-main.ts), a 4-byte slot number at offset 0 of an
-  // unlinked file only the host and this engine hold. A positional write wakes nobody: the host
-  // reads it once, when the engine is gone (a pipe cost two host wake-ups per call, measured).
+  // Nothing of the host's environment crosses.
+  // fd 3: the engine's channel. fd 4: the engine's crossing marker (engine-main.ts), a 4-byte slot
+  // number at offset 0 of an unlinked file only the host and this engine hold. A positional write
+  // wakes nobody: the host reads it once, when the engine is gone (a pipe cost two host wake-ups per
+  // call, measured).
   const markerFd = openMarkerFile();
-  const child = spawn(command, [...args], { stdio: ["ignore", "ignore", "pipe", "ipc", markerFd], serialization: "json", env: {}, detached: false });
+  const child = spawn(command, [...args], { stdio: [...ENGINE_STDIO, markerFd], env: {}, detached: false });
   let lastSlot: number | null = null;
   const readMarker = (): number => {
     if (lastSlot !== null) return lastSlot;
@@ -109,6 +118,7 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
   };
   let tail = "";
   let oom = false;
+  let violation: string | null = null;
   let exited = false;
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (chunk: string) => {
@@ -119,18 +129,20 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
     }
   });
   // The engine sends one message, or the messages of one of its turns as an array (turn-batch.ts).
-  child.on("message", (raw: unknown) => {
-    if (!Array.isArray(raw)) events.onMessage(raw);
-    else for (const m of raw as unknown[]) events.onMessage(m);
+  const channel = new LineChannel(child.stdio[3] as Duplex, DEFAULTS.host.maxEngineMessageBytes, {
+    onMessage: (raw) => {
+      if (!Array.isArray(raw)) events.onMessage(raw);
+      else for (const m of raw as unknown[]) events.onMessage(m);
+    },
+    // What it sent cannot come from warden's engine: it is ended, and its tenants come back in a
+    // fresh one (reported with the reason).
+    onViolation: (reason) => {
+      violation = reason;
+      child.kill("SIGKILL");
+    },
+    onClose: () => {},
   });
-  const write = (payload: ToEngine | ToEngine[]): boolean => {
-    if (exited || !child.connected) return false;
-    try {
-      return child.send(payload);
-    } catch {
-      return false;
-    }
-  };
+  const write = (payload: ToEngine | ToEngine[]): boolean => (exited ? false : channel.send(payload));
   const outbox = new TurnBatch<ToEngine>(write);
   child.on("error", () => {
     // 'exit' follows (or the spawn failed, which 'exit' also reports).
@@ -146,7 +158,7 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
     } catch {
       // already closed
     }
-    events.onExit({ code, signal, oom });
+    events.onExit({ code, signal, oom, violation });
   });
   return {
     inHost: false,
@@ -158,7 +170,7 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
       return readMarker();
     },
     send(msg) {
-      if (exited || !child.connected) return false;
+      if (exited || !channel.open) return false;
       return outbox.push(msg);
     },
     kill() {
@@ -168,7 +180,8 @@ export function spawnEngine(events: TransportEvents, wrap?: EngineCommand): Engi
       if (exited) return;
       const gone = new Promise<void>((r) => child.once("exit", () => r()));
       outbox.flush();
-      if (child.connected) child.disconnect();
+      // The engine exits when its channel's input ends (engine-main.ts).
+      channel.end();
       const timer = setTimeout(() => child.kill("SIGKILL"), 1000);
       await gone;
       clearTimeout(timer);

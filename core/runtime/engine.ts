@@ -28,6 +28,7 @@ let nextEngineId = 1;
 
 /** How an engine ended, for messages: a signal by name; under bubblewrap, whose exit status is 128 + the signal that killed Node, that signal too. */
 function describeExit(exit: EngineExit): string {
+  if (exit.violation !== null) return `it sent ${exit.violation}`;
   if (exit.signal !== null) return exit.signal;
   if (exit.code !== null && exit.code > 128) {
     const name = Object.entries(constants.signals).find(([, n]) => n === (exit.code as number) - 128)?.[0];
@@ -146,7 +147,12 @@ export class Engine {
       const blamed = culprits.find(([s]) => s === slot);
       if (blamed !== undefined) tenant.engineLost({ culprit: true, error: blamed[2], culprits: culpritIds });
       else {
-        const why = culpritIds.length > 0 ? `plugin ${culpritIds.join(", ")} made it end` : `it exited unexpectedly (${describeExit(exit)})`;
+        const why =
+          culpritIds.length > 0
+            ? `plugin ${culpritIds.join(", ")} made it end`
+            : exit.violation !== null
+              ? `it broke warden's channel (${describeExit(exit)})`
+              : `it exited unexpectedly (${describeExit(exit)})`;
         tenant.engineLost({
           culprit: false,
           culprits: culpritIds,
@@ -178,7 +184,9 @@ export class Engine {
         ? new MemoryLimitError(`plugin ${t.pluginId} exhausted the V8 heap (a single huge allocation beyond its memory limit); its engine was ended and it is restarted`, {
             pluginId: t.pluginId,
           })
-        : new PluginError(`plugin ${t.pluginId}: its engine exited unexpectedly (${describeExit(exit)}); it is restarted`, { pluginId: t.pluginId }),
+        : exit.violation !== null
+          ? new PluginError(`plugin ${t.pluginId}: its engine broke warden's channel (${describeExit(exit)}) and was ended; it is restarted`, { pluginId: t.pluginId })
+          : new PluginError(`plugin ${t.pluginId}: its engine exited unexpectedly (${describeExit(exit)}); it is restarted`, { pluginId: t.pluginId }),
     ]);
   }
 }

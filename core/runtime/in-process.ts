@@ -5,7 +5,7 @@
 // hang (docs/security.md) then takes the host down with it. Only for plugins you trust not to be
 // hostile: the default is an engine process.
 import type { Capabilities } from "../../capabilities/index.ts";
-import type { EngineTransport, TransportEvents } from "./engine-transport.ts";
+import type { EngineExit, EngineTransport, TransportEvents } from "./engine-transport.ts";
 import type { FromRunner, ToEngine } from "./protocol.ts";
 import { createSandboxRunner, type DirectResult, type SandboxRunner } from "./runner.ts";
 
@@ -91,15 +91,15 @@ export class InProcessEngine implements EngineTransport {
 
   /** End every runner at once (their isolates are disposed). */
   kill(): void {
-    this.#end({ code: null, signal: "SIGKILL", oom: false });
+    this.#end({ code: null, signal: "SIGKILL", oom: false, violation: null });
   }
 
   /** End after what was asked (the host sent "unload" first). */
   async close(): Promise<void> {
-    this.#end({ code: 0, signal: null, oom: false });
+    this.#end({ code: 0, signal: null, oom: false, violation: null });
   }
 
-  #end(exit: { code: number | null; signal: string | null; oom: boolean }): void {
+  #end(exit: EngineExit): void {
     if (this.#gone) return;
     this.#gone = true;
     for (const r of this.#runners.values()) r.dispose();

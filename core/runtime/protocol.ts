@@ -1,5 +1,5 @@
-// Messages between a host and an engine (JSON over the engine's IPC channel, or copied in the host's
-// process for isolation "in-process"). An engine holds many plugins, one per slot: every message
+// Messages between a host and an engine (a JSON line each over the engine's channel,
+// core/sys/line-channel.ts, or copied in the host's process for isolation "in-process"). An engine holds many plugins, one per slot: every message
 // names its slot. The slot is the host's own number for the plugin it placed there; the host never
 // takes a plugin's identity from anything else an engine sends.
 import type { ErrorDescriptor } from "../../errors/index.ts";

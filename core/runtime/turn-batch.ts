@@ -4,9 +4,7 @@
 // the host. A message that may be large (a file's contents, a big result) goes alone, so a batch
 // never becomes one huge string; its size is estimated by a walk that stops at the bound.
 //
-// Node's IPC channel stays the transport: length-prefixed frames over a socket pair measured the
-// same round trip here (47–59 µs against 48–61 µs, ping-pong of an invoke-sized message), and the
-// IPC channel brings the disconnect on either side's exit and the bubblewrap probe's channel.
+// The channel itself is core/sys/line-channel.ts (one JSON value per line; a batch is one line).
 
 /** Most a message may weigh (estimated JSON characters) and still be batched. */
 const BATCH_MESSAGE_CHARS = 16 * 1024;

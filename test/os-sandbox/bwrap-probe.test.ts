@@ -52,7 +52,7 @@ describe("probeBubblewrap", () => {
   });
 
   it("a bwrap that runs the engine without isolating it is not trusted", async () => {
-    // Skips every flag and runs the command as it is, with warden's namespaces and its IPC channel.
+    // Skips every flag and runs the command as it is, with warden's namespaces and the engines' channel.
     const dir = fakeBwrap("liar", `while [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"`);
     const p = await probeBubblewrap({ searchPath: dir });
     assert.equal(p.available, false);

@@ -2,7 +2,7 @@
 // secrets, write files, reach the network, see the host's processes, or regain privileges. Each
 // attempt runs twice: under engineCommand (must fail) and as a plain child of the test (must
 // succeed, so each attempt is shown to detect the access it claims to test). What an engine needs
-// (its IPC channel, warden's code and isolated-vm, its bound plugin directory) must keep working.
+// (its channel to the host, warden's code and isolated-vm, its bound plugin directory) must keep working.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
@@ -10,9 +10,11 @@ import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { Duplex } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { probeBubblewrap } from "../../core/os-sandbox/bwrap-probe.ts";
-import { ENGINE_STDIO, engineCommand } from "../../core/os-sandbox/engine-sandbox.ts";
+import { ENGINE_CHANNEL_FD, ENGINE_STDIO, engineCommand } from "../../core/os-sandbox/engine-sandbox.ts";
+import { LineChannel } from "../../core/sys/line-channel.ts";
 import { REPO_ROOT, scratch, type Scratch } from "../helpers/plugin-dir.ts";
 import { isRunning } from "../helpers/ports.ts";
 import { commandLine, descendants, waitFor } from "../helpers/process-tree.ts";
@@ -30,8 +32,22 @@ import * as dns from "node:dns";
 import { spawnSync } from "node:child_process";
 const outcome = async (f) => { try { return { ok: true, value: await f() }; } catch (e) { return { ok: false, code: e.code ?? String(e.message).slice(0, 200) }; } };
 const run = (file, args) => { const r = spawnSync(file, args, { encoding: "utf8" }); if (r.error) throw r.error; if (r.status !== 0) throw Object.assign(new Error(r.stderr), { code: "EXIT" + r.status }); return r.stdout; };
-process.on("message", async (m) => {
-  if (m.op === "ping") return process.send({ pong: true });
+// The engines' channel: one JSON value per line on descriptor 3 (core/sys/line-channel.ts).
+const channel = new net.Socket({ fd: 3, readable: true, writable: true });
+const send = (v) => channel.write(JSON.stringify(v) + "\\n");
+let input = "";
+channel.setEncoding("utf8");
+channel.on("data", (d) => {
+  input += d;
+  for (let i = input.indexOf("\\n"); i !== -1; i = input.indexOf("\\n")) {
+    const line = input.slice(0, i);
+    input = input.slice(i + 1);
+    void handle(JSON.parse(line));
+  }
+});
+channel.on("end", () => process.exit(0));
+async function handle(m) {
+  if (m.op === "ping") return send({ pong: true });
   const t = m.targets;
   const out = { env: { ...process.env }, pid: process.pid };
   out.isolate = await outcome(async () => { const { default: ivm } = await import(process.argv[2]); const iso = new ivm.Isolate({ memoryLimit: 8 }); const ctx = await iso.createContext(); const v = await ctx.eval("6 * 7"); iso.dispose(); return v; });
@@ -46,8 +62,8 @@ process.on("message", async (m) => {
   out.capEff = fs.readFileSync("/proc/self/status", "utf8").match(/CapEff:\\s*(\\w+)/)[1];
   out.unshare = await outcome(() => run("/usr/bin/unshare", ["--user", "true"]));
   if (t.remount !== undefined) out.remount = await outcome(() => { run("/usr/bin/mount", ["-o", "remount,bind,rw", t.remount]); fs.writeFileSync(t.remount + "/after-remount", "x"); return true; });
-  process.send(out);
-});
+  send(out);
+}
 `;
 
 type Outcome = { ok: true; value: unknown } | { ok: false; code: string };
@@ -87,9 +103,13 @@ function talk(child: ChildProcess, message: object): Promise<Report> {
   return new Promise((resolve, reject) => {
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.once("message", (m) => resolve(m as Report));
+    const channel = new LineChannel(child.stdio[ENGINE_CHANNEL_FD] as Duplex, 64 * 1024 * 1024, {
+      onMessage: (m) => resolve(m as Report),
+      onViolation: (reason) => reject(new Error(`the engine sent ${reason}`)),
+      onClose: () => {},
+    });
     child.once("exit", (code, signal) => reject(new Error(`the engine exited (${code ?? signal}) before answering: ${stderr}`)));
-    child.send(message);
+    channel.send(message);
   });
 }
 
@@ -143,7 +163,7 @@ describe("an engine under bubblewrap (engineCommand)", { skip }, () => {
     closers.push(() => udp.close());
 
     // The plain control first: it shows every attempt reaches what it aims at.
-    const control = spawn(process.execPath, ["--no-node-snapshot", script, IVM_URL], { stdio: [...ENGINE_STDIO], serialization: "json", cwd: hostCwd, env: { ...process.env, [SECRET]: "hunter2" } });
+    const control = spawn(process.execPath, ["--no-node-snapshot", script, IVM_URL], { stdio: [...ENGINE_STDIO], cwd: hostCwd, env: { ...process.env, [SECRET]: "hunter2" } });
     plain = await attempt(control, writeTargets().slice(0, 1));
     rmSync(join(alpha, "new.txt"));
     tcpBefore = tcpConnections;
@@ -157,7 +177,7 @@ describe("an engine under bubblewrap (engineCommand)", { skip }, () => {
       scriptArgs: [IVM_URL],
       readOnly: [alpha, gammaLink, join(s.root, "missing")],
     });
-    const engine = spawn(cmd.command, cmd.args, { stdio: [...ENGINE_STDIO], serialization: "json", cwd: hostCwd, env: { ...process.env, [SECRET]: "hunter2" } });
+    const engine = spawn(cmd.command, cmd.args, { stdio: [...ENGINE_STDIO], cwd: hostCwd, env: { ...process.env, [SECRET]: "hunter2" } });
     sandboxed = await attempt(engine, writeTargets(), alpha);
   });
   after(() => {
@@ -172,7 +192,7 @@ describe("an engine under bubblewrap (engineCommand)", { skip }, () => {
     assert.deepEqual(sandboxed.reads[join(gammaReal, "data.txt")], { ok: true, value: "gamma's module" });
   });
 
-  it("sees no environment: not the parent's secret, not NODE_CHANNEL_FD (only bwrap's PWD)", () => {
+  it("sees no environment: not the parent's secret, nothing of warden's (only bwrap's PWD)", () => {
     assert.equal(plain.env[SECRET], "hunter2", "control: a plain child inherits it");
     assert.deepEqual(sandboxed.env, { PWD: "/" });
   });
@@ -236,11 +256,11 @@ describe("an engine under bubblewrap (engineCommand)", { skip }, () => {
     writeFileSync(
       parentScript,
       `import { spawn } from "node:child_process";
-const { engineCommand, ENGINE_STDIO } = await import(${JSON.stringify(engineUrl)});
+const { engineCommand, ENGINE_STDIO, ENGINE_CHANNEL_FD } = await import(${JSON.stringify(engineUrl)});
 const c = engineCommand({ bwrap: ${JSON.stringify(probe.path)}, node: process.execPath, nodeArgs: ["--no-node-snapshot"], script: ${JSON.stringify(script)}, scriptArgs: [${JSON.stringify(IVM_URL)}], readOnly: [] });
-const engine = spawn(c.command, c.args, { stdio: [...ENGINE_STDIO], serialization: "json" });
-engine.on("message", () => process.stdout.write("ready\\n"));
-engine.send({ op: "ping" });
+const engine = spawn(c.command, c.args, { stdio: [...ENGINE_STDIO] });
+engine.stdio[ENGINE_CHANNEL_FD].on("data", () => process.stdout.write("ready\\n"));
+engine.stdio[ENGINE_CHANNEL_FD].write(JSON.stringify({ op: "ping" }) + "\\n");
 setInterval(() => {}, 1000);
 `,
     );

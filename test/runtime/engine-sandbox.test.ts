@@ -60,7 +60,7 @@ describe("engines under bubblewrap", { skip }, () => {
       .split("\0")
       .filter((x) => x !== "")
       .map((v) => v.split("=")[0]);
-    assert.deepEqual(env.sort(), ["NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE"]);
+    assert.deepEqual(env, []);
   });
 
   it("sees the plugins directory and warden, not the host's files", () => {
