@@ -697,7 +697,7 @@ export class Host {
     }
   }
 
-  /** A subscription is a grant too: a revoked plugin's handlers receive nothing more (what was queued is delivered). */
+  /** A subscription is a grant too: a revoked plugin's handlers receive nothing more (what was queued is refused at delivery, see plugin-slot.ts). */
   #stopDeliveries(id: string): void {
     this.#plugins.get(id)?.handle?.detachChannels();
   }

@@ -388,6 +388,15 @@ export class SandboxProcess implements EngineTenant {
         await this.#ready;
       }
       if (!this.#holds(sub, subscriptionId)) return;
+      // A subscription is a grant in use: once the approval is revoked or expired, what it
+      // would receive is refused (and recorded), like any other use; approved again, it flows.
+      const refused = this.#events.consent?.refusal() ?? null;
+      if (refused !== null) {
+        this.#events.onAudit([
+          { type: "deny", op: "channel delivery", permission: "channels.subscribe", value: message.topic, decision: "denied", reason: `${refused}; the message was not delivered` },
+        ]);
+        return;
+      }
       try {
         await this.#request({ t: "deliver", subscriptionId, message }, this.#events.deliveryDeadlineMs + GRACE_MS, `a channel handler for ${message.topic}`);
         this.#events.onDelivered?.();

@@ -332,6 +332,7 @@ describe("outside: deliveries after the subscriber's approval expired", () => {
       await until("the bus to settle", () => host.bus.queuedBytes === 0);
       await host.invoke("t.listener", "received");
       assert.deepEqual(await host.invoke("t.listener", "received"), [1], "message 2 reached a plugin whose approval had expired");
+      await until("the refused delivery's denial", () => audit.some((d) => d.includes('"op":"channel delivery"') && d.includes('"value":"chat.in"')));
       await host.approve("t.listener");
       await until("the plugin to subscribe again", () => host.bus.subscriptionsOf("t.listener") === 1);
       host.bus.publish("chat.in", 3);
