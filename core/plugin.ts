@@ -639,7 +639,7 @@ export class PluginHandle {
         // A plugin being restarted (after a limit, a crash) is waited for, within the call's own timeout.
         await this.#running(name, timeoutMs ?? this.#spec.limits.timeoutMs);
         return this.#process.invoke(name, inputJson, (timeoutMs ?? this.#spec.limits.timeoutMs) * 2, { caller, chain: opts.chain ?? [this.id], ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
-      });
+      }, caller);
       this.#ledger.succeeded();
       this.#worked();
       this.#o.onEvent?.({ type: "invoke", plugin: this.id, entry: name, caller, ms: performance.now() - t0, cpuMs: cpuNs / 1e6, ok: true });

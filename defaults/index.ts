@@ -143,6 +143,14 @@ const host = {
   spareEngines: 1,
   /** Calls of one plugin running at once, and waiting; past both, BUSY. */
   concurrency: { maxInFlight: 8, maxQueued: 64 },
+  /**
+   * The part of a plugin's concurrency (its running slots, its waiting line) that calls from other
+   * plugins may hold together, and the part of that one calling plugin may hold: the host
+   * application keeps half for itself, and no one caller with a grant takes what is left from the
+   * others (with 8 and 64: plugins 4 running and 32 waiting, one plugin 2 and 16).
+   */
+  pluginCallerShare: 0.5,
+  oneCallerShare: 0.5,
   /** 5 failures in 60 s quarantine the plugin for 60 s, then 120 s, 240 s... up to 1 h. */
   quarantine: { maxFailures: 5, windowMs: 60_000, baseMs: 60_000, maxMs: 3_600_000 },
   /**
