@@ -278,15 +278,24 @@ export class ChannelBus {
     return this.#subs.size;
   }
 
-  /** Wait for `owner`'s turn to be sent a message (a plugin: at most deliveriesInFlight at once); call the result when done. */
-  async #turn(owner: string): Promise<() => void> {
+  /** `owner`'s turn to be sent a message now (the host's handlers always have one), or null when a plugin has deliveriesInFlight already; call the result when done. */
+  #turnNow(owner: string): (() => void) | null {
     if (owner === HOST_SENDER) return () => undefined;
-    let t = this.#turns.get(owner);
-    if (t === undefined) this.#turns.set(owner, (t = { inFlight: 0, waiting: [] }));
-    const turns = t;
-    if (turns.inFlight < this.#deliveriesInFlight) turns.inFlight++;
-    // The slot is handed over directly by the delivery that ends (in arrival order: subscriptions take turns).
-    else await new Promise<void>((go) => turns.waiting.push(go));
+    let turns = this.#turns.get(owner);
+    if (turns === undefined) this.#turns.set(owner, (turns = { inFlight: 0, waiting: [] }));
+    if (turns.inFlight >= this.#deliveriesInFlight) return null;
+    turns.inFlight++;
+    return this.#endTurn(owner, turns);
+  }
+
+  /** Wait for `owner`'s turn (handed over by a delivery that ends, in arrival order: subscriptions take turns). */
+  async #nextTurn(owner: string): Promise<() => void> {
+    const turns = this.#turns.get(owner) as { inFlight: number; waiting: Array<() => void> };
+    await new Promise<void>((go) => turns.waiting.push(go));
+    return this.#endTurn(owner, turns);
+  }
+
+  #endTurn(owner: string, turns: { inFlight: number; waiting: Array<() => void> }): () => void {
     return () => {
       const next = turns.waiting.shift();
       if (next !== undefined) next();
@@ -299,7 +308,8 @@ export class ChannelBus {
     sub.pumping = true;
     try {
       while (sub.active && sub.queue.length > 0) {
-        const done = await this.#turn(sub.owner);
+        // Taken at once when the plugin has a turn free (a message published now is in flight now, as without turns).
+        const done = this.#turnNow(sub.owner) ?? (await this.#nextTurn(sub.owner));
         try {
           // What queued while waiting for the turn is taken now (a subscription given up meanwhile sends nothing).
           if (!sub.active || sub.queue.length === 0) continue;

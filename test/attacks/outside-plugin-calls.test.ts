@@ -312,13 +312,13 @@ export const received = () => got;`,
   });
 });
 
-describe("outside: a handler publishing back to its own topic from 500 subscriptions", () => {
+describe("outside: a handler publishing back to its own topic from 100 subscriptions", () => {
   it("its publishes are rate-bounded, and the messages in flight to it never exceed deliveriesInFlight (positive control: more than one at once)", async () => {
     const s = scratch();
     s.plugin("loop", manifest("t.loop", { permissions: { channels: { publish: ["loop.t"], subscribe: ["loop.t"] } } }), {
       "index.js": `let now = 0, most = 0, handled = 0; const subs = [];
 export async function start() {
-  for (let i = 0; i < 500; i++) subs.push(await Warden.channels.subscribe("loop.t", async () => {
+  for (let i = 0; i < 100; i++) subs.push(await Warden.channels.subscribe("loop.t", async () => {
     most = Math.max(most, ++now); handled++;
     await new Promise((r) => setTimeout(r, 5));
     now--;
@@ -333,11 +333,11 @@ export const seen = () => ({ most, handled });`,
     const host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0 });
     try {
       await host.loadAll();
-      assert.equal(await host.invoke("t.loop", "start"), 500);
-      await until("1000 handlers to have run", async () => ((await host.invoke("t.loop", "seen")) as { handled: number }).handled >= 1000);
+      assert.equal(await host.invoke("t.loop", "start"), 100);
+      await until("300 handlers to have run", async () => ((await host.invoke("t.loop", "seen")) as { handled: number }).handled >= 300, 60_000);
       assert.equal(await host.invoke("t.other", "hi"), "hi", "a bystander answers");
       const { most } = (await host.invoke("t.loop", "seen")) as { most: number };
-      // 16 is DEFAULTS.channels.deliveriesInFlight (without it: all 500 at once).
+      // 16 is DEFAULTS.channels.deliveriesInFlight (without it: all 100 at once).
       assert.equal(DEFAULTS.channels.deliveriesInFlight, 16);
       assert.ok(most > 1 && most <= 16, `at most 16 handlers at once, saw ${most}`);
       await host.unload("t.loop");
