@@ -159,6 +159,18 @@ export class ConsentGate {
     return this.#revoked;
   }
 
+  /**
+   * Why no capability use is allowed now (the approval is revoked or has expired), or null. For
+   * what the plugin is given rather than asks for, a channel message for a subscription it made
+   * while approved: it is not delivered, whatever was decided when it subscribed.
+   */
+  refusal(): string | null {
+    if (this.#revoked !== null) return `approval revoked: ${quote(this.#revoked)}`;
+    const expiresAt = this.#terms.expiresAt;
+    if (expiresAt !== null && this.#now() >= expiresAt) return `approval expired at ${new Date(expiresAt).toISOString()}`;
+    return null;
+  }
+
   /** What the plugin used in each quota's window now (for status and the console). */
   usage(): ConsentUsage {
     const now = this.#now();

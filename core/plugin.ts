@@ -45,7 +45,7 @@ export type LoadPluginOptions = {
   /** Time onLoad may take, its own budget (NEKO-19). Default 10 000 ms. */
   readonly startupTimeoutMs?: number;
   /** Routes Warden.plugins.call from this plugin (createHost provides it). */
-  readonly onPluginCall?: (caller: string, target: string, entry: string, input: unknown, depth: number) => Promise<unknown>;
+  readonly onPluginCall?: (caller: string, target: string, entry: string, input: unknown, chain: readonly string[]) => Promise<unknown>;
   /**
    * Where the plugin runs: "engine" (default), a supervised engine process shared with other
    * plugins under the placement policy (plugins with exec, write or non-public net grants get one
@@ -99,7 +99,8 @@ export function effectiveLimits(m: Manifest, defaults?: Partial<ProcessLimits>, 
 export const DEFAULT_STARTUP_TIMEOUT_MS = DEFAULTS.host.startupTimeoutMs;
 
 /** Who is calling an entry, and how deep in a chain of plugin-to-plugin calls. */
-export type InvokeOptions = { readonly caller?: string; readonly depth?: number };
+/** Who calls an entry: `caller` ("host" or a plugin id) and the chain of plugin calls that led here, ending with this plugin (just it by default). */
+export type InvokeOptions = { readonly caller?: string; readonly chain?: readonly string[] };
 
 /** Something that happened to a plugin's containment. */
 export type PluginEvent =
@@ -346,7 +347,10 @@ export class PluginHandle {
       ...(o.enginePool ? { pool: o.enginePool } : {}),
       ...(o.consent ? { consent: o.consent } : {}),
       ...(o.onPluginCall
-        ? { onPluginCall: (target: string, entry: string, input: unknown, depth: number) => (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, depth) }
+        ? {
+            onPluginCall: (target: string, entry: string, input: unknown, chain: readonly string[]) =>
+              (o.onPluginCall as NonNullable<LoadPluginOptions["onPluginCall"]>)(m.id, target, entry, input, chain),
+          }
         : {}),
     });
     const member = ledger.join(
@@ -634,8 +638,8 @@ export class PluginHandle {
         this.#refuse(name);
         // A plugin being restarted (after a limit, a crash) is waited for, within the call's own timeout.
         await this.#running(name, timeoutMs ?? this.#spec.limits.timeoutMs);
-        return this.#process.invoke(name, inputJson, (timeoutMs ?? this.#spec.limits.timeoutMs) * 2, { caller, depth: opts.depth ?? 0, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
-      });
+        return this.#process.invoke(name, inputJson, (timeoutMs ?? this.#spec.limits.timeoutMs) * 2, { caller, chain: opts.chain ?? [this.id], ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+      }, caller);
       this.#ledger.succeeded();
       this.#worked();
       this.#o.onEvent?.({ type: "invoke", plugin: this.id, entry: name, caller, ms: performance.now() - t0, cpuMs: cpuNs / 1e6, ok: true });

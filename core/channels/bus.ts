@@ -6,7 +6,10 @@
 // per subscriber across all its subscriptions (one plugin subscribing a thousand times to a topic
 // it never answers crowds out only itself). So the bus holds at most, in queued JSON bytes,
 // ownerQueueBytes × (subscribing plugins + the host), plus the one message each subscription is
-// delivering.
+// delivering. A plugin is sent at most deliveriesInFlight messages at once across its
+// subscriptions, taking turns: a publish reaching its 500 subscriptions queues 500 messages (cheap)
+// but sends 16, so a handler publishing back to its own topic, which the publish rate bounds in
+// publishes, is bounded in the host's work too.
 import { BadInputError, BusyError, quote } from "../../errors/index.ts";
 import { DEFAULTS } from "../../defaults/index.ts";
 import { patternProblem, topicMatches, topicProblem, type ChannelMessage } from "../../capabilities/index.ts";
@@ -51,6 +54,9 @@ export type Subscription = {
   drain(): void;
 };
 
+/** Default messages one plugin is sent at once across its subscriptions (DEFAULTS.channels.deliveriesInFlight). */
+export const DEFAULT_DELIVERIES_IN_FLIGHT = DEFAULTS.channels.deliveriesInFlight;
+
 /** A queued message with its size, measured once when it was published. */
 type Queued = { readonly message: ChannelMessage; readonly bytes: number };
 
@@ -79,6 +85,8 @@ export type ChannelBusOptions = {
   /** JSON bytes all the queues of one subscriber hold together (default 16 MiB). */
   readonly ownerQueueBytes?: number;
   readonly messageBytes?: number;
+  /** Messages one plugin subscriber is sent at once across its subscriptions (default 16; the host's handlers are not limited). */
+  readonly deliveriesInFlight?: number;
   /** Called when a delivery fails (a throwing handler); the bus goes on. */
   readonly onDeliveryError?: (owner: string, topic: string, error: unknown) => void;
 };
@@ -94,6 +102,9 @@ export class ChannelBus {
   #queuedBytes = 0;
   readonly #messageBytes: number;
   readonly #onDeliveryError: ChannelBusOptions["onDeliveryError"];
+  readonly #deliveriesInFlight: number;
+  // Per plugin subscriber: messages being delivered now, and the subscriptions waiting for a turn.
+  readonly #turns = new Map<string, { inFlight: number; waiting: Array<() => void> }>();
 
   constructor(o: ChannelBusOptions = {}) {
     this.#queueLength = o.queueLength ?? DEFAULT_QUEUE_LENGTH;
@@ -101,6 +112,7 @@ export class ChannelBus {
     this.#ownerQueueBytes = o.ownerQueueBytes ?? DEFAULT_OWNER_QUEUE_BYTES;
     this.#messageBytes = o.messageBytes ?? 64 * 1024;
     this.#onDeliveryError = o.onDeliveryError;
+    this.#deliveriesInFlight = o.deliveriesInFlight ?? DEFAULT_DELIVERIES_IN_FLIGHT;
   }
 
   /** Publish as the host application. Returns how many subscriptions it was queued for. */
@@ -266,18 +278,51 @@ export class ChannelBus {
     return this.#subs.size;
   }
 
+  /** `owner`'s turn to be sent a message now (the host's handlers always have one), or null when a plugin has deliveriesInFlight already; call the result when done. */
+  #turnNow(owner: string): (() => void) | null {
+    if (owner === HOST_SENDER) return () => undefined;
+    let turns = this.#turns.get(owner);
+    if (turns === undefined) this.#turns.set(owner, (turns = { inFlight: 0, waiting: [] }));
+    if (turns.inFlight >= this.#deliveriesInFlight) return null;
+    turns.inFlight++;
+    return this.#endTurn(owner, turns);
+  }
+
+  /** Wait for `owner`'s turn (handed over by a delivery that ends, in arrival order: subscriptions take turns). */
+  async #nextTurn(owner: string): Promise<() => void> {
+    const turns = this.#turns.get(owner) as { inFlight: number; waiting: Array<() => void> };
+    await new Promise<void>((go) => turns.waiting.push(go));
+    return this.#endTurn(owner, turns);
+  }
+
+  #endTurn(owner: string, turns: { inFlight: number; waiting: Array<() => void> }): () => void {
+    return () => {
+      const next = turns.waiting.shift();
+      if (next !== undefined) next();
+      else if (--turns.inFlight === 0) this.#turns.delete(owner);
+    };
+  }
+
   async #pump(sub: Sub): Promise<void> {
     if (sub.pumping) return;
     sub.pumping = true;
     try {
       while (sub.active && sub.queue.length > 0) {
-        const next = this.#take(sub) as ChannelMessage;
-        const message = { ...next, dropped: sub.droppedSinceLast };
-        sub.droppedSinceLast = 0;
+        // Taken at once when the plugin has a turn free (a message published now is in flight now, as without turns).
+        const done = this.#turnNow(sub.owner) ?? (await this.#nextTurn(sub.owner));
         try {
-          await sub.deliver(message);
-        } catch (e) {
-          this.#onDeliveryError?.(sub.owner, message.topic, e);
+          // What queued while waiting for the turn is taken now (a subscription given up meanwhile sends nothing).
+          if (!sub.active || sub.queue.length === 0) continue;
+          const next = this.#take(sub) as ChannelMessage;
+          const message = { ...next, dropped: sub.droppedSinceLast };
+          sub.droppedSinceLast = 0;
+          try {
+            await sub.deliver(message);
+          } catch (e) {
+            this.#onDeliveryError?.(sub.owner, message.topic, e);
+          }
+        } finally {
+          done();
         }
       }
     } finally {

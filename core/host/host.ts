@@ -386,7 +386,7 @@ export class Host {
       clock: this.#clock,
       // loadPlugin escapes its events before they reach here: counted and delivered as they are.
       onEvent: (e) => this.#deliver(e),
-      onPluginCall: (caller, target, entry, input, depth) => this.#pluginCall(caller, target, entry, input, depth),
+      onPluginCall: (caller, target, entry, input, chain) => this.#pluginCall(caller, target, entry, input, chain),
     });
   }
 
@@ -494,15 +494,29 @@ export class Host {
     return out;
   }
 
-  async #pluginCall(caller: string, target: string, entry: string, input: unknown, depth: number): Promise<unknown> {
+  /**
+   * A plugin's call into another (its grant was checked by its bridge). `chain` is the chain of
+   * plugin calls that led to the caller, ending with it; the error of a chain too long names it.
+   */
+  async #pluginCall(caller: string, target: string, entry: string, input: unknown, chain: readonly string[]): Promise<unknown> {
     const max = this.#o.maxCallDepth ?? DEFAULTS.host.maxCallDepth;
-    if (depth > max) {
+    const next = [...chain, target];
+    if (next.length - 1 > max) {
       throw new PluginError(
-        `Warden.plugins.call(): ${caller} → ${target}.${entry}() would be call number ${depth} in one chain, more than ${max}; plugins calling each other must not recurse without end`,
-        { pluginId: caller },
+        `Warden.plugins.call(): ${next.join(" → ")}.${entry}() would be call number ${next.length - 1} in one chain, more than ${max}; plugins calling each other must not recurse without end (the host's maxCallDepth)`,
+        { pluginId: caller, chain: next },
       );
     }
-    return this.#active(target).handle.invoke(entry, input, { caller, depth });
+    const e = this.#plugins.get(target);
+    // The caller learns that the plugin is not there, never why (a failure's text, paths, another
+    // plugin's config) nor which other plugins the host has: that is the operator's (status()).
+    if (e?.state !== "active" || e.handle === null) {
+      throw new PluginError(
+        `Warden.plugins.call(): plugin ${target} is not available (${e === undefined ? "not loaded by this host" : e.state}); ${caller} cannot call ${target}.${entry}() until the operator loads it`,
+        { pluginId: caller, target, state: e?.state ?? "unknown" },
+      );
+    }
+    return e.handle.invoke(entry, input, { caller, chain: next });
   }
 
   /** Validate and apply a new config; an invalid one changes nothing (MAI-33). */
@@ -683,7 +697,7 @@ export class Host {
     }
   }
 
-  /** A subscription is a grant too: a revoked plugin's handlers receive nothing more (what was queued is delivered). */
+  /** A subscription is a grant too: a revoked plugin's handlers receive nothing more (what was queued is refused at delivery, see plugin-slot.ts). */
   #stopDeliveries(id: string): void {
     this.#plugins.get(id)?.handle?.detachChannels();
   }

@@ -105,15 +105,18 @@ export type SupervisorEvents = {
   readonly pool?: EnginePool;
   /** Start with channel deliveries paused until activate() (a version staged for a reload). */
   readonly staged?: boolean;
-  /** Routes a call this plugin makes to another plugin (the host stamps this plugin as caller). */
-  readonly onPluginCall?: (target: string, entry: string, input: unknown, depth: number) => Promise<unknown>;
+  /**
+   * Routes a call this plugin makes to another plugin (the host stamps this plugin as caller).
+   * `chain` is the chain of plugin calls that led to this plugin, ending with its own id.
+   */
+  readonly onPluginCall?: (target: string, entry: string, input: unknown, chain: readonly string[]) => Promise<unknown>;
   /** The operator's approval of the plugin: every broker this slot builds (one per load, restarts too) checks it. */
   readonly consent?: ConsentGate;
 };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: WardenError) => void; watchdog: NodeJS.Timeout | null; what: string; withCpu?: boolean; depth: number };
+type Pending = { resolve: (v: unknown) => void; reject: (e: WardenError) => void; watchdog: NodeJS.Timeout | null; what: string; withCpu?: boolean };
 
 /** One plugin's place in an engine, seen from the host. */
 export class SandboxProcess implements EngineTenant {
@@ -150,6 +153,8 @@ export class SandboxProcess implements EngineTenant {
   #restoring: Map<number, Subscription> | null = null;
   // Subscriptions of a version being replaced that still deliver what they held at the switch.
   readonly #draining = new Set<Subscription>();
+  // The call chain of each entry call in flight, whichever path it took (see #longestChain).
+  readonly #chains = new Map<object, readonly string[]>();
   // Process groups of commands the plugin is running (exec), killed when the plugin goes.
   readonly #processGroups = new Set<number>();
 
@@ -383,6 +388,15 @@ export class SandboxProcess implements EngineTenant {
         await this.#ready;
       }
       if (!this.#holds(sub, subscriptionId)) return;
+      // A subscription is a grant in use: once the approval is revoked or expired, what it
+      // would receive is refused (and recorded), like any other use; approved again, it flows.
+      const refused = this.#events.consent?.refusal() ?? null;
+      if (refused !== null) {
+        this.#events.onAudit([
+          { type: "deny", op: "channel delivery", permission: "channels.subscribe", value: message.topic, decision: "denied", reason: `${refused}; the message was not delivered` },
+        ]);
+        return;
+      }
       try {
         await this.#request({ t: "deliver", subscriptionId, message }, this.#events.deliveryDeadlineMs + GRACE_MS, `a channel handler for ${message.topic}`);
         this.#events.onDelivered?.();
@@ -462,7 +476,7 @@ export class SandboxProcess implements EngineTenant {
   }
 
   /** Send one request; `deadlineMs` bounds how long the engine may take before it is ended. */
-  #request(msg: DistributiveOmit<ToRunner, "callId" | "reqId">, deadlineMs: number, what: string, withCpu = false, depth = 0): Promise<unknown> {
+  #request(msg: DistributiveOmit<ToRunner, "callId" | "reqId">, deadlineMs: number, what: string, withCpu = false): Promise<unknown> {
     const engine = this.#engine;
     if (engine === null || !engine.alive) return Promise.reject(new PluginError(`plugin ${this.pluginId} is not running (its engine is gone); it is being restarted`, { pluginId: this.pluginId }));
     const callId = this.#nextId++;
@@ -478,7 +492,7 @@ export class SandboxProcess implements EngineTenant {
               }),
             );
           }, deadlineMs);
-      this.#pending.set(callId, { resolve, reject, watchdog, what, withCpu, depth });
+      this.#pending.set(callId, { resolve, reject, watchdog, what, withCpu });
       engine.send(this.#slot, { ...msg, callId } as ToRunner);
     });
   }
@@ -506,9 +520,7 @@ export class SandboxProcess implements EngineTenant {
           const route = this.#events.onPluginCall;
           if (route === undefined)
             throw new PluginError(`Warden.plugins.call(): plugin ${this.pluginId} runs without a host that routes plugin calls (load it with createHost)`, { pluginId: this.pluginId });
-          // One deeper than the deepest call of this plugin in flight (the host bounds call chains).
-          const depth = Math.max(0, ...[...this.#pending.values()].map((p) => p.depth)) + 1;
-          return route(target, entry, input, depth);
+          return route(target, entry, input, this.#longestChain());
         },
       },
       processGroups: { started: (pgid) => this.#processGroups.add(pgid), ended: (pgid) => this.#processGroups.delete(pgid) },
@@ -578,8 +590,30 @@ export class SandboxProcess implements EngineTenant {
     return this.#alone;
   }
 
-  /** Invoke an entry; the deadline covers a rebuild of the isolate plus the call itself. */
-  invoke(name: string, inputJson: string | undefined, deadlineMs: number, o: { caller: string; depth: number; timeoutMs?: number }): Promise<{ value: unknown; cpuNs: number }> {
+  /**
+   * The chain of plugin calls a call this plugin makes now continues: the longest chain of its
+   * entries in flight, or the plugin alone. A call out of the isolate does not say which of its
+   * entries made it (they share one event loop), so the longest is assumed: a cycle is never
+   * undercounted, on either path an entry is called by (the engine's messages, the in-process
+   * fast path).
+   */
+  #longestChain(): readonly string[] {
+    let longest: readonly string[] = [this.pluginId];
+    for (const chain of this.#chains.values()) if (chain.length > longest.length) longest = chain;
+    return longest;
+  }
+
+  /**
+   * Invoke an entry; the deadline covers a rebuild of the isolate plus the call itself. `chain` is
+   * the chain of plugin calls that led here, ending with this plugin's id (just it for the host's calls).
+   */
+  invoke(name: string, inputJson: string | undefined, deadlineMs: number, o: { caller: string; chain: readonly string[]; timeoutMs?: number }): Promise<{ value: unknown; cpuNs: number }> {
+    const token = {};
+    this.#chains.set(token, o.chain);
+    return this.#invoke(name, inputJson, deadlineMs, o).finally(() => this.#chains.delete(token));
+  }
+
+  #invoke(name: string, inputJson: string | undefined, deadlineMs: number, o: { caller: string; timeoutMs?: number }): Promise<{ value: unknown; cpuNs: number }> {
     // In-process and ready: straight to the runner, without the message layer (the fast path).
     const t = this.#engine?.transport;
     if (t?.invokeDirect !== undefined) {
@@ -596,7 +630,6 @@ export class SandboxProcess implements EngineTenant {
       deadlineMs + GRACE_MS,
       `${name}()`,
       true,
-      o.depth,
     ) as Promise<{ value: unknown; cpuNs: number }>;
   }
 

@@ -168,6 +168,21 @@ describe("ConsentGate", () => {
     assert.ok(inFlight.aborted, "what was revoked stays revoked");
   });
 
+  it("refusal(): why nothing is allowed now (revoked, expired), null while approved and not expired; quotas are not a refusal", () => {
+    const { gate, tick } = gateAt({ expiresAt: T0 + 1000, quotas: { execPerMinute: 0 } });
+    assert.equal(gate.refusal(), null);
+    tick(999);
+    assert.equal(gate.refusal(), null);
+    tick(1);
+    assert.match(gate.refusal() ?? "", /^approval expired at 2030-01-01T12:00:01\.000Z$/);
+    gate.setTerms(OPEN);
+    assert.equal(gate.refusal(), null);
+    gate.revoke("spam");
+    assert.equal(gate.refusal(), 'approval revoked: "spam"');
+    gate.setTerms(OPEN);
+    assert.equal(gate.refusal(), null);
+  });
+
   it("refuses terms that would silently mean something else", () => {
     assert.throws(() => new ConsentGate({ pluginId: "t", terms: { expiresAt: Number.NaN, quotas: {} } }), { code: "BAD_INPUT" });
     assert.throws(() => new ConsentGate({ pluginId: "t", terms: { expiresAt: null, quotas: { execPerMinute: -1 } } }), { code: "BAD_INPUT" });

@@ -112,7 +112,7 @@ for (const isolation of ["engine", "in-process"] as const satisfies readonly Iso
         logger,
         isolation,
         consent: gate,
-        onPluginCall: (caller, target, entry, input, depth) => other.invoke(entry, input, { caller, depth }),
+        onPluginCall: (caller, target, entry, input, chain) => other.invoke(entry, input, { caller, chain: [...chain, target] }),
       });
       handle = p;
       return { p, gate, audit, tick: (ms) => (now += ms) };

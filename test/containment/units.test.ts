@@ -205,6 +205,96 @@ describe("call gate", () => {
   });
 });
 
+describe("call gate shares", () => {
+  /** A gate and calls that run until released, by caller. */
+  function gated(limits: { maxInFlight: number; maxQueued: number }) {
+    const gate = new CallGate("test.callee", limits);
+    const releases: Array<{ caller: string; release: () => void }> = [];
+    const started: string[] = [];
+    const call = (caller: string) =>
+      gate.run(
+        () =>
+          new Promise<string>((r) => {
+            started.push(caller);
+            releases.push({ caller, release: () => r(caller) });
+          }),
+        caller,
+      );
+    const releaseFirst = (caller: string) => {
+      const i = releases.findIndex((x) => x.caller === caller);
+      releases.splice(i, 1)[0]?.release();
+    };
+    return { gate, call, started, releaseFirst };
+  }
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  it("plugin callers hold at most half (all together) and a quarter (one) of the slots and the line; the host keeps the rest", async () => {
+    const { gate, call, started } = gated({ maxInFlight: 8, maxQueued: 64 });
+    assert.deepEqual(gate.shares, { plugins: { running: 4, waiting: 32 }, oneCaller: { running: 2, waiting: 16 } });
+    const flood = Array.from({ length: 40 }, () => call("t.flood").catch((e: { code?: string; message?: string }) => `${e.code ?? ""}: ${e.message ?? ""}`));
+    await tick();
+    assert.equal(gate.running, 2);
+    assert.equal(gate.queued, 16);
+    const refused = await Promise.all(flood.slice(18));
+    assert.equal(refused.length, 22);
+    for (const r of refused)
+      assert.match(
+        r,
+        /^BUSY: plugin test\.callee is busy for t\.flood: 2 calls running and 16 waiting fill t\.flood's share of its concurrency \(2 running, 16 waiting; the host application keeps the rest\)/,
+      );
+    // Another plugin gets its own share; a third finds the plugins' half taken.
+    const other = Array.from({ length: 20 }, () => call("t.other").catch((e: { code?: string }) => e.code));
+    await tick();
+    assert.equal(gate.running, 4);
+    assert.equal(gate.queued, 32);
+    assert.deepEqual(await Promise.all(other.slice(18)), ["BUSY", "BUSY"]);
+    await assert.rejects(call("t.third"), { code: "BUSY", message: /fill the share of all calling plugins/ });
+    // The host application: its calls run at once, up to every slot, and wait in the rest of the line.
+    const host = Array.from({ length: 6 }, () => call("host"));
+    await tick();
+    assert.equal(gate.running, 8);
+    assert.equal(gate.queued, 34);
+    assert.deepEqual(started.filter((c) => c === "host").length, 4);
+    void host;
+  });
+
+  it("a plugin calling itself holds no share: it spends its own concurrency", async () => {
+    const { gate, call } = gated({ maxInFlight: 4, maxQueued: 2 });
+    const own = Array.from({ length: 6 }, () => call("test.callee"));
+    await tick();
+    assert.equal(gate.running, 4);
+    assert.equal(gate.queued, 2);
+    void own;
+  });
+
+  it("a waiting call starts when its caller is within its share, the first such in line", async () => {
+    const { gate, call, started, releaseFirst } = gated({ maxInFlight: 4, maxQueued: 8 });
+    // shares: plugins 2 running 4 waiting; one plugin 1 running 2 waiting.
+    const a = [call("t.a"), call("t.a"), call("t.a")];
+    const host = [call("host"), call("host"), call("host"), call("host")];
+    await tick();
+    assert.deepEqual(started, ["t.a", "host", "host", "host"]);
+    assert.equal(gate.queued, 3);
+    releaseFirst("t.a");
+    await tick();
+    // t.a's slot goes to the first in line, t.a again (within its share).
+    assert.deepEqual(started.slice(4), ["t.a"]);
+    releaseFirst("host");
+    await tick();
+    // A host slot frees: t.a, first in line, is at its share (1 running) and is passed over.
+    assert.deepEqual(started.slice(5), ["host"]);
+    assert.equal(gate.queued, 1);
+    for (let i = 0; i < 10; i++) {
+      releaseFirst("host");
+      releaseFirst("t.a");
+      await tick();
+    }
+    assert.deepEqual(await Promise.all([...a, ...host]), ["t.a", "t.a", "t.a", "host", "host", "host", "host"]);
+    assert.equal(gate.running, 0);
+    assert.equal(gate.queued, 0);
+  });
+});
+
 describe("console buffer", () => {
   it("MAI-56: a logging loop is rate-limited and bounded, and what was dropped is counted", () => {
     let now = 0;

@@ -169,6 +169,61 @@ describe("channel bus", () => {
     assert.equal(bus.queuedBytes, 0, "unsubscribing releases the bytes");
   });
 
+  it("a plugin is sent at most deliveriesInFlight messages at once across its subscriptions, which take turns; every message arrives; the host's handlers are not limited", async () => {
+    const bus = new ChannelBus({ deliveriesInFlight: 4 });
+    const releases: Array<() => void> = [];
+    let now = 0;
+    let most = 0;
+    const got: number[] = [];
+    const handler = (i: number) => async () => {
+      most = Math.max(most, ++now);
+      await new Promise<void>((r) => releases.push(r));
+      now--;
+      got.push(i);
+    };
+    const subs = Array.from({ length: 40 }, (_, i) => bus.subscribeAs("test.many", "t", handler(i)));
+    let hostNow = 0;
+    const hostReleases: Array<() => void> = [];
+    for (let i = 0; i < 10; i++)
+      bus.subscribe("t", async () => {
+        hostNow++;
+        await new Promise<void>((r) => hostReleases.push(r));
+      });
+    assert.equal(bus.publish("t", 1), 50);
+    await until("the first turns", () => releases.length === 4);
+    assert.equal(now, 4);
+    assert.equal(hostNow, 10, "the host's own handlers all run at once");
+    while (got.length < 40) {
+      releases.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(most, 4);
+    assert.deepEqual(
+      [...got].sort((a, b) => a - b),
+      Array.from({ length: 40 }, (_, i) => i),
+    );
+    for (const r of hostReleases) r();
+    for (const s of subs) s.unsubscribe();
+  });
+
+  it("a subscription given up while waiting for its turn sends nothing", async () => {
+    const bus = new ChannelBus({ deliveriesInFlight: 1 });
+    const releases: Array<() => void> = [];
+    const got: string[] = [];
+    bus.subscribeAs("test.one", "t", async () => {
+      got.push("first");
+      await new Promise<void>((r) => releases.push(r));
+    });
+    const second = bus.subscribeAs("test.one", "t", async () => void got.push("second"));
+    bus.publish("t", 1);
+    await until("the first delivery", () => releases.length === 1);
+    second.unsubscribe();
+    releases.shift()?.();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(got, ["first"]);
+    assert.equal(bus.queuedBytes, 0);
+  });
+
   it("a throwing handler is reported and the bus goes on", async () => {
     const errors: string[] = [];
     const bus = new ChannelBus({ onDeliveryError: (owner, topic) => errors.push(`${owner}:${topic}`) });
