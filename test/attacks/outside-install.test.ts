@@ -4,14 +4,16 @@
 // both lexical and real path, and the write lands in the protected inode: the plugin rewrites its
 // own manifest and code, which the README says no write grant can do.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { installPlugin } from "../../core/index.ts";
 import { createHost } from "../../core/host/host.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
-import { rawTar, type RawEntry } from "../install/tar-helpers.ts";
+import { gzipSync } from "node:zlib";
+import { DEFAULTS } from "../../defaults/index.ts";
+import { pax, rawTar, type RawEntry } from "../install/tar-helpers.ts";
 
 const logger = createDefaultLogger("silent");
 
@@ -109,5 +111,86 @@ describe("outside: a package's hard link turns a data write grant into a write o
     } finally {
       await host2.close();
     }
+  });
+});
+
+describe("outside: a package's tar stream costs the installer what its files are worth, not what its headers and trailing bytes say", () => {
+  beforeEach(() => {
+    s = scratch();
+    pluginsDir = join(s.root, "plugins");
+  });
+  afterEach(() => s.cleanup());
+
+  const files = (id = ID): RawEntry[] => [
+    { path: "plugin.json", data: JSON.stringify(manifest(id)) },
+    { path: "index.js", data: CODE },
+  ];
+  function file(bytes: Buffer): string {
+    const f = join(s.root, `pkg-${++n}.tgz`);
+    writeFileSync(f, bytes);
+    return f;
+  }
+  async function refused(source: string): Promise<{ code: string; message: string }> {
+    try {
+      await installPlugin({ source, pluginsDir });
+    } catch (e) {
+      assert.equal(existsSync(join(pluginsDir, ID)), false);
+      return { code: String((e as { code?: unknown }).code), message: (e as Error).message };
+    }
+    return assert.fail("installed");
+  }
+
+  it("positive control: a package with pax headers on its entries, GNU tar's zero padding and a git-archive global header installs", async () => {
+    const tar = rawTar([{ ...pax({ comment: "git commit" }), type: "g" }, pax({ mtime: "1700000000.5" }), ...files()], false);
+    const padded = Buffer.concat([tar, Buffer.alloc(10240 - (tar.length % 10240))]);
+    const r = await installPlugin({ source: file(gzipSync(padded)), pluginsDir });
+    assert.equal(r.id, ID);
+  });
+
+  it("bytes after the archive's end are never decompressed: a corrupt gzip tail (or gigabytes of it) does not matter", async () => {
+    const tar = rawTar(files(), false);
+    // A valid gzip member holding the tar, then bytes that are not valid deflate data at all.
+    const tail = Buffer.alloc(1 << 20, 0xff);
+    const r = await installPlugin({ source: file(Buffer.concat([gzipSync(Buffer.concat([tar, Buffer.alloc(512)])), tail])), pluginsDir });
+    assert.equal(r.id, ID);
+    // One gzip member: the tar, its end, then 32 MiB of junk that compresses ~500:1 (node-tar's
+    // ratio check passes it). Read after the end, it was appended to a buffer 16 KiB at a time.
+    const junk = Buffer.alloc(32 << 20);
+    for (let i = 0; i < junk.length; i += 500) junk[i] = (i / 500) & 0xff;
+    const r2 = await installPlugin({ source: file(gzipSync(Buffer.concat([tar, junk]), { level: 1 })), pluginsDir: join(s.root, "plugins2") });
+    assert.equal(r2.id, ID);
+  });
+
+  it("a plain tar with 8 MiB after its end installs (node-tar copied the whole tail again for every 16 KiB of it)", async () => {
+    const r = await installPlugin({ source: file(Buffer.concat([rawTar(files(), false), Buffer.alloc(8 << 20, 0x41)])), pluginsDir });
+    assert.equal(r.id, ID);
+  });
+
+  it("a flood of headers without files (global pax headers before the plugin's entries) stops at the overhead bound", async () => {
+    const flood = Array.from({ length: Math.ceil((DEFAULTS.install.files * DEFAULTS.tar.overheadBytesPerEntry) / 1024) + 10 }, () => ({ ...pax({ comment: "x" }), type: "g" }));
+    const r = await refused(file(rawTar([...flood, ...files()])));
+    assert.equal(r.code, "PACKAGE_TOO_LARGE", r.message);
+    assert.match(r.message, /overheadBytesPerEntry|headers/);
+  });
+
+  it("a pax record larger than the bound is refused", async () => {
+    const r = await refused(file(rawTar([pax({ comment: "x".repeat(DEFAULTS.tar.metaEntryBytes) }), ...files()])));
+    assert.ok(["PACKAGE_UNSAFE", "PACKAGE_TOO_LARGE"].includes(r.code), r.message);
+  });
+
+  it("a gzip inside the gzip, or a zstd stream, is refused rather than decompressed past the count", async () => {
+    const inner = rawTar(files());
+    assert.equal((await refused(file(gzipSync(inner)))).code, "PACKAGE_INVALID");
+    const zstdMagic = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(600)]);
+    assert.equal((await refused(file(zstdMagic))).code, "PACKAGE_INVALID");
+  });
+
+  it("a package whose id names one of warden's own files in the plugins directory (warden-approvals.json) is refused; its neighbour installs", async () => {
+    for (const id of ["warden-approvals.json", "warden-lock.json", "warden-consent.jsonl", "warden-anything.x"]) {
+      const r = await refused(file(rawTar(files(id))));
+      assert.equal(r.code, "MANIFEST_INVALID", r.message);
+      assert.equal(existsSync(join(pluginsDir, id)), false);
+    }
+    assert.equal((await installPlugin({ source: file(rawTar(files("acme.warden-approvals"))), pluginsDir })).id, "acme.warden-approvals");
   });
 });
