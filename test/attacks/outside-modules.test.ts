@@ -160,9 +160,10 @@ describe("outside: the cost of loading a plugin's modules is bounded", () => {
     const files: Record<string, string> = { "index.js": `${Array.from({ length: count }, (_, i) => `import "./b${i}.js";`).join("\n")}\n${HELLO}` };
     const body = `//${"a".repeat(M.fileBytes - 1024)}\n`;
     for (let i = 0; i < count; i++) files[`b${i}.js`] = body;
-    const r = await refusal(plugin(files));
-    assert.equal(r.code, "PLUGIN_ERROR");
-    assert.match(r.message, /bytes/);
+    // A heap big enough to compile them all: the bound, not the isolate's memory limit, refuses.
+    const r = await refusal(plugin(files, {}, { limits: { memoryMb: 512 } }));
+    assert.equal(r.code, "PLUGIN_ERROR", r.message);
+    assert.match(r.message, /add up to more than/);
   });
 
   it(`more than ${M.count} modules are refused`, async () => {
@@ -229,12 +230,13 @@ describe("outside: the cost of loading a plugin's modules is bounded", () => {
 
 describe("outside: a plugin whose package.json is a FIFO does not hold up the engine it shares", () => {
   it("its load fails at once with PLUGIN_ERROR; a co-tenant keeps answering, never ENGINE_RESTARTED", async () => {
-    const good = s.plugin("good", manifest("ok.good"), { "index.js": HELLO });
-    const bad = s.plugin("bad", manifest("evil.fifo"), { "index.js": `import "x"; ${HELLO}`, "node_modules/x/index.js": "export {}" });
-    execFileSync("mkfifo", [join(bad, "node_modules/x/package.json")]);
-    const host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0, startupTimeoutMs: 2000 });
+    s.plugin("plugins/good", manifest("ok.good"), { "index.js": HELLO });
+    const host = await createHost({ pluginsDir: join(s.root, "plugins"), logger, healthIntervalMs: 0 });
     try {
-      await host.load(good);
+      await host.loadAll();
+      // Added once the host runs, into the engine ok.good is in (neither has a grant that isolates it).
+      const bad = s.plugin("plugins/bad", manifest("evil.fifo"), { "index.js": `import "x"; ${HELLO}`, "node_modules/x/index.js": "export {}" });
+      execFileSync("mkfifo", [join(bad, "node_modules/x/package.json")]);
       assert.equal(await host.invoke("ok.good", "hello"), "hi");
       const loading = host.load(bad).then(
         () => null,
