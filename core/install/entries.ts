@@ -81,6 +81,11 @@ export class EntryChecker {
     throw new PackageTooLargeError(`cannot install ${this.#label}: ${why} (limits.${field}); ship data separately, or raise the limit for a trusted package`, { field: `limits.${field}` });
   }
 
+  /** Bytes of file data counted so far (declared sizes, and what was read beyond them). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** Judge one entry as it is read; throws PACKAGE_UNSAFE or PACKAGE_TOO_LARGE. */
   add(entry: PackageEntry): void {
     this.#count += 1;
