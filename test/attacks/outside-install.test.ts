@@ -186,6 +186,52 @@ describe("outside: a package's tar stream costs the installer what its files are
     assert.equal((await refused(file(zstdMagic))).code, "PACKAGE_INVALID");
   });
 
+  it("entries renamed or doubled past the check: pax and GNU long names, global headers, case-only and Unicode-normalisation twins, a link spelled in another case, 10 000-character paths, devices and FIFOs", async () => {
+    const other = (path: string, data = "x"): RawEntry => ({ path, data });
+    const cases: Array<[string, RawEntry[], string]> = [
+      ["a pax path ../", [pax({ path: "../evil.js" }), other("ok.js")], "PACKAGE_UNSAFE"],
+      ["a pax path absolute", [pax({ path: "/tmp/evil.js" }), other("ok.js")], "PACKAGE_UNSAFE"],
+      ["a pax path renaming a later entry to plugin.json", [pax({ path: "plugin.json" }), other("data.json", JSON.stringify(manifest("evil.other")))], "PACKAGE_UNSAFE"],
+      ["a GNU long name ../", [{ path: "././@LongLink", type: "L", data: "../evil.js\0" }, other("ok.js")], "PACKAGE_UNSAFE"],
+      [
+        "a GNU long link name out",
+        [
+          { path: "././@LongLink", type: "K", data: "../../etc\0" },
+          { path: "l", type: "2", linkpath: "x" },
+        ],
+        "PACKAGE_UNSAFE",
+      ],
+      ["a pax linkpath out", [pax({ linkpath: "../../etc/passwd" }), { path: "l", type: "2", linkpath: "index.js" }], "PACKAGE_UNSAFE"],
+      ["Index.js beside index.js", [other("Index.js")], "PACKAGE_UNSAFE"],
+      ["PLUGIN.JSON beside plugin.json", [other("PLUGIN.JSON", JSON.stringify(manifest("evil.other", { permissions: { read: true } })))], "PACKAGE_UNSAFE"],
+      ["café in NFC and NFD", [other("caf\u00e9.js", "1"), other("cafe\u0301.js", "2")], "PACKAGE_UNSAFE"],
+      ["a link Lib -> . and a file lib/x.js", [{ path: "Lib", type: "2", linkpath: "." }, other("lib/x.js")], "PACKAGE_UNSAFE"],
+      [
+        "a directory, then a symlink of the same name",
+        [
+          { path: "d/", type: "5" },
+          { path: "d", type: "2", linkpath: "." },
+        ],
+        "PACKAGE_UNSAFE",
+      ],
+      ["a file, then a directory of the same name", [other("f"), { path: "f/", type: "5" }], "PACKAGE_UNSAFE"],
+      ["a 10 000-character path", [pax({ path: `${"d/".repeat(4999)}x.js` }), other("y")], "PACKAGE_UNSAFE"],
+      ["a 300-byte name", [pax({ path: "n".repeat(300) }), other("y")], "PACKAGE_UNSAFE"],
+      ["a FIFO", [{ path: "p", type: "6" }], "PACKAGE_UNSAFE"],
+      ["a character device", [{ path: "z", type: "3" }], "PACKAGE_UNSAFE"],
+      ["a sparse file", [{ path: "s", type: "S", data: "x" }], "PACKAGE_UNSAFE"],
+    ];
+    for (const [what, extra, code] of cases) {
+      const r = await refused(file(rawTar([...files(), ...extra])));
+      assert.equal(r.code, code, `${what}: ${r.message}`);
+    }
+    // Neighbours that are fine: a global header's path is not an entry's, two names differing by more than case.
+    const ok = await installPlugin({ source: file(rawTar([{ ...pax({ path: "../evil.js" }), type: "g" }, ...files(), other("lib/index.js"), other("lib/index2.js")])), pluginsDir });
+    assert.equal(ok.id, ID);
+    assert.equal(existsSync(join(pluginsDir, "evil.js")), false);
+    assert.equal(existsSync(join(s.root, "evil.js")), false);
+  });
+
   it("a package whose id names one of warden's own files in the plugins directory (warden-approvals.json) is refused; its neighbour installs", async () => {
     for (const id of ["warden-approvals.json", "warden-lock.json", "warden-consent.jsonl", "warden-anything.x"]) {
       const r = await refused(file(rawTar(files(id))));
