@@ -128,6 +128,15 @@ describe("outside: a plugin's imports reach only its own files", () => {
     assert.match((await refusal(zeroPackage)).message, /outside the plugin|not a regular file/);
   });
 
+  it("TypeScript neighbours: .mts loads, .cts (CommonJS) and .tsx (JSX, which stripping cannot erase) are refused by name", async () => {
+    assert.equal(await loadAndCall(plugin({ "index.js": `import { v } from "./a.mts"; export const hello = () => v;`, "a.mts": `export const v: string = "mts";` })), "mts");
+    for (const name of ["a.cts", "a.tsx"]) {
+      const r = await refusal(plugin({ "index.js": `import "./${name}"; ${HELLO}`, [name]: "export const v: string = 'x';" }));
+      assert.equal(r.code, "PLUGIN_ERROR");
+      assert.match(r.message, new RegExp(name.replace(".", "\\.")));
+    }
+  });
+
   it("a package directory linked outside is refused before anything in it is read (its package.json included)", async () => {
     const outside = join(s.root, "outside-pkg");
     mkdirSync(outside);
