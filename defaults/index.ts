@@ -327,6 +327,47 @@ const schemas = {
   maxSubschemas: 1000,
 };
 
+// Reading a package's tar stream (core/install/tarball.ts), on top of the install limits.
+const tar = {
+  /**
+   * Bytes of the uncompressed tar stream that are not file data, per entry the package may have
+   * (limits.files): a header is 512 bytes, padding up to 511, a pax record with a long path a few
+   * hundred more. Counted while the stream is decompressed, so a flood of headers, pax records or
+   * padding (a few KB compressed, gigabytes unpacked) stops here; the stream's end (two zero
+   * blocks) ends reading, and nothing after it is decompressed.
+   */
+  overheadBytesPerEntry: 4 * KiB,
+  /** One pax or GNU long-name record, bytes (node-tar's default is 1 MiB). */
+  metaEntryBytes: 64 * KiB,
+};
+
+// The bounds on loading one plugin's modules (isolate/module-loader.ts). Resolving, reading,
+// type-stripping and compiling happen before any plugin code runs, on the thread of the engine the
+// plugin shares with others (or the host's, in-process), and the plugin chooses every file: without
+// them a plugin could make its engine read 100 MB files, walk 100 000 modules, or keep amaro's
+// memory grown by a 40 MB TypeScript file for the life of the process.
+const modules = {
+  /** One module file, bytes (the largest real bundles are a few MB). */
+  fileBytes: 16 * MiB,
+  /** Every module and package.json of the graph together, bytes. */
+  totalBytes: 64 * MiB,
+  /** Modules in the graph (the most files `warden install` accepts in a package: limits.files). */
+  count: 10_000,
+  /** The longest chain of imports, modules: V8 and the loader recurse along it. */
+  depth: 1000,
+  /** One package.json, bytes (read only for its name, type, exports, module and main). */
+  packageJsonBytes: 1 * MiB,
+  /**
+   * One TypeScript file, bytes. amaro takes ~1.5 s per MB of TypeScript and grows its WebAssembly
+   * memory with it, which is never returned (measured on 2 shared vCPUs, 2026-12-03: 1 MB 1.5 s,
+   * 4 MB 4.8 s, 16 MB 24 s and 540 MB of RSS; a 42 MB file 42 s and 1.6 GB); a bigger file is
+   * compiled to JavaScript by its author (it still runs, as .js).
+   */
+  typeScriptFileBytes: 1 * MiB,
+  /** Every TypeScript file of the graph together, bytes (~6 s of stripping). */
+  typeScriptBytes: 4 * MiB,
+};
+
 /** Every default of warden, by what it bounds. Frozen. */
 export const DEFAULTS = frozen({
   /** A plugin's limits where its manifest and its host say nothing (the contract's). */
@@ -351,6 +392,10 @@ export const DEFAULTS = frozen({
   console: consoleServer,
   /** Checking values against the JSON Schemas plugins declare. */
   schemas,
+  /** Loading one plugin's modules. */
+  modules,
+  /** Reading a package's tar stream. */
+  tar,
 });
 
 export { systemClock, type Clock, type ClockTimer } from "./clock.ts";

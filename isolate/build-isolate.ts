@@ -77,6 +77,7 @@ export function buildIsolate<T>(o: IsolateSpec, dispatch: (kind: string, payload
         return { isolate, context: isolate.createContextSync(), prelude: undefined };
       })();
   const { isolate, context } = fresh;
+  let graphHostNs = 0n;
   try {
     const callback = new ivm.Callback((kind: unknown, payload: unknown) => dispatch(String(kind), String(payload)));
     const preludeFn = fresh.prelude ?? loadPrelude(isolate, context);
@@ -99,7 +100,18 @@ export function buildIsolate<T>(o: IsolateSpec, dispatch: (kind: string, payload
       resolveOp: internals.getSync("resolveOp", { reference: true }) as ivm.Reference,
     };
     const setModule = internals.getSync("setModule", { reference: true }) as ivm.Reference;
-    const root = loadModuleGraph({ isolate, context, pluginDir: o.pluginDir, main: o.main });
+    // Resolving, reading, type-stripping and compiling the plugin's modules is host code on the
+    // engine's thread, which isolate.cpuTime does not count: it is charged to the plugin too.
+    // A load the graph's bounds refuse is charged as well (below), so failing loads are not free.
+    const graphStart = process.hrtime.bigint();
+    const cpuBefore = isolate.cpuTime;
+    let root: ivm.Module;
+    try {
+      root = loadModuleGraph({ isolate, context, pluginDir: o.pluginDir, main: o.main });
+    } finally {
+      const ns = process.hrtime.bigint() - graphStart - (isolate.cpuTime - cpuBefore);
+      graphHostNs = ns > 0n ? ns : 0n;
+    }
     try {
       root.evaluateSync({ timeout: o.limits.cpuMs });
     } catch (e) {
@@ -108,10 +120,13 @@ export function buildIsolate<T>(o: IsolateSpec, dispatch: (kind: string, payload
     const exportsJson = setModule.applySync(undefined, [root.namespace.derefInto()], { timeout: o.limits.cpuMs }) as string;
     const adopted = adopt({ isolate, context, refs, exports: checkedExports(exportsJson) });
     // Building the isolate and evaluating the plugin's modules counts against its CPU budget too.
-    o.cpuWindow?.charge(isolate.cpuTime);
+    o.cpuWindow?.charge(isolate.cpuTime + graphHostNs);
     return adopted;
   } catch (e) {
-    if (!isolate.isDisposed) isolate.dispose();
+    if (!isolate.isDisposed) {
+      o.cpuWindow?.charge(isolate.cpuTime + graphHostNs);
+      isolate.dispose();
+    }
     if (isWardenError(e)) throw e;
     throw loadFailure(e, o);
   }

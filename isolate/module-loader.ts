@@ -2,11 +2,14 @@
 // directory (lexically and after symlinks are resolved), bare specifiers resolve only in the
 // plugin's own node_modules (package.json exports/module/main, never "node" or "require"), and
 // everything else (node:, file:, data:, http:, absolute paths, ../ escapes) is refused by name.
-// TypeScript files (.ts, .mts) are stripped of their types first (strip-types.ts).
-import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
+// TypeScript files (.ts, .mts) are stripped of their types first (strip-types.ts). Every file is
+// read through a descriptor judged a regular file of bounded size, and the graph has a budget of
+// modules, bytes and depth (module-files.ts): the plugin chooses all of it.
+import { lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type ivm from "./ivm.ts";
 import { cacheOptions, rememberCache } from "./code-cache.ts";
+import { ModuleBudget, ModuleFileMissing, readModuleFile, type ModuleBounds } from "./module-files.ts";
 import { isTypeScriptFile, stripTypes, TYPESCRIPT_EXTENSIONS } from "./strip-types.ts";
 import { PluginError, quote } from "../errors/index.ts";
 
@@ -34,6 +37,14 @@ function within(path: string, root: string): boolean {
   return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 function isFile(p: string): boolean {
   try {
     return statSync(p).isFile();
@@ -43,16 +54,6 @@ function isFile(p: string): boolean {
 }
 
 type PackageJson = { name?: string; type?: string; exports?: unknown; module?: unknown; main?: unknown };
-
-function readPackageJson(dir: string): PackageJson | null {
-  const file = join(dir, "package.json");
-  if (!existsSync(file)) return null;
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as PackageJson;
-  } catch {
-    throw new ImportRefused(`${file} is not valid JSON`);
-  }
-}
 
 /** Resolve a package.json `exports` target for `subpath` ("." or "./x") with our conditions. */
 function resolveExports(exportsField: unknown, subpath: string): string | null {
@@ -101,6 +102,8 @@ export type ModuleGraphOptions = {
   readonly main: string;
   /** Told each module's path relative to the plugin directory as it is compiled (warden check lists them). */
   readonly onModule?: (file: string) => void;
+  /** The graph's bounds (default DEFAULTS.modules). */
+  readonly bounds?: ModuleBounds;
 };
 
 /** Compile and instantiate the plugin's module graph; throws PLUGIN_ERROR naming the file or specifier. */
@@ -114,7 +117,62 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
   }
   const byPath = new Map<string, ivm.Module>();
   const pathOf = new Map<ivm.Module, string>();
+  // How deep in the import graph each module was first reached (the entry module is 0).
+  const depthOf = new Map<ivm.Module, number>();
+  const budget = new ModuleBudget(o.bounds);
   const rel = (p: string): string => relative(realRoot, p).split(sep).join("/");
+
+  /** The package.json of the package in `pkgReal` (its real directory, confined), or null if it has none. */
+  function readPackageJson(pkgReal: string, name: string): PackageJson | null {
+    const lexical = join(pkgReal, "package.json");
+    let file: string;
+    try {
+      lstatSync(lexical);
+      file = realpathSync(lexical);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT" && !isLink(lexical)) return null;
+      throw new ImportRefused(`the package.json of package ${quote(name)} is a symbolic link that leads nowhere inside the plugin directory; a plugin can import only its own files`);
+    }
+    if (!within(file, realRoot))
+      throw new ImportRefused(`the package.json of package ${quote(name)} resolves outside the plugin directory (through a symlink); a plugin can import only its own files`);
+    let text: string;
+    try {
+      text = readModuleFile(file, rel(file), `the package.json of package ${quote(name)}`, budget.bounds.packageJsonBytes, "a package.json describes a package; it holds no data");
+    } catch (e) {
+      if (e instanceof ModuleFileMissing) return null;
+      throw e;
+    }
+    budget.addBytes(rel(file), Buffer.byteLength(text));
+    try {
+      const json = JSON.parse(text) as unknown;
+      return json !== null && typeof json === "object" && !Array.isArray(json) ? json : {};
+    } catch {
+      throw new ImportRefused(`${rel(file)} is not valid JSON`);
+    }
+  }
+
+  /**
+   * The real directory of the package at `pkgDir`, confined to the plugin before anything in it is
+   * read (its package.json included); null when there is nothing at `pkgDir`.
+   */
+  function packageDir(pkgDir: string, specifier: string, from: string, name: string): string | null {
+    try {
+      lstatSync(pkgDir);
+    } catch {
+      return null;
+    }
+    let real: string;
+    try {
+      real = realpathSync(pkgDir);
+    } catch {
+      // A link that leads nowhere (under the OS sandbox, a link out dangles): named for what it is.
+      throw new ImportRefused(`${from} imports ${quote(specifier)}: package ${quote(name)} is a symbolic link that leads nowhere inside the plugin directory; a plugin can import only its own files`);
+    }
+    if (!within(real, realRoot)) {
+      throw new ImportRefused(`${from} imports ${quote(specifier)}: package ${quote(name)} resolves outside the plugin directory (through a symlink); a plugin can import only its own files`);
+    }
+    return real;
+  }
 
   /** Confirm a candidate file lies inside the plugin directory after symlinks; return its real path. */
   function confine(candidate: string, specifier: string, from: string): string {
@@ -172,8 +230,9 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
     let dir = dirname(referrerReal);
     for (;;) {
       const pkgDir = join(dir, PACKAGES_DIR, name);
-      if (existsSync(pkgDir)) {
-        const pkg = readPackageJson(pkgDir) ?? {};
+      const pkgReal = packageDir(pkgDir, specifier, from, name);
+      if (pkgReal !== null) {
+        const pkg = readPackageJson(pkgReal, name) ?? {};
         let target: string | null = null;
         let cjsHint: string | null = null;
         if (pkg.exports !== undefined) {
@@ -226,13 +285,33 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
     return resolveBare(specifier, referrerReal, from);
   }
 
-  function compile(real: string): ivm.Module {
+  function compile(real: string, depth: number): ivm.Module {
     const existing = byPath.get(real);
     if (existing !== undefined) return existing;
-    const source = readFileSync(real, "utf8");
+    const file = rel(real);
+    budget.checkDepth(file, depth);
+    budget.addModule(file);
+    const typeScript = isTypeScriptFile(real);
+    let source: string;
+    try {
+      source = typeScript
+        ? readModuleFile(
+            real,
+            file,
+            "TypeScript module",
+            budget.bounds.typeScriptFileBytes,
+            "warden strips TypeScript on load, and this much costs seconds and memory it never returns: compile it to JavaScript (tsc, esbuild) and ship the .js",
+          )
+        : readModuleFile(real, file, "module", budget.bounds.fileBytes, "ship data as files the plugin reads, not as code");
+    } catch (e) {
+      if (e instanceof ModuleFileMissing) throw new PluginError(`${file} disappeared while the plugin was loading`, { file });
+      throw e;
+    }
+    budget.addBytes(file, Buffer.byteLength(source));
+    if (typeScript) budget.addTypeScript(file, Buffer.byteLength(source));
     let mod: ivm.Module;
     try {
-      const code = isTypeScriptFile(real) ? stripTypes(rel(real), source) : source;
+      const code = typeScript ? stripTypes(file, source) : source;
       const cached = cacheOptions("module", real, code);
       mod = o.isolate.compileModuleSync(code, { filename: rel(real), ...cached.options });
       rememberCache(cached.key, mod as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean });
@@ -242,6 +321,7 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
     }
     byPath.set(real, mod);
     pathOf.set(mod, real);
+    depthOf.set(mod, depth);
     o.onModule?.(rel(real));
     return mod;
   }
@@ -253,10 +333,10 @@ export function loadModuleGraph(o: ModuleGraphOptions): ivm.Module {
   try {
     const mainReal = confine(mainLexical, o.main, "plugin.json main");
     checkLoadable(mainReal, o.main, "plugin.json main", null);
-    root = compile(mainReal);
+    root = compile(mainReal, 0);
     root.instantiateSync(o.context, (specifier, referrer) => {
       const referrerReal = pathOf.get(referrer) ?? realRoot;
-      return compile(resolveSpecifier(specifier, referrerReal));
+      return compile(resolveSpecifier(specifier, referrerReal), (depthOf.get(referrer) ?? 0) + 1);
     });
   } catch (e) {
     if (e instanceof PluginError) throw e;

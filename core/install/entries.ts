@@ -12,7 +12,12 @@
 // - a hard link names a regular file that came earlier in the package, inside the plugin's root; it
 //   is installed as a copy of that file (no two installed paths share an inode: warden protects a
 //   plugin's own files by name), so its target's bytes count again towards the total;
-// - an entry appears once (a directory may repeat as a directory);
+// - an entry appears once (a directory may repeat as a directory), and no two entries differ only
+//   in case or Unicode normalisation (`Index.js`, `café` written two ways): on a case-insensitive
+//   or normalising file system (macOS, Windows, a casefolded ext4 directory, a CIFS share) the
+//   later one would replace, or be written through, the earlier one that was checked; the
+//   symbolic-link rules compare paths the same way;
+// - a path is at most 4096 characters and a component at most 255 bytes (what Linux can name);
 // - the caps of DEFAULT_INSTALL_LIMITS: entries, one file's bytes, all bytes.
 import { PackageTooLargeError, PackageUnsafeError, ManifestInvalidError, quote } from "../../errors/index.ts";
 import type { InstallLimits } from "../limits.ts";
@@ -44,6 +49,15 @@ export type PackagePlan = {
 
 type Seen = { readonly entry: PackageEntry; readonly parts: readonly string[]; readonly index: number };
 
+/** The longest entry path, characters, and path component, bytes (PATH_MAX and NAME_MAX on Linux). */
+const MAX_PATH_CHARS = 4096;
+const MAX_NAME_BYTES = 255;
+
+/** A path as a case-insensitive, normalising file system compares it: NFC, case-folded. */
+function folded(path: string): string {
+  return path.normalize("NFC").toUpperCase().toLowerCase();
+}
+
 /** Split a package path into components, refusing anything that is not a plain relative path. */
 export function entryParts(raw: string, what: string, label: string): string[] {
   const unsafe = (why: string): never => {
@@ -53,8 +67,10 @@ export function entryParts(raw: string, what: string, label: string): string[] {
   if (raw.startsWith("/")) unsafe("is an absolute path");
   if (/^[A-Za-z]:/.test(raw)) unsafe("starts with a drive letter");
   if (raw.includes("\\")) unsafe("contains a backslash");
+  if (raw.length > MAX_PATH_CHARS) unsafe(`is ${raw.length} characters long, more than ${MAX_PATH_CHARS}`);
   const parts = raw.split("/").filter((p) => p !== "" && p !== ".");
   if (parts.includes("..")) unsafe("has a '..' component");
+  if (parts.some((p) => Buffer.byteLength(p) > MAX_NAME_BYTES)) unsafe(`has a component longer than ${MAX_NAME_BYTES} bytes`);
   return parts;
 }
 
@@ -63,6 +79,8 @@ export class EntryChecker {
   readonly #label: string;
   readonly #limits: InstallLimits;
   readonly #seen = new Map<string, Seen>();
+  // The first entry of each folded path (folded()): two spellings of one name on some file systems.
+  readonly #byFolded = new Map<string, Seen>();
   readonly #order: Seen[] = [];
   #count = 0;
   #bytes = 0;
@@ -79,6 +97,11 @@ export class EntryChecker {
 
   #tooLarge(why: string, field: keyof InstallLimits): never {
     throw new PackageTooLargeError(`cannot install ${this.#label}: ${why} (limits.${field}); ship data separately, or raise the limit for a trusted package`, { field: `limits.${field}` });
+  }
+
+  /** Bytes of file data counted so far (declared sizes, and what was read beyond them). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Judge one entry as it is read; throws PACKAGE_UNSAFE or PACKAGE_TOO_LARGE. */
@@ -100,6 +123,16 @@ export class EntryChecker {
       this.#unsafe(entry.path, `appears twice in the package (as a ${before.entry.kind}, then as a ${entry.kind}); a later entry must not replace an earlier one`);
     }
     const seen = { entry, parts, index: this.#order.length };
+    const fold = folded(key);
+    const alike = this.#byFolded.get(fold);
+    if (alike !== undefined && alike.parts.join("/") !== key && !(alike.entry.kind === "directory" && entry.kind === "directory")) {
+      this.#unsafe(
+        entry.path,
+        `differs from the earlier entry ${quote(alike.entry.path)} only in case or Unicode normalisation; on a case-insensitive or normalising file system one would replace the other`,
+        "rename one of them and pack the plugin again",
+      );
+    }
+    if (alike === undefined) this.#byFolded.set(fold, seen);
     if (before === undefined) this.#seen.set(key, seen);
     this.#order.push(seen);
   }
@@ -129,13 +162,14 @@ export class EntryChecker {
   finish(): PackagePlan {
     const root = this.#root();
     const rootParts = root === "" ? [] : [root];
-    const symlinks = new Set(this.#order.filter((s) => s.entry.kind === "symlink").map((s) => s.parts.join("/")));
+    // Folded, as a case-insensitive file system would follow them.
+    const symlinks = new Set(this.#order.filter((s) => s.entry.kind === "symlink").map((s) => folded(s.parts.join("/"))));
     for (const s of this.#order) {
       const { entry, parts } = s;
       if (root !== "" && parts[0] !== root) this.#unsafe(entry.path, `is outside the package's single top-level directory ${quote(root)}, which holds plugin.json`, "pack only the plugin's directory");
       for (let i = 1; i < parts.length; i++) {
         const prefix = parts.slice(0, i).join("/");
-        if (symlinks.has(prefix)) this.#unsafe(entry.path, `passes through the symbolic link ${quote(prefix)}`);
+        if (symlinks.has(folded(prefix))) this.#unsafe(entry.path, `passes through the symbolic link ${quote(prefix)}`);
       }
       if (entry.kind === "symlink") this.#checkSymlink(entry, parts, rootParts, symlinks);
       if (entry.kind === "hardlink") this.#checkHardlink(s, rootParts);
@@ -170,7 +204,8 @@ export class EntryChecker {
       at.push(step);
       // Only the last step may be a link of the package (it is judged on its own); an earlier one
       // would be followed from where it points, not from where its name is.
-      if (i < steps.length - 1 && symlinks.has(at.join("/"))) this.#unsafe(entry.path, `is a symbolic link to ${quote(target)}, which passes through the symbolic link ${quote(at.join("/"))}`, fix);
+      if (i < steps.length - 1 && symlinks.has(folded(at.join("/"))))
+        this.#unsafe(entry.path, `is a symbolic link to ${quote(target)}, which passes through the symbolic link ${quote(at.join("/"))}`, fix);
     }
   }
 

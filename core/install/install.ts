@@ -25,7 +25,7 @@ import { MANIFEST_FILE, MAX_MANIFEST_BYTES, readManifest, validateManifest, type
 import { copyDirectory, filesDigest, scanDirectory } from "./directory.ts";
 import { EntryChecker, type PackagePlan } from "./entries.ts";
 import { lockFilePath, readLockFile, writeLockFile, type LockEntry } from "./lock-file.ts";
-import { STAGING_PREFIX } from "./names.ts";
+import { APPROVALS_FILE, LOCK_FILE, RESERVED_PREFIX, STAGING_PREFIX } from "./names.ts";
 import { refuseSharedInodes } from "./single-links.ts";
 import { readTarball, scanTarball, unpackTarball } from "./tarball.ts";
 
@@ -126,6 +126,14 @@ function judgeManifest(bytes: Buffer | undefined, label: string): Manifest {
   const result = validateManifest(json, WARDEN_VERSION);
   if (!result.ok) throw manifestError(label, result.problems);
   if (!ID_DIR.test(result.manifest.id)) throw manifestError(label, [`id: ${quote(result.manifest.id)} cannot name a directory`]);
+  // The id names the plugin's directory at the top of the plugins directory, where warden-* names
+  // are warden's own (the lock file, the approvals and their log): a package named
+  // warden-approvals.json would put its directory where the operator's approvals go.
+  if (result.manifest.id.startsWith(RESERVED_PREFIX)) {
+    throw manifestError(label, [
+      `id: ${quote(result.manifest.id)} starts with ${quote(RESERVED_PREFIX)}, which names warden's own files in the plugins directory (${LOCK_FILE}, ${APPROVALS_FILE}...); install it under another id`,
+    ]);
+  }
   return result.manifest;
 }
 
@@ -202,6 +210,8 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
   let plan: PackagePlan;
   let manifest: Manifest;
   let tarball: { bytes: Buffer; sha256: string } | null = null;
+  // The uncompressed bytes of the tarball's stream up to the archive's end, as the scan read them.
+  let streamBytes = 0;
   let copyPlan: Awaited<ReturnType<typeof scanDirectory>> = [];
   if (sourceStat.isDirectory()) {
     const checker = new EntryChecker(label, limits);
@@ -215,6 +225,7 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
     if (pin !== undefined && tarball.sha256 !== pin) throw mismatch(label, tarball.sha256, pin, "the file is not the one that was pinned (changed, corrupted, or a different release)");
     const scanned = await scanTarball(tarball.bytes, label, limits);
     plan = scanned.plan;
+    streamBytes = scanned.streamBytes;
     manifest = judgeManifest(scanned.manifests.get(plan.root === "" ? MANIFEST_FILE : `${plan.root}/${MANIFEST_FILE}`), label);
   }
   const id = manifest.id;
@@ -233,7 +244,7 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
     staging = await mkdtemp(join(pluginsDir, STAGING_PREFIX));
     const unpacked = join(staging, "new");
     await mkdir(unpacked);
-    if (tarball !== null) await unpackTarball(tarball.bytes, unpacked, label);
+    if (tarball !== null) await unpackTarball(tarball.bytes, unpacked, label, streamBytes);
     else await copyDirectory(source, copyPlan, unpacked, label, limits);
     const root = join(unpacked, plan.root);
     await refuseSharedInodes(unpacked, label);
