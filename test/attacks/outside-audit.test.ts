@@ -70,13 +70,13 @@ describe("outside: what warden audit accepts is exactly what warden writes", () 
     assert.equal(verifyAuditText([lines[0], lines[1], dupSeq].join("\n")).ok, false);
   });
 
-  it("non-canonical JSON (spaces, key order, \\u escapes of plain characters, escaped control characters) is refused", () => {
+  it("non-canonical JSON (spaces, the fixed fields moved, \\u escapes of plain characters, escaped control characters) is refused", () => {
     const { lines } = sample(s);
     const body = bodyOf(lines[2] ?? "");
     const variants = [
       body.replace('"decision":"denied"', '"decision": "denied"'),
       body.replace('{"seq":3,', '{ "seq":3,'),
-      body.replace('"op":"Warden.fs.readTextFile()","value":"/etc/passwd"', '"value":"/etc/passwd","op":"Warden.fs.readTextFile()"'),
+      body.replace('"type":"deny","plugin":"a.b"', '"plugin":"a.b","type":"deny"'),
       body.replace('"value":"/etc/passwd"', '"value":"/etc/p\\u0061sswd"'),
       body.replace('"value":"/etc/passwd"', '"value":"/etc/passwd\\u001b[2K"'),
       body.replace('"value":"/etc/passwd"', '"value":"/etc/passwd\\u2028"'),
@@ -122,7 +122,12 @@ describe("outside: what warden audit accepts is exactly what warden writes", () 
 
   it("two logs spliced, and two writers appending to one file, break the chain where they meet (never accepted)", () => {
     const a = sample(s).lines;
-    const b = sample(s).lines;
+    const other = openAuditLog(join(s.root, "other.jsonl"));
+    other.append({ type: "grant", plugin: "e.f", permissions: {} });
+    other.append({ type: "use", plugin: "e.f", value: "y" });
+    other.append({ type: "use", plugin: "e.f", value: "z" });
+    other.close();
+    const b = readFileSync(join(s.root, "other.jsonl"), "utf8").trimEnd().split("\n");
     const spliced = verifyAuditText([a[0], a[1], b[2]].join("\n"));
     assert.equal(!spliced.ok && spliced.line, 3);
     const file = join(s.root, "shared.jsonl");
@@ -234,7 +239,10 @@ export async function ok() { return Warden.fs.readTextFile("data/x.txt"); }`,
     const v = verifyAuditText(text, { key: KEY });
     assert.equal(v.ok, true, JSON.stringify(v));
     assert.equal(v.ok && v.closed, true);
-    const records = text.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = text
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const denial = records.find((r) => r["type"] === "deny" && String(r["value"]).includes('"seq":99'));
     assert.ok(denial, "the denial is one record");
     assert.ok(!String(denial["value"]).includes("\n") && !String(denial["value"]).includes("\r"), "its newlines are escaped");
