@@ -14,7 +14,7 @@
 // "not closed", and a host restarted on a cut log writes that into the chain. A tail cut, and a
 // host restarted, before anyone looked is found only by the head an operator kept (`--head`).
 import crypto, { createHash, createHmac } from "node:crypto";
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { BadInputError, escapeStrings, escapeText } from "../../errors/index.ts";
 
 /** The hash that stands before the first record. */
@@ -84,11 +84,21 @@ export function checkAuditKey(key: string, where = "auditKey"): string {
 
 type LastRecord = { seq: number; hash: string; type: string | null };
 
-function lastRecordOf(file: string, key: string | undefined): LastRecord {
-  if (!existsSync(file)) return { seq: 0, hash: GENESIS, type: null };
-  const lines = readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.length > 0);
+/** The whole of the file open as `fd`, read from its start (the descriptor's position is not used). */
+function readAll(fd: number): string {
+  const size = fstatSync(fd).size;
+  const buffer = Buffer.alloc(size);
+  let got = 0;
+  while (got < size) {
+    const n = readSync(fd, buffer, got, size - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buffer.subarray(0, got).toString("utf8");
+}
+
+function lastRecordOf(text: string, file: string, key: string | undefined): LastRecord {
+  const lines = text.split("\n").filter((l) => l.length > 0);
   const last = lines[lines.length - 1];
   if (last === undefined) return { seq: 0, hash: GENESIS, type: null };
   let parsed: { seq?: unknown; hash?: unknown; type?: unknown };
@@ -116,23 +126,51 @@ function lastRecordOf(file: string, key: string | undefined): LastRecord {
 /** How a writer is opened: the audit key (a keyed log, with open and close records), if any. */
 export type AuditLogOptions = { readonly key?: string | undefined };
 
-/** Open (or continue) an audit log file; appends continue the existing chain. */
+/**
+ * Open (or continue) an audit log file; appends continue the existing chain.
+ *
+ * Before each write the writer checks that the file is still the length it left it: another
+ * process appending to the same file (two hosts given one log), a rotation that truncated it in
+ * place, or an edit would otherwise make this writer chain onto a record that is no longer the
+ * last. When it changed, the writer continues from the file's real last record (if it can trust
+ * it: a warden record, made with the key when keyed; otherwise from its own, and the verifier
+ * shows the break) and first writes an `audit-resync` record saying what it expected and found.
+ */
 export function openAuditLog(file: string, now: () => Date = () => new Date(), options: AuditLogOptions = {}): AuditWriter {
   const key = options.key === undefined ? undefined : checkAuditKey(options.key);
-  const last = lastRecordOf(file, key);
+  // Opened first and read through the descriptor: what is continued is the file that is written.
+  const fd = openSync(file, "a+", 0o600);
+  let last: LastRecord;
+  try {
+    last = lastRecordOf(readAll(fd), file, key);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
   let { seq, hash } = last;
-  const fd = openSync(file, "a", 0o600);
+  let end = fstatSync(fd).size;
   let closed = false;
   const write = (records: readonly AuditRecordInput[]): void => {
+    const size = fstatSync(fd).size;
+    let batch = records;
+    if (size !== end) {
+      try {
+        ({ seq, hash } = lastRecordOf(readAll(fd), file, key));
+      } catch {
+        // Not a tail this writer can continue: its own chain goes on, and the break is visible.
+      }
+      batch = [{ type: "audit-resync", plugin: AUDIT_SELF, expectedBytes: end, foundBytes: size }, ...records];
+    }
     const time = now().toISOString();
     let text = "";
-    for (const record of records) {
+    for (const record of batch) {
       seq += 1;
       const line = formatRecord(seq, hash, record, time, key);
       hash = line.slice(-66, -2);
       text += `${line}\n`;
     }
     writeSync(fd, text);
+    end = size + Buffer.byteLength(text);
   };
   if (key !== undefined) {
     const previous = last.type === null ? "none" : last.type === "audit-close" ? "closed" : "not closed";

@@ -14,7 +14,8 @@ export type AuditSummary = Record<string, { grants: number; uses: number; denial
  * The verdict on a log: intact with a summary and head hash, or tampered at a 1-based line.
  * `keyed`: verified under an audit key. `closed`: the last record is the close record a keyed
  * host writes when it stops (false for an unkeyed log, a running host, a crash or a cut tail).
- * `reopenedUnclosed`: lines where a keyed host reopened the log after it had not been closed.
+ * `notices`: what the log's own records say happened to it (a keyed host reopening it after it had
+ * not been closed; a writer finding the file changed under it), by line.
  */
 export type AuditVerdict =
   | {
@@ -23,10 +24,13 @@ export type AuditVerdict =
       readonly head: string;
       readonly keyed: boolean;
       readonly closed: boolean;
-      readonly reopenedUnclosed: readonly number[];
+      readonly notices: readonly AuditNotice[];
       readonly summary: AuditSummary;
     }
   | { readonly ok: false; readonly line: number; readonly reason: string };
+
+/** One thing the log's own records say happened to it, at a 1-based line. */
+export type AuditNotice = { readonly line: number; readonly notice: string };
 
 /** What the verifier is given besides the log: the audit key, and a head hash kept from an earlier run. */
 export type VerifyOptions = { readonly key?: string | undefined; readonly head?: string | undefined };
@@ -34,7 +38,20 @@ export type VerifyOptions = { readonly key?: string | undefined; readonly head?:
 const TAIL = /,"hash":"([0-9a-f]{64})"\}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
-type Parsed = { seq?: unknown; time?: unknown; prev?: unknown; type?: unknown; plugin?: unknown; count?: unknown; counts?: unknown; mac?: unknown; previous?: unknown; records?: unknown };
+type Parsed = {
+  seq?: unknown;
+  time?: unknown;
+  prev?: unknown;
+  type?: unknown;
+  plugin?: unknown;
+  count?: unknown;
+  counts?: unknown;
+  mac?: unknown;
+  previous?: unknown;
+  records?: unknown;
+  expectedBytes?: unknown;
+  foundBytes?: unknown;
+};
 
 /** Check an audit log's bytes: each line must be UTF-8 (no byte-order mark), then as verifyAuditText. */
 export function verifyAuditBytes(bytes: Uint8Array, options: VerifyOptions = {}): AuditVerdict {
@@ -66,7 +83,7 @@ function verifyLines(lines: readonly string[], options: VerifyOptions): AuditVer
   let prev = GENESIS;
   let keptHeadSeen = options.head === undefined || options.head === GENESIS;
   let lastType: unknown = null;
-  const reopenedUnclosed: number[] = [];
+  const notices: AuditNotice[] = [];
   const summary: AuditSummary = {};
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? "";
@@ -95,7 +112,8 @@ function verifyLines(lines: readonly string[], options: VerifyOptions): AuditVer
     if (key !== undefined && record.type === "audit-close" && record.records !== n) {
       return { ok: false, line: n, reason: `the close record counts ${String(record.records)} records, but it is record ${n}` };
     }
-    if (key !== undefined && record.type === "audit-open" && record.plugin === AUDIT_SELF && record.previous === "not closed") reopenedUnclosed.push(n);
+    const notice = record.plugin === AUDIT_SELF ? noticeOf(record) : null;
+    if (notice !== null) notices.push({ line: n, notice });
     prev = tail[1] ?? "";
     if (prev === options.head) keptHeadSeen = true;
     lastType = record.plugin === AUDIT_SELF ? record.type : null;
@@ -109,7 +127,16 @@ function verifyLines(lines: readonly string[], options: VerifyOptions): AuditVer
       reason: `the kept head ${options.head ?? ""} is not a record of this log (${lines.length} record(s)): records were cut from its end, or it was rewritten`,
     };
   }
-  return { ok: true, records: lines.length, head: prev, keyed: key !== undefined, closed: key !== undefined && lastType === "audit-close", reopenedUnclosed, summary };
+  return { ok: true, records: lines.length, head: prev, keyed: key !== undefined, closed: key !== undefined && lastType === "audit-close", notices, summary };
+}
+
+/** What one of the log's own records tells an operator, if anything. */
+function noticeOf(record: Parsed): string | null {
+  if (record.type === "audit-open" && record.previous === "not closed") return "a host reopened the log after it had not been closed (a crash, or records cut from its end)";
+  if (record.type === "audit-resync") {
+    return `the file changed under its writer (expected ${String(record.expectedBytes)} bytes, found ${String(record.foundBytes)}): another process wrote to it (two hosts given one log?), or it was cut or edited`;
+  }
+  return null;
 }
 
 /** Why a record's hash does not match, with the likely cause when a key is missing or wrong. */

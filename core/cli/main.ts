@@ -267,8 +267,8 @@ function auditCommand(args: string[]): number {
     process.stdout.write(
       verdict.closed ? "closed cleanly by its host\n" : "not closed: its host is running, stopped without closing it, or records were cut from its end (compare with a kept head: --head)\n",
     );
-    for (const line of verdict.reopenedUnclosed) process.stdout.write(`line ${line}: a host reopened the log after it had not been closed (a crash, or records cut from its end)\n`);
   } else process.stdout.write("unkeyed: a rewrite of the whole log, or of its end, would verify too; keep the head, or key the log (auditKey, WARDEN_AUDIT_KEY)\n");
+  for (const n of verdict.notices) process.stdout.write(`line ${n.line}: ${escapeText(n.notice)}\n`);
   const rows = Object.entries(verdict.summary)
     .map(([id, s]) => [escapeText(id), s] as const)
     .sort(([a], [b]) => a.localeCompare(b));

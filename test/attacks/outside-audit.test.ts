@@ -120,7 +120,7 @@ describe("outside: what warden audit accepts is exactly what warden writes", () 
     assert.equal((JSON.parse(bytes.toString("utf8")) as { value: string }).value, "x\ud800y");
   });
 
-  it("two logs spliced, and two writers appending to one file, break the chain where they meet (never accepted)", () => {
+  it("two logs spliced, and two writers appending to one file: a splice breaks the chain where the logs meet; a second writer continues the real chain and says so", () => {
     const a = sample(s).lines;
     const other = openAuditLog(join(s.root, "other.jsonl"));
     other.append({ type: "grant", plugin: "e.f", permissions: {} });
@@ -135,10 +135,23 @@ describe("outside: what warden audit accepts is exactly what warden writes", () 
     const two = openAuditLog(file);
     one.append({ type: "use", plugin: "a.b", value: "1" });
     two.append({ type: "use", plugin: "c.d", value: "2" });
+    one.append({ type: "use", plugin: "a.b", value: "3" });
     one.close();
     two.close();
-    const v = verifyAuditText(readFileSync(file, "utf8"));
-    assert.equal(!v.ok && v.line, 2);
+    // Each writer finds the file changed under it and says so in the chain before continuing it.
+    const text = readFileSync(file, "utf8");
+    const v = verifyAuditText(text);
+    assert.equal(v.ok, true, JSON.stringify(v));
+    assert.deepEqual(v.ok ? v.notices.map((x) => x.line) : null, [2, 4]);
+    assert.match(v.ok ? (v.notices[0]?.notice ?? "") : "", /changed under its writer/);
+    const values = text
+      .trimEnd()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { value?: string }).value);
+    assert.deepEqual(values, ["1", undefined, "2", undefined, "3"], "every record kept, in the order written");
+    // A writer that chained onto a record that is no longer the last (the race it closes) breaks the chain: never accepted.
+    const lines = text.trimEnd().split("\n");
+    assert.equal(verifyAuditText([lines[0], lines[2]].join("\n")).ok, false);
   });
 });
 
@@ -196,7 +209,7 @@ describe("outside: a keyed log (auditKey) — rewriting, cutting and reopening",
     again.close();
     const v = verifyAuditText(readFileSync(file, "utf8"), { key: KEY });
     assert.equal(v.ok, true, JSON.stringify(v));
-    assert.deepEqual(v.ok && v.reopenedUnclosed, [4]);
+    assert.deepEqual(v.ok ? v.notices.map((x) => x.line) : null, [4]);
     assert.equal(v.ok && v.closed, true);
   });
 
