@@ -67,6 +67,8 @@ const hostOptions = z.strictObject({
   ...shared,
   pluginsDir: z.string({ error: "expected the path of a directory" }).min(1, { error: "expected the path of a directory" }),
   auditLog: z.union([z.string().min(1), auditWriter], { error: "expected a file path or an audit writer (an object with append(), appendBatch())" }).optional(),
+  // Its length is checked by the audit log (checkAuditKey), whose message never shows the key.
+  auditKey: z.string({ error: "expected a string (the secret the audit log's HMAC is keyed with)" }).optional(),
   defaults: z.strictObject({ limits: record.optional() }, { error: "expected { limits }" }).optional(),
   config: record.optional(),
   watch: z.boolean({ error: "expected true or false" }).optional(),

@@ -3,7 +3,7 @@
 // plugin.json, a tampered update): the host refuses a reload whose permissions or limits grew.
 // PURE and conservative: whatever it cannot prove covered by the running version's grants, it
 // reports as grown. Real paths are looked up by the caller (grant-roots.ts) and passed in.
-import { isAbsolute, resolve, sep } from "node:path";
+import { isAbsolute, normalize, resolve, sep } from "node:path";
 import { quote } from "../errors/index.ts";
 import type { Manifest } from "./schema.ts";
 
@@ -37,15 +37,35 @@ function show(list: List): string {
  * Compare one grant list; `covers(old, new)` says whether one old item allows everything a new one
  * does. `true` covers everything (paths: except /proc, /sys, /dev, handled by `covers`).
  */
-function listGrowth(field: string, before: List, after: List, covers: (old: string, next: string) => boolean, trueCovers: (next: string) => boolean = () => true): string[] {
+function listGrowth(
+  field: string,
+  before: List,
+  after: List,
+  covers: (old: string, next: string) => boolean,
+  trueCovers: (next: string) => boolean = () => true,
+  meaning: (next: string) => string = (next) => next,
+): string[] {
   if (after === undefined) return [];
   if (after === true) return before === true ? [] : [`${field}: true (the running version has ${show(before)})`];
   const out: string[] = [];
   after.forEach((next, i) => {
     const covered = before === true ? trueCovers(next) : (before ?? []).some((old) => covers(old, next));
-    if (!covered) out.push(`${field}[${i}] ${quote(next)} is new`);
+    const means = meaning(next);
+    if (!covered) out.push(`${field}[${i}] ${quote(next)}${means !== next ? ` (that is ${quote(means)})` : ""} is new`);
   });
   return out;
+}
+
+/**
+ * A path grant as the check reads it (`.`, `..` and repeated separators resolved lexically), for the
+ * operator: a quoted path is cut at 200 characters, and `/srv/<200 characters>/../../etc` would
+ * show only its harmless start. What is left once normalised has no `..`, so even cut, what is
+ * shown is a prefix of everything the grant reaches (bar links, which the real paths judge).
+ */
+function pathMeaning(path: string): string {
+  const n = normalize(path);
+  // normalize keeps a trailing separator; "data/" and "data" mean the same grant.
+  return n === path || n === `${path}/` || `${n}/` === path ? path : n;
 }
 
 function pathCovers(ctx: PathContext): { covers: (old: string, next: string) => boolean; trueCovers: (next: string) => boolean } {
@@ -97,8 +117,8 @@ export function permissionGrowth(before: Manifest, after: Manifest, ctx: PathCon
   const a = after.permissions ?? {};
   const paths = pathCovers(ctx);
   const out = [
-    ...listGrowth("permissions.read", b.read, a.read, paths.covers, paths.trueCovers),
-    ...listGrowth("permissions.write", b.write, a.write, paths.covers, paths.trueCovers),
+    ...listGrowth("permissions.read", b.read, a.read, paths.covers, paths.trueCovers, pathMeaning),
+    ...listGrowth("permissions.write", b.write, a.write, paths.covers, paths.trueCovers, pathMeaning),
     ...listGrowth("permissions.net", b.net, a.net, netCovers),
     ...listGrowth("permissions.exec", b.exec, a.exec, same),
     ...listGrowth("permissions.env", b.env, a.env, envCovers),

@@ -36,8 +36,15 @@ function quotasFrom(values: Record<string, unknown>): ApprovalQuotas {
 
 function show(list: unknown): string {
   if (list === true) return "true (everything)";
-  if (Array.isArray(list)) return list.map((v) => escapeText(String(v))).join(", ") || "(nothing)";
+  if (Array.isArray(list)) return list.map((v) => item(String(v))).join(", ") || "(nothing)";
   return escapeText(JSON.stringify(list));
+}
+
+// A grant shown bare unless it could be read as something else: one with ", " would look like two
+// grants ("data/, /etc/" is one path), spaces at an end would vanish, a quote would look like our
+// quoting. Those are shown as JSON strings, so each grant is exactly one visible item.
+function item(v: string): string {
+  return v.length === 0 || /[,"]|^\s|\s$/.test(v) ? JSON.stringify(escapeText(v)) : escapeText(v);
 }
 
 function formatListing(p: GrantListing): string {

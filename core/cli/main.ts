@@ -4,7 +4,8 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { openAuditLog } from "../audit/audit-log.ts";
-import { verifyAuditText } from "../audit/verify-audit.ts";
+import { verifyAuditBytes } from "../audit/verify-audit.ts";
+import { auditKeyFromEnv } from "./audit-key.ts";
 import { BadInputError, toWardenError, type WardenError, escapeText, safeJson } from "../../errors/index.ts";
 import { loadPlugin } from "../plugin.ts";
 import { WARDEN_VERSION } from "../version.ts";
@@ -82,7 +83,12 @@ async function runCommand(args: string[]): Promise<number> {
   if (approvals !== "off" && approvals !== "required") return fail(new BadInputError(`--approvals must be "required" or "off", got ${JSON.stringify(escapeText(approvals))}`), json);
   const auditFile = resolve(values["audit-log"] ?? DEFAULTS.cli.auditLog);
   mkdirSync(dirname(auditFile), { recursive: true });
-  const audit = openAuditLog(auditFile);
+  let audit: ReturnType<typeof openAuditLog>;
+  try {
+    audit = openAuditLog(auditFile, undefined, { key: auditKeyFromEnv() });
+  } catch (e) {
+    return fail(toWardenError(e), json);
+  }
   const logger = cliLogger(json);
   try {
     // With approvals required the plugin runs only with what was approved for it, as a host runs it.
@@ -213,7 +219,11 @@ function usageJson(usage: PluginUsage, since: number | null) {
 }
 
 function auditCommand(args: string[]): number {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { head: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+  });
   if (values.help) {
     process.stdout.write(AUDIT_USAGE);
     return EXIT.ok;
@@ -223,13 +233,27 @@ function auditCommand(args: string[]): number {
     process.stderr.write(AUDIT_USAGE);
     return EXIT.usage;
   }
-  let text: string;
+  const head = values.head;
+  let key: string | undefined;
   try {
-    text = readFileSync(file, "utf8");
+    if (head !== undefined && !/^[0-9a-f]{64}$/.test(head))
+      throw new BadInputError(`--head ${JSON.stringify(escapeText(head.slice(0, 80)))}: expected the 64-digit lowercase hex head an earlier \`warden audit\` printed`, { field: "head" });
+    key = auditKeyFromEnv();
   } catch (e) {
-    return fail(new BadInputError(`cannot read the audit log ${escapeText(file)} (${(e as NodeJS.ErrnoException).code ?? "error"})`), values.json);
+    // The operator's input to fix: usage (2), as the rest of the CLI.
+    printError(toWardenError(e), values.json);
+    return EXIT.usage;
   }
-  const verdict = verifyAuditText(text);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "error";
+    // With a kept head, a log that is gone is a log cut short: everything after the head is missing.
+    if (head === undefined || code !== "ENOENT") return fail(new BadInputError(`cannot read the audit log ${escapeText(file)} (${code})`), values.json);
+    bytes = Buffer.alloc(0);
+  }
+  const verdict = verifyAuditBytes(bytes, { key, head });
   if (values.json) {
     printJson(verdict);
     return verdict.ok ? EXIT.ok : EXIT.tampered;
@@ -238,11 +262,19 @@ function auditCommand(args: string[]): number {
     process.stdout.write(`TAMPERED: ${escapeText(file)}: first bad record at line ${verdict.line}: ${escapeText(verdict.reason)}\n`);
     return EXIT.tampered;
   }
-  process.stdout.write(`intact: ${verdict.records} record(s); head ${verdict.head}\n`);
-  const rows = Object.entries(verdict.summary).sort(([a], [b]) => a.localeCompare(b));
+  process.stdout.write(`intact${verdict.keyed ? " (keyed)" : ""}: ${verdict.records} record(s); head ${verdict.head}\n`);
+  if (verdict.keyed) {
+    process.stdout.write(
+      verdict.closed ? "closed cleanly by its host\n" : "not closed: its host is running, stopped without closing it, or records were cut from its end (compare with a kept head: --head)\n",
+    );
+  } else process.stdout.write("unkeyed: a rewrite of the whole log, or of its end, would verify too; keep the head, or key the log (auditKey, WARDEN_AUDIT_KEY)\n");
+  for (const n of verdict.notices) process.stdout.write(`line ${n.line}: ${escapeText(n.notice)}\n`);
+  const rows = Object.entries(verdict.summary)
+    .map(([id, s]) => [escapeText(id), s] as const)
+    .sort(([a], [b]) => a.localeCompare(b));
   const width = Math.max(6, ...rows.map(([id]) => id.length));
   process.stdout.write(`${"plugin".padEnd(width)}  grants  uses  denials\n`);
-  for (const [id, s] of rows) process.stdout.write(`${escapeText(id).padEnd(width)}  ${String(s.grants).padStart(6)}  ${String(s.uses).padStart(4)}  ${String(s.denials).padStart(7)}\n`);
+  for (const [id, s] of rows) process.stdout.write(`${id.padEnd(width)}  ${String(s.grants).padStart(6)}  ${String(s.uses).padStart(4)}  ${String(s.denials).padStart(7)}\n`);
   return EXIT.ok;
 }
 

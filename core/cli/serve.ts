@@ -13,6 +13,7 @@ import { loadConsoleToken } from "../console/console-token.ts";
 import { PluginLogRing } from "../console/recent-rings.ts";
 import { BadInputError, toWardenError, escapeText } from "../../errors/index.ts";
 import { createHost, type Host } from "../host/host.ts";
+import { auditKeyFromEnv } from "./audit-key.ts";
 import { EXIT, refuse } from "./cli-errors.ts";
 import { cliLogger, printJson } from "./output.ts";
 import { SERVE_USAGE } from "./usage.ts";
@@ -85,13 +86,31 @@ export async function serveCommand(args: string[]): Promise<number> {
     // The metrics need the host and see its audit records from the start: the observer is set
     // before loadAll writes the first grant record.
     let metrics: HostMetrics | null = null;
-    host = await createHost({ pluginsDir, auditLog: auditFile, watch: true, approvals, logger: cliLogger(json, ring), onAudit: (r) => metrics?.observeAudit(r) });
+    const auditKey = auditKeyFromEnv();
+    host = await createHost({
+      pluginsDir,
+      auditLog: auditFile,
+      ...(auditKey !== undefined ? { auditKey } : {}),
+      watch: true,
+      approvals,
+      logger: cliLogger(json, ring),
+      onAudit: (r) => metrics?.observeAudit(r),
+    });
     metrics = createHostMetrics(host);
     await host.loadAll();
     // On loopback, only loopback names in Host (a rebound DNS name is refused); a remote console
     // is reached by names warden cannot know (a proxy's), so any.
     const loopbackNames = ["127.0.0.1", "localhost", "[::1]", listenHost.toLowerCase()];
-    const server = createConsoleServer({ host, pluginsDir, auditLogFile: auditFile, token: token.token, logBuffer: ring, metrics, ...(isLoopback(listenHost) ? { allowedHosts: loopbackNames } : {}) });
+    const server = createConsoleServer({
+      host,
+      pluginsDir,
+      auditLogFile: auditFile,
+      auditKey,
+      token: token.token,
+      logBuffer: ring,
+      metrics,
+      ...(isLoopback(listenHost) ? { allowedHosts: loopbackNames } : {}),
+    });
     await server.listen({ host: listenHost, port });
     const url = urlOf(server.server.address() as AddressInfo);
     // The token is printed once, when it was made: afterwards it is only in its file (mode 0600).

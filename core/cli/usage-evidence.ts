@@ -4,7 +4,8 @@
 import { DEFAULTS } from "../../defaults/index.ts";
 import { readFileSync } from "node:fs";
 import { GrantUsageTally, type AuditRecordLike } from "../audit/grant-usage.ts";
-import { verifyAuditText } from "../audit/verify-audit.ts";
+import { verifyAuditBytes } from "../audit/verify-audit.ts";
+import { auditKeyFromEnv } from "./audit-key.ts";
 import { BadInputError, quote } from "../../errors/index.ts";
 
 /** The default audit log (where `warden run` writes). */
@@ -37,16 +38,17 @@ export function parseSince(value: string, now: Date = new Date()): number {
 
 /** Read and verify the audit log `file`, then tally its records from `since` (ms) on; BAD_INPUT if it cannot be read. */
 export function readUsageEvidence(file: string, since: number | null): UsageEvidence {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, "utf8");
+    bytes = readFileSync(file);
   } catch (e) {
     throw new BadInputError(`cannot read the audit log ${quote(file)} (${(e as NodeJS.ErrnoException).code ?? "error"}); pass the file \`warden run\` or the host wrote with --audit-log`, {
       value: file,
     });
   }
-  const verdict = verifyAuditText(text);
+  const verdict = verifyAuditBytes(bytes, { key: auditKeyFromEnv() });
   if (!verdict.ok) return { ok: false, file, line: verdict.line, reason: verdict.reason };
+  const text = bytes.toString("utf8");
   const tally = new GrantUsageTally({ since });
   for (const line of text.split("\n")) {
     // Every line parsed during verification; a record that is not an object (never written by warden) counts for nothing.

@@ -54,12 +54,17 @@ Exit status: 0 valid (warnings allowed); 2 invalid, or an unreadable audit log o
 3 the audit log was tampered with.
 `;
 
-export const AUDIT_USAGE = `Usage: warden audit <audit-log> [--json]
+export const AUDIT_USAGE = `Usage: warden audit <audit-log> [--head <hash>] [--json]
 
 Verify the hash chain of an audit log and print a per-plugin summary of grants, uses and denials,
-and the head hash (keep it: a log cut short after it can then be detected).
+and the head hash. Each record must be exactly what warden writes (UTF-8, one JSON form).
 
-Exit status: 0 intact; 3 tampered (naming the first bad record by its line number); 1 unreadable.
+  --head <hash>   a head an earlier run printed: the log must still hold that record, so a log
+                  cut short (or deleted, or rewritten) after it is TAMPERED
+  WARDEN_AUDIT_KEY  (environment) the audit key of a keyed log (createHost's auditKey): every
+                  record must carry its HMAC; the output says whether the host closed the log
+
+Exit status: 0 intact; 3 tampered (naming the first bad record by its line number); 2 usage; 1 unreadable.
 `;
 
 export const NEW_USAGE = `Usage: warden new <plugin-dir> [--id <id>] [--ts] [--json]

@@ -3,7 +3,7 @@
 // whole records, bar a last line being written); fine for the logs a console serves today, and
 // the one place to change to a reverse or indexed read when logs grow large.
 import { readFileSync } from "node:fs";
-import { verifyAuditText } from "../audit/verify-audit.ts";
+import { verifyAuditBytes } from "../audit/verify-audit.ts";
 import { BadInputError } from "../../errors/index.ts";
 
 /** What `/api/audit` is asked for; times are ISO strings, validated here. */
@@ -18,7 +18,8 @@ export type AuditQuery = {
 };
 
 /** The chain's verdict as the API reports it. */
-export type AuditVerified = { readonly ok: true; readonly records: number; readonly head: string } | { readonly ok: false; readonly line: number; readonly reason: string };
+export type AuditVerified =
+  { readonly ok: true; readonly records: number; readonly head: string; readonly keyed: boolean; readonly closed: boolean } | { readonly ok: false; readonly line: number; readonly reason: string };
 
 /** One page of matching records (newest last), how many matched, and the chain's verdict over the whole file. */
 export type AuditPage = { readonly records: unknown[]; readonly total: number; readonly offset: number; readonly limit: number; readonly verified: AuditVerified };
@@ -32,22 +33,22 @@ export function parseIsoTime(field: string, text: string): number {
   return t;
 }
 
-/** Read, verify, filter and page the audit log `file` (a missing file is an empty log). */
-export function queryAuditLog(file: string, q: AuditQuery): AuditPage {
+/** Read, verify (under `key`, for a keyed log), filter and page the audit log `file` (a missing file is an empty log). */
+export function queryAuditLog(file: string, q: AuditQuery, key?: string): AuditPage {
   const from = q.from === undefined ? null : parseIsoTime("from", q.from);
   const to = q.to === undefined ? null : parseIsoTime("to", q.to);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, "utf8");
+    bytes = readFileSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    text = "";
+    bytes = Buffer.alloc(0);
   }
   // A last line without its newline is a record being written: left for the next request.
-  const end = text.lastIndexOf("\n");
-  const whole = end === -1 ? "" : text.slice(0, end + 1);
-  const v = verifyAuditText(whole);
-  const verified: AuditVerified = v.ok ? { ok: true, records: v.records, head: v.head } : { ok: false, line: v.line, reason: v.reason };
+  const wholeBytes = bytes.subarray(0, bytes.lastIndexOf(0x0a) + 1);
+  const v = verifyAuditBytes(wholeBytes, { key });
+  const verified: AuditVerified = v.ok ? { ok: true, records: v.records, head: v.head, keyed: v.keyed, closed: v.closed } : { ok: false, line: v.line, reason: v.reason };
+  const whole = wholeBytes.toString("utf8");
   const matching: unknown[] = [];
   for (const line of whole.split("\n")) {
     if (line.length === 0) continue;

@@ -30,6 +30,8 @@ export type ConsoleServerOptions = {
   readonly pluginsDir: string;
   /** The host's audit log file (read by `/api/audit`; the token file is next to it). */
   readonly auditLogFile: string;
+  /** The audit key the host's log is keyed with (createHost's auditKey), to verify it; none for an unkeyed log. */
+  readonly auditKey?: string | undefined;
   /** The bearer token every API request must carry. */
   readonly token: string;
   /** The per-plugin log ring the host's logger writes to (without one, `log` is empty). */
@@ -264,7 +266,7 @@ export function createConsoleServer(o: ConsoleServerOptions): FastifyInstance {
   app.get<{ Querystring: { plugin?: string; type?: string; decision?: string; from?: string; to?: string; offset: number; limit: number } }>(
     "/api/audit",
     { schema: { querystring: AUDIT_QUERY } },
-    async (request) => queryAuditLog(o.auditLogFile, request.query),
+    async (request) => queryAuditLog(o.auditLogFile, request.query, o.auditKey),
   );
 
   app.get("/api/engines", { schema: { querystring: NO_QUERY } }, async () => ({

@@ -39,6 +39,12 @@ export type HostOptions = {
   readonly pluginsDir: string;
   /** An audit log file path, or a writer; default: in memory. */
   readonly auditLog?: string | AuditWriter;
+  /**
+   * A secret (at least 32 characters) the audit log file is keyed with: each record's hash is an
+   * HMAC-SHA256 under it, and the log gets open and close records (docs/security.md, "Audit log").
+   * Verify it with `WARDEN_AUDIT_KEY=… warden audit <file>`. Only with `auditLog` as a file path.
+   */
+  readonly auditKey?: string;
   readonly logger?: Logger;
   /** Limits for what a manifest leaves out (each at most its maxLimits, else BAD_INPUT); the rest are DEFAULTS.limits. */
   readonly defaults?: { readonly limits?: Partial<ProcessLimits> };
@@ -205,7 +211,9 @@ export class Host {
     this.#maxLimits = limitPolicy(o.defaults?.limits, o.maxLimits, "createHost");
     this.#dir = resolve(o.pluginsDir);
     this.#ownsAudit = typeof o.auditLog === "string";
-    const audit = typeof o.auditLog === "string" ? openAuditLog(o.auditLog) : (o.auditLog ?? memoryAuditLog());
+    if (o.auditKey !== undefined && typeof o.auditLog !== "string")
+      throw new BadInputError("createHost: auditKey keys the audit log file warden writes; give auditLog as a file path too", { field: "auditKey" });
+    const audit = typeof o.auditLog === "string" ? openAuditLog(o.auditLog, undefined, { key: o.auditKey }) : (o.auditLog ?? memoryAuditLog());
     // Given an audit log, the host keeps the figures `warden grants usage` would read from it.
     this.#usage = o.auditLog !== undefined ? new GrantUsageTally() : null;
     const tallied = this.#usage !== null ? tallyingAuditWriter(audit, this.#usage) : audit;

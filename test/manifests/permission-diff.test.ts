@@ -65,7 +65,7 @@ describe("permission growth", () => {
 
   it("path grants are compared after normalising against the plugin directory", () => {
     assert.deepEqual(grew({ read: ["data/"] }, { read: ["./data", "/plugins/acme/data/"] }), [], "the same directory, spelled three ways");
-    assert.deepEqual(grew({ read: ["data/"] }, { read: ["data/../secrets/"] }), ['permissions.read[0] "data/../secrets/" is new']);
+    assert.deepEqual(grew({ read: ["data/"] }, { read: ["data/../secrets/"] }), ['permissions.read[0] "data/../secrets/" (that is "secrets/") is new']);
     assert.deepEqual(grew({ read: ["data/"] }, { read: ["data-evil/"] }), ['permissions.read[0] "data-evil/" is new'], "component-wise, not a string prefix");
     assert.deepEqual(grew({ write: ["data/"] }, { read: ["data/"] }), ['permissions.read[0] "data/" is new'], "read and write are separate");
   });
