@@ -21,6 +21,18 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 // ~120 ms and ~20 MB, and most plugins never fetch (measured: benchmarks/README.md, cold start).
 let undici: Promise<typeof import("undici")> | null = null;
 
+/**
+ * Stop reading a body that is too large, and the error that says so. undici's body stream emits
+ * 'error' (Request aborted) when destroyed before its end, a tick later; with no listener that is
+ * an uncaught exception, which ended the host process (a plugin's HEAD to a large file did it), so
+ * the stream gets a listener first, whoever is or is not reading it.
+ */
+function tooLarge(body: NodeJS.ReadableStream & { destroy(): void }): Error {
+  body.on("error", () => undefined);
+  body.destroy();
+  return Object.assign(new Error("response too large"), { code: "TooLarge" });
+}
+
 /** The HttpPort warden uses outside tests: one pinned agent per request, closed after it. */
 export function createNodeHttp(): HttpPort {
   return {
@@ -55,19 +67,15 @@ export function createNodeHttp(): HttpPort {
           body: r.body === null ? null : Buffer.from(r.body),
           signal: r.signal,
         });
+        // An answer to HEAD, a 204 or a 304 has no body whatever its Content-Length says.
+        const bodiless = r.method === "HEAD" || res.statusCode === 204 || res.statusCode === 304;
         const length = Number(res.headers["content-length"]);
-        if (Number.isFinite(length) && length > r.maxBodyBytes) {
-          res.body.destroy();
-          throw Object.assign(new Error("response too large"), { code: "TooLarge" });
-        }
+        if (!bodiless && Number.isFinite(length) && length > r.maxBodyBytes) throw tooLarge(res.body);
         const chunks: Buffer[] = [];
         let total = 0;
         for await (const chunk of res.body) {
           total += (chunk as Buffer).byteLength;
-          if (total > r.maxBodyBytes) {
-            res.body.destroy();
-            throw Object.assign(new Error("response too large"), { code: "TooLarge" });
-          }
+          if (total > r.maxBodyBytes) throw tooLarge(res.body);
           chunks.push(chunk as Buffer);
         }
         const headers: [string, string][] = [];
@@ -77,7 +85,9 @@ export function createNodeHttp(): HttpPort {
         }
         return { status: res.statusCode, statusText: STATUS_CODES[res.statusCode] ?? "", headers, body: Buffer.concat(chunks, total) };
       } finally {
-        agent.close().catch(() => undefined);
+        // destroy, not close: the body was read or abandoned, nothing is left to finish, and a
+        // closing agent whose request was aborted opens a fresh connection to the server first.
+        agent.destroy().catch(() => undefined);
       }
     },
   };
