@@ -67,10 +67,9 @@ export function createNodeHttp(): HttpPort {
           body: r.body === null ? null : Buffer.from(r.body),
           signal: r.signal,
         });
-        // An answer to HEAD, a 204 or a 304 has no body whatever its Content-Length says.
-        const bodiless = r.method === "HEAD" || res.statusCode === 204 || res.statusCode === 304;
+        // An answer to HEAD has no body whatever its Content-Length says (the size of the GET's).
         const length = Number(res.headers["content-length"]);
-        if (!bodiless && Number.isFinite(length) && length > r.maxBodyBytes) throw tooLarge(res.body);
+        if (r.method !== "HEAD" && Number.isFinite(length) && length > r.maxBodyBytes) throw tooLarge(res.body);
         const chunks: Buffer[] = [];
         let total = 0;
         for await (const chunk of res.body) {

@@ -29,6 +29,22 @@ export const burst = ({ url, n, keep }) => new Promise((resolve) => {
   const codes = [];
   for (let i = 0; i < n; i++) fetch(url).then(() => codes.push("ok"), (e) => { codes.push(e.code); if (codes.length === n - keep) resolve(codes); });
 });
+export const bodies = async ({ url }) => {
+  const sent = async (body, headers) => { const r = await fetch(url, { method: "POST", body, headers }); return JSON.parse(await r.text()).body; };
+  const bytes = new Uint8Array([0, 1, 2, 3, 4, 5]);
+  const out = {
+    params: await sent(new URLSearchParams({ a: "1 2", b: "&" })),
+    buffer: await sent(bytes.buffer),
+    view: await sent(new Uint8Array(bytes.buffer, 2, 2)),
+    dataView: await sent(new DataView(bytes.buffer, 1, 3)),
+    object: await sent({ toString: () => "from toString" }),
+  };
+  let getter = "";
+  try { await fetch(url, { method: "POST", get body() { throw new Error("getter ran in the plugin"); } }); } catch (e) { getter = e.message; }
+  let huge = "";
+  try { await fetch(url, { method: "POST", body: "x".repeat(16.5 * 1024 * 1024) }); } catch (e) { huge = e.code; }
+  return { ...out, getter, huge };
+};
 export const random = () => {
   class Lying extends Uint8Array { get byteLength() { this.reads = (this.reads || 0) + 1; return this.reads === 1 ? 16 : 2 ** 31; } }
   let lied = "";
@@ -327,7 +343,7 @@ describe("outside: the web APIs and the host's fetch path", () => {
         ],
       },
     })) as Shown;
-    assert.equal(JSON.parse(r.text).host, `127.0.0.1:${port}`);
+    assert.equal((JSON.parse(r.text) as { host: string }).host, `127.0.0.1:${port}`);
     assert.equal(seen.at(-1)?.headers["x-http-method-override"], "PATCH");
   });
 
@@ -338,7 +354,7 @@ describe("outside: the web APIs and the host's fetch path", () => {
       assert.equal(connections, before, method);
     }
     const r = (await plugin.invoke("get", { url: `${base}/echo`, init: { method: "patch", body: "x" } })) as Shown;
-    assert.equal(JSON.parse(r.text).method, "PATCH");
+    assert.equal((JSON.parse(r.text) as { method: string }).method, "PATCH");
   });
 
   it("the request line and Host come from the checked URL only: no absolute-form target, no second host", async () => {
@@ -402,6 +418,22 @@ describe("outside: the web APIs and the host's fetch path", () => {
     assert.equal(r.status, 200);
     assert.equal(r.length, 0);
     assert.equal(await plugin.invoke("fails", { url: `${base}/head` }), "TooLarge");
+  });
+
+  it("request bodies: URLSearchParams, ArrayBuffer, views and objects are sent as the web's fetch sends them; a throwing getter is the plugin's own error; a body past the crossing's cap is BAD_INPUT, no connection made", async () => {
+    const before = connections;
+    const r = (await plugin.invoke("bodies", { url: `${base}/echo` })) as Record<string, string>;
+    assert.deepEqual(r, {
+      params: "a=1+2&b=%26",
+      buffer: "\u0000\u0001\u0002\u0003\u0004\u0005",
+      view: "\u0002\u0003",
+      dataView: "\u0001\u0002\u0003",
+      object: "from toString",
+      getter: "getter ran in the plugin",
+      huge: "BAD_INPUT",
+    });
+    assert.equal(connections - before, 5);
+    assert.equal(seen.find((x) => x.body === "a=1+2&b=%26")?.headers["content-type"], "application/x-www-form-urlencoded;charset=UTF-8");
   });
 
   it("crypto.getRandomValues: a view lying about its size gets no more than asked for, past 65536 bytes is QuotaExceededError", async () => {
