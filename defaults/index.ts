@@ -305,6 +305,17 @@ const schemas = {
   maxSubschemas: 1000,
 };
 
+// Name resolution for fetch. dns.lookup runs getaddrinfo on libuv's threadpool (4 threads unless
+// UV_THREADPOOL_SIZE says otherwise), which the host's file I/O, crypto and zlib share; a name whose
+// DNS server never answers holds a thread for the resolver's whole timeout (10 s and more), and no
+// abort frees it. A plugin with a grant for a name it controls could fill the pool with 8 fetches.
+const net = {
+  /** Name resolutions of the whole host in flight at once (the rest wait their turn): half the default pool. */
+  lookupsInFlight: 2,
+  /** Name resolutions of one plugin in flight at once, so one plugin cannot take every turn. */
+  lookupsPerPlugin: 1,
+};
+
 /** Every default of warden, by what it bounds. Frozen. */
 export const DEFAULTS = frozen({
   /** A plugin's limits where its manifest and its host say nothing (the contract's). */
@@ -329,6 +340,8 @@ export const DEFAULTS = frozen({
   console: consoleServer,
   /** Checking values against the JSON Schemas plugins declare. */
   schemas,
+  /** Name resolution for fetch. */
+  net,
 });
 
 export { systemClock, type Clock, type ClockTimer } from "./clock.ts";

@@ -1,15 +1,32 @@
-// DnsPort and HttpPort on Node: dns.lookup once, and undici with the connection pinned to the
-// checked address through `connect.lookup` (the URL's name stays the Host header and TLS SNI).
+// DnsPort and HttpPort on Node: dns.lookup once (in turns, which keep libuv's pool free), and
+// undici with the connection pinned to the checked address through `connect.lookup` (the URL's
+// name stays the Host header and TLS SNI).
 import { lookup } from "node:dns/promises";
 import { STATUS_CODES } from "node:http";
 import type { LookupAddress } from "node:dns";
 import { CheckedTarget, type DnsPort, type HttpPort, type PinnedRequest, type PinnedResponse } from "../../capabilities/index.ts";
+import { DEFAULTS } from "../../defaults/index.ts";
+import { Turns } from "./turns.ts";
 
-/** The DnsPort warden uses outside tests. */
-export function createNodeDns(): DnsPort {
+/** getaddrinfo as Node offers it: every address of a name. */
+export type SystemLookup = (hostname: string) => Promise<readonly LookupAddress[]>;
+
+const systemLookup: SystemLookup = (hostname) => lookup(hostname, { all: true, verbatim: true });
+
+// Resolutions of the whole host in flight (DEFAULTS.net says why they are bounded).
+const hostTurns = new Turns(DEFAULTS.net.lookupsInFlight);
+
+/**
+ * The DnsPort warden uses outside tests, one per plugin: a plugin waits for its own turn, then for
+ * one of the host's, so resolutions that never answer hold at most DEFAULTS.net.lookupsInFlight
+ * threads of libuv's pool, and one plugin at most DEFAULTS.net.lookupsPerPlugin of them.
+ * `resolve` and `shared` are the system's resolver and the host's turns unless a test gives others.
+ */
+export function createNodeDns(resolve: SystemLookup = systemLookup, shared: Turns = hostTurns): DnsPort {
+  const own = new Turns(DEFAULTS.net.lookupsPerPlugin);
   return {
     async lookup(hostname) {
-      const answers = await lookup(hostname, { all: true, verbatim: true });
+      const answers = await own.run(() => shared.run(() => resolve(hostname)));
       return answers.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
     },
   };
