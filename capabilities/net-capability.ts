@@ -11,6 +11,7 @@ import type { Grants } from "./grants.ts";
 import { createTargetCheck, type CheckedTarget } from "./net-check.ts";
 import { canonicalAddress, compileNetRules, decideAddress, matchAddressRule, matchName, type NetRules, type RuleRef } from "./net-rules.ts";
 import { OperationError } from "./operation-error.ts";
+import { checkRequestHeader, FETCH_METHODS } from "./request-headers.ts";
 import type { AuditSink, CallContext, DnsPort, HttpPort } from "./ports.ts";
 
 /** Options of the net capability of one plugin. */
@@ -51,11 +52,6 @@ function bodyFields(bytes: Uint8Array): { text: string } | { body: string } {
 }
 
 const MAX_REDIRECTS = 10;
-const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
-// Headers the web's fetch does not let a page set; here they would let a plugin reroute a request
-// (Host) or desynchronise the connection (framing headers).
-const FORBIDDEN_HEADERS = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "te", "trailer", "expect", "proxy-authorization", "proxy-connection"]);
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** The network capability of one plugin. */
 export type NetCapability = {
@@ -106,7 +102,7 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
   function parseInit(api: string, init: unknown): { method: string; headers: [string, string][]; body: Uint8Array | null; redirect: "follow" | "manual" | "error" } {
     const opts = optionsArg(api, init, ["method", "headers", "body", "redirect"], o.pluginId);
     const method = opts["method"] === undefined ? "GET" : stringArg(api, "init.method", opts["method"], o.pluginId).toUpperCase();
-    if (!METHODS.has(method)) throw new BadInputError(`${api}: method ${quote(method)} is not supported; use one of ${[...METHODS].join(", ")}`, { pluginId: o.pluginId });
+    if (!FETCH_METHODS.has(method)) throw new BadInputError(`${api}: method ${quote(method)} is not supported; use one of ${[...FETCH_METHODS].join(", ")}`, { pluginId: o.pluginId });
     const headers: [string, string][] = [];
     const rawHeaders = opts["headers"] ?? [];
     if (!Array.isArray(rawHeaders)) throw new BadInputError(`${api}: init.headers must be a list of [name, value] pairs`, { pluginId: o.pluginId });
@@ -114,9 +110,7 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
       if (!Array.isArray(pair) || pair.length !== 2) throw new BadInputError(`${api}: init.headers must be a list of [name, value] pairs`, { pluginId: o.pluginId });
       const name = stringArg(api, "a header name", pair[0], o.pluginId);
       const value = stringArg(api, `header ${name}`, pair[1], o.pluginId, true);
-      if (!HEADER_NAME.test(name)) throw new BadInputError(`${api}: ${quote(name)} is not a valid header name`, { pluginId: o.pluginId });
-      if (/[\r\n]/.test(value)) throw new BadInputError(`${api}: the value of header ${name} contains a line break`, { pluginId: o.pluginId });
-      if (FORBIDDEN_HEADERS.has(name.toLowerCase())) throw new BadInputError(`${api}: header ${quote(name)} is set by warden and cannot be set by a plugin`, { pluginId: o.pluginId });
+      checkRequestHeader(api, name, value, o.pluginId);
       headers.push([name, value]);
     }
     let body: Uint8Array | null = null;
@@ -151,6 +145,18 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
       try {
         for (let hop = 0; ; hop++) {
           const checked = await checkHop(api, url, signal);
+          // Recorded before the request goes out: whatever becomes of it (no answer, an answer too
+          // large, a dropped connection), what the plugin sent reached the host, and the log says so.
+          o.audit.record({
+            type: "use",
+            op: api,
+            permission: "net",
+            value: url.href,
+            resolved: checked.addresses.map((a) => `${a.family === 6 ? `[${a.address}]` : a.address}:${checked.port}`).join(", "),
+            decision: "granted",
+            rule: checked.rule,
+            source: checked.source,
+          });
           let res;
           try {
             res = await o.http.request({ target: checked, method, headers, body, maxBodyBytes: o.netBytes, signal });
@@ -164,16 +170,6 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
             throw new OperationError("ConnectionFailed", `${api}: ${quote(url.href)}: ${(e as Error).message ?? "connection failed"}`);
           }
           o.onTransfer?.((body?.length ?? 0) + res.body.length);
-          o.audit.record({
-            type: "use",
-            op: api,
-            permission: "net",
-            value: url.href,
-            resolved: checked.addresses.map((a) => `${a.family === 6 ? `[${a.address}]` : a.address}:${checked.port}`).join(", "),
-            decision: "granted",
-            rule: checked.rule,
-            source: checked.source,
-          });
           const location = res.headers.find(([k]) => k.toLowerCase() === "location")?.[1];
           const isRedirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;
           if (isRedirect && redirect === "error") throw new OperationError("InvalidData", `${api}: ${quote(url.href)} redirected and init.redirect is "error"`);
@@ -183,6 +179,8 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
           if (hop + 1 > MAX_REDIRECTS) throw new OperationError("TooManyRedirects", `${api}: more than ${MAX_REDIRECTS} redirects starting from ${quote(text)}`);
           const next = URL.canParse(location, url.href) ? new URL(location, url.href) : null;
           if (next === null) throw new OperationError("InvalidData", `${api}: ${quote(url.href)} redirected to an invalid URL ${quote(location)}`);
+          // A hop is judged as a URL the plugin passed would be, its length first.
+          refuseOverLong(next.href, { pluginId: o.pluginId, api, permission: "net", field: "permissions.net", what: "the URL a redirect leads to", kind: "urlChars", audit: o.audit });
           if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")) {
             method = "GET";
             body = null;

@@ -368,6 +368,17 @@ const modules = {
   typeScriptBytes: 4 * MiB,
 };
 
+// Name resolution for fetch. dns.lookup runs getaddrinfo on libuv's threadpool (4 threads unless
+// UV_THREADPOOL_SIZE says otherwise), which the host's file I/O, crypto and zlib share; a name whose
+// DNS server never answers holds a thread for the resolver's whole timeout (10 s and more), and no
+// abort frees it. A plugin with a grant for a name it controls could fill the pool with 8 fetches.
+const net = {
+  /** Name resolutions of the whole host in flight at once (the rest wait their turn): half the default pool. */
+  lookupsInFlight: 2,
+  /** Name resolutions of one plugin in flight at once, so one plugin cannot take every turn. */
+  lookupsPerPlugin: 1,
+};
+
 /** Every default of warden, by what it bounds. Frozen. */
 export const DEFAULTS = frozen({
   /** A plugin's limits where its manifest and its host say nothing (the contract's). */
@@ -396,6 +407,8 @@ export const DEFAULTS = frozen({
   modules,
   /** Reading a package's tar stream. */
   tar,
+  /** Name resolution for fetch. */
+  net,
 });
 
 export { systemClock, type Clock, type ClockTimer } from "./clock.ts";
