@@ -1,7 +1,7 @@
 // The path check, and the only maker of CheckedPath. The fs port acts on nothing but a CheckedPath,
 // so the value the check returned is the value the operation uses (Deno's CheckedPath): code
 // outside this module cannot construct one, and a structural look-alike is not one.
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { quote } from "../errors/index.ts";
 import { cachedDecision } from "./decision-cache.ts";
 import type { Grants } from "./grants.ts";
@@ -77,9 +77,10 @@ export type PathDecision = { readonly ok: true; readonly checked: CheckedPath } 
 /** A path a recursive write reaches (a directory mkdir creates, an entry remove deletes): checked, or why not. */
 export type BelowDecision = { readonly ok: true; readonly checked: CheckedPath } | { readonly ok: false; readonly protection: string | null };
 
-// `leftOut`: grants written inside the plugin whose real path was outside its real directory when
-// the check was built; they cover nothing, and a denial says why (by field).
-type Compiled = { lexical: PathRules; real: PathRules; leftOut: Map<string, string> };
+// `leftOut`: grants written inside the plugin that, when the check was built, led outside its real
+// directory or to a directory holding the path they name (`data -> .`: the whole plugin); they
+// cover nothing, and a denial says why (by field).
+type Compiled = { lexical: PathRules; real: PathRules; leftOut: Map<string, { real: string; why: string }> };
 
 // What a denial of a protected path says instead of "add it to permissions.write".
 const NO_GRANT_COVERS = "no write grant can allow it";
@@ -115,17 +116,24 @@ export async function realPathOrNearest(fs: PathLookups, path: string, depth = 0
  * The real-path rules of `lexical`, resolved once, now: a grant is judged by where it led when the
  * plugin loaded, so a link swapped in later does not move it. A grant written inside the plugin
  * (`data/`) must lead to a path inside the plugin's real directory and is confined to it; one that
- * leads out (the manifest check refuses it, but links can change between that check and this
- * moment) is left out and grants nothing.
+ * leads out, or to a directory holding the very path it names (`data -> .` would make `data/` the
+ * whole plugin), is left out and grants nothing (the manifest check refuses both, but links can
+ * change between that check and this moment).
  */
 async function compileReal(fs: PathLookups, lexical: PathRules, pluginDir: string, pluginReal: string): Promise<Compiled> {
   const rules: PathRule[] = [];
-  const leftOut = new Map<string, string>();
+  const leftOut = new Map<string, { real: string; why: string }>();
   for (const r of lexical.rules) {
     const real = (await realPathOrNearest(fs, r.path).catch(() => ({ real: r.path }))).real;
-    if (!isWithin(r.path, pluginDir)) rules.push({ ...r, path: real });
-    else if (isWithin(real, pluginReal)) rules.push({ ...r, path: real, confine: pluginReal });
-    else leftOut.set(r.field, real);
+    if (!isWithin(r.path, pluginDir)) {
+      rules.push({ ...r, path: real });
+      continue;
+    }
+    // Where the grant would be without links: its text, inside the plugin's real directory.
+    const named = join(pluginReal, relative(pluginDir, r.path));
+    if (!isWithin(real, pluginReal)) leftOut.set(r.field, { real, why: "outside the plugin's directory" });
+    else if (real !== named && isWithin(named, real)) leftOut.set(r.field, { real, why: "to a directory that holds the path it names, so it would grant more than it says" });
+    else rules.push({ ...r, path: real, confine: pluginReal });
   }
   return { lexical, real: { all: lexical.all, field: lexical.field, rules }, leftOut };
 }
@@ -193,7 +201,7 @@ export async function createPathCheck(fs: PathLookups, pluginDirArg: string, gra
       return {
         ok: false,
         resolved: resolved.real,
-        reason: `${lexicalRule.field} ${quote(lexicalRule.source)} led outside the plugin's directory (to ${quote(led)}) when the plugin loaded, so it grants nothing; a grant written inside the plugin must stay inside it`,
+        reason: `${lexicalRule.field} ${quote(lexicalRule.source)} led ${led.why} (to ${quote(led.real)}) when the plugin loaded, so it grants nothing; a grant written inside the plugin must lead to the path it names, inside the plugin`,
       };
     }
     const reason = access === "write" ? guarded(lexical, resolved.real) : null;

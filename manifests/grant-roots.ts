@@ -9,7 +9,7 @@ import { lstat, readlink, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { quote } from "../errors/index.ts";
 import { inside } from "./lint-manifest.ts";
-import type { Manifest } from "./schema.ts";
+import type { Manifest, ManifestPermissions } from "./schema.ts";
 
 /** A finding about one grant: where it is in plugin.json and what is wrong with it. */
 export type RootFinding = { readonly field: string; readonly message: string };
@@ -57,13 +57,24 @@ function realOf(path: string, hops: Hop[] = []): Promise<string> {
   return trace("/", path.split(sep), hops);
 }
 
-function pathGrants(m: Manifest): Array<{ field: string; text: string }> {
-  const out: Array<{ field: string; text: string }> = [];
-  for (const kind of ["read", "write"] as const) {
-    const list = m.permissions?.[kind];
-    if (Array.isArray(list)) list.forEach((text, i) => out.push({ field: `permissions.${kind}[${i}]`, text }));
+const PATH_KINDS = ["read", "write"] as const;
+
+function pathGrants(permissions: ManifestPermissions | undefined): Array<{ kind: (typeof PATH_KINDS)[number]; field: string; text: string }> {
+  const out: Array<{ kind: (typeof PATH_KINDS)[number]; field: string; text: string }> = [];
+  for (const kind of PATH_KINDS) {
+    const list = permissions?.[kind];
+    if (Array.isArray(list)) list.forEach((text, i) => out.push({ kind, field: `permissions.${kind}[${i}]`, text }));
   }
   return out;
+}
+
+/**
+ * Whether `real`, where a grant written inside the plugin leads, is a directory holding the path
+ * its text names (`named`, inside the plugin's real directory): `data -> .` makes `data/` the
+ * whole plugin, a grant wider than what the operator read.
+ */
+function holdsNamed(real: string, named: string): boolean {
+  return real !== named && inside(named, real);
 }
 
 /**
@@ -75,7 +86,7 @@ function pathGrants(m: Manifest): Array<{ field: string; text: string }> {
 export async function checkGrantRoots(manifest: Manifest, dir: string): Promise<{ problems: RootFinding[]; warnings: RootFinding[] }> {
   const problems: RootFinding[] = [];
   const warnings: RootFinding[] = [];
-  const grants = pathGrants(manifest);
+  const grants = pathGrants(manifest.permissions);
   if (grants.length === 0) return { problems, warnings };
   // A host may keep its plugins behind a symlink: the plugin's directory is its real path.
   let realDir: string;
@@ -115,6 +126,11 @@ export async function checkGrantRoots(manifest: Manifest, dir: string): Promise<
         field,
         message: `${quote(text)} leads outside the plugin directory through ${hops.length === 1 ? "a symlink" : "symlinks"} (${chain}) to ${quote(real)}; a grant written inside the plugin must stay inside its real directory ${quote(realDir)}: point the link inside the plugin, or grant the absolute path if the plugin really needs it`,
       });
+    } else if (written && holdsNamed(real, join(realDir, relative(dir, lexical)))) {
+      problems.push({
+        field,
+        message: `${quote(text)} leads through ${hops.length === 1 ? "a symlink" : "symlinks"} (${chain}) to ${show(real)}, a directory that holds the path it names, so it would grant more than it says${real === realDir ? " (the whole plugin directory)" : ""}: make ${quote(text)} a real directory, or write the grant as ${show(real)} so whoever approves it sees what it covers`,
+      });
     } else if (!written && hops.length > 0) {
       warnings.push({
         field,
@@ -132,12 +148,59 @@ export async function checkGrantRoots(manifest: Manifest, dir: string): Promise<
 export async function grantRealPaths(manifests: readonly Manifest[], dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const m of manifests) {
-    for (const { text } of pathGrants(m)) {
+    for (const { text } of pathGrants(m.permissions)) {
       const lexical = resolve(dir, text);
       if (out.has(lexical)) continue;
       const real = await realOf(lexical).catch(() => null);
       if (real !== null) out.set(lexical, real);
     }
+  }
+  return out;
+}
+
+/**
+ * Where each path grant leads now, per kind and grant text: for a grant written inside the plugin,
+ * its real path relative to the plugin's real directory ("." for the directory itself), so the
+ * record survives the plugins directory moving; for any other grant, its absolute real path. An
+ * approval keeps these, so a link changed after it (`data` made a link to `.`, an absolute grant's
+ * link pointed elsewhere) is seen as a grant nobody approved. A grant that cannot be resolved is
+ * left out (and so never matches what was approved).
+ */
+export async function grantLeads(permissions: ManifestPermissions | undefined, dir: string): Promise<GrantLeads> {
+  const out: { read?: Record<string, string>; write?: Record<string, string> } = {};
+  const realDir = await realpath(dir).catch(() => null);
+  for (const { kind, text } of pathGrants(permissions)) {
+    const lexical = resolve(dir, text);
+    const written = inside(lexical, dir);
+    let lead: string | null;
+    if (written) {
+      const real = realDir === null ? null : await trace(realDir, relative(dir, lexical).split(sep), []).catch(() => null);
+      lead = real === null || realDir === null ? null : inside(real, realDir) ? relative(realDir, real) || "." : real;
+    } else lead = await realOf(lexical).catch(() => null);
+    if (lead === null) continue;
+    // Own-property writes only: grant texts are the plugin author's (`__proto__` is a valid path).
+    Object.defineProperty((out[kind] ??= {}), text, { value: lead, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** Where path grants led, per kind and grant text (see `grantLeads`). */
+export type GrantLeads = { readonly read?: Readonly<Record<string, string>> | undefined; readonly write?: Readonly<Record<string, string>> | undefined };
+
+/**
+ * The path grants of `permissions` that lead somewhere else now (`now`) than when approved
+ * (`approved`), one line each, worded as growth: `permissions.write[0] "data/" now leads to "."
+ * (when approved it led to "data")`. A grant with no approved lead is not judged here.
+ */
+export function leadChanges(permissions: ManifestPermissions | undefined, approved: GrantLeads, now: GrantLeads): string[] {
+  const out: string[] = [];
+  for (const { kind, field, text } of pathGrants(permissions)) {
+    const was = Object.hasOwn(approved[kind] ?? {}, text) ? approved[kind]?.[text] : undefined;
+    if (was === undefined) continue;
+    const is = Object.hasOwn(now[kind] ?? {}, text) ? now[kind]?.[text] : undefined;
+    if (is === was) continue;
+    const where = is === undefined ? "cannot be resolved now" : `now leads to ${quote(is)}${is === "." ? " (the whole plugin directory)" : ""}`;
+    out.push(`${field} ${quote(text)} ${where}; when approved it led to ${quote(was)} (a symlink on its way changed)`);
   }
   return out;
 }

@@ -9,7 +9,8 @@ export type { Manifest, ManifestLimits, ManifestPermissions } from "./schema.ts"
 export { checkPluginId } from "./grant-syntax.ts";
 export { describeGrants, formatGrantTable } from "./grant-table.ts";
 export type { GrantRow } from "./grant-table.ts";
-export { grantRealPaths } from "./grant-roots.ts";
+export { grantLeads, grantRealPaths, leadChanges } from "./grant-roots.ts";
+export type { GrantLeads } from "./grant-roots.ts";
 export { entryTimeouts, limitGrowth, permissionGrowth } from "./permission-diff.ts";
 export { discoverPlugins } from "./discover-plugins.ts";
 export { compileEntrySpecs } from "./entry-input.ts";

@@ -42,6 +42,15 @@ const ApprovalSchema = z
     manifestSha256: Hex,
     /** What was approved: the manifest's permissions then, limited to `only` (empty for a denial). */
     permissions: PermissionsSchema,
+    /**
+     * Where each approved path grant led when approved (manifests' grantLeads): a grant whose links
+     * lead elsewhere later needs a new approval. Absent in files written before it existed (then
+     * recorded at the next re-pin).
+     */
+    leads: z
+      .object({ read: z.record(z.string(), z.string()).optional(), write: z.record(z.string(), z.string()).optional() })
+      .strict()
+      .optional(),
     /** The kinds approved, when the operator approved only some (null: every kind requested). */
     only: z.array(z.enum(GRANT_KINDS)).nullable(),
     /** ISO time after which the plugin's capability calls are denied (null: never). */

@@ -4,7 +4,7 @@
 // prove covered (a new path, host, command, variable, topic or plugin, `true` where a list was) is
 // growth and needs a new approval; equal or fewer permissions run, and the new hash is re-pinned.
 import { ApprovalRequiredError } from "../../errors/index.ts";
-import { grantRealPaths, permissionGrowth, type LoadedManifest, type Manifest, type ManifestPermissions } from "../../manifests/index.ts";
+import { grantLeads, grantRealPaths, leadChanges, permissionGrowth, type LoadedManifest, type Manifest, type ManifestPermissions } from "../../manifests/index.ts";
 import type { ConsentTerms } from "../../capabilities/index.ts";
 import { GRANT_KINDS, type Approval, type GrantKind } from "./approvals-file.ts";
 
@@ -51,6 +51,15 @@ export async function permissionChanges(before: ManifestPermissions, after: Mani
   return { grew: permissionGrowth(b, a, { dir, realPaths }), shrank: permissionGrowth(a, b, { dir, realPaths }) };
 }
 
+/**
+ * The path grants of `permissions` that lead elsewhere than when `approval` was given (a symlink
+ * on the way changed): growth, as a new grant would be, since the operator approved the place.
+ */
+export async function leadsMoved(approval: Approval, permissions: ManifestPermissions, dir: string): Promise<string[]> {
+  if (approval.leads === undefined) return [];
+  return leadChanges(permissions, approval.leads, await grantLeads(permissions, dir));
+}
+
 /** The commands that resolve a pending plugin, for reasons and errors. */
 export function consentCommands(id: string, pluginsDir: string): string {
   const d = ` --plugins-dir ${pluginsDir}`;
@@ -77,7 +86,8 @@ export async function judgeConsent(loaded: LoadedManifest, approval: Approval | 
     };
   }
   const effective = restrictPermissions(m.permissions, approval.only);
-  const { grew } = await permissionChanges(approval.permissions, effective, loaded.dir, m);
+  const changes = await permissionChanges(approval.permissions, effective, loaded.dir, m);
+  const grew = [...changes.grew, ...(await leadsMoved(approval, effective, loaded.dir))];
   if (grew.length > 0) {
     return {
       kind: "pending",

@@ -8,11 +8,11 @@ import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { openAuditLog } from "../audit/audit-log.ts";
 import { BadInputError, quote } from "../../errors/index.ts";
-import { discoverPlugins, type LoadedManifest, type ManifestPermissions } from "../../manifests/index.ts";
+import { discoverPlugins, grantLeads, type LoadedManifest, type ManifestPermissions } from "../../manifests/index.ts";
 import { CONSENT_LOG } from "../install/names.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { GRANT_KINDS, readApprovals, withApprovalsLock, writeApprovals, type Approval, type ApprovalQuotas, type Approvals, type GrantKind } from "./approvals-file.ts";
-import { judgeConsent, permissionChanges, restrictPermissions, type ConsentVerdict } from "./consent-verdict.ts";
+import { judgeConsent, leadsMoved, permissionChanges, restrictPermissions, type ConsentVerdict } from "./consent-verdict.ts";
 
 /** Who is deciding: the OS user running this process. */
 export function currentUser(): string {
@@ -84,13 +84,13 @@ export type ApproveOptions = {
 /** What a decision changed. */
 export type Decision = { readonly approval: Approval; readonly previous: Approval | null; readonly consentLog: string };
 
-async function decide(pluginsDir: string, id: string, make: (l: LoadedManifest, previous: Approval | null) => Approval): Promise<Decision> {
+async function decide(pluginsDir: string, id: string, make: (l: LoadedManifest, previous: Approval | null) => Approval | Promise<Approval>): Promise<Decision> {
   const dir = resolve(pluginsDir);
   return withApprovalsLock(dir, async () => {
     const approvals = await readApprovals(dir);
     const loaded = await findPlugin(dir, id);
     const previous = approvals.plugins[id] ?? null;
-    const approval = make(loaded, previous);
+    const approval = await make(loaded, previous);
     const next: Approvals = { approvalsVersion: approvals.approvalsVersion, plugins: { ...approvals.plugins, [id]: approval } };
     await writeApprovals(dir, next);
     appendConsent(dir, approval.decision, approval, previous);
@@ -137,12 +137,13 @@ export function approveGrants(o: ApproveOptions): Promise<Decision> {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1))
       return Promise.reject(new BadInputError(`approve ${o.id}: quotas.${k} must be a positive whole number, got ${String(v)}`, { field: `quotas.${k}` }));
   }
-  return decide(o.pluginsDir, o.id, (l) => ({
+  return decide(o.pluginsDir, o.id, async (l) => ({
     id: o.id,
     decision: "approved",
     version: l.manifest.version,
     manifestSha256: l.sha256,
     permissions: restrictPermissions(l.manifest.permissions, o.only ?? null),
+    leads: await grantLeads(restrictPermissions(l.manifest.permissions, o.only ?? null), l.dir),
     only: o.only === undefined ? null : [...o.only],
     expires: expires === null ? null : new Date(expires).toISOString(),
     quotas: { ...(o.quotas ?? {}) },
@@ -192,7 +193,9 @@ export async function repinApproval(pluginsDir: string, loaded: LoadedManifest, 
     const approvals = await readApprovals(dir);
     const now = approvals.plugins[approved.id];
     if (now === undefined || now.at !== approved.at || now.manifestSha256 !== approved.manifestSha256 || now.decision !== "approved") return;
-    const approval: Approval = { ...now, version: loaded.manifest.version, manifestSha256: loaded.sha256, permissions: effective, by: "warden host", at: new Date().toISOString() };
+    // An approval from before leads were kept gets them now, from a load its permissions covered.
+    const leads = now.leads ?? (await grantLeads(effective, loaded.dir));
+    const approval: Approval = { ...now, version: loaded.manifest.version, manifestSha256: loaded.sha256, permissions: effective, leads, by: "warden host", at: new Date().toISOString() };
     await writeApprovals(dir, { approvalsVersion: approvals.approvalsVersion, plugins: { ...approvals.plugins, [approved.id]: approval } });
     appendConsent(dir, "re-pinned", approval, now);
   });
@@ -257,7 +260,8 @@ export async function grantsDiff(pluginsDir: string, id: string): Promise<{ id: 
   const approved = approval?.decision === "approved" ? approval.permissions : {};
   const asked = restrictPermissions(l.manifest.permissions, approval?.decision === "approved" ? approval.only : null);
   const { grew, shrank } = await permissionChanges(approved, asked, l.dir, l.manifest);
-  return { id, version: l.manifest.version, approval, grew, shrank: shrank.map(noLongerAsked) };
+  const moved = approval?.decision === "approved" ? await leadsMoved(approval, asked, l.dir) : [];
+  return { id, version: l.manifest.version, approval, grew: [...grew, ...moved], shrank: shrank.map(noLongerAsked) };
 }
 
 /**

@@ -170,6 +170,41 @@ describe("grant roots the plugin ships (issue 11, class 2)", () => {
     assert.equal(await caps.call("fs.readTextFile", ["store/ok.txt"]), "inside", "positive control: the link that stays inside works");
   });
 
+  it("a grant inside the plugin that leads to a directory holding what it names (data -> ., data -> ./, a/b -> .., a chain) is refused: it would grant more than it says", async () => {
+    await refused("dot-link", { read: ["data/"], write: ["data/"] }, { data: "." }, [
+      /permissions\.read\[0\]: "data\/" leads through a symlink \("data" → "\."\) to "\.", a directory that holds the path it names, so it would grant more than it says \(the whole plugin directory\)/,
+      /permissions\.write\[0\]: "data\/" leads through a symlink/,
+      /write the grant as "\."/,
+    ]);
+    await refused("dot-slash-link", { write: ["data/"] }, { data: "./" }, [/permissions\.write\[0\]: "data\/" leads through a symlink \("data" → "\.\/"\) to "\."/]);
+    await refused("up-link", { write: ["a/b/"] }, { "a/b": ".." }, [/permissions\.write\[0\]: "a\/b\/" leads through a symlink .* to "\.", a directory that holds/]);
+    await refused("chain-link", { read: ["data/"] }, { data: "x", x: "." }, [/through symlinks \("data" → "x", "x" → "\."\) to "\.", a directory that holds/]);
+  });
+
+  it("at run time, a grant whose link was made to hold what it names after the manifest check grants nothing (positive control: a sibling link works)", async () => {
+    const dir = s.plugin("dot-race", {}, { "index.js": CODE, "own.txt": "the plugin's own file", "alt/ok.txt": "inside" }, { data: ".", store: "alt" });
+    const caps = await createCapabilities({
+      pluginId: "t.dot-race",
+      pluginDir: dir,
+      grants: { read: ["data/", "store/"], write: ["data/"] },
+      ports: nodePorts(),
+      audit: { record: () => undefined },
+      limits: TEST_LIMITS,
+    });
+    for (const [op, args] of [
+      ["fs.readTextFile", ["data/own.txt"]],
+      ["fs.writeTextFile", ["data/planted.txt", "x"]],
+      ["fs.readDir", ["data/"]],
+    ] as const) {
+      await assert.rejects(caps.call(op, [...args]), (e: Error & { code?: string }) => {
+        assert.equal(e.code, "PERMISSION_DENIED", e.message);
+        assert.match(e.message, /"data\/" led to a directory that holds the path it names, so it would grant more than it says .* so it grants nothing/);
+        return true;
+      });
+    }
+    assert.equal(await caps.call("fs.readTextFile", ["store/ok.txt"]), "inside", "positive control: a link to a sibling inside the plugin works");
+  });
+
   it("createHost: discovery refuses the hostile plugin with the reason and loads its neighbour; a reload after a swap is refused and the old version keeps serving", async () => {
     const root = join(s.root, "host-root");
     mkdirSync(root);
