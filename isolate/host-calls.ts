@@ -64,6 +64,13 @@ export function hostCallTable(t: HostCallTargets): ReadonlyMap<string, HostCallH
     ],
     ["op", (payload) => t.operations.request(payload)],
     [
+      "op.cancel",
+      (payload) => {
+        t.operations.cancel(requestOf<{ id: unknown }>(payload).id);
+        return undefined;
+      },
+    ],
+    [
       "timer.set",
       (payload) => {
         const { id, ms } = requestOf<{ id: number; ms: number }>(payload);

@@ -44,6 +44,9 @@ export type HostOperationsOptions = {
 export class HostOperations {
   readonly #o: HostOperationsOptions;
   readonly #abort = new AbortController();
+  // Operations the plugin passed an AbortSignal for, by id, until they settle: only these get a
+  // controller of their own (one per operation would cost every call on the hot path).
+  readonly #cancellable = new Map<number, AbortController>();
 
   /** Operations for one sandbox. */
   constructor(o: HostOperationsOptions) {
@@ -62,14 +65,14 @@ export class HostOperations {
     if (jsonDepthExceeded(payload, MAX_VALUE_DEPTH + 2) >= 0) {
       return JSON.stringify({ ok: false, error: { name: "BadInput", code: "BAD_INPUT", message: `an argument of a Warden call is nested deeper than ${MAX_VALUE_DEPTH} levels` } });
     }
-    let envelope: { id: number; op: string; args: unknown };
+    let envelope: { id: number; op: string; args: unknown; cancellable?: unknown };
     try {
       envelope = JSON.parse(payload) as typeof envelope;
     } catch {
       // Not the JSON the prelude writes: the request's fault, answered as not served (as before).
       return JSON.stringify({ ok: false });
     }
-    const { id, op, args } = envelope;
+    const { id, op, args, cancellable } = envelope;
     if (this.#o.operationSync !== undefined) {
       try {
         const answered = this.#o.operationSync(String(op), args);
@@ -81,14 +84,34 @@ export class HostOperations {
     // A HostOperation returns a promise; one that throws instead is a bug in warden, which the
     // caller (the dispatch table) reports. So is a failure to deliver the answer, which would
     // otherwise be an unhandled rejection that ends the process.
+    const own = cancellable === true && Number.isSafeInteger(id) && !this.#cancellable.has(id) ? new AbortController() : null;
+    if (own !== null) this.#cancellable.set(id, own);
+    const done = (): void => {
+      if (own !== null && this.#cancellable.get(id) === own) this.#cancellable.delete(id);
+    };
     this.#o
-      .operation(String(op), args, this.#context())
+      .operation(String(op), args, this.#context(own?.signal))
       .then(
-        (value) => this.#o.answer(id, { ok: true, value: value ?? null }),
-        (e: unknown) => this.#o.answer(id, { ok: false, error: operationErrorDescriptor(e) }),
+        (value) => {
+          done();
+          this.#o.answer(id, { ok: true, value: value ?? null });
+        },
+        (e: unknown) => {
+          done();
+          this.#o.answer(id, { ok: false, error: operationErrorDescriptor(e) });
+        },
       )
       .catch((e: unknown) => this.#o.onBug("answering a Warden call", e));
     return undefined;
+  }
+
+  /** The plugin aborted operation `id` (its AbortSignal): stop it; nothing if it is not running or not cancellable. */
+  cancel(id: unknown): void {
+    if (typeof id !== "number") return;
+    const own = this.#cancellable.get(id);
+    if (own === undefined) return;
+    this.#cancellable.delete(id);
+    own.abort();
   }
 
   /** Stop the host operations still running for this plugin (a fetch, an exec): its sandbox is going. */
@@ -96,7 +119,8 @@ export class HostOperations {
     this.#abort.abort();
   }
 
-  #context(): OperationContext {
-    return { deadline: Date.now() + Math.max(0, this.#o.timeLeftMs()), signal: this.#abort.signal };
+  #context(own?: AbortSignal): OperationContext {
+    const signal = own === undefined ? this.#abort.signal : AbortSignal.any([this.#abort.signal, own]);
+    return { deadline: Date.now() + Math.max(0, this.#o.timeLeftMs()), signal };
   }
 }

@@ -127,10 +127,17 @@ export async function all(input: { n: number }, context: EntryContext): Promise<
   const data: unknown = res.ok ? await res.json() : await res.text();
   const id = setTimeout(() => undefined, 10);
   clearTimeout(id);
+  const every = setInterval(() => undefined, 10);
+  clearInterval(every);
+  queueMicrotask(() => undefined);
+  const controller = new AbortController();
+  controller.signal.addEventListener("abort", (e: Event) => console.log(e.type), { once: true });
+  const aborted = await fetch(url, { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(1000)]) }).catch((e: DOMException) => e.name);
+  const b64: string = btoa(atob("aGk="));
   const bytes = crypto.getRandomValues(new Uint8Array(8));
   const decoded = new TextDecoder().decode(new TextEncoder().encode("é"));
   try { await Warden.env.get("NOPE"); } catch (e) { if ((e as WardenError).code === "PERMISSION_DENIED") console.warn("denied"); }
-  return { caller: context.caller, entries: entries.length, size: info.size, code: run.code, key, delivered, q: q.state, other: other.ok, data, bytes: bytes.length, decoded, uuid: crypto.randomUUID(), clone: structuredClone({ a: 1 }), plugin: Warden.plugin.id };
+  return { caller: context.caller, entries: entries.length, size: info.size, code: run.code, key, delivered, q: q.state, other: other.ok, data, bytes: bytes.length, decoded, uuid: crypto.randomUUID(), clone: structuredClone({ a: 1 }), plugin: Warden.plugin.id, aborted, b64 };
 }
 `,
     });
@@ -139,7 +146,8 @@ export async function all(input: { n: number }, context: EntryContext): Promise<
 
   it("declare exactly the globals and Warden members a plugin finds at run time", async () => {
     const dir = s.plugin("probe", manifest("test.types-probe"), {
-      "index.js": `const STANDARD = new Set(Object.getOwnPropertyNames(globalThis).filter((n) => /^[A-Z]/.test(n) && typeof globalThis[n] === "function" && n !== "Headers" && n !== "Response" && n !== "URL" && n !== "URLSearchParams" && n !== "TextEncoder" && n !== "TextDecoder"));
+      "index.js": `const WARDENS = ["Headers", "Response", "URL", "URLSearchParams", "TextEncoder", "TextDecoder", "Event", "EventTarget", "DOMException", "AbortController", "AbortSignal"];
+const STANDARD = new Set(Object.getOwnPropertyNames(globalThis).filter((n) => /^[A-Z]/.test(n) && typeof globalThis[n] === "function" && !WARDENS.includes(n)));
 export function probe() {
   const walk = (o) => Object.fromEntries(Object.keys(o).map((k) => [k, o[k] !== null && typeof o[k] === "object" && k !== "config" ? walk(o[k]) : typeof o[k]]));
   return { globals: Object.getOwnPropertyNames(globalThis).filter((n) => !STANDARD.has(n)).sort(), warden: walk(Warden) };

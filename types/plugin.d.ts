@@ -172,6 +172,8 @@ export interface RequestInit {
   headers?: Headers | Record<string, string> | Iterable<readonly [string, string]>;
   body?: string | URLSearchParams | ArrayBuffer | ArrayBufferView | null;
   redirect?: "follow" | "manual" | "error";
+  /** Aborting it rejects the fetch with the signal's reason and stops the request in the host. */
+  signal?: AbortSignal | null;
 }
 
 /** The plugin's console: lines go to the host's log, escaped and rate-limited. */
@@ -197,6 +199,13 @@ declare global {
   /** At most 1000 timers pending per plugin; a string callback is refused. */
   function setTimeout<A extends unknown[]>(callback: (...args: A) => void, ms?: number, ...args: A): number;
   function clearTimeout(id: number | undefined): void;
+  /** One of the plugin's timers, re-armed each time it fires (at least 1 ms apart). */
+  function setInterval<A extends unknown[]>(callback: (...args: A) => void, ms?: number, ...args: A): number;
+  function clearInterval(id: number | undefined): void;
+  function queueMicrotask(callback: () => void): void;
+  /** Base64 of a string of Latin-1 characters (one per byte). */
+  function btoa(data: string): string;
+  function atob(data: string): string;
   function structuredClone<T>(value: T): T;
   const crypto: {
     /** Filled by the host; the time it takes counts as the plugin's CPU (cpuMs, cpuMsPerMinute). */
@@ -274,6 +283,63 @@ declare global {
     entries(): IterableIterator<[string, string]>;
     [Symbol.iterator](): IterableIterator<[string, string]>;
     toString(): string;
+  }
+
+  /** An event dispatched by an EventTarget (listeners run synchronously, in order). */
+  class Event {
+    constructor(type: string, init?: { bubbles?: boolean; cancelable?: boolean; composed?: boolean });
+    readonly type: string;
+    readonly target: EventTarget | null;
+    readonly currentTarget: EventTarget | null;
+    readonly srcElement: EventTarget | null;
+    readonly bubbles: boolean;
+    readonly cancelable: boolean;
+    readonly composed: boolean;
+    readonly defaultPrevented: boolean;
+    readonly timeStamp: number;
+    readonly isTrusted: boolean;
+    readonly eventPhase: number;
+    preventDefault(): void;
+    stopPropagation(): void;
+    stopImmediatePropagation(): void;
+    composedPath(): EventTarget[];
+  }
+
+  /** Something events are dispatched to; a listener that throws is logged and the others still run. */
+  class EventTarget {
+    constructor();
+    addEventListener(
+      type: string,
+      listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null,
+      options?: boolean | { capture?: boolean; once?: boolean; signal?: AbortSignal },
+    ): void;
+    removeEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null, options?: boolean | { capture?: boolean }): void;
+    dispatchEvent(event: Event): boolean;
+  }
+
+  /** The web's error for aborts (AbortError), timeouts (TimeoutError) and bad base64 (InvalidCharacterError). */
+  class DOMException extends Error {
+    constructor(message?: string, name?: string);
+    readonly code: number;
+  }
+
+  /** Made by AbortController, AbortSignal.abort(), .timeout() or .any(); not constructible. */
+  class AbortSignal extends EventTarget {
+    private constructor();
+    readonly aborted: boolean;
+    readonly reason: any;
+    onabort: ((this: AbortSignal, event: Event) => void) | null;
+    throwIfAborted(): void;
+    static abort(reason?: unknown): AbortSignal;
+    /** Aborts with a TimeoutError after `ms` (one of the plugin's timers). */
+    static timeout(ms: number): AbortSignal;
+    static any(signals: Iterable<AbortSignal>): AbortSignal;
+  }
+
+  class AbortController {
+    constructor();
+    readonly signal: AbortSignal;
+    abort(reason?: unknown): void;
   }
 
   /** UTF-8 only. */

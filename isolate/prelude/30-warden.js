@@ -4,7 +4,9 @@ const pendingOps = new MapCtor();
 let nextOpId = 1;
 const preludeCaps = JSONParse(capsJson);
 
-function hostOp(op, args) {
+// With `signal` (an AbortSignal the plugin passed), the operation is cancellable: its abort
+// rejects the call with the signal's reason and tells the host to stop it ("op.cancel").
+function hostOp(op, args, signal) {
   let payload;
   try {
     payload = copyArgs(args);
@@ -16,16 +18,25 @@ function hostOp(op, args) {
     err.code = "BAD_INPUT";
     return PromiseReject(err);
   }
+  if (signal && signalStateOf(signal).aborted) return PromiseReject(signalStateOf(signal).reason);
   const id = nextOpId++;
   // An operation that needs no I/O is answered inside this crossing; others are answered later
   // through resolveOp (never during this dispatch, so registering afterwards is safe).
-  const answer = dispatch("op", `{"id":${id},"op":${JSONStringify(op)},"args":${payload}}`);
+  const answer = dispatch("op", `{"id":${id},"op":${JSONStringify(op)},"args":${payload}${signal ? ',"cancellable":true' : ""}}`);
   if (typeof answer === "string") {
     const result = JSONParse(answer);
     return result.ok ? PromiseResolve(result.value) : PromiseReject(errorFromDescriptor(result.error));
   }
   return new PromiseCtor((resolve, reject) => {
-    call(MapPrototypeSet, pendingOps, id, { resolve, reject });
+    const pending = { resolve, reject, forget: null };
+    call(MapPrototypeSet, pendingOps, id, pending);
+    if (signal) {
+      pending.forget = onAbortSignal(signal, () => {
+        if (!call(MapPrototypeDelete, pendingOps, id)) return;
+        host("op.cancel", { id });
+        reject(signalStateOf(signal).reason);
+      });
+    }
   });
 }
 
@@ -33,6 +44,7 @@ function resolveOp(id, resultJson) {
   const pending = call(MapPrototypeGet, pendingOps, id);
   if (pending === undefined) return;
   call(MapPrototypeDelete, pendingOps, id);
+  if (pending.forget !== null) pending.forget();
   const result = JSONParse(resultJson);
   if (result.ok) pending.resolve(result.value);
   else pending.reject(errorFromDescriptor(result.error));

@@ -30,15 +30,24 @@ const consoleObject = ObjectFreeze({
 // Timers: the host owns the clock; this side keeps the callbacks.
 const timers = new MapCtor();
 let nextTimerId = 1;
-function setTimeoutImpl(fn, ms, ...args) {
-  if (typeof fn !== "function") throw new TypeErrorCtor("setTimeout: the callback must be a function (strings are not evaluated)");
+// An interval is one timer id the host re-arms each time it fires (`every` ms, at least 1, as in
+// Node), so it counts once against the plugin's timers and clearTimeout/clearInterval share ids.
+function startTimer(api, fn, ms, args, repeat) {
+  if (typeof fn !== "function") throw new TypeErrorCtor(`${api}: the callback must be a function (strings are not evaluated)`);
   const id = nextTimerId++;
-  const delay = NumberIsFinite(+ms) && +ms > 0 ? +ms : 0;
+  const asked = NumberIsFinite(+ms) && +ms > 0 ? +ms : 0;
+  const delay = repeat && asked < 1 ? 1 : asked;
   if (host("timer.set", { id, ms: delay }) === "full") {
-    throw new RangeErrorCtor(`setTimeout: this plugin already has ${preludeCaps.maxTimers} timers pending; clear some before setting more`);
+    throw new RangeErrorCtor(`${api}: this plugin already has ${preludeCaps.maxTimers} timers pending; clear some before setting more`);
   }
-  call(MapPrototypeSet, timers, id, { fn, args });
+  call(MapPrototypeSet, timers, id, { fn, args, every: repeat ? delay : -1 });
   return id;
+}
+function setTimeoutImpl(fn, ms, ...args) {
+  return startTimer("setTimeout", fn, ms, args, false);
+}
+function setIntervalImpl(fn, ms, ...args) {
+  return startTimer("setInterval", fn, ms, args, true);
 }
 function clearTimeoutImpl(id) {
   if (call(MapPrototypeDelete, timers, id)) host("timer.clear", { id });
@@ -46,7 +55,8 @@ function clearTimeoutImpl(id) {
 function fireTimer(id) {
   const t = call(MapPrototypeGet, timers, id);
   if (t === undefined) return;
-  call(MapPrototypeDelete, timers, id);
+  // The next turn of an interval is set before its callback runs, which may clear it.
+  if (t.every < 0 || host("timer.set", { id, ms: t.every }) === "full") call(MapPrototypeDelete, timers, id);
   try {
     ReflectApply(t.fn, undefined, t.args);
   } catch (e) {

@@ -199,7 +199,9 @@ function fetchImpl(input, init) {
   try {
     const url = input instanceof URL ? input.href : StringCtor(input);
     const opts = {};
+    let signal = null;
     if (init !== undefined && init !== null) {
+      signal = fetchSignal(init.signal);
       if (init.method !== undefined) opts.method = StringCtor(init.method);
       if (init.headers !== undefined) {
         const h = new Headers(init.headers);
@@ -221,7 +223,7 @@ function fetchImpl(input, init) {
       }
       if (init.redirect !== undefined) opts.redirect = StringCtor(init.redirect);
     }
-    return then(hostOp("fetch", [url, opts]), responseFromHost);
+    return then(hostOp("fetch", [url, opts], signal), responseFromHost);
   } catch (e) {
     return PromiseReject(e);
   }

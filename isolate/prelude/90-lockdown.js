@@ -74,6 +74,16 @@ const ALLOWED_GLOBALS = [
   "fetch",
   "Headers",
   "Response",
+  "setInterval",
+  "clearInterval",
+  "queueMicrotask",
+  "atob",
+  "btoa",
+  "Event",
+  "EventTarget",
+  "DOMException",
+  "AbortController",
+  "AbortSignal",
 ];
 const installed = {
   Warden,
@@ -89,6 +99,16 @@ const installed = {
   fetch: fetchImpl,
   Headers,
   Response,
+  setInterval: setIntervalImpl,
+  clearInterval: clearTimeoutImpl,
+  queueMicrotask: queueMicrotaskImpl,
+  atob: atobImpl,
+  btoa: btoaImpl,
+  Event,
+  EventTarget,
+  DOMException,
+  AbortController,
+  AbortSignal,
 };
 {
   const names = ReflectOwnKeys(globalObject);
