@@ -63,6 +63,7 @@ and the head hash. Each record must be exactly what warden writes (UTF-8, one JS
                   cut short (or deleted, or rewritten) after it is TAMPERED
   WARDEN_AUDIT_KEY  (environment) the audit key of a keyed log (createHost's auditKey): every
                   record must carry its HMAC; the output says whether the host closed the log
+  WARDEN_AUDIT_KEY_FILE  (environment) instead: a file private to its owner (mode 600) holding it
 
 Exit status: 0 intact; 3 tampered (naming the first bad record by its line number); 2 usage; 1 unreadable.
 `;

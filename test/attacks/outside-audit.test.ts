@@ -7,7 +7,7 @@
 // host closed it cleanly and when a host reopened it after it was not.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { formatRecord, hashBody, openAuditLog, type AuditRecordInput } from "../../core/audit/audit-log.ts";
@@ -260,6 +260,40 @@ export async function ok() { return Warden.fs.readTextFile("data/x.txt"); }`,
     assert.ok(denial, "the denial is one record");
     assert.ok(!String(denial["value"]).includes("\n") && !String(denial["value"]).includes("\r"), "its newlines are escaped");
     assert.equal(records.filter((r) => r["seq"] === 99).length, 0);
+  });
+
+  it("WARDEN_AUDIT_KEY_FILE keeps the key out of the environment: a private file verifies; a file others can read, a link, both variables, a short key are refused naming the fix", () => {
+    const run = (args: string[], env: Record<string, string> = {}) => {
+      const base = { ...process.env };
+      delete base["WARDEN_AUDIT_KEY"];
+      delete base["WARDEN_AUDIT_KEY_FILE"];
+      return spawnSync(process.execPath, [BIN, "audit", ...args], { encoding: "utf8", cwd: s.root, env: { ...base, ...env } });
+    };
+    const { file } = sample(s, KEY);
+    const keyFile = join(s.root, "audit.key");
+    writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
+    chmodSync(keyFile, 0o600);
+    const ok = run([file], { WARDEN_AUDIT_KEY_FILE: keyFile });
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /closed cleanly/, "positive control: the key from the file verifies the keyed log");
+    const wrong = join(s.root, "wrong.key");
+    writeFileSync(wrong, "another key of enough characters, not this log's", { mode: 0o600 });
+    chmodSync(wrong, 0o600);
+    assert.equal(run([file], { WARDEN_AUDIT_KEY_FILE: wrong }).status, 3, "the file's key is the one used");
+    chmodSync(keyFile, 0o640);
+    const shared = run([file], { WARDEN_AUDIT_KEY_FILE: keyFile });
+    assert.notEqual(shared.status, 0);
+    assert.match(shared.stderr, /WARDEN_AUDIT_KEY_FILE=".*audit\.key": the key file can be read by others \(mode 640\); make it private to its owner: chmod 600/);
+    chmodSync(keyFile, 0o600);
+    const link = join(s.root, "audit-link.key");
+    symlinkSync(keyFile, link);
+    assert.match(run([file], { WARDEN_AUDIT_KEY_FILE: link }).stderr, /it is a symbolic link; name the file itself/);
+    assert.match(run([file], { WARDEN_AUDIT_KEY_FILE: keyFile, WARDEN_AUDIT_KEY: KEY }).stderr, /both WARDEN_AUDIT_KEY and WARDEN_AUDIT_KEY_FILE are set/);
+    const short = join(s.root, "short.key");
+    writeFileSync(short, "short\n", { mode: 0o600 });
+    chmodSync(short, 0o600);
+    assert.match(run([file], { WARDEN_AUDIT_KEY_FILE: short }).stderr, /the key in WARDEN_AUDIT_KEY_FILE \(.*short\.key\): an audit key must be a secret of at least/);
+    assert.match(run([file], { WARDEN_AUDIT_KEY_FILE: join(s.root, "none.key") }).stderr, /none\.key": it cannot be opened \(ENOENT\)/);
   });
 
   it("warden audit: --head finds a cut log, a missing or empty file with a kept head is TAMPERED, WARDEN_AUDIT_KEY verifies a keyed one", () => {
