@@ -3,7 +3,7 @@
 import { escapeText } from "../errors/index.ts";
 import { isAbsolute, resolve } from "node:path";
 import ipaddr from "ipaddr.js";
-import { inside } from "./lint-manifest.ts";
+import { inside, spansNamespaces } from "./lint-manifest.ts";
 import type { Manifest } from "./schema.ts";
 
 /** One granted rule and what it covers. */
@@ -28,9 +28,18 @@ function netCovers(rule: string): string {
   return `${host} ${where}${host === "localhost" ? " (including the loopback addresses it resolves to)" : ""}`;
 }
 
+// A grant made only of wildcards is named for what it is ("every topic"), and one that starts with
+// a wildcard says it reaches into every namespace: "topics matching **" read as narrow to an
+// operator approving it.
 function topicCovers(rule: string): string {
-  if (rule.endsWith(".**")) return `topics under ${rule.slice(0, -3)}.`;
-  return rule.includes("*") ? `topics matching ${rule} (* is one segment)` : `the topic ${rule}`;
+  const segs = rule.split(".");
+  const n = segs.length;
+  if (rule === "**") return "every topic";
+  if (segs.every((s) => s === "*" || s === "**")) return segs[n - 1] === "**" ? `every topic of ${n} or more segments` : `every topic of ${n} segment${n === 1 ? "" : "s"}`;
+  if (!spansNamespaces(rule) && rule.endsWith(".**") && !segs.includes("*")) return `topics under ${rule.slice(0, -3)}.`;
+  if (!rule.includes("*")) return `the topic ${rule}`;
+  const how = rule.endsWith(".**") ? "* is one segment, a final ** one or more" : "* is one segment";
+  return `topics matching ${rule} (${how})${spansNamespaces(rule) ? ", in every namespace" : ""}`;
 }
 
 /**

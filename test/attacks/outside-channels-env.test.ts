@@ -307,7 +307,7 @@ describe("outside: manifest grants wider than they look to the operator approvin
     const covers = coversOf({ channels: { subscribe: ["**", "*.**", "*", "*.in", "chat.**"] } });
     assert.deepEqual(covers, [
       "permissions.channels.subscribe[0] **: every topic",
-      "permissions.channels.subscribe[1] *.**: every topic of 2 or more segments, in every namespace",
+      "permissions.channels.subscribe[1] *.**: every topic of 2 or more segments",
       "permissions.channels.subscribe[2] *: every topic of 1 segment",
       "permissions.channels.subscribe[3] *.in: topics matching *.in (* is one segment), in every namespace",
       "permissions.channels.subscribe[4] chat.**: topics under chat.",
