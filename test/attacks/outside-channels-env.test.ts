@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createHost, type Host } from "../../core/host/host.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
-import { describeGrants, validateManifest } from "../../manifests/index.ts";
+import { describeGrants, permissionGrowth, validateManifest } from "../../manifests/index.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
 import { until } from "../helpers/until.ts";
 
@@ -311,6 +311,22 @@ describe("outside: manifest grants wider than they look to the operator approvin
       "permissions.channels.subscribe[2] *: every topic of 1 segment",
       "permissions.channels.subscribe[3] *.in: topics matching *.in (* is one segment), in every namespace",
       "permissions.channels.subscribe[4] chat.**: topics under chat.",
+    ]);
+  });
+
+  it("an update that adds such a grant says what it covers in the growth the operator approves (positive control: a namespaced one reads as written)", () => {
+    const parse = (permissions: object) => {
+      const r = validateManifest(manifest("t.wide", { permissions }), "0.1.0");
+      assert.ok(r.ok, JSON.stringify(r));
+      return r.manifest;
+    };
+    const before = parse({ channels: { subscribe: ["chat.in"] }, env: ["APP_KEY"] });
+    const after = parse({ channels: { subscribe: ["chat.in", "news.*", "**"] }, env: ["APP_KEY", "APP_*", "A*"] });
+    assert.deepEqual(permissionGrowth(before, after, { dir: "/plugins/wide" }), [
+      'permissions.env[1] "APP_*" is new',
+      'permissions.env[2] "A*" (that is "variables whose names start with A") is new',
+      'permissions.channels.subscribe[1] "news.*" is new',
+      'permissions.channels.subscribe[2] "**" (that is "every topic") is new',
     ]);
   });
 
