@@ -40,7 +40,7 @@ export function topicCovers(rule: string): string {
   if (!spansNamespaces(rule) && rule.endsWith(".**") && !segs.includes("*")) return `topics under ${rule.slice(0, -3)}.`;
   if (!rule.includes("*")) return `the topic ${rule}`;
   const how = rule.endsWith(".**") ? "* is one segment, a final ** one or more" : "* is one segment";
-  return `topics matching ${rule} (${how})${spansNamespaces(rule) ? ", in every namespace" : ""}`;
+  return `topics matching ${rule}${spansNamespaces(rule) ? " in every namespace" : ""} (${how})`;
 }
 
 /** What an env grant covers, in words. */

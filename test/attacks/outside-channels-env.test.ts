@@ -6,11 +6,13 @@
 // to it, the manifest grants that cover more than they look to the operator approving them. Each
 // attack has its legitimate neighbour, so a runtime that refused everything would fail too.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createHost, type Host } from "../../core/host/host.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { describeGrants, permissionGrowth, validateManifest } from "../../manifests/index.ts";
-import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { manifest, REPO_ROOT, scratch, type Scratch } from "../helpers/plugin-dir.ts";
 import { until } from "../helpers/until.ts";
 
 const logger = createDefaultLogger("silent");
@@ -309,7 +311,7 @@ describe("outside: manifest grants wider than they look to the operator approvin
       "permissions.channels.subscribe[0] **: every topic",
       "permissions.channels.subscribe[1] *.**: every topic of 2 or more segments",
       "permissions.channels.subscribe[2] *: every topic of 1 segment",
-      "permissions.channels.subscribe[3] *.in: topics matching *.in (* is one segment), in every namespace",
+      "permissions.channels.subscribe[3] *.in: topics matching *.in in every namespace (* is one segment)",
       "permissions.channels.subscribe[4] chat.**: topics under chat.",
     ]);
   });
@@ -328,6 +330,28 @@ describe("outside: manifest grants wider than they look to the operator approvin
       'permissions.channels.subscribe[1] "news.*" is new',
       'permissions.channels.subscribe[2] "**" (that is "every topic") is new',
     ]);
+  });
+
+  it("warden check and warden grants ls, which the operator reads before approving, say it too (positive control: a namespaced grant is shown bare)", () => {
+    const s = scratch();
+    try {
+      s.plugin("wide", manifest("t.wide", { permissions: { channels: { publish: ["chat.out"], subscribe: ["chat.in", "news.*", "a.b", "c.d", "**"] }, env: ["APP_*", "A*"] } }), {
+        "index.js": "export const x = () => 1;",
+      });
+      const run = (...args: string[]) => spawnSync(process.execPath, [join(REPO_ROOT, "bin/warden.js"), ...args], { encoding: "utf8", cwd: s.root });
+      const check = run("check", "wide");
+      assert.equal(check.status, 0, check.stderr);
+      assert.match(check.stdout, /^warning: .*permissions\.channels\.subscribe\[4\].*"\*\*" grants subscribe on every topic/m);
+      assert.match(check.stdout, /^warning: .*permissions\.env\[1\].*"A\*" covers every variable whose name starts with "A"/m);
+      assert.match(check.stdout, /^subscribe +\*\* +permissions\.channels\.subscribe\[4\] +every topic$/m);
+      const ls = run("grants", "ls", "--plugins-dir", s.root);
+      assert.equal(ls.status, 0, ls.stderr);
+      assert.match(ls.stdout, /^ {2}channels\.subscribe: chat\.in, news\.\*, a\.b, c\.d, \*\* \(every topic\)$/m);
+      assert.match(ls.stdout, /^ {2}channels\.publish: chat\.out$/m);
+      assert.match(ls.stdout, /^ {2}env: APP_\*, A\* \(variables whose names start with A\)$/m);
+    } finally {
+      s.cleanup();
+    }
   });
 
   it("an env prefix that does not end at _ covers other families of names (A* covers AWS_SECRET_ACCESS_KEY): warned", () => {
