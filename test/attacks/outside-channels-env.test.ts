@@ -14,6 +14,7 @@ import { createDefaultLogger } from "../../core/logger.ts";
 import { describeGrants, permissionGrowth, validateManifest } from "../../manifests/index.ts";
 import { manifest, REPO_ROOT, scratch, type Scratch } from "../helpers/plugin-dir.ts";
 import { until } from "../helpers/until.ts";
+import { DEFAULTS } from "../../defaults/index.ts";
 
 const logger = createDefaultLogger("silent");
 
@@ -351,6 +352,22 @@ describe("outside: manifest grants wider than they look to the operator approvin
       assert.match(ls.stdout, /^ {2}env: APP_\*, A\* \(variables whose names start with A\)$/m);
     } finally {
       s.cleanup();
+    }
+  });
+
+  it("a grant longer than any name or topic a call accepts (so it would cover nothing the operator approved) is refused; one at the bound is valid", () => {
+    const env = DEFAULTS.values.envNameChars;
+    const topic = DEFAULTS.values.topicChars;
+    const valid = (permissions: object) => validateManifest(manifest("t.long", { permissions }), "0.1.0");
+    assert.ok(valid({ env: ["A".repeat(env)], channels: { publish: [`a.${"b".repeat(topic - 2)}`], subscribe: [`a.${"b".repeat(topic - 5)}.**`] } }).ok);
+    for (const permissions of [
+      { env: ["A".repeat(env + 1)] },
+      { env: [`${"A".repeat(env)}*`] },
+      { channels: { publish: [`a.${"b".repeat(topic - 1)}`] } },
+      { channels: { subscribe: [`a.${"b".repeat(topic - 4)}.**`] } },
+    ]) {
+      const r = valid(permissions);
+      assert.ok(!r.ok && r.problems.some((p) => /must be at most 256 characters/.test(p.message)), JSON.stringify(r).slice(0, 300));
     }
   });
 
