@@ -195,6 +195,54 @@ export const answer = () => Warden.channels.publish("room.back", { to: "t.talker
   });
 });
 
+describe("outside: two plugins whose handlers publish to each other, each message doubling", () => {
+  it("the loop is bounded (rate, turns, queues) and a bystander subscriber still gets its messages; unloading one side ends it", async () => {
+    const s = scratch();
+    const side = (me: string, them: string) => `let handled = 0, now = 0, most = 0;
+export async function onLoad() {
+  await Warden.channels.subscribe("${me}.t", async () => {
+    handled++; most = Math.max(most, ++now);
+    try { for (let j = 0; j < 2; j++) Warden.channels.publish("${them}.t", {}).catch(() => {}); await new Promise((r) => setTimeout(r, 1)); } finally { now--; }
+  });
+}
+export const kick = () => Warden.channels.publish("${them}.t", {});
+export const seen = () => ({ handled, most });`;
+    s.plugin("ping", manifest("t.ping", { permissions: { channels: { publish: ["pong.t"], subscribe: ["ping.t"] } } }), { "index.js": side("ping", "pong") });
+    s.plugin("pong", manifest("t.pong", { permissions: { channels: { publish: ["ping.t"], subscribe: ["pong.t"] } } }), { "index.js": side("pong", "ping") });
+    s.plugin("bystander", manifest("t.bystander", { permissions: { channels: { subscribe: ["news.t"] } } }), {
+      "index.js": `const got = []; export async function onLoad() { await Warden.channels.subscribe("news.t", (m) => { got.push(m.data); }); } export const received = () => got;`,
+    });
+    const host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0 });
+    try {
+      await host.loadAll();
+      await host.invoke("t.ping", "kick");
+      await until(
+        "both sides to have handled 200 messages",
+        async () => {
+          const [a, b] = (await Promise.all([host.invoke("t.ping", "seen"), host.invoke("t.pong", "seen")])) as Array<{ handled: number }>;
+          return (a?.handled ?? 0) >= 200 && (b?.handled ?? 0) >= 200;
+        },
+        60_000,
+      );
+      // The loop goes on; the bystander's message still arrives, and the bus holds a bounded amount.
+      for (let i = 0; i < 5; i++) host.bus.publish("news.t", i);
+      await until("the bystander got its 5 messages", async () => ((await host.invoke("t.bystander", "received")) as unknown[]).length === 5, 60_000);
+      assert.deepEqual(await host.invoke("t.bystander", "received"), [0, 1, 2, 3, 4]);
+      assert.ok(host.bus.queuedBytes <= 3 * DEFAULTS.channels.ownerQueueBytes, `${host.bus.queuedBytes} bytes queued`);
+      for (const id of ["t.ping", "t.pong"]) {
+        const { most } = (await host.invoke(id, "seen")) as { most: number };
+        assert.ok(most >= 1 && most <= DEFAULTS.channels.deliveriesInFlight, `${id}: ${most} handlers at once`);
+      }
+      await host.unload("t.ping");
+      assert.equal(host.bus.subscriptionsOf("t.ping"), 0);
+      assert.equal(host.bus.publish("ping.t", {}), 0, "no one listens on ping.t any more");
+    } finally {
+      await host.close();
+      s.cleanup();
+    }
+  });
+});
+
 describe("outside: permission queries about what a plugin was not granted", () => {
   let s: Scratch;
   let host: Host;
