@@ -181,6 +181,33 @@ export const answer = () => Warden.channels.publish("room.back", { to: "t.talker
     assert.deepEqual(await host.invoke("t.listener", "received"), [{ topic: "room.a", data: forged, from: "t.talker", dropped: 0 }]);
   });
 
+  it("Unicode neighbours of a granted topic (full-width and ideographic dots, zero-width characters, combining marks, NFD, tabs) are refused on publish and subscribe", async () => {
+    const neighbours = [
+      "room．a",
+      "room。a",
+      "room\u200b.a",
+      "room.a\u200d",
+      "\ufeffroom.a",
+      "room.a\u0301",
+      "room.\u0061\u0301",
+      "room.á",
+      "room.a\t",
+      "room\t.a",
+      "ｒoom.a",
+      "room.ａ",
+      "room.a\u00a0",
+      "room\u2024a",
+    ];
+    for (const topic of neighbours) {
+      const r = await invoke("t.talker", "publish", { topic, data: {} });
+      assert.equal(r.code, "BAD_INPUT", `publish ${JSON.stringify(topic)}: ${JSON.stringify(r)}`);
+      const sub = await invoke("t.talker", "subscribe", { pattern: topic });
+      assert.equal(sub.code, "BAD_INPUT", `subscribe ${JSON.stringify(topic)}: ${JSON.stringify(sub)}`);
+    }
+    // Positive control: the granted spelling publishes.
+    assert.deepEqual(await invoke("t.talker", "publish", { topic: "room.b", data: {} }), { ok: { delivered: 1 } });
+  });
+
   it("a publish grant does not let a plugin receive on that topic; a subscribe grant does not let it publish there", async () => {
     for (const pattern of ["room.a", "room.*", "room.**", "room.b"]) {
       const r = await invoke("t.talker", "subscribe", { pattern });
