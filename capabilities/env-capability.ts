@@ -47,7 +47,10 @@ export function createEnvCapability(o: { pluginId: string; grants: Grants; env: 
         throw permissionDenied({ pluginId: o.pluginId, api, permission: "env", value: name, reason, field: "permissions.env" });
       }
       o.audit.record({ type: "use", op: api, permission: "env", value: name, decision: "granted", rule: ref.rule, source: ref.source });
-      return o.env.get(name) ?? null;
+      // Only a string is a variable's value: a port that handed back anything else (an object's
+      // inherited member) would put a host value in the plugin's hands.
+      const value = o.env.get(name);
+      return typeof value === "string" ? value : null;
     },
     query(v) {
       if (v === undefined) return o.grants.env === true ? { state: "granted", rule: "true", source: "permissions.env" } : { state: "denied" };

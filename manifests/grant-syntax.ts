@@ -28,6 +28,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*\*?$/;
 
 /** Validate an env grant: an exact variable name, or a prefix ending in `*` (e.g. AWS_*). */
 export function checkEnvGrant(name: string): string | null {
+  // The same bound Warden.env.get puts on the name it is given: a longer grant would cover nothing.
+  if (name.length > DEFAULTS.values.envNameChars) return `must be at most ${DEFAULTS.values.envNameChars} characters (the longest name Warden.env.get accepts)`;
   if (name === "*") return 'use true to grant every variable, not "*"';
   if (!ENV_NAME.test(name)) return 'expected a variable name such as "API_KEY" or a prefix such as "AWS_*"';
   return null;
@@ -45,6 +47,8 @@ const TOPIC_SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 /** Validate a channel topic pattern: 1–16 segments of [A-Za-z0-9_-], `*` for one, `**` last only. */
 export function checkTopicPattern(topic: string): string | null {
+  // The same bound the channel calls put on a topic or pattern: a longer grant would cover nothing.
+  if (topic.length > DEFAULTS.values.topicChars) return `must be at most ${DEFAULTS.values.topicChars} characters (the longest topic Warden.channels accepts)`;
   const segments = topic.split(".");
   if (segments.length < 1 || segments.length > 16) return "expected 1 to 16 dot-separated segments";
   for (let i = 0; i < segments.length; i++) {

@@ -3,7 +3,7 @@
 import { escapeText } from "../errors/index.ts";
 import { isAbsolute, resolve } from "node:path";
 import ipaddr from "ipaddr.js";
-import { inside } from "./lint-manifest.ts";
+import { inside, spansNamespaces } from "./lint-manifest.ts";
 import type { Manifest } from "./schema.ts";
 
 /** One granted rule and what it covers. */
@@ -28,9 +28,24 @@ function netCovers(rule: string): string {
   return `${host} ${where}${host === "localhost" ? " (including the loopback addresses it resolves to)" : ""}`;
 }
 
-function topicCovers(rule: string): string {
-  if (rule.endsWith(".**")) return `topics under ${rule.slice(0, -3)}.`;
-  return rule.includes("*") ? `topics matching ${rule} (* is one segment)` : `the topic ${rule}`;
+// A grant made only of wildcards is named for what it is ("every topic"), and one that starts with
+// a wildcard says it reaches into every namespace: "topics matching **" read as narrow to an
+// operator approving it.
+/** What a channel grant covers, in words ("every topic", "topics under chat."). */
+export function topicCovers(rule: string): string {
+  const segs = rule.split(".");
+  const n = segs.length;
+  if (rule === "**") return "every topic";
+  if (segs.every((s) => s === "*" || s === "**")) return segs[n - 1] === "**" ? `every topic of ${n} or more segments` : `every topic of ${n} segment${n === 1 ? "" : "s"}`;
+  if (!spansNamespaces(rule) && rule.endsWith(".**") && !segs.includes("*")) return `topics under ${rule.slice(0, -3)}.`;
+  if (!rule.includes("*")) return `the topic ${rule}`;
+  const how = rule.endsWith(".**") ? "* is one segment, a final ** one or more" : "* is one segment";
+  return `topics matching ${rule}${spansNamespaces(rule) ? " in every namespace" : ""} (${how})`;
+}
+
+/** What an env grant covers, in words. */
+export function envCovers(rule: string): string {
+  return rule.endsWith("*") ? `variables whose names start with ${rule.slice(0, -1)}` : `the variable ${rule}`;
 }
 
 /**
@@ -53,7 +68,7 @@ export function describeGrants(m: Manifest, dir: string, commands: Readonly<Reco
     const found = commands[r];
     return found === undefined ? `${r}, looked up on the host's PATH when the plugin loads` : found === null ? `NOTHING: ${r} is not on this host's PATH` : found;
   });
-  list("env", p.env, "permissions.env", "every environment variable", (r: string) => (r.endsWith("*") ? `variables whose names start with ${r.slice(0, -1)}` : `the variable ${r}`));
+  list("env", p.env, "permissions.env", "every environment variable", envCovers);
   if (p.channels === true) rows.push({ kind: "channels", rule: "true", source: "permissions.channels", covers: "publish and subscribe on every topic" });
   else if (p.channels !== undefined) {
     list("publish", p.channels.publish, "permissions.channels.publish", "every topic", topicCovers);

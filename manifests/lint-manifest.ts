@@ -48,6 +48,21 @@ export function inside(path: string, dir: string): boolean {
   return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
+/** Whether a channel grant's first segment is a wildcard, so it matches topics of every namespace (the host's and other plugins'). */
+export function spansNamespaces(rule: string): boolean {
+  const first = rule.split(".")[0];
+  return first === "*" || first === "**";
+}
+
+// An env prefix that ends at a _ names one family (AWS_*); any other (A*, AWS*, _*) also covers
+// names of other families: A* covers AWS_SECRET_ACCESS_KEY, AWS* covers AWSCLI_TOKEN.
+const FAMILY_PREFIX = /^[A-Za-z][A-Za-z0-9_]*_\*$/;
+
+/** Whether an env grant is a prefix that does not end at a _ (so it reaches past one family of names). */
+export function envPrefixSpansFamilies(rule: string): boolean {
+  return rule.endsWith("*") && !FAMILY_PREFIX.test(rule);
+}
+
 /** Whether an exec grant names an interpreter or another command that runs arbitrary code. */
 export function isInterpreter(command: string): boolean {
   return INTERPRETERS.has(basename(command).replace(/[0-9.]+$/, "")) || INTERPRETERS.has(basename(command));
@@ -70,8 +85,29 @@ export function lintManifest(manifest: Manifest, dir?: string): ManifestWarning[
     warnings.push({ field: "permissions.channels", message: "true grants publish and subscribe on every topic; list the topics the plugin needs" });
   } else {
     for (const d of ["publish", "subscribe"] as const) {
-      if (p?.channels?.[d] === true) warnings.push({ field: `permissions.channels.${d}`, message: `true grants ${d} on every topic` });
+      const list = p?.channels?.[d];
+      if (list === true) warnings.push({ field: `permissions.channels.${d}`, message: `true grants ${d} on every topic` });
+      else {
+        list?.forEach((rule, i) => {
+          if (!spansNamespaces(rule)) return;
+          const what = rule === "**" ? "every topic, as true does" : "topics in every namespace";
+          warnings.push({
+            field: `permissions.channels.${d}[${i}]`,
+            message: `${JSON.stringify(rule)} grants ${d} on ${what} (the host application's and other plugins' included) because its first segment is a wildcard; name the namespace (e.g. "chat.*")`,
+          });
+        });
+      }
     }
+  }
+  if (Array.isArray(p?.env)) {
+    p.env.forEach((rule, i) => {
+      if (!envPrefixSpansFamilies(rule)) return;
+      const prefix = rule.slice(0, -1);
+      warnings.push({
+        field: `permissions.env[${i}]`,
+        message: `${JSON.stringify(rule)} covers every variable whose name starts with ${JSON.stringify(prefix)}, not one family (${JSON.stringify(`${prefix}X_TOKEN`)} too); end the prefix at a _ (e.g. "APP_*") or list the names`,
+      });
+    });
   }
   if (Array.isArray(p?.exec)) {
     p.exec.forEach((cmd, i) => {

@@ -5,6 +5,8 @@
 // reports as grown. Real paths are looked up by the caller (grant-roots.ts) and passed in.
 import { isAbsolute, normalize, resolve, sep } from "node:path";
 import { quote } from "../errors/index.ts";
+import { envCovers, topicCovers } from "./grant-table.ts";
+import { envPrefixSpansFamilies, spansNamespaces } from "./lint-manifest.ts";
 import type { Manifest } from "./schema.ts";
 
 /** How path grants are compared: the plugin's directory and, when known, each grant's real path now. */
@@ -101,7 +103,7 @@ function netCovers(old: string, next: string): boolean {
 }
 
 /** An env rule covers another when equal, or when it is a prefix `P*` and the other starts with P. */
-function envCovers(old: string, next: string): boolean {
+function envRuleCovers(old: string, next: string): boolean {
   return old === next || (old.endsWith("*") && next.startsWith(old.slice(0, -1)));
 }
 
@@ -109,7 +111,9 @@ const same = (old: string, next: string): boolean => old === next;
 
 /**
  * Every permission `after` grants that `before` does not, one line per field, e.g.
- * `permissions.read[1] "/etc" is new` or `permissions.net: true (the running version has [...])`.
+ * `permissions.read[1] "/etc" is new` or `permissions.net: true (the running version has [...])`;
+ * a grant wider than it reads is said in words, as `warden check` says it
+ * (`permissions.channels.subscribe[0] "**" (that is "every topic") is new`).
  * Empty when `after` grants nothing more (equal or fewer permissions).
  */
 export function permissionGrowth(before: Manifest, after: Manifest, ctx: PathContext): string[] {
@@ -121,13 +125,14 @@ export function permissionGrowth(before: Manifest, after: Manifest, ctx: PathCon
     ...listGrowth("permissions.write", b.write, a.write, paths.covers, paths.trueCovers, pathMeaning),
     ...listGrowth("permissions.net", b.net, a.net, netCovers),
     ...listGrowth("permissions.exec", b.exec, a.exec, same),
-    ...listGrowth("permissions.env", b.env, a.env, envCovers),
+    ...listGrowth("permissions.env", b.env, a.env, envRuleCovers, undefined, (next) => (envPrefixSpansFamilies(next) ? envCovers(next) : next)),
     ...listGrowth("permissions.plugins", b.plugins, a.plugins, same),
   ];
   if (a.channels === true) {
     if (b.channels !== true) out.push(`permissions.channels: true (publish and subscribe on every topic; the running version has ${b.channels === undefined ? "nothing" : "a list"})`);
   } else if (a.channels !== undefined && b.channels !== true) {
-    for (const d of ["publish", "subscribe"] as const) out.push(...listGrowth(`permissions.channels.${d}`, b.channels?.[d], a.channels[d], same));
+    for (const d of ["publish", "subscribe"] as const)
+      out.push(...listGrowth(`permissions.channels.${d}`, b.channels?.[d], a.channels[d], same, undefined, (next) => (spansNamespaces(next) ? topicCovers(next) : next)));
   }
   return out;
 }

@@ -85,14 +85,23 @@ export const PermissionsSchema = z
       checked(checkExecGrant, "A command name resolved on PATH when the plugin loads, or an absolute path."),
       "Commands the plugin may run (no shell, ever). `true` grants everything and makes `warden check` warn.",
     ),
-    env: grantList(checked(checkEnvGrant, "A variable name, or a prefix ending in * (AWS_*)."), "Environment variables the plugin may read. `true` grants everything and makes `warden check` warn."),
+    env: grantList(
+      checked(checkEnvGrant, "A variable name, or a prefix ending in * (AWS_*).").meta({ maxLength: DEFAULTS.values.envNameChars }),
+      "Environment variables the plugin may read. `true` grants everything and makes `warden check` warn.",
+    ),
     plugins: grantList(checked(checkPluginId, "A plugin id."), "Plugins whose entries this plugin may call with Warden.plugins.call."),
     channels: z
       .union([
         z.literal(true),
         z.strictObject({
-          publish: grantList(checked(checkTopicPattern, "A topic pattern: segments of [A-Za-z0-9_-], * or a final **."), "Topics the plugin may publish to."),
-          subscribe: grantList(checked(checkTopicPattern, "A topic pattern: segments of [A-Za-z0-9_-], * or a final **."), "Topics the plugin may subscribe to."),
+          publish: grantList(
+            checked(checkTopicPattern, "A topic pattern: segments of [A-Za-z0-9_-], * or a final **.").meta({ maxLength: DEFAULTS.values.topicChars }),
+            "Topics the plugin may publish to.",
+          ),
+          subscribe: grantList(
+            checked(checkTopicPattern, "A topic pattern: segments of [A-Za-z0-9_-], * or a final **.").meta({ maxLength: DEFAULTS.values.topicChars }),
+            "Topics the plugin may subscribe to.",
+          ),
         }),
       ])
       .optional()

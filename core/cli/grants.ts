@@ -6,6 +6,7 @@ import { DEFAULTS } from "../../defaults/index.ts";
 import { parseArgs } from "node:util";
 import { BadInputError, escapeText } from "../../errors/index.ts";
 import type { ApprovalQuotas } from "../consent/approvals-file.ts";
+import { envCovers, envPrefixSpansFamilies, spansNamespaces, topicCovers } from "../../manifests/index.ts";
 import { approveGrants, denyGrants, grantsDiff, listGrants, parseExpiry, parseKinds, revokeGrants, type GrantListing } from "../consent/grant-decisions.ts";
 import { grantsUsageCommand } from "./grants-usage.ts";
 import { EXIT, refuse } from "./cli-errors.ts";
@@ -34,9 +35,22 @@ function quotasFrom(values: Record<string, unknown>): ApprovalQuotas {
   return out;
 }
 
-function show(list: unknown): string {
+/** What a grant of `kind` covers, in words, when it covers more than it reads ("**", "A*"); else null. */
+function wider(kind: string, v: string): string | null {
+  if (kind === "channels") return spansNamespaces(v) ? topicCovers(v) : null;
+  if (kind === "env") return envPrefixSpansFamilies(v) ? envCovers(v) : null;
+  return null;
+}
+
+function show(list: unknown, kind = ""): string {
   if (list === true) return "true (everything)";
-  if (Array.isArray(list)) return list.map((v) => item(String(v))).join(", ") || "(nothing)";
+  if (Array.isArray(list)) {
+    const items = list.map((v) => {
+      const covers = wider(kind, String(v));
+      return covers === null ? item(String(v)) : `${item(String(v))} (${escapeText(covers)})`;
+    });
+    return items.join(", ") || "(nothing)";
+  }
   return escapeText(JSON.stringify(list));
 }
 
@@ -53,8 +67,8 @@ function formatListing(p: GrantListing): string {
   if (requested.length === 0) lines.push("  requests no permissions");
   for (const [kind, value] of requested) {
     if (kind === "channels" && value !== true && typeof value === "object" && value !== null) {
-      for (const [dir, topics] of Object.entries(value)) lines.push(`  channels.${dir}: ${show(topics)}${p.notGranted.includes("channels") ? "  (not granted: --only)" : ""}`);
-    } else lines.push(`  ${kind}: ${show(value)}${(p.notGranted as readonly string[]).includes(kind) ? "  (not granted: --only)" : ""}`);
+      for (const [dir, topics] of Object.entries(value)) lines.push(`  channels.${dir}: ${show(topics, "channels")}${p.notGranted.includes("channels") ? "  (not granted: --only)" : ""}`);
+    } else lines.push(`  ${kind}: ${show(value, kind)}${(p.notGranted as readonly string[]).includes(kind) ? "  (not granted: --only)" : ""}`);
   }
   const a = p.approval;
   if (a !== null) {

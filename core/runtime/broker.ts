@@ -10,6 +10,7 @@ import { BadInputError } from "../../errors/index.ts";
 import { hostFileProtections, ownFileProtections } from "./own-files.ts";
 import { execWrap } from "../os-sandbox/exec-sandbox.ts";
 import { execView } from "./exec-view.ts";
+import { createNodeEnv } from "../sys/node-env.ts";
 import { createNodeExec } from "../sys/node-exec.ts";
 import { createNodeFs } from "../sys/node-fs.ts";
 import { createNodeDns, createNodeHttp } from "../sys/node-net.ts";
@@ -47,7 +48,7 @@ export function createBroker(spec: LoadSpec, hooks: BrokerHooks): Promise<Capabi
         hooks.processGroups,
         hooks.bwrap === undefined ? undefined : execWrap(execView({ bwrap: hooks.bwrap, grants: spec.grants, pluginDir: spec.pluginDir, protect })),
       ),
-      env: { get: (name) => process.env[name] },
+      env: createNodeEnv(),
       channels: hooks.channels,
       plugins: hooks.plugins,
     },

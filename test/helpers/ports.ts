@@ -2,6 +2,7 @@
 // needs to control (DNS answers, env, the bus) replaceable.
 import { readFileSync } from "node:fs";
 import { createCommandCheck, type ChannelPort, type CheckedCommand, type DnsPort, type Ports } from "../../capabilities/index.ts";
+import { createNodeEnv } from "../../core/sys/node-env.ts";
 import { createNodeExec } from "../../core/sys/node-exec.ts";
 import { createNodeFs } from "../../core/sys/node-fs.ts";
 import { createNodeDns, createNodeHttp } from "../../core/sys/node-net.ts";
@@ -32,7 +33,7 @@ export function nodePorts(over: Partial<Ports> = {}): Ports {
     dns: createNodeDns(),
     http: createNodeHttp(),
     exec: createNodeExec(process.env["PATH"] ?? ""),
-    env: { get: (name) => process.env[name] },
+    env: createNodeEnv(),
     channels: NO_CHANNELS,
     plugins: { call: () => Promise.reject(new Error("no host in this test")) },
     ...over,
