@@ -216,7 +216,7 @@ describe("a plugin cannot make host timers its count does not see", () => {
     const fired: unknown[] = [];
     const timers = new PluginTimers((id) => fired.push(id));
     const before = hostTimers();
-    for (const id of [{ x: 1 }, "1", -1, 0, 1.5, null, Number.MAX_SAFE_INTEGER + 2]) assert.throws(() => timers.set(id as number, 10_000), /timer id/, JSON.stringify(id));
+    for (const id of [{ x: 1 }, "1", -1, 0, 1.5, null, Number.MAX_SAFE_INTEGER + 2]) assert.throws(() => timers.set(id, 10_000), /timer id/, JSON.stringify(id));
     for (let i = 0; i < 2000; i++) timers.set(7, 10_000);
     assert.equal(hostTimers(), before + 1, "one Node timer for the id set 2000 times");
     timers.set(8, 10_000);
