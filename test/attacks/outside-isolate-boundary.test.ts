@@ -15,10 +15,13 @@ import { after, before, describe, it } from "node:test";
 import { memoryAuditLog } from "../../core/audit/audit-log.ts";
 import { createDefaultLogger } from "../../core/logger.ts";
 import { loadPlugin, type PluginHandle } from "../../core/plugin.ts";
-import { CONTRACT_ERROR_CODES, EXTENSION_ERROR_CODES } from "../../errors/index.ts";
+import { createHost, type Host } from "../../core/host/host.ts";
+import { calleeErrorForCaller } from "../../core/host/callee-errors.ts";
+import { BadInputError, CONTRACT_ERROR_CODES, EngineRestartedError, EXTENSION_ERROR_CODES, isWardenError, PluginError, TimeoutError } from "../../errors/index.ts";
 import { callOutcome } from "../../isolate/call-results.ts";
 import { PluginTimers } from "../../isolate/plugin-timers.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
+import { until } from "../helpers/until.ts";
 
 const logger = createDefaultLogger("silent");
 
@@ -223,5 +226,87 @@ describe("a plugin cannot make host timers its count does not see", () => {
     timers.stop();
     assert.equal(hostTimers(), before);
     assert.deepEqual(fired, []);
+  });
+});
+
+// A plugin calling another learns that the callee is not available, never why (the failure's text
+// is the operator's, in status()): the rule held for a callee that failed to load, but a callee
+// quarantined or restarting after failures refused the call with its last failure in the message,
+// and an engine restart named the co-tenant that caused it.
+const VICTIM = `
+export async function onLoad() {
+  let spun = false;
+  try { await Warden.fs.readTextFile("data/spun"); spun = true; } catch {}
+  if (spun) throw new Error("db password is hunter2 at /srv/secret/t.victim");
+}
+export async function spin() { await Warden.fs.writeTextFile("data/spun", "1"); for (;;) {} }
+export const x = () => "x";
+`;
+const CALLER = `
+export async function call() {
+  try { return { ok: await Warden.plugins.call("t.victim", "x", {}) }; } catch (e) { return { code: e.code, message: String(e.message) }; }
+}
+`;
+
+describe("what a calling plugin learns of a callee quarantined after failing its restarts", () => {
+  let s: Scratch;
+  let host: Host;
+  before(async () => {
+    s = scratch();
+    s.plugin("victim", manifest("t.victim", { permissions: { read: ["data/"], write: ["data/"] }, limits: { cpuMs: 50, timeoutMs: 1000 } }), { "index.js": VICTIM, "data/.keep": "" });
+    s.plugin("caller", manifest("t.caller", { permissions: { plugins: ["t.victim"] }, limits: { timeoutMs: 10_000 } }), { "index.js": CALLER });
+    host = await createHost({ pluginsDir: s.root, logger, healthIntervalMs: 0, quarantine: { maxFailures: 3 } });
+    await host.loadAll();
+  });
+  after(async () => {
+    await host.close();
+    s.cleanup();
+  });
+
+  it("a callee quarantined after failing restarts refuses its caller with its state only, not the failure (positive control: the call answered before)", async () => {
+    assert.deepEqual(await host.invoke("t.caller", "call"), { ok: "x" });
+    await assert.rejects(host.invoke("t.victim", "spin"), { code: "CPU_LIMIT" });
+    const seen: Array<{ ok?: unknown; code?: string; message?: string }> = [];
+    for (let i = 0; i < 3; i++) seen.push((await host.invoke("t.caller", "call")) as { code?: string; message?: string });
+    assert.ok(
+      seen.some((r) => r.code === "QUARANTINED"),
+      JSON.stringify(seen),
+    );
+    for (const r of seen) {
+      assert.ok(r.code === "QUARANTINED" || r.code === "TIMEOUT", JSON.stringify(r));
+      assert.match(r.message ?? "", /t\.victim is (not available|restarting)/, JSON.stringify(r));
+      for (const secret of ["hunter2", "/srv/secret", "onLoad", "restart failed", s.root]) assert.ok(!(r.message ?? "").includes(secret), `${secret} leaked to the caller: ${r.message}`);
+    }
+    // The operator still sees why.
+    await until("the victim's failure to be in its status", () => /hunter2/.test(JSON.stringify(host.status().find((p) => p.id === "t.victim"))));
+  });
+});
+
+describe("a callee's state, as its caller sees it", () => {
+  it("names no other plugin: not the co-tenant that caused it", () => {
+    const restarted = new EngineRestartedError("plugin t.victim: its engine was ended because plugin t.secret-neighbour made it end; t.victim is back in a fresh engine: retry the call", {
+      pluginId: "t.victim",
+      culprits: ["t.secret-neighbour"],
+    });
+    const seen = calleeErrorForCaller(restarted, "t.caller", "t.victim", "x");
+    assert.equal(isWardenError(seen) ? seen.code : undefined, "ENGINE_RESTARTED");
+    assert.ok(seen instanceof Error && !seen.message.includes("t.secret-neighbour") && /retry/.test(seen.message), String(seen));
+    assert.ok(isWardenError(seen) && !JSON.stringify(seen.details).includes("t.secret-neighbour"));
+  });
+
+  it("a restart in progress says that it is one, not after what", () => {
+    const restarting = new TimeoutError("plugin t.victim is restarting (restart failed: PLUGIN_ERROR: Error: db password is hunter2) and was not back within 1000 ms; x() was not run", {
+      pluginId: "t.victim",
+      entry: "x",
+      restarting: true,
+    });
+    const seen = calleeErrorForCaller(restarting, "t.caller", "t.victim", "x");
+    assert.ok(isWardenError(seen) && seen.code === "TIMEOUT" && /t\.victim is restarting/.test(seen.message) && !seen.message.includes("hunter2"), String(seen));
+  });
+
+  it("positive control: the callee's own answers (what it threw, its limits) reach the caller as they were", () => {
+    for (const own of [new PluginError("plugin t.victim: x() threw: TypeError: nope", { pluginId: "t.victim" }), new BadInputError("bad field", { pluginId: "t.victim" })]) {
+      assert.equal(calleeErrorForCaller(own, "t.caller", "t.victim", "x"), own);
+    }
   });
 });
