@@ -592,6 +592,8 @@ export class PluginHandle {
         throw new TimeoutError(`plugin ${this.id} is restarting (${this.#restartCause ?? "after a failure"}) and was not back within ${waitMs} ms; ${name}() was not run`, {
           pluginId: this.id,
           entry: name,
+          // A calling plugin is told the state, not the cause (host/callee-errors.ts).
+          restarting: true,
         });
       }
       let timer: NodeJS.Timeout | undefined;

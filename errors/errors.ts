@@ -289,6 +289,11 @@ const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) =
   RATE_LIMITED: RateLimitedError,
 };
 
+/** True when `code` is one of the contract's codes, the only ones a plugin may raise itself. */
+export function isContractErrorCode(code: unknown): code is (typeof CONTRACT_ERROR_CODES)[number] {
+  return typeof code === "string" && (CONTRACT_ERROR_CODES as readonly string[]).includes(code);
+}
+
 /** True when `code` is one of warden's error codes. */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && (ERROR_CODES as readonly string[]).includes(code);

@@ -31,6 +31,7 @@ export {
   NotFoundError,
   RateLimitedError,
   isErrorCode,
+  isContractErrorCode,
   isWardenError,
   createError,
   fromDescriptor,

@@ -73,7 +73,7 @@ export function hostCallTable(t: HostCallTargets): ReadonlyMap<string, HostCallH
     [
       "timer.set",
       (payload) => {
-        const { id, ms } = requestOf<{ id: number; ms: number }>(payload);
+        const { id, ms } = requestOf<{ id: unknown; ms: unknown }>(payload);
         return t.timers.set(id, ms);
       },
     ],

@@ -2,6 +2,7 @@
 // timer per plugin timer and, when timers are due, enters the isolate for one of them per turn of
 // the event loop: a plugin with a thousand busy timers due at once must not hold the sandbox
 // process's event loop (and its control messages) hostage.
+import { BadInputError } from "../errors/index.ts";
 import { MAX_TIMERS } from "./limits.ts";
 
 /** One plugin's live timers and the due ones waiting for their turn. */
@@ -17,8 +18,17 @@ export class PluginTimers {
     this.#fire = fire;
   }
 
-  /** Start the plugin's timer `id`, due in `ms` (clamped as Node's setTimeout would be); "full" when the plugin already has MAX_TIMERS. */
-  set(id: number, ms: unknown): "full" | undefined {
+  /**
+   * Start the plugin's timer `id`, due in `ms` (clamped as Node's setTimeout would be); "full" when
+   * the plugin already has MAX_TIMERS. The id is the prelude's counter, a positive integer, else
+   * BAD_INPUT; an id already live replaces that timer. The request's text is the plugin's to
+   * shape (it can reach into the prelude's serialisation), and an id reused without clearing its
+   * Node timer left that timer running, uncounted, past MAX_TIMERS and past the plugin's end.
+   */
+  set(id: unknown, ms: unknown): "full" | undefined {
+    if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1)
+      throw new BadInputError(`setTimeout: the timer id must be a positive integer, got ${typeof id === "number" ? String(id) : typeof id}`);
+    this.clear(id);
     if (this.#timers.size + this.#ready.length >= MAX_TIMERS) return "full";
     const delay = Math.min(Math.max(0, Number(ms) || 0), 2 ** 31 - 1);
     this.#timers.set(

@@ -4,7 +4,7 @@
 // into). So the host checks every such value itself, before any host code recurses into it: the
 // nesting depth of JSON text with one linear scan (no recursion, no parse), parsed values with an
 // explicit stack, and error text cut to a size and escaped so that it prints on one line.
-import { escapeText } from "../errors/index.ts";
+import { escapeText, isContractErrorCode } from "../errors/index.ts";
 
 /** Deepest nesting of arrays and objects accepted from a plugin (the prelude enforces the same). */
 export const MAX_VALUE_DEPTH = 512;
@@ -80,14 +80,18 @@ export function boundedPluginStack(stack: string): string {
 
 /**
  * An error descriptor from a plugin made safe for host code: name, message and stack are strings,
- * bounded and escaped; anything else the plugin put in it is dropped (code is kept for the
- * catalogue lookup, which accepts only known codes).
+ * bounded and escaped; anything else the plugin put in it is dropped. The code is one of the
+ * contract's or PLUGIN_ERROR, as the prelude decides: the codes warden adds (ENGINE_RESTARTED,
+ * QUARANTINED, BUSY, APPROVAL_REQUIRED, ...) are warden's to raise, and the host acts on some of
+ * them (a restart failing with ENGINE_RESTARTED is not counted towards quarantine), so a plugin
+ * that reached into the prelude's serialisation (an Object.prototype.toJSON) must not raise them.
  */
-export function boundedPluginError(d: unknown): { name: string; code: unknown; message: string; stack?: string } {
+export function boundedPluginError(d: unknown): { name: string; code: string; message: string; stack?: string } {
   const o = (typeof d === "object" && d !== null ? d : {}) as Record<string, unknown>;
   const name = typeof o["name"] === "string" ? boundedPluginText(o["name"], MAX_ERROR_NAME_CHARS) : "Error";
   // The prelude cuts at MAX_ERROR_MESSAGE_CHARS and adds its note; the margin keeps that note.
   const message = typeof o["message"] === "string" ? boundedPluginText(o["message"], MAX_ERROR_MESSAGE_CHARS + 100) : "an error without a message";
   const stack = typeof o["stack"] === "string" ? boundedPluginStack(o["stack"]) : undefined;
-  return { name, code: o["code"], message, ...(stack !== undefined ? { stack } : {}) };
+  const code = isContractErrorCode(o["code"]) ? o["code"] : "PLUGIN_ERROR";
+  return { name, code, message, ...(stack !== undefined ? { stack } : {}) };
 }

@@ -20,6 +20,7 @@ import { effectiveLimits, loadPlugin, type LoadPluginOptions, type PluginEngine,
 import type { Isolation } from "../runtime/plugin-slot.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { readManifest, type LoadedManifest, discoverPlugins } from "../../manifests/index.ts";
+import { calleeErrorForCaller } from "./callee-errors.ts";
 import { dependentsOf, planDependencies, type DependencyNode } from "./dependency-order.ts";
 import { reloadTransaction } from "./reload.ts";
 import { newHostEntry, type HostEntry, type HostEvent, type PluginHealth, type PluginState } from "./host-entry.ts";
@@ -524,7 +525,11 @@ export class Host {
         { pluginId: caller, target, state: e?.state ?? "unknown" },
       );
     }
-    return e.handle.invoke(entry, input, { caller, chain: next });
+    // The callee's own answer reaches the caller as it was; its state (quarantined, restarting,
+    // its engine restarted) only as a state, as above.
+    return e.handle.invoke(entry, input, { caller, chain: next }).catch((err: unknown) => {
+      throw calleeErrorForCaller(err, caller, target, entry);
+    });
   }
 
   /** Validate and apply a new config; an invalid one changes nothing (MAI-33). */

@@ -56,6 +56,22 @@ function append(array, value) {
 function then(promise, onFulfilled, onRejected) {
   return ReflectApply(PromisePrototypeThen, promise, [onFulfilled, onRejected]);
 }
+// The prelude's own requests and error descriptors are flat records, written field by field:
+// JSON.stringify asks every object it meets for a toJSON method, which a plugin can put on
+// Object.prototype, and so could rewrite what the prelude decided (a failed call's code, a timer's
+// id) after it decided it. A string, number, boolean or null is never asked.
+function writeRecord(record) {
+  let out = "";
+  const keys = ReflectOwnKeys(record);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    const value = record[key];
+    if (typeof key !== "string" || value === undefined) continue;
+    const text = value === null || typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? JSONStringify(value) : JSONStringify(safeString(value));
+    out += `${out === "" ? "" : ","}${JSONStringify(key)}:${text}`;
+  }
+  return `{${out}}`;
+}
 function host(kind, payload) {
-  return dispatch(kind, JSONStringify(payload));
+  return dispatch(kind, writeRecord(payload));
 }

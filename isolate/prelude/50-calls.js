@@ -2,6 +2,7 @@
 // "settle" dispatch when the entry's promise settles, which may be during this same crossing
 // (microtasks run before it returns) or later, from a timer or a host operation.
 const RESERVED_HOOKS = ["onLoad", "onUnload", "onConfigChange", "health"];
+const MAX_EXPORTS_CHARS = 64 * 1024 * 1024;
 let moduleNamespace = null;
 
 function setModule(ns) {
@@ -20,7 +21,9 @@ function setModule(ns) {
     if (typeof value !== "function") continue;
     append(call(ArrayPrototypeIncludes, RESERVED_HOOKS, name) ? hooks : entries, name);
   }
-  return JSONStringify({ entries, hooks });
+  // Written without JSON.stringify, which would ask the lists for a toJSON the plugin's top level
+  // may have put on Array.prototype.
+  return serializeStrict({ entries, hooks }, MAX_EXPORTS_CHARS);
 }
 
 // A call that settles while its entry crossing is still running hands its result back as the
@@ -30,7 +33,7 @@ let returnSlot = null;
 // The text is `<callId> <1|0> <JSON>`: the id and the outcome are written by this code from numbers,
 // ahead of anything the plugin's value could contain, so no value can claim to settle another call.
 function settle(callId, ok, payload) {
-  const text = ok ? `${callId} 1 ${payload}` : `${callId} 0 ${JSONStringify(payload)}`;
+  const text = ok ? `${callId} 1 ${payload}` : `${callId} 0 ${writeRecord(payload)}`;
   if (returnSlot !== null && returnSlot.id === callId && returnSlot.text === null) {
     returnSlot.text = text;
     return;
