@@ -58,18 +58,20 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
   const { fs, pluginId } = o;
   const paths = await createPathCheck(fs, o.pluginDir, o.grants);
 
-  function deny(api: string, access: FsAccess, value: string, resolved: string, reason?: string, fix?: string): never {
+  /** Audit and throw a denial; with `hidden`, the plugin is told that instead of where its path led. */
+  function deny(api: string, access: FsAccess, value: string, resolved: string, reason?: string, fix?: string, hidden?: string): never {
     const special = specialRoot(resolved);
     const why = reason ?? (special ? `paths under ${special} are covered only by a grant that names a path under ${special}` : `no rule in permissions.${access} covers it`);
     o.audit.record({ type: "deny", op: api, permission: access, value, resolved, decision: "denied", reason: why });
-    throw permissionDenied({ pluginId, api, permission: access, value, resolved, reason: why, field: `permissions.${access}`, ...(fix !== undefined ? { fix } : {}) });
+    const told = hidden === undefined ? { resolved, reason: why } : { reason: hidden };
+    throw permissionDenied({ pluginId, api, permission: access, value, ...told, field: `permissions.${access}`, ...(fix !== undefined ? { fix } : {}) });
   }
 
   async function check(path: unknown, access: FsAccess, api: string, follow = true): Promise<CheckedPath> {
     refuseOverLong(path, { pluginId, api, permission: access, field: `permissions.${access}`, what: "the path", kind: "pathChars", audit: o.audit });
     const value = stringArg(api, "the path", path, pluginId);
     const d = await paths.decide(value, access, follow);
-    if (!d.ok) return deny(api, access, value, d.resolved, d.reason, d.fix);
+    if (!d.ok) return deny(api, access, value, d.resolved, d.reason, d.fix, d.hidden);
     return d.checked;
   }
 

@@ -87,15 +87,17 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
   const targets = createTargetCheck(rules, o.dns, o.pluginId);
   let inFlight = 0;
 
-  function deny(api: string, url: string, resolved: string | undefined, reason: string): never {
+  /** Audit and throw a denial; with `hidden`, the plugin is told that instead of the address and why. */
+  function deny(api: string, url: string, resolved: string | undefined, reason: string, hidden?: string): never {
     o.audit.record({ type: "deny", op: api, permission: "net", value: url, ...(resolved ? { resolved } : {}), decision: "denied", reason });
-    throw permissionDenied({ pluginId: o.pluginId, api, permission: "net", value: url, resolved, reason, field: "permissions.net" });
+    const told = hidden === undefined ? { resolved, reason } : { reason: hidden };
+    throw permissionDenied({ pluginId: o.pluginId, api, permission: "net", value: url, ...told, field: "permissions.net" });
   }
 
   /** Check one hop (net-check.ts); a refusal is audited and thrown as PermissionDenied. */
   async function checkHop(api: string, url: URL, signal: AbortSignal): Promise<CheckedTarget> {
     const d = await targets.decide(api, url, signal);
-    if (!d.ok) return deny(api, url.href, d.resolved, d.reason);
+    if (!d.ok) return deny(api, url.href, d.resolved, d.reason, d.hidden);
     return d.target;
   }
 

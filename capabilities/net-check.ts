@@ -48,7 +48,19 @@ export class CheckedTarget {
 }
 
 /** The answer for one hop: the checked target, or what was refused (`resolved`) and why. */
-export type TargetDecision = { readonly ok: true; readonly target: CheckedTarget } | { readonly ok: false; readonly resolved: string; readonly reason: string };
+export type TargetDecision =
+  | { readonly ok: true; readonly target: CheckedTarget }
+  | {
+      readonly ok: false;
+      readonly resolved: string;
+      readonly reason: string;
+      /**
+       * What the plugin is told instead of `resolved` and `reason`, when they are what a DNS answer
+       * said: a refused address of a granted name would otherwise map the host's internal network
+       * (db.internal is 10.0.3.7). The audit record keeps the address.
+       */
+      readonly hidden?: string;
+    };
 
 /** The net check of one plugin. */
 export type TargetCheck = {
@@ -100,10 +112,11 @@ export function createTargetCheck(rules: NetRules, dns: DnsPort, pluginId: strin
       let via: RuleRef | null = null;
       for (const a of answers) {
         const addr = canonicalAddress(a.address);
-        if (addr === null) return { ok: false, resolved: a.address, reason: `${url.hostname} resolved to something that is not an address` };
+        const hidden = `permissions.net allows ${url.hostname}:${port}, but it resolves to an address no rule allows (a loopback, private or other non-public address needs a rule that names it); the address is in the host's audit log`;
+        if (addr === null) return { ok: false, resolved: a.address, reason: `${url.hostname} resolved to something that is not an address`, hidden };
         const d = decideAddress(rules, addr, port, nameRule, url.hostname);
         // Every address must be allowed: the client must not be able to fall back to another one.
-        if (!d.ok) return { ok: false, resolved: `${showAddress(addr)}:${port}`, reason: d.reason };
+        if (!d.ok) return { ok: false, resolved: `${showAddress(addr)}:${port}`, reason: d.reason, hidden };
         checked.push({ address: addr.toString(), family: addr.kind() === "ipv6" ? 6 : 4 });
         via ??= d.via;
       }

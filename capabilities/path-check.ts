@@ -72,7 +72,20 @@ export class CheckedPath {
 }
 
 /** The answer to "may this path be accessed", with the rule that decided it. */
-export type PathDecision = { readonly ok: true; readonly checked: CheckedPath } | { readonly ok: false; readonly resolved: string; readonly reason?: string; readonly fix?: string };
+export type PathDecision =
+  | { readonly ok: true; readonly checked: CheckedPath }
+  | {
+      readonly ok: false;
+      readonly resolved: string;
+      readonly reason?: string;
+      readonly fix?: string;
+      /**
+       * What a symlink led to lies outside the plugin's own directory and grants, so the plugin is
+       * not told where (or why it could not be followed): a link to / would otherwise map the host's
+       * files, and /proc/self its working directory, open files and pid. The audit record keeps it.
+       */
+      readonly hidden?: string;
+    };
 
 /** A path a recursive write reaches (a directory mkdir creates, an entry remove deletes): checked, or why not. */
 export type BelowDecision = { readonly ok: true; readonly checked: CheckedPath } | { readonly ok: false; readonly protection: string | null };
@@ -138,6 +151,10 @@ async function compileReal(fs: PathLookups, lexical: PathRules, pluginDir: strin
   return { lexical, real: { all: lexical.all, field: lexical.field, rules }, leftOut };
 }
 
+/** What a plugin is told of a path whose symlinks led outside its directory and grants. */
+const LED_OUTSIDE = (access: FsAccess): string =>
+  `a symbolic link on its way leads outside the plugin's directory and what permissions.${access} covers (where it leads is in the host's audit log)`;
+
 /** The path check of one plugin: the only code that turns a path into a CheckedPath. */
 export type PathCheck = {
   /**
@@ -192,16 +209,20 @@ export async function createPathCheck(fs: PathLookups, pluginDirArg: string, gra
         };
       }
     } catch (e) {
-      return { ok: false, resolved: lexical, reason: `its real path cannot be resolved (${(e as NodeJS.ErrnoException).code ?? "error"})` };
+      return { ok: false, resolved: lexical, reason: `its real path cannot be resolved (${(e as NodeJS.ErrnoException).code ?? "error"})`, hidden: LED_OUTSIDE(access) };
     }
     const realRule = match[access].real(resolved.real);
     if (realRule === null) {
       const led = compiled[access].leftOut.get(lexicalRule.field);
-      if (led === undefined) return { ok: false, resolved: resolved.real };
+      // Where a link led is the plugin's to know only inside its own directory.
+      const hidden = resolved.real !== lexical && !isWithin(resolved.real, pluginReal) ? LED_OUTSIDE(access) : undefined;
+      if (led === undefined) return { ok: false, resolved: resolved.real, ...(hidden !== undefined ? { hidden } : {}) };
+      const grantNothing = `${lexicalRule.field} ${quote(lexicalRule.source)} led ${led.why}`;
       return {
         ok: false,
         resolved: resolved.real,
-        reason: `${lexicalRule.field} ${quote(lexicalRule.source)} led ${led.why} (to ${quote(led.real)}) when the plugin loaded, so it grants nothing; a grant written inside the plugin must lead to the path it names, inside the plugin`,
+        reason: `${grantNothing} (to ${quote(led.real)}) when the plugin loaded, so it grants nothing; a grant written inside the plugin must lead to the path it names, inside the plugin`,
+        ...(hidden !== undefined || !isWithin(led.real, pluginReal) ? { hidden: `${grantNothing} when the plugin loaded, so it grants nothing; a grant written inside the plugin must lead to the path it names, inside the plugin` } : {}),
       };
     }
     const reason = access === "write" ? guarded(lexical, resolved.real) : null;

@@ -103,7 +103,7 @@ describe("bypass catalogue (docs/security.md, bypass IDs)", () => {
 
   it("D24: a wildcard DNS name that resolves into a private range is denied", async () => {
     const c = await caps({ net: ["*.nip.io"] }, { "127.0.0.1.nip.io": ["127.0.0.1"], "10.0.0.1.nip.io": ["10.0.0.1"] });
-    await isDenied(c.call("fetch", ["http://127.0.0.1.nip.io/x.js"]), /resolved to 127\.0\.0\.1, which is a loopback address/);
+    await isDenied(c.call("fetch", ["http://127.0.0.1.nip.io/x.js"]), /permissions\.net allows 127\.0\.0\.1\.nip\.io:80, but it resolves to an address no rule allows/);
     await isDenied(c.call("fetch", ["http://10.0.0.1.nip.io/"]), /private/);
   });
 
@@ -133,7 +133,7 @@ describe("bypass catalogue (docs/security.md, bypass IDs)", () => {
     mkdirSync(join(dir, "data/a/b"), { recursive: true });
     symlinkSync("../../../..", join(dir, "data/a/b/up"));
     const c = await caps({ read: ["data/"] });
-    await isDenied(c.call("fs.readTextFile", ["data/a/b/up/secret.txt"]), /secret\.txt" \(resolved from "data\/a\/b\/up\/secret\.txt"\)/);
+    await isDenied(c.call("fs.readTextFile", ["data/a/b/up/secret.txt"]), /"data\/a\/b\/up\/secret\.txt"; a symbolic link on its way leads outside the plugin's directory and what permissions\.read covers \(where it leads is in the host's audit log\)/);
     await isDenied(c.call("fs.readDir", ["data/a/b/up"]));
   });
 

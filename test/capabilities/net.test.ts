@@ -172,14 +172,14 @@ describe("fetch capability", () => {
 
   it("denies a granted name that resolves to a loopback address (DNS rebinding, D21)", async () => {
     const c = await caps(["evil.test", "*.attacker.test"], { "evil.test": ["127.0.0.1"], "x.attacker.test": ["169.254.169.254"] });
-    const rec = await fetchDenied(c, `http://evil.test:${port}/`, /evil\.test resolved to 127\.0\.0\.1, which is a loopback address/);
+    const rec = await fetchDenied(c, `http://evil.test:${port}/`, /permissions\.net allows evil\.test:\d+, but it resolves to an address no rule allows/);
     assert.equal(rec.resolved, `127.0.0.1:${port}`);
-    await fetchDenied(c, "http://x.attacker.test/latest/meta-data/", /169\.254\.169\.254, which is a linkLocal address/);
+    await fetchDenied(c, "http://x.attacker.test/latest/meta-data/", /^(?!.*169\.254).*resolves to an address no rule allows/);
   });
 
   it("denies when any one of several resolved addresses is not allowed", async () => {
     const c = await caps(["mixed.test"], { "mixed.test": ["93.184.216.34", "10.0.0.1"] });
-    await fetchDenied(c, `http://mixed.test:${port}/`, /10\.0\.0\.1, which is a private address/);
+    await fetchDenied(c, `http://mixed.test:${port}/`, /^(?!.*10\.0\.0\.1).*mixed\.test:\d+, but it resolves to an address no rule allows/);
   });
 
   it("connects to exactly the checked address and keeps the name as Host (pinning)", async () => {
