@@ -152,8 +152,7 @@ async function compileReal(fs: PathLookups, lexical: PathRules, pluginDir: strin
 }
 
 /** What a plugin is told of a path whose symlinks led outside its directory and grants. */
-const LED_OUTSIDE = (access: FsAccess): string =>
-  `a symbolic link on its way leads outside the plugin's directory and what permissions.${access} covers (where it leads is in the host's audit log)`;
+const LED_OUTSIDE = (access: FsAccess): string => `a symbolic link on its way leads outside the plugin's directory and what permissions.${access} covers (where it leads is in the host's audit log)`;
 
 /** The path check of one plugin: the only code that turns a path into a CheckedPath. */
 export type PathCheck = {
@@ -222,7 +221,9 @@ export async function createPathCheck(fs: PathLookups, pluginDirArg: string, gra
         ok: false,
         resolved: resolved.real,
         reason: `${grantNothing} (to ${quote(led.real)}) when the plugin loaded, so it grants nothing; a grant written inside the plugin must lead to the path it names, inside the plugin`,
-        ...(hidden !== undefined || !isWithin(led.real, pluginReal) ? { hidden: `${grantNothing} when the plugin loaded, so it grants nothing; a grant written inside the plugin must lead to the path it names, inside the plugin` } : {}),
+        ...(hidden !== undefined || !isWithin(led.real, pluginReal)
+          ? { hidden: `${grantNothing} when the plugin loaded, so it grants nothing; a grant written inside the plugin must lead to the path it names, inside the plugin` }
+          : {}),
       };
     }
     const reason = access === "write" ? guarded(lexical, resolved.real) : null;

@@ -134,7 +134,12 @@ describe("grant roots the plugin ships (issue 11, class 2)", () => {
     const dir = s.plugin("abs-proc", manifest("t.abs-proc", { permissions: { read: [procLink, outside] } }), { "index.js": CODE });
     const p = await load(dir);
     // Where the link led (the host's pid under /proc) is the audit log's, not the plugin's.
-    await deniedCall(p, "read", join(procLink, "environ"), /a symbolic link on its way leads outside the plugin's directory and what permissions\.read covers \(where it leads is in the host's audit log\)/);
+    await deniedCall(
+      p,
+      "read",
+      join(procLink, "environ"),
+      /a symbolic link on its way leads outside the plugin's directory and what permissions\.read covers \(where it leads is in the host's audit log\)/,
+    );
     await deniedCall(p, "read", join(procLink, "status"));
     await deniedCall(p, "read", "/proc/self/environ");
     assert.equal(await p.invoke("read", join(outside, "secret.txt")), "outside secret", "positive control: its other absolute grant works");
@@ -146,7 +151,12 @@ describe("grant roots the plugin ships (issue 11, class 2)", () => {
     assert.equal(await p.invoke("read", "data/a.txt"), "before", "positive control before the swap");
     renameSync(join(dir, "data"), join(dir, "data-old"));
     symlinkSync("/", join(dir, "data"));
-    await deniedCall(p, "read", "data/etc/hostname", /requires read access to "data\/etc\/hostname"; a symbolic link on its way leads outside the plugin's directory and what permissions\.read covers \(where it leads is in the host's audit log\)/);
+    await deniedCall(
+      p,
+      "read",
+      "data/etc/hostname",
+      /requires read access to "data\/etc\/hostname"; a symbolic link on its way leads outside the plugin's directory and what permissions\.read covers \(where it leads is in the host's audit log\)/,
+    );
     await deniedCall(p, "write", { path: "data/tmp/warden-planted.txt", text: "x" });
     await deniedCall(p, "read", `data${outside}/secret.txt`);
     unlinkSync(join(dir, "data"));

@@ -133,7 +133,10 @@ describe("bypass catalogue (docs/security.md, bypass IDs)", () => {
     mkdirSync(join(dir, "data/a/b"), { recursive: true });
     symlinkSync("../../../..", join(dir, "data/a/b/up"));
     const c = await caps({ read: ["data/"] });
-    await isDenied(c.call("fs.readTextFile", ["data/a/b/up/secret.txt"]), /"data\/a\/b\/up\/secret\.txt"; a symbolic link on its way leads outside the plugin's directory and what permissions\.read covers \(where it leads is in the host's audit log\)/);
+    await isDenied(
+      c.call("fs.readTextFile", ["data/a/b/up/secret.txt"]),
+      /"data\/a\/b\/up\/secret\.txt"; a symbolic link on its way leads outside the plugin's directory and what permissions\.read covers \(where it leads is in the host's audit log\)/,
+    );
     await isDenied(c.call("fs.readDir", ["data/a/b/up"]));
   });
 

@@ -59,7 +59,8 @@ describe("fs read capability", () => {
   it("denies traversal with .. (N1)", () => denied("data/../outside.txt", /requires read access to ".*\/reader\/outside\.txt" \(resolved from "data\/\.\.\/outside\.txt"\)/));
   it("denies a sibling with the grant as its prefix (N12)", () => denied("data-evil/secret.txt", /data-evil\/secret\.txt/));
   it("denies an absolute path outside", () => denied("/etc/passwd", /requires read access to "\/etc\/passwd"/));
-  it("denies a symlink inside the grant pointing outside (N10)", () => denied("data/link-out", /"data\/link-out"; a symbolic link on its way leads outside the plugin's directory and what permissions\.read covers \(where it leads is in the host's audit log\)/));
+  it("denies a symlink inside the grant pointing outside (N10)", () =>
+    denied("data/link-out", /"data\/link-out"; a symbolic link on its way leads outside the plugin's directory and what permissions\.read covers \(where it leads is in the host's audit log\)/));
   it("denies /proc/self/environ even though it exists (D10)", () => denied("/proc/self/environ", /paths under \/proc are covered only by a grant that names a path under \/proc/));
 
   it("denies a symlinked parent directory swapped in after the grant was compiled", async () => {

@@ -81,7 +81,11 @@ describe("fs write capability", () => {
   it("a read grant does not allow writing", () => denied("fs.writeTextFile", ["ro/readme.txt", "x"], /requires write access to ".*\/ro\/readme\.txt"/));
   it("denies writing through .. out of the grant (N1)", () => denied("fs.writeTextFile", ["data/../outside.txt", "x"], /outside\.txt" \(resolved from "data\/\.\.\/outside\.txt"\)/));
   it("denies writing through a symlink that points outside (N10)", async () => {
-    await denied("fs.writeTextFile", ["data/link-out", "pwned"], /"data\/link-out"; a symbolic link on its way leads outside the plugin's directory and what permissions\.write covers \(where it leads is in the host's audit log\)/);
+    await denied(
+      "fs.writeTextFile",
+      ["data/link-out", "pwned"],
+      /"data\/link-out"; a symbolic link on its way leads outside the plugin's directory and what permissions\.write covers \(where it leads is in the host's audit log\)/,
+    );
     assert.equal(readFileSync(join(s.root, "victim.txt"), "utf8"), "victim");
   });
   it("denies creating a file under a symlinked directory that points outside", async () => {
