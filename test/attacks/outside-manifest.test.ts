@@ -44,6 +44,8 @@ describe("plugin.json text that a reviewer reads one way and warden another", ()
       [`{ ${BASE}, "permissions": { "channels": { "publish": ["a"], "publish": true } } }`, /permissions\.channels\.publish: duplicate key/],
       [`{ ${BASE}, "config": { "type": "object", "properties": { "k": { "type": "string", "type": "number" } } } }`, /config\.properties\.k\.type: duplicate key/],
       [`{ ${BASE}, "entries": { "hello": {}, "hello": { "timeoutMs": 3600000 } } }`, /entries\.hello: duplicate key/],
+      // Behind 100 000 levels of nesting (the scan keeps its own stack, linear in the text).
+      [`{ ${BASE}, "config": { "default": ${"[".repeat(100_000)}${"]".repeat(100_000)}, "type": "object", "type": "array" } }`, /config\.type: duplicate key/],
     ];
     for (const [i, [text, field]] of cases.entries()) {
       await assert.rejects(readManifest(rawPlugin(s, `dup${i}`, text), "0.1.0"), invalid(field), text);
@@ -123,12 +125,12 @@ describe("an update that raises its limits (approvals required)", () => {
   });
 
   it("raised while the host is down, they wait for the operator at the next start, named field by field", async () => {
-    write("1.1.0", { limits: { memoryMb: 2048, cpuMs: 60_000, cpuMsPerMinute: 3_600_000 }, entries: { slow: { timeoutMs: 3_600_000 } } });
+    write("1.1.0", { limits: { memoryMb: 2048, cpuMs: 20_000, cpuMsPerMinute: 3_600_000 }, entries: { slow: { timeoutMs: 3_600_000 } } });
     await start();
     assert.equal(status()?.state, "pending", status()?.reason ?? "");
     assert.match(
       status()?.reason ?? "",
-      /limits grew since the approval of 1\.0\.0: limits\.memoryMb 64 → 2048; limits\.cpuMs 1000 → 60000; limits\.cpuMsPerMinute 10000 → 3600000; entries\.slow\.timeoutMs 5000 → 3600000/,
+      /limits grew since the approval of 1\.0\.0: limits\.memoryMb 64 → 2048; limits\.cpuMs 1000 → 20000; limits\.cpuMsPerMinute 10000 → 3600000; entries\.slow\.timeoutMs 5000 → 3600000/,
     );
     await assert.rejects(host!.invoke("acme.lim", "hello"), /pending/);
     const listed = (await listGrants(s.root)).plugins.find((p) => p.id === "acme.lim");
@@ -141,14 +143,14 @@ describe("an update that raises its limits (approvals required)", () => {
     await host!.approve("acme.lim");
     assert.equal(status()?.state, "active", status()?.reason ?? "");
     assert.equal(status()?.limits?.memoryMb, 512, "the host's built-in maxLimits.memoryMb caps the approved 2048");
-    assert.equal(status()?.limits?.cpuMs, 60_000);
+    assert.equal(status()?.limits?.cpuMs, 20_000);
     const a = (await readApprovals(s.root)).plugins["acme.lim"];
-    assert.deepEqual(a?.limits, { memoryMb: 2048, cpuMs: 60_000, cpuMsPerMinute: 3_600_000 });
+    assert.deepEqual(a?.limits, { memoryMb: 2048, cpuMs: 20_000, cpuMsPerMinute: 3_600_000 });
     assert.deepEqual(a?.entryTimeouts, { slow: 3_600_000 });
   });
 
   it("an operator's unload and reload is not a way around it either", async () => {
-    write("1.2.0", { limits: { memoryMb: 4096, cpuMs: 60_000, cpuMsPerMinute: 3_600_000 }, entries: { slow: { timeoutMs: 3_600_000 } } });
+    write("1.2.0", { limits: { memoryMb: 4096, cpuMs: 20_000, cpuMsPerMinute: 3_600_000 }, entries: { slow: { timeoutMs: 3_600_000 } } });
     await host!.unload("acme.lim");
     await assert.rejects(host!.reload("acme.lim"), (e: Error & { code?: string }) => {
       assert.equal(e.code, "APPROVAL_REQUIRED", e.message);
