@@ -3,7 +3,7 @@
 // and `diff` show, or what a reviewer reads in the file. Each attack has a positive control: the
 // legitimate neighbour still loads, so a warden that refused everything would fail here too.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createHost, type Host } from "../../core/host/host.ts";
@@ -11,6 +11,9 @@ import { createDefaultLogger } from "../../core/logger.ts";
 import { approveGrants, grantsDiff, listGrants } from "../../core/consent/grant-decisions.ts";
 import { readApprovals, writeApprovals } from "../../core/consent/approvals-file.ts";
 import { readManifest } from "../../manifests/read-manifest.ts";
+import { ConsentGate, createCapabilities, type AuditEvent, type FsPort } from "../../capabilities/index.ts";
+import { isWardenError } from "../../errors/index.ts";
+import { nodePorts, TEST_LIMITS } from "../helpers/ports.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
 
 const BASE = '"id": "acme.dup", "name": "dup", "version": "1.0.0", "engines": { "warden": ">=0.1.0 <1.0.0" }';
@@ -186,5 +189,99 @@ describe("an update that raises its limits (approvals required)", () => {
     await start();
     assert.equal(status()?.state, "pending");
     assert.match(status()?.reason ?? "", /limits\.memoryMb 64 → 512/);
+  });
+});
+
+describe("a capability call whose approval is revoked between its check and its effect", () => {
+  /**
+   * A bridge over the real ports whose fs port holds every call to `openParent` (the step after the
+   * path check, before anything is opened for writing, created or removed) and every `realpath`
+   * of `holdRealpath` until released: the plugin's call is then in flight, checked and not done.
+   */
+  async function bridge() {
+    const s = scratch();
+    const dir = s.plugin("p", {}, { "data/old.txt": "old", "data/gone/x.txt": "x" });
+    mkdirSync(join(dir, "cwd"));
+    const gate = new ConsentGate({ pluginId: "t.racer", terms: { expiresAt: null, quotas: {} }, now: () => Date.now() });
+    const audit: AuditEvent[] = [];
+    let holding = false;
+    let release = (): void => undefined;
+    let reached = (): void => undefined;
+    const arrived = () => new Promise<void>((r) => (reached = r));
+    const held = () => {
+      if (!holding) return Promise.resolve();
+      reached();
+      return new Promise<void>((r) => (release = r));
+    };
+    const real = nodePorts().fs;
+    const fs: FsPort = {
+      ...real,
+      openParent: async (p) => (await held(), real.openParent(p)),
+      realpath: async (p) => (p === join(dir, "cwd") ? await held() : undefined, real.realpath(p)),
+    };
+    const caps = await createCapabilities({
+      pluginId: "t.racer",
+      pluginDir: dir,
+      grants: { write: ["data/"], read: ["cwd/"], exec: ["touch"] },
+      ports: nodePorts({ fs }),
+      audit: { record: (e) => audit.push(e) },
+      limits: TEST_LIMITS,
+      consent: gate,
+    });
+    /** Start `op`, revoke while it is held, then let the port go on. */
+    const revokedMidway = async (op: string, args: unknown[]) => {
+      // Approved again (setTerms lifts a revocation), so that the call is admitted and held.
+      gate.setTerms({ expiresAt: null, quotas: {} });
+      holding = true;
+      const at = arrived();
+      const call = caps.call(op, args);
+      call.catch(() => undefined);
+      await at;
+      gate.revoke("the operator pulled the plug");
+      const revokedAt = audit.length;
+      release();
+      holding = false;
+      await assert.rejects(call, (e: unknown) => isWardenError(e) && e.code === "PERMISSION_DENIED" && /approval revoked: "the operator pulled the plug" while the call was in flight/.test(e.message));
+      // Let the handler, which the denial did not wait for, run to its end.
+      await new Promise((r) => setTimeout(r, 50));
+      return { after: audit.slice(revokedAt) };
+    };
+    /** What the calls would change on disk. */
+    const state = () => ({
+      old: readFileSync(join(dir, "data/old.txt"), "utf8"),
+      created: existsSync(join(dir, "data/new.txt")),
+      made: existsSync(join(dir, "data/made")),
+      removed: !existsSync(join(dir, "data/gone/x.txt")),
+      touched: existsSync(join(dir, "data/touched")),
+    });
+    return { dir, caps, gate, revokedMidway, state, cleanup: () => s.cleanup() };
+  }
+
+  it("a write, a new file, a mkdir, a remove and a command change nothing once the revoke is in force", async () => {
+    const b = await bridge();
+    try {
+      await b.revokedMidway("fs.writeTextFile", ["data/old.txt", "new"]);
+      await b.revokedMidway("fs.writeTextFile", ["data/new.txt", "new"]);
+      await b.revokedMidway("fs.mkdir", ["data/made"]);
+      await b.revokedMidway("fs.remove", ["data/gone", { recursive: true }]);
+      await b.revokedMidway("exec", ["touch", [join(b.dir, "data", "touched")], { cwd: "cwd" }]);
+      assert.deepEqual(b.state(), { old: "old", created: false, made: false, removed: false, touched: false }, "nothing changed on disk after the revoke");
+    } finally {
+      b.cleanup();
+    }
+  });
+
+  it("positive control: the same calls, not revoked, take effect through the same held ports", async () => {
+    const b = await bridge();
+    try {
+      await b.caps.call("fs.writeTextFile", ["data/old.txt", "new"]);
+      await b.caps.call("fs.mkdir", ["data/made"]);
+      await b.caps.call("fs.remove", ["data/gone", { recursive: true }]);
+      await b.caps.call("exec", ["touch", [join(b.dir, "data", "touched")], { cwd: "cwd" }]);
+      await b.caps.call("fs.writeTextFile", ["data/new.txt", "new"]);
+      assert.deepEqual(b.state(), { old: "new", created: true, made: true, removed: true, touched: true });
+    } finally {
+      b.cleanup();
+    }
   });
 });
