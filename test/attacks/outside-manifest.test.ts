@@ -195,8 +195,9 @@ describe("an update that raises its limits (approvals required)", () => {
 describe("a capability call whose approval is revoked between its check and its effect", () => {
   /**
    * A bridge over the real ports whose fs port holds every call to `openParent` (the step after the
-   * path check, before anything is opened for writing, created or removed) and every `realpath`
-   * of `holdRealpath` until released: the plugin's call is then in flight, checked and not done.
+   * path check, before anything is opened for writing, created or removed), every `realpath` of
+   * the exec's working directory and every DNS answer until released: the plugin's call is then in
+   * flight, checked (or being checked) and not done.
    */
   async function bridge() {
     const s = scratch();
@@ -205,6 +206,7 @@ describe("a capability call whose approval is revoked between its check and its 
     const gate = new ConsentGate({ pluginId: "t.racer", terms: { expiresAt: null, quotas: {} }, now: () => Date.now() });
     const audit: AuditEvent[] = [];
     let holding = false;
+    let sent = 0;
     let release = (): void => undefined;
     let reached = (): void => undefined;
     const arrived = () => new Promise<void>((r) => (reached = r));
@@ -222,8 +224,17 @@ describe("a capability call whose approval is revoked between its check and its 
     const caps = await createCapabilities({
       pluginId: "t.racer",
       pluginDir: dir,
-      grants: { write: ["data/"], read: ["cwd/"], exec: ["touch"] },
-      ports: nodePorts({ fs }),
+      grants: { write: ["data/"], read: ["cwd/"], exec: ["touch"], net: ["example.test"] },
+      ports: nodePorts({
+        fs,
+        dns: { lookup: async () => (await held(), [{ address: "93.184.216.34", family: 4 }]) },
+        http: {
+          request: async () => {
+            sent++;
+            return { status: 200, statusText: "OK", headers: [], body: new Uint8Array(0) };
+          },
+        },
+      }),
       audit: { record: (e) => audit.push(e) },
       limits: TEST_LIMITS,
       consent: gate,
@@ -236,7 +247,14 @@ describe("a capability call whose approval is revoked between its check and its 
       const at = arrived();
       const call = caps.call(op, args);
       call.catch(() => undefined);
-      await at;
+      // A call that settles without reaching a held port would leave `at` pending forever.
+      await Promise.race([
+        at,
+        call.then(
+          (v) => assert.fail(`${op} settled with ${JSON.stringify(v)} before reaching the port`),
+          (e: Error) => assert.fail(`${op} failed before reaching the port: ${e.message}`),
+        ),
+      ]);
       gate.revoke("the operator pulled the plug");
       const revokedAt = audit.length;
       release();
@@ -253,11 +271,12 @@ describe("a capability call whose approval is revoked between its check and its 
       made: existsSync(join(dir, "data/made")),
       removed: !existsSync(join(dir, "data/gone/x.txt")),
       touched: existsSync(join(dir, "data/touched")),
+      sent,
     });
     return { dir, caps, gate, revokedMidway, state, cleanup: () => s.cleanup() };
   }
 
-  it("a write, a new file, a mkdir, a remove and a command change nothing once the revoke is in force", async () => {
+  it("a write, a new file, a mkdir, a remove, a command and a request change nothing once the revoke is in force", async () => {
     const b = await bridge();
     try {
       await b.revokedMidway("fs.writeTextFile", ["data/old.txt", "new"]);
@@ -265,7 +284,8 @@ describe("a capability call whose approval is revoked between its check and its 
       await b.revokedMidway("fs.mkdir", ["data/made"]);
       await b.revokedMidway("fs.remove", ["data/gone", { recursive: true }]);
       await b.revokedMidway("exec", ["touch", [join(b.dir, "data", "touched")], { cwd: "cwd" }]);
-      assert.deepEqual(b.state(), { old: "old", created: false, made: false, removed: false, touched: false }, "nothing changed on disk after the revoke");
+      await b.revokedMidway("fetch", ["http://example.test/", { method: "POST", body: { text: "the secret" } }]);
+      assert.deepEqual(b.state(), { old: "old", created: false, made: false, removed: false, touched: false, sent: 0 }, "nothing changed on disk after the revoke");
     } finally {
       b.cleanup();
     }
@@ -279,7 +299,8 @@ describe("a capability call whose approval is revoked between its check and its 
       await b.caps.call("fs.remove", ["data/gone", { recursive: true }]);
       await b.caps.call("exec", ["touch", [join(b.dir, "data", "touched")], { cwd: "cwd" }]);
       await b.caps.call("fs.writeTextFile", ["data/new.txt", "new"]);
-      assert.deepEqual(b.state(), { old: "new", created: true, made: true, removed: true, touched: true });
+      await b.caps.call("fetch", ["http://example.test/", { method: "POST", body: { text: "the secret" } }]);
+      assert.deepEqual(b.state(), { old: "new", created: true, made: true, removed: true, touched: true, sent: 1 });
     } finally {
       b.cleanup();
     }
