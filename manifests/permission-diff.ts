@@ -6,6 +6,7 @@
 import { isAbsolute, normalize, resolve, sep } from "node:path";
 import { quote } from "../errors/index.ts";
 import { DEFAULTS } from "../defaults/index.ts";
+import { netMeaning } from "./net-meaning.ts";
 import { LimitsSchema, type Manifest, type ManifestLimits } from "./schema.ts";
 
 /** How path grants are compared: the plugin's directory and, when known, each grant's real path now. */
@@ -120,7 +121,7 @@ export function permissionGrowth(before: Manifest, after: Manifest, ctx: PathCon
   const out = [
     ...listGrowth("permissions.read", b.read, a.read, paths.covers, paths.trueCovers, pathMeaning),
     ...listGrowth("permissions.write", b.write, a.write, paths.covers, paths.trueCovers, pathMeaning),
-    ...listGrowth("permissions.net", b.net, a.net, netCovers),
+    ...listGrowth("permissions.net", b.net, a.net, netCovers, undefined, (next) => netMeaning(next).rule),
     ...listGrowth("permissions.exec", b.exec, a.exec, same),
     ...listGrowth("permissions.env", b.env, a.env, envCovers),
     ...listGrowth("permissions.plugins", b.plugins, a.plugins, same),

@@ -11,7 +11,11 @@ import { createDefaultLogger } from "../../core/logger.ts";
 import { approveGrants, grantsDiff, listGrants } from "../../core/consent/grant-decisions.ts";
 import { readApprovals, writeApprovals } from "../../core/consent/approvals-file.ts";
 import { readManifest } from "../../manifests/read-manifest.ts";
-import { ConsentGate, createCapabilities, type AuditEvent, type FsPort } from "../../capabilities/index.ts";
+import { canonicalAddress, ConsentGate, createCapabilities, specialRange, type AuditEvent, type FsPort } from "../../capabilities/index.ts";
+import { describeGrants } from "../../manifests/grant-table.ts";
+import { permissionGrowth } from "../../manifests/permission-diff.ts";
+import { netMeaning } from "../../manifests/net-meaning.ts";
+import type { Manifest } from "../../manifests/schema.ts";
 import { isWardenError } from "../../errors/index.ts";
 import { nodePorts, TEST_LIMITS } from "../helpers/ports.ts";
 import { manifest, scratch, type Scratch } from "../helpers/plugin-dir.ts";
@@ -304,5 +308,60 @@ describe("a capability call whose approval is revoked between its check and its 
     } finally {
       b.cleanup();
     }
+  });
+});
+
+describe("a net grant that reads as less than the bridge makes of it", () => {
+  const m = (net: string[]): Manifest => ({ id: "acme.net", name: "net", version: "1.0.0", permissions: { net } });
+  const shown = (rule: string) => ({
+    covers: describeGrants(m([rule]), "/srv/plugins/net")[0]?.covers ?? "",
+    growth: permissionGrowth(m([]), m([rule]), { dir: "/srv/plugins/net" })[0] ?? "",
+  });
+
+  it("IPv4-mapped spellings of loopback and the metadata address, and a name in capitals or with a final dot, are shown as what they reach", () => {
+    const cases: Array<[string, RegExp, RegExp]> = [
+      ["[::ffff:7f00:1]", /^the address 127\.0\.0\.1 on any port \(a loopback address\) \(written \[::ffff:7f00:1\]\)$/, /\(that is "127\.0\.0\.1"\) is new$/],
+      ["[::ffff:169.254.169.254]:80", /^the address 169\.254\.169\.254 on port 80 \(a linkLocal address\)/, /\(that is "169\.254\.169\.254:80"\)/],
+      ["[0:0:0:0:0:ffff:a9fe:a9fe]", /^the address 169\.254\.169\.254 on any port \(a linkLocal address\)/, /\(that is "169\.254\.169\.254"\)/],
+      ["[::ffff:a00:0]/104", /^every address in 10\.0\.0\.0\/8 \(a private range\)/, /\(that is "10\.0\.0\.0\/8"\)/],
+      ["LOCALHOST.", /^localhost on any port \(including the loopback addresses it resolves to\) \(written LOCALHOST\.\)$/, /\(that is "localhost"\)/],
+      ["*.Example.ORG.:443", /^example\.org and all its subdomains, on port 443 \(written/, /\(that is "\*\.example\.org:443"\)/],
+    ];
+    for (const [rule, covers, growth] of cases) {
+      const s = shown(rule);
+      assert.match(s.covers, covers, rule);
+      assert.match(s.growth, growth, rule);
+    }
+  });
+
+  it("the meaning shown is the bridge's own reading of the address (the manifest layer keeps a copy of it)", () => {
+    for (const host of [
+      "[::ffff:7f00:1]",
+      "[::ffff:127.0.0.1]",
+      "[::7f00:1]",
+      "[::1]",
+      "[64:ff9b::7f00:1]",
+      "[2002:7f00:1::]",
+      "[fe80::1%eth0]",
+      "[::ffff:0:7f00:1]",
+      "127.0.0.1",
+      "169.254.169.254",
+      "8.8.8.8",
+      "[2001:db8::1]",
+    ]) {
+      const bridge = canonicalAddress(host);
+      assert.ok(bridge !== null, host);
+      const mine = netMeaning(host);
+      assert.equal(mine.address, bridge.kind() === "ipv6" ? `[${bridge.toString()}]` : bridge.toString(), host);
+      assert.equal(mine.range, specialRange(bridge), host);
+    }
+  });
+
+  it("positive control: a grant already in canonical form is shown as written, with nothing added", () => {
+    assert.equal(shown("api.example.org:443").covers, "api.example.org on port 443");
+    assert.equal(shown("api.example.org:443").growth, 'permissions.net[0] "api.example.org:443" is new');
+    assert.equal(shown("127.0.0.1:8080").covers, "the address 127.0.0.1 on port 8080 (a loopback address)");
+    assert.equal(shown("10.0.0.0/8").covers, "every address in 10.0.0.0/8 (a private range)");
+    assert.equal(shown("[::1]").covers, "the address [::1] on any port (a loopback address)");
   });
 });
