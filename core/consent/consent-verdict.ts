@@ -77,12 +77,17 @@ export async function judgeConsent(loaded: LoadedManifest, approval: Approval | 
   const m = loaded.manifest;
   const label = `plugin ${m.id} ${m.version}`;
   const requested = restrictPermissions(m.permissions, null);
+  // Never approved (or refused): everything it asks for is growth, limits above the defaults included.
+  const asked = async (): Promise<string[]> => [
+    ...(await permissionChanges({}, requested, loaded.dir, m)).grew,
+    ...limitGrowth(declaredLimits(undefined, {}), declaredLimits(m.limits, entryTimeouts(m))),
+  ];
   if (approval === undefined) {
-    const { grew } = await permissionChanges({}, requested, loaded.dir, m);
+    const grew = await asked();
     return { kind: "pending", approval: null, growth: grew, reason: `${label} is not approved yet; ${consentCommands(m.id, pluginsDir)}` };
   }
   if (approval.decision !== "approved") {
-    const { grew } = await permissionChanges({}, requested, loaded.dir, m);
+    const grew = await asked();
     const why = approval.reason === null ? "" : ` (${approval.reason})`;
     return {
       kind: approval.decision,

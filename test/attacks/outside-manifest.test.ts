@@ -122,6 +122,13 @@ describe("an update that raises its limits (approvals required)", () => {
     s.cleanup();
   });
 
+  it("a plugin never approved shows the limits it asks for above the defaults among what the operator approves", async () => {
+    write("0.9.0", { limits: { memoryMb: 256, cpuMs: 1000 } });
+    const listed = (await listGrants(s.root)).plugins.find((p) => p.id === "acme.lim");
+    assert.equal(listed?.state, "pending");
+    assert.deepEqual(listed?.growth, ['permissions.read[0] "data/" is new', "limits.memoryMb 64 → 256"]);
+  });
+
   it("positive control: the approved version loads with the limits it declared", async () => {
     write("1.0.0", { limits: { memoryMb: 64, cpuMs: 1000 } });
     await approveGrants({ pluginsDir: s.root, id: "acme.lim" });
