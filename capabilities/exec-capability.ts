@@ -12,6 +12,7 @@ import { checkExecEnv, MINIMAL_PATH } from "./exec-env-policy.ts";
 import { createCommandCheck, type ExecRule } from "./exec-check.ts";
 import type { FsCapability } from "./fs-capability.ts";
 import type { Grants } from "./grants.ts";
+import { beforeEffect } from "./effect-guard.ts";
 import { OperationError } from "./operation-error.ts";
 import type { AuditSink, CallContext, ExecPort } from "./ports.ts";
 
@@ -103,6 +104,8 @@ export async function createExecCapability(o: ExecCapabilityOptions): Promise<Ex
       if (running >= o.maxConcurrent) {
         throw new OperationError("Busy", `${api}: this plugin already has ${o.maxConcurrent} commands running (the most it may have at once); wait for one to finish`);
       }
+      // The cwd check awaited: a revoke, an unload or the deadline may have come meanwhile.
+      beforeEffect(ctx.signal, `${api}: starting ${quote(cmd)}`);
       running++;
       let result: Awaited<ReturnType<ExecPort["run"]>>;
       try {

@@ -9,6 +9,7 @@ import { permissionDenied } from "./denial.ts";
 import { refuseOverLong } from "./value-bounds.ts";
 import type { Grants } from "./grants.ts";
 import { HARD_LINK_FIX, hardLinkReason, HardLinkedFileError, hasOtherNames } from "./hard-links.ts";
+import { beforeEffect } from "./effect-guard.ts";
 import { fromErrno, OperationError } from "./operation-error.ts";
 import { specialRoot } from "./path-rules.ts";
 import { createPathCheck, type CheckedPath, type FsAccess, type PathDecision } from "./path-check.ts";
@@ -46,11 +47,12 @@ export type FsCapability = {
   /** Decide without auditing or throwing (for permission queries). */
   decide(path: string, access: FsAccess): Promise<PathDecision>;
   readTextFile(path: unknown): Promise<string>;
-  writeTextFile(path: unknown, data: unknown, options: unknown): Promise<null>;
+  /** `signal` is the call's: once aborted (revoked, unloaded, out of time), nothing more is changed. */
+  writeTextFile(path: unknown, data: unknown, options: unknown, signal?: AbortSignal): Promise<null>;
   readDir(path: unknown): Promise<DirEntry[]>;
   stat(path: unknown): Promise<{ isFile: boolean; isDirectory: boolean; isSymlink: boolean; size: number; mtimeMs: number }>;
-  mkdir(path: unknown, options: unknown): Promise<null>;
-  remove(path: unknown, options: unknown): Promise<null>;
+  mkdir(path: unknown, options: unknown, signal?: AbortSignal): Promise<null>;
+  remove(path: unknown, options: unknown, signal?: AbortSignal): Promise<null>;
 };
 
 /** Build the fs capability for one plugin; resolves the real paths of its grants once. */
@@ -167,11 +169,12 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
   }
 
   /** Remove `target`, an entry of the held directory `dir` (and, if recursive, everything below it). */
-  async function removeEntry(api: string, value: string, dir: OpenedDir, target: CheckedPath, recursive: boolean): Promise<void> {
+  async function removeEntry(api: string, value: string, dir: OpenedDir, target: CheckedPath, recursive: boolean, signal: AbortSignal | undefined): Promise<void> {
     const info = await fs.lstat(dir.entry(basename(target.real))).catch((e: unknown) => {
       throw fromErrno(e, `${api}: ${quote(value)}`);
     });
     if (!info.isDirectory) {
+      beforeEffect(signal, `${api}: removing ${quote(value)}`);
       await fs.unlink(target, dir).catch((e: unknown) => {
         throw fromErrno(e, `${api}: ${quote(value)}`);
       });
@@ -184,12 +187,13 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       try {
         for (const entry of await sub.list()) {
           const child = removable(api, value, join(target.lexical, entry.name), join(target.real, entry.name));
-          await removeEntry(api, value, sub, child, true);
+          await removeEntry(api, value, sub, child, true, signal);
         }
       } finally {
         await sub.close();
       }
     }
+    beforeEffect(signal, `${api}: removing ${quote(value)}`);
     await fs.rmdir(target, dir).catch((e: unknown) => {
       throw fromErrno(e, `${api}: ${quote(value)}`);
     });
@@ -221,7 +225,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       }
     },
 
-    async writeTextFile(path, data, options) {
+    async writeTextFile(path, data, options, signal) {
       const api = "Warden.fs.writeTextFile()";
       const text = stringArg(api, "the data", data, pluginId, true);
       const opts = optionsArg(api, options, ["append", "create"], pluginId);
@@ -232,6 +236,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       const shown = quote(value);
       if (!checked.exists && !create) throw new OperationError("NotFound", `${api}: ${shown}: no such file (and create is false)`);
       await withParent(api, "write", value, checked, async (dir) => {
+        beforeEffect(signal, `${api}: opening ${shown} for writing`);
         const file = await fs.openWrite(checked, dir, { create, append }).catch(openFailed(api, "write", value, checked.real, checked.real));
         try {
           const info = await file.stat();
@@ -240,7 +245,9 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
           // The port refuses these already; judged again here, on the descriptor about to be
           // written, so that no port can let a write through to another name of the file.
           if (hasOtherNames(info)) deny(api, "write", value, checked.real, hardLinkReason(info.nlink), HARD_LINK_FIX);
+          beforeEffect(signal, `${api}: writing ${shown}`);
           if (!append) await file.truncate();
+          beforeEffect(signal, `${api}: writing ${shown}`);
           await file.write(new TextEncoder().encode(text));
         } finally {
           await file.close();
@@ -285,7 +292,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       return { isFile: info.isFile, isDirectory: info.isDirectory, isSymlink: link?.isSymlink ?? false, size: info.size, mtimeMs: info.mtimeMs };
     },
 
-    async mkdir(path, options) {
+    async mkdir(path, options, signal) {
       const api = "Warden.fs.mkdir()";
       const opts = optionsArg(api, options, ["recursive"], pluginId);
       const recursive = boolOption(api, opts, "recursive", false, pluginId);
@@ -316,18 +323,19 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
           if (d.protection === null) deny(api, "write", value, dirPath, "a recursive mkdir needs write access to every directory it creates");
           deny(api, "write", value, dirPath, d.protection, NO_GRANT_COVERS);
         }
-        await withParent(api, "write", value, d.checked, (dir) =>
-          fs.mkdir(d.checked, dir).catch((e: unknown) => {
+        await withParent(api, "write", value, d.checked, (dir) => {
+          beforeEffect(signal, `${api}: creating ${quote(dirPath)}`);
+          return fs.mkdir(d.checked, dir).catch((e: unknown) => {
             if ((e as NodeJS.ErrnoException).code === "EEXIST" && recursive) return;
             throw fromErrno(e, `${api}: ${shown}`);
-          }),
-        );
+          });
+        });
       }
       used(api, "write", value, checked);
       return null;
     },
 
-    async remove(path, options) {
+    async remove(path, options, signal) {
       const api = "Warden.fs.remove()";
       const opts = optionsArg(api, options, ["recursive"], pluginId);
       const recursive = boolOption(api, opts, "recursive", false, pluginId);
@@ -337,7 +345,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
       if (!checked.exists) throw new OperationError("NotFound", `${api}: ${quote(value)}: no such file or directory`);
       if (dirname(checked.real) === checked.real) throw new OperationError("AccessDenied", `${api}: refusing to remove /`);
       if (recursive) await checkTree(api, value, checked);
-      await withParent(api, "write", value, checked, (dir) => removeEntry(api, value, dir, checked, recursive));
+      await withParent(api, "write", value, checked, (dir) => removeEntry(api, value, dir, checked, recursive, signal));
       used(api, "write", value, checked);
       return null;
     },

@@ -157,16 +157,16 @@ export async function createCapabilities(o: CapabilityOptions): Promise<Capabili
 
   const handlers: Record<Operation, (a: unknown[], ctx: CallContext) => unknown> = {
     "fs.readTextFile": (a) => fs.readTextFile(a[0]),
-    "fs.writeTextFile": async (a) => {
-      const done = await fs.writeTextFile(a[0], a[1], a[2]);
+    "fs.writeTextFile": async (a, ctx) => {
+      const done = await fs.writeTextFile(a[0], a[1], a[2], ctx.signal);
       // Only what was written counts (the text was checked to be a string by then).
       if (typeof a[1] === "string") consent?.account("write", Buffer.byteLength(a[1], "utf8"));
       return done;
     },
     "fs.readDir": (a) => fs.readDir(a[0]),
     "fs.stat": (a) => fs.stat(a[0]),
-    "fs.mkdir": (a) => fs.mkdir(a[0], a[1]),
-    "fs.remove": (a) => fs.remove(a[0], a[1]),
+    "fs.mkdir": (a, ctx) => fs.mkdir(a[0], a[1], ctx.signal),
+    "fs.remove": (a, ctx) => fs.remove(a[0], a[1], ctx.signal),
     fetch: (a, ctx) => net.fetch(a[0], a[1], ctx),
     exec: (a, ctx) => exec.run(a[0], a[1], a[2], ctx),
     "env.get": (a) => env.get(a[0]),

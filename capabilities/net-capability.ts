@@ -10,6 +10,7 @@ import { overLong, refuseOverLong } from "./value-bounds.ts";
 import type { Grants } from "./grants.ts";
 import { createTargetCheck, type CheckedTarget } from "./net-check.ts";
 import { canonicalAddress, compileNetRules, decideAddress, matchAddressRule, matchName, type NetRules, type RuleRef } from "./net-rules.ts";
+import { beforeEffect } from "./effect-guard.ts";
 import { OperationError } from "./operation-error.ts";
 import { checkRequestHeader, FETCH_METHODS } from "./request-headers.ts";
 import type { AuditSink, CallContext, DnsPort, HttpPort } from "./ports.ts";
@@ -147,6 +148,8 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
       try {
         for (let hop = 0; ; hop++) {
           const checked = await checkHop(api, url, signal);
+          // The hop's check awaited DNS: a revoke or an unload may have come meanwhile.
+          beforeEffect(ctx.signal, `${api}: sending the request to ${quote(url.href)}`);
           // Recorded before the request goes out: whatever becomes of it (no answer, an answer too
           // large, a dropped connection), what the plugin sent reached the host, and the log says so.
           o.audit.record({

@@ -2,8 +2,8 @@
 // rule covers once relative paths, wildcards, ports and PATH lookups are resolved.
 import { escapeText } from "../errors/index.ts";
 import { isAbsolute, resolve } from "node:path";
-import ipaddr from "ipaddr.js";
 import { inside, spansNamespaces } from "./lint-manifest.ts";
+import { netMeaning } from "./net-meaning.ts";
 import type { Manifest } from "./schema.ts";
 
 /** One granted rule and what it covers. */
@@ -15,17 +15,15 @@ function pathCovers(rule: string, dir: string): string {
 }
 
 function netCovers(rule: string): string {
-  const cidr = /^(\[[^\]]+\]|[0-9.]+)\/(\d+)$/.exec(rule);
-  if (cidr) return `every address in ${rule}`;
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(rule);
-  const [host, port] = v6 ? [v6[1] ?? "", v6[2]] : (rule.split(":") as [string, string | undefined]);
-  const where = port === undefined ? "on any port" : `on port ${port}`;
-  if (ipaddr.isValid(host)) {
-    const range = ipaddr.parse(host).range();
-    return `the address ${host} ${where}${range === "unicast" ? "" : ` (a ${range} address)`}`;
-  }
-  if (host.startsWith("*.")) return `${host.slice(2)} and all its subdomains, ${where}`;
-  return `${host} ${where}${host === "localhost" ? " (including the loopback addresses it resolves to)" : ""}`;
+  // Described as the bridge reads it, with the spelling beside it when the two differ.
+  const m = netMeaning(rule);
+  const written = m.rule === rule ? "" : ` (written ${rule})`;
+  if (m.kind === "cidr") return `every address in ${m.rule}${m.range === null ? "" : ` (a ${m.range} range)`}${written}`;
+  const where = m.port === null ? "on any port" : `on port ${m.port}`;
+  if (m.kind === "address") return `the address ${m.address ?? ""} ${where}${m.range === null ? "" : ` (a ${m.range} address)`}${written}`;
+  const host = m.port === null ? m.rule : m.rule.slice(0, m.rule.lastIndexOf(":"));
+  if (m.kind === "wildcard") return `${host.slice(2)} and all its subdomains, ${where}${written}`;
+  return `${host} ${where}${host === "localhost" ? " (including the loopback addresses it resolves to)" : ""}${written}`;
 }
 
 // A grant made only of wildcards is named for what it is ("every topic"), and one that starts with

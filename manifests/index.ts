@@ -4,7 +4,7 @@
 // (test/architecture.test.ts), so the folder can be rearranged without touching its users.
 export { readManifest, validateManifest, formatPath, formatProblems, MANIFEST_FILE, MAX_MANIFEST_BYTES } from "./read-manifest.ts";
 export type { LoadedManifest, ManifestProblem } from "./read-manifest.ts";
-export { PermissionsSchema } from "./schema.ts";
+export { LimitsSchema, PermissionsSchema } from "./schema.ts";
 export type { Manifest, ManifestLimits, ManifestPermissions } from "./schema.ts";
 export { checkPluginId } from "./grant-syntax.ts";
 export { describeGrants, envCovers, formatGrantTable, topicCovers } from "./grant-table.ts";
@@ -12,7 +12,8 @@ export { envPrefixSpansFamilies, spansNamespaces } from "./lint-manifest.ts";
 export type { GrantRow } from "./grant-table.ts";
 export { grantLeads, grantRealPaths, leadChanges } from "./grant-roots.ts";
 export type { GrantLeads } from "./grant-roots.ts";
-export { entryTimeouts, limitGrowth, permissionGrowth } from "./permission-diff.ts";
+export { declaredLimits, entryTimeouts, limitGrowth, permissionGrowth } from "./permission-diff.ts";
+export type { LimitsView } from "./permission-diff.ts";
 export { discoverPlugins } from "./discover-plugins.ts";
 export { compileEntrySpecs } from "./entry-input.ts";
 export type { EntrySpecs } from "./entry-input.ts";

@@ -5,9 +5,11 @@
 // reports as grown. Real paths are looked up by the caller (grant-roots.ts) and passed in.
 import { isAbsolute, normalize, resolve, sep } from "node:path";
 import { quote } from "../errors/index.ts";
+import { DEFAULTS } from "../defaults/index.ts";
 import { envCovers, topicCovers } from "./grant-table.ts";
 import { envPrefixSpansFamilies, spansNamespaces } from "./lint-manifest.ts";
-import type { Manifest } from "./schema.ts";
+import { netMeaning } from "./net-meaning.ts";
+import { LimitsSchema, type Manifest, type ManifestLimits } from "./schema.ts";
 
 /** How path grants are compared: the plugin's directory and, when known, each grant's real path now. */
 export type PathContext = {
@@ -123,7 +125,7 @@ export function permissionGrowth(before: Manifest, after: Manifest, ctx: PathCon
   const out = [
     ...listGrowth("permissions.read", b.read, a.read, paths.covers, paths.trueCovers, pathMeaning),
     ...listGrowth("permissions.write", b.write, a.write, paths.covers, paths.trueCovers, pathMeaning),
-    ...listGrowth("permissions.net", b.net, a.net, netCovers),
+    ...listGrowth("permissions.net", b.net, a.net, netCovers, undefined, (next) => netMeaning(next).rule),
     ...listGrowth("permissions.exec", b.exec, a.exec, same),
     ...listGrowth("permissions.env", b.env, a.env, envRuleCovers, undefined, (next) => (envPrefixSpansFamilies(next) ? envCovers(next) : next)),
     ...listGrowth("permissions.plugins", b.plugins, a.plugins, same),
@@ -161,4 +163,15 @@ export function entryTimeouts(m: Manifest): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, spec] of Object.entries(m.entries ?? {})) if (spec.timeoutMs !== undefined) out[name] = spec.timeoutMs;
   return out;
+}
+
+/**
+ * The limits a manifest declares as a LimitsView, each one it leaves out at the built-in default
+ * (DEFAULTS.limits): what an approval compares, since it cannot know a host's own defaults (those
+ * are the operator's, and a host's maxLimits caps everything anyway).
+ */
+export function declaredLimits(limits: ManifestLimits | undefined, timeouts: Readonly<Record<string, number>>): LimitsView {
+  const out: Record<string, number> = {};
+  for (const field of Object.keys(LimitsSchema.shape) as Array<keyof ManifestLimits>) out[field] = limits?.[field] ?? DEFAULTS.limits[field];
+  return { limits: out, entryTimeouts: { ...timeouts } };
 }

@@ -10,6 +10,7 @@ import { isWardenError, ManifestInvalidError, escapeText, quote } from "../error
 import { ManifestSchema, type Manifest } from "./schema.ts";
 import { lintManifest } from "./lint-manifest.ts";
 import { checkGrantRoots } from "./grant-roots.ts";
+import { decodeManifestText, keyProblem } from "./json-text.ts";
 
 /** The manifest's file name in a plugin directory. */
 export const MANIFEST_FILE = "plugin.json";
@@ -180,12 +181,17 @@ export async function readManifest(dirInput: string, wardenVersion: string): Pro
     return fail([{ field: "(file)", message: code === "ENOENT" ? "plugin.json not found; every plugin directory needs one" : `cannot read plugin.json (${code ?? "error"})` }]);
   }
   if (raw.byteLength > MAX_MANIFEST_BYTES) return fail([{ field: "(file)", message: `plugin.json is larger than ${MAX_MANIFEST_BYTES} bytes` }]);
+  const decoded = decodeManifestText(raw);
+  if (!decoded.ok) return fail([decoded.problem]);
   let json: unknown;
   try {
-    json = JSON.parse(raw.toString("utf8"));
+    json = JSON.parse(decoded.text);
   } catch (e) {
     return fail([{ field: "(file)", message: `plugin.json is not valid JSON: ${(e as Error).message}` }]);
   }
+  // What JSON.parse and the schema make of the text must be what a reader of the file sees.
+  const keys = keyProblem(decoded.text);
+  if (keys !== null) return fail([keys]);
   const result = validateManifest(json, wardenVersion, dir);
   if (!result.ok) return fail(result.problems);
   const roots = await checkGrantRoots(result.manifest, dir);

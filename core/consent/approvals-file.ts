@@ -9,7 +9,7 @@ import { open, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { ApprovalsInvalidError, BadInputError, quote } from "../../errors/index.ts";
-import { formatPath, PermissionsSchema } from "../../manifests/index.ts";
+import { formatPath, LimitsSchema, PermissionsSchema } from "../../manifests/index.ts";
 import { canonicalJson, writeFileAtomically } from "../install/json-file.ts";
 import { APPROVALS_FILE, APPROVALS_LOCK } from "../install/names.ts";
 
@@ -51,6 +51,13 @@ const ApprovalSchema = z
       .object({ read: z.record(z.string(), z.string()).optional(), write: z.record(z.string(), z.string()).optional() })
       .strict()
       .optional(),
+    /**
+     * The limits approved: the manifest's `limits` then (a field left out is the built-in default)
+     * and its entries' own timeouts. Absent in approvals written before they carried limits: those
+     * cover the limits of the manifest they are pinned to, and no more.
+     */
+    limits: LimitsSchema.optional(),
+    entryTimeouts: z.record(z.string(), Count).optional(),
     /** The kinds approved, when the operator approved only some (null: every kind requested). */
     only: z.array(z.enum(GRANT_KINDS)).nullable(),
     /** ISO time after which the plugin's capability calls are denied (null: never). */

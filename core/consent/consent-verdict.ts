@@ -3,8 +3,23 @@
 // share. The comparison is permission-diff.ts's, conservative: whatever an approval does not
 // prove covered (a new path, host, command, variable, topic or plugin, `true` where a list was) is
 // growth and needs a new approval; equal or fewer permissions run, and the new hash is re-pinned.
+// An approval covers limits too (memoryMb, cpuMs, timeouts...): a version asking for more than the
+// approved ones waits for the operator as a new grant does, whether it arrives by a reload, an
+// unload and load, or a host restart (a host's maxLimits still caps whatever was approved).
 import { ApprovalRequiredError } from "../../errors/index.ts";
-import { grantLeads, grantRealPaths, leadChanges, permissionGrowth, type LoadedManifest, type Manifest, type ManifestPermissions } from "../../manifests/index.ts";
+import {
+  declaredLimits,
+  entryTimeouts,
+  grantLeads,
+  grantRealPaths,
+  leadChanges,
+  limitGrowth,
+  permissionGrowth,
+  type LimitsView,
+  type LoadedManifest,
+  type Manifest,
+  type ManifestPermissions,
+} from "../../manifests/index.ts";
 import type { ConsentTerms } from "../../capabilities/index.ts";
 import { GRANT_KINDS, type Approval, type GrantKind } from "./approvals-file.ts";
 
@@ -60,6 +75,18 @@ export async function leadsMoved(approval: Approval, permissions: ManifestPermis
   return leadChanges(permissions, approval.leads, await grantLeads(permissions, dir));
 }
 
+/** The limits `approval` covers: those it recorded; for an older approval without them, those of the very manifest it is pinned to; else the built-in defaults. */
+function approvedLimits(approval: Approval, loaded: LoadedManifest): LimitsView {
+  if (approval.limits !== undefined) return declaredLimits(approval.limits, approval.entryTimeouts ?? {});
+  if (approval.manifestSha256 === loaded.sha256) return declaredLimits(loaded.manifest.limits, entryTimeouts(loaded.manifest));
+  return declaredLimits(undefined, {});
+}
+
+/** Every limit `loaded` asks for above what `approval` covers (`limits.memoryMb 64 → 512`). */
+export function limitChanges(approval: Approval, loaded: LoadedManifest): string[] {
+  return limitGrowth(approvedLimits(approval, loaded), declaredLimits(loaded.manifest.limits, entryTimeouts(loaded.manifest)));
+}
+
 /** The commands that resolve a pending plugin, for reasons and errors. */
 export function consentCommands(id: string, pluginsDir: string): string {
   const d = ` --plugins-dir ${pluginsDir}`;
@@ -71,12 +98,17 @@ export async function judgeConsent(loaded: LoadedManifest, approval: Approval | 
   const m = loaded.manifest;
   const label = `plugin ${m.id} ${m.version}`;
   const requested = restrictPermissions(m.permissions, null);
+  // Never approved (or refused): everything it asks for is growth, limits above the defaults included.
+  const asked = async (): Promise<string[]> => [
+    ...(await permissionChanges({}, requested, loaded.dir, m)).grew,
+    ...limitGrowth(declaredLimits(undefined, {}), declaredLimits(m.limits, entryTimeouts(m))),
+  ];
   if (approval === undefined) {
-    const { grew } = await permissionChanges({}, requested, loaded.dir, m);
+    const grew = await asked();
     return { kind: "pending", approval: null, growth: grew, reason: `${label} is not approved yet; ${consentCommands(m.id, pluginsDir)}` };
   }
   if (approval.decision !== "approved") {
-    const { grew } = await permissionChanges({}, requested, loaded.dir, m);
+    const grew = await asked();
     const why = approval.reason === null ? "" : ` (${approval.reason})`;
     return {
       kind: approval.decision,
@@ -86,14 +118,17 @@ export async function judgeConsent(loaded: LoadedManifest, approval: Approval | 
     };
   }
   const effective = restrictPermissions(m.permissions, approval.only);
-  const changes = await permissionChanges(approval.permissions, effective, loaded.dir, m);
-  const grew = [...changes.grew, ...(await leadsMoved(approval, effective, loaded.dir))];
-  if (grew.length > 0) {
+  const { grew: grewPermissions } = await permissionChanges(approval.permissions, effective, loaded.dir, m);
+  const permissions = [...grewPermissions, ...(await leadsMoved(approval, effective, loaded.dir))];
+  const limits = limitChanges(approval, loaded);
+  if (permissions.length > 0 || limits.length > 0) {
+    const what = [permissions.length > 0 ? "permissions" : "", limits.length > 0 ? "limits" : ""].filter(Boolean).join(" and ");
+    const grew = [...permissions, ...limits];
     return {
       kind: "pending",
       approval,
       growth: grew,
-      reason: `${label} needs approval: permissions grew since the approval of ${approval.version}: ${grew.join("; ")}; ${consentCommands(m.id, pluginsDir)}`,
+      reason: `${label} needs approval: ${what} grew since the approval of ${approval.version}: ${grew.join("; ")}; ${consentCommands(m.id, pluginsDir)}`,
     };
   }
   const expired = approval.expires !== null && Date.parse(approval.expires) <= now;

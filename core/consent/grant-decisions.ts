@@ -8,11 +8,11 @@ import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { openAuditLog } from "../audit/audit-log.ts";
 import { BadInputError, quote } from "../../errors/index.ts";
-import { discoverPlugins, grantLeads, type LoadedManifest, type ManifestPermissions } from "../../manifests/index.ts";
+import { discoverPlugins, entryTimeouts, grantLeads, type LoadedManifest, type ManifestPermissions } from "../../manifests/index.ts";
 import { CONSENT_LOG } from "../install/names.ts";
 import { WARDEN_VERSION } from "../version.ts";
 import { GRANT_KINDS, readApprovals, withApprovalsLock, writeApprovals, type Approval, type ApprovalQuotas, type Approvals, type GrantKind } from "./approvals-file.ts";
-import { judgeConsent, leadsMoved, permissionChanges, restrictPermissions, type ConsentVerdict } from "./consent-verdict.ts";
+import { judgeConsent, leadsMoved, limitChanges, permissionChanges, restrictPermissions, type ConsentVerdict } from "./consent-verdict.ts";
 
 /** Who is deciding: the OS user running this process. */
 export function currentUser(): string {
@@ -109,6 +109,8 @@ function appendConsent(pluginsDir: string, action: Approval["decision"] | "re-pi
       version: a.version,
       manifestSha256: a.manifestSha256,
       permissions: a.permissions,
+      limits: a.limits ?? null,
+      entryTimeouts: a.entryTimeouts ?? null,
       only: a.only,
       expires: a.expires,
       quotas: a.quotas,
@@ -118,6 +120,11 @@ function appendConsent(pluginsDir: string, action: Approval["decision"] | "re-pi
   } finally {
     log.close();
   }
+}
+
+/** The limits an approval of `l` records: its manifest's `limits` and its entries' own timeouts. */
+function limitsOf(l: LoadedManifest): Pick<Approval, "limits" | "entryTimeouts"> {
+  return { limits: { ...(l.manifest.limits ?? {}) }, entryTimeouts: entryTimeouts(l.manifest) };
 }
 
 /** Approve the grants plugin `id` asks for now (pinned to its version and manifest hash). */
@@ -144,6 +151,7 @@ export function approveGrants(o: ApproveOptions): Promise<Decision> {
     manifestSha256: l.sha256,
     permissions: restrictPermissions(l.manifest.permissions, o.only ?? null),
     leads: await grantLeads(restrictPermissions(l.manifest.permissions, o.only ?? null), l.dir),
+    ...limitsOf(l),
     only: o.only === undefined ? null : [...o.only],
     expires: expires === null ? null : new Date(expires).toISOString(),
     quotas: { ...(o.quotas ?? {}) },
@@ -195,7 +203,16 @@ export async function repinApproval(pluginsDir: string, loaded: LoadedManifest, 
     if (now === undefined || now.at !== approved.at || now.manifestSha256 !== approved.manifestSha256 || now.decision !== "approved") return;
     // An approval from before leads were kept gets them now, from a load its permissions covered.
     const leads = now.leads ?? (await grantLeads(effective, loaded.dir));
-    const approval: Approval = { ...now, version: loaded.manifest.version, manifestSha256: loaded.sha256, permissions: effective, leads, by: "warden host", at: new Date().toISOString() };
+    const approval: Approval = {
+      ...now,
+      version: loaded.manifest.version,
+      manifestSha256: loaded.sha256,
+      permissions: effective,
+      leads,
+      ...limitsOf(loaded),
+      by: "warden host",
+      at: new Date().toISOString(),
+    };
     await writeApprovals(dir, { approvalsVersion: approvals.approvalsVersion, plugins: { ...approvals.plugins, [approved.id]: approval } });
     appendConsent(dir, "re-pinned", approval, now);
   });
@@ -261,7 +278,8 @@ export async function grantsDiff(pluginsDir: string, id: string): Promise<{ id: 
   const asked = restrictPermissions(l.manifest.permissions, approval?.decision === "approved" ? approval.only : null);
   const { grew, shrank } = await permissionChanges(approved, asked, l.dir, l.manifest);
   const moved = approval?.decision === "approved" ? await leadsMoved(approval, asked, l.dir) : [];
-  return { id, version: l.manifest.version, approval, grew: [...grew, ...moved], shrank: shrank.map(noLongerAsked) };
+  const limits = approval?.decision === "approved" ? limitChanges(approval, l) : [];
+  return { id, version: l.manifest.version, approval, grew: [...grew, ...moved, ...limits], shrank: shrank.map(noLongerAsked) };
 }
 
 /**

@@ -6,7 +6,8 @@
 // running plugin may do: with approvals "required", a new version is judged against the approval
 // (what grew waits for the operator, as a pending update, while the approved version keeps
 // serving); with approvals off, one whose permissions grew is refused until the plugin is unloaded
-// and loaded again. Limits that grew are refused in either mode.
+// and loaded again. Limits that grew are refused the same way: against the approval with approvals
+// "required" (it records the limits it approved), against the running version otherwise.
 import semver from "semver";
 import { escapeText, isWardenError, PluginError, toWardenError } from "../../errors/index.ts";
 import { approvalRequired } from "../consent/consent-verdict.ts";
@@ -45,9 +46,10 @@ async function growth(ctx: ReloadContext, target: string, next: LoadedManifest):
   const entry = ctx.entries.get(target);
   if (entry === undefined || entry.baseline === null) return null;
   const before = entry.baseline;
+  // With approvals required, permissions and limits are the approval's business (admit), not the baseline's.
+  if (ctx.admit !== undefined) return null;
   const realPaths = await grantRealPaths([before, next.manifest], entry.dir);
-  // With approvals required, permissions are the approval's business (admit), not the baseline's.
-  const permissions = ctx.admit !== undefined ? [] : permissionGrowth(before, next.manifest, { dir: entry.dir, realPaths });
+  const permissions = permissionGrowth(before, next.manifest, { dir: entry.dir, realPaths });
   const limits = limitGrowth({ limits: ctx.limitsOf(before), entryTimeouts: entryTimeouts(before) }, { limits: ctx.limitsOf(next.manifest), entryTimeouts: entryTimeouts(next.manifest) });
   if (permissions.length === 0 && limits.length === 0) return null;
   const what = [permissions.length > 0 ? "permissions" : "", limits.length > 0 ? "limits" : ""].filter(Boolean).join(" and ");
