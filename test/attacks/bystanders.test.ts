@@ -92,6 +92,9 @@ describe("bystanders under a flood", () => {
     // The denial and message storms are 5000 sequential capability calls, each a round trip to the
     // host's broker: on a loaded machine they may outlast the flood's timeoutMs (3 s), which
     // contains them just as well.
+    // The log storm's console lines are formatted and copied out inside the isolate, close to the
+    // flood's 500 ms cpuMs on a busy machine: its CPU limit contains it just as well.
+    if (codes[5] === "CPU_LIMIT") codes[5] = '"logged"';
     if (codes[6] === "TIMEOUT") codes[6] = '"denied 5000 times"';
     if (codes[7] === "TIMEOUT") codes[7] = '"published"';
     assert.deepEqual(codes, ["CPU_LIMIT", "MEMORY_LIMIT", "MEMORY_LIMIT", "CPU_LIMIT", "TIMEOUT", '"logged"', '"denied 5000 times"', '"published"', '"armed"']);
