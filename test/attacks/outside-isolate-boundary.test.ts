@@ -207,7 +207,10 @@ describe("a plugin cannot make host timers its count does not see", () => {
     } finally {
       await forger.close();
     }
-    assert.equal(hostTimers(), baseline, "host timers left after the plugin closed");
+    // At most as many as before: an unrelated timer of this process (another test's, Node's own)
+    // may end meanwhile; the attack left thousands behind.
+    const left = hostTimers();
+    assert.ok(left <= baseline, `host timers left after the plugin closed: ${left}, ${baseline} before it loaded`);
   });
 
   it("timer requests rewritten to carry ids that are not the prelude's (objects, strings, negatives) change nothing: every timer fires", async () => {
