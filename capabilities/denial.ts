@@ -13,12 +13,19 @@ export type DenialFacts = {
   readonly field: string;
   /** How to allow it, when that is not "add it to <field>" (a protected path: nothing can). */
   readonly fix?: string;
+  /**
+   * Said instead of `resolved` and `reason` when they are the host's to know, not the plugin's
+   * (where a symlink led outside its grants, what a granted name resolved to); the audit keeps them.
+   */
+  readonly hidden?: string | undefined;
 };
 
 /** Build the PermissionDenied error a plugin sees. */
 export function permissionDenied(f: DenialFacts): PermissionDeniedError {
-  const what = f.resolved !== undefined && f.resolved !== f.value ? `${quote(f.resolved)} (resolved from ${quote(f.value)})` : quote(f.value);
-  const why = f.reason !== undefined ? `; ${f.reason}` : "";
+  const resolved = f.hidden === undefined ? f.resolved : undefined;
+  const reason = f.hidden ?? f.reason;
+  const what = resolved !== undefined && resolved !== f.value ? `${quote(resolved)} (resolved from ${quote(f.value)})` : quote(f.value);
+  const why = reason !== undefined ? `; ${reason}` : "";
   return new PermissionDeniedError(`${f.api} requires ${f.permission} access to ${what}${why}; ${f.fix ?? `to allow it, add it to ${f.field} in plugin.json of ${f.pluginId}`}`, {
     pluginId: f.pluginId,
     permission: f.permission,

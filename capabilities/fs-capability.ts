@@ -65,8 +65,7 @@ export async function createFsCapability(o: FsCapabilityOptions): Promise<FsCapa
     const special = specialRoot(resolved);
     const why = reason ?? (special ? `paths under ${special} are covered only by a grant that names a path under ${special}` : `no rule in permissions.${access} covers it`);
     o.audit.record({ type: "deny", op: api, permission: access, value, resolved, decision: "denied", reason: why });
-    const told = hidden === undefined ? { resolved, reason: why } : { reason: hidden };
-    throw permissionDenied({ pluginId, api, permission: access, value, ...told, field: `permissions.${access}`, ...(fix !== undefined ? { fix } : {}) });
+    throw permissionDenied({ pluginId, api, permission: access, value, resolved, reason: why, hidden, field: `permissions.${access}`, ...(fix !== undefined ? { fix } : {}) });
   }
 
   async function check(path: unknown, access: FsAccess, api: string, follow = true): Promise<CheckedPath> {

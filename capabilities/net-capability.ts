@@ -91,8 +91,7 @@ export function createNetCapability(o: NetCapabilityOptions): NetCapability {
   /** Audit and throw a denial; with `hidden`, the plugin is told that instead of the address and why. */
   function deny(api: string, url: string, resolved: string | undefined, reason: string, hidden?: string): never {
     o.audit.record({ type: "deny", op: api, permission: "net", value: url, ...(resolved ? { resolved } : {}), decision: "denied", reason });
-    const told = hidden === undefined ? { resolved, reason } : { reason: hidden };
-    throw permissionDenied({ pluginId: o.pluginId, api, permission: "net", value: url, ...told, field: "permissions.net" });
+    throw permissionDenied({ pluginId: o.pluginId, api, permission: "net", value: url, resolved, reason, hidden, field: "permissions.net" });
   }
 
   /** Check one hop (net-check.ts); a refusal is audited and thrown as PermissionDenied. */

@@ -110,13 +110,15 @@ export function createTargetCheck(rules: NetRules, dns: DnsPort, pluginId: strin
       if (answers.length === 0) throw new OperationError("ConnectionFailed", `${api}: ${quote(shown)}: ${url.hostname} has no addresses`);
       const checked: ResolvedAddress[] = [];
       let via: RuleRef | null = null;
+      // Built only for a refusal: this loop runs on every fetch.
+      const hidden = (): string =>
+        `permissions.net allows ${url.hostname}:${port}, but it resolves to an address no rule allows (a loopback, private or other non-public address needs a rule that names it); the address is in the host's audit log`;
       for (const a of answers) {
         const addr = canonicalAddress(a.address);
-        const hidden = `permissions.net allows ${url.hostname}:${port}, but it resolves to an address no rule allows (a loopback, private or other non-public address needs a rule that names it); the address is in the host's audit log`;
-        if (addr === null) return { ok: false, resolved: a.address, reason: `${url.hostname} resolved to something that is not an address`, hidden };
+        if (addr === null) return { ok: false, resolved: a.address, reason: `${url.hostname} resolved to something that is not an address`, hidden: hidden() };
         const d = decideAddress(rules, addr, port, nameRule, url.hostname);
         // Every address must be allowed: the client must not be able to fall back to another one.
-        if (!d.ok) return { ok: false, resolved: `${showAddress(addr)}:${port}`, reason: d.reason, hidden };
+        if (!d.ok) return { ok: false, resolved: `${showAddress(addr)}:${port}`, reason: d.reason, hidden: hidden() };
         checked.push({ address: addr.toString(), family: addr.kind() === "ipv6" ? 6 : 4 });
         via ??= d.via;
       }
